@@ -1,0 +1,102 @@
+# sqlite-migrate — one entry: make, make test, make demo, make install.
+#
+#   make                      build/migrate.so, build/mkbundle,
+#                             build/libsqlitemigrate.a (migrations/ bundled)
+#   make MIGRATIONS=dir       bundle another folder into the same outputs
+#   make test                 every test suite
+#   make SANITIZE=1 test      the same under AddressSanitizer + UBSan
+#   make demo                 upgrade a fresh demo.db with the sqlite3 shell
+#   make install PREFIX=/usr/local
+
+VERSION    := 0.1.0
+MIGRATIONS ?= migrations
+PREFIX     ?= /usr/local
+PYTHON     ?= /usr/bin/python3
+SQLITE3    ?= sqlite3
+CC         ?= cc
+B          := build
+
+CFLAGS_BASE := -std=c11 -Wall -Wextra -Werror -O2 -g \
+               -D_POSIX_C_SOURCE=200809L -DMIGRATE_VERSION='"$(VERSION)"'
+ifeq ($(SANITIZE),1)
+  SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=undefined
+endif
+ALL_CFLAGS := $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS)
+LIBS       := -lsqlite3 -lz -lpthread
+
+ENGINE  := util script graph bundle apply func vtab_migrations vtab_history \
+           embedded migrate
+BUNDLER := util script graph bundle
+HEADERS := ext/internal.h ext/migrate.h
+
+EXT_OBJS  := $(ENGINE:%=$(B)/ext/%.o) $(B)/ext/embedded_bundle.o
+CORE_OBJS := $(ENGINE:%=$(B)/core/%.o) $(B)/core/embedded_bundle.o
+MKB_OBJS  := $(BUNDLER:%=$(B)/core/%.o)
+
+.PHONY: all test test-unit test-sql test-python demo install clean FORCE
+
+all: $(B)/migrate.so $(B)/mkbundle $(B)/libsqlitemigrate.a
+
+# Rebuild everything when the flags or the bundled folder change.
+$(B)/.flags: FORCE
+	@mkdir -p $(B)/ext $(B)/core
+	@echo '$(ALL_CFLAGS) $(MIGRATIONS)' | cmp -s - $@ || \
+	  echo '$(ALL_CFLAGS) $(MIGRATIONS)' > $@
+
+$(B)/ext/%.o: ext/%.c $(HEADERS) $(B)/.flags
+	$(CC) $(ALL_CFLAGS) -fPIC -c $< -o $@
+
+$(B)/core/%.o: ext/%.c $(HEADERS) $(B)/.flags
+	$(CC) $(ALL_CFLAGS) -DSQLITE_CORE -c $< -o $@
+
+$(B)/ext/embedded_bundle.o: $(B)/embedded_bundle.c
+	$(CC) $(ALL_CFLAGS) -fPIC -c $< -o $@
+
+$(B)/core/embedded_bundle.o: $(B)/embedded_bundle.c
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/mkbundle: tools/mkbundle.c $(MKB_OBJS) $(HEADERS)
+	$(CC) $(ALL_CFLAGS) -DSQLITE_CORE tools/mkbundle.c $(MKB_OBJS) -o $@ $(LIBS)
+
+$(B)/embedded_bundle.c: $(B)/mkbundle $(B)/.flags $(wildcard $(MIGRATIONS)/*.sql)
+	$(B)/mkbundle --c $@ $(MIGRATIONS)
+
+$(B)/migrate.so: $(EXT_OBJS)
+	$(CC) $(ALL_CFLAGS) -shared $(EXT_OBJS) -o $@ -lz -lpthread
+
+$(B)/libsqlitemigrate.a: $(CORE_OBJS)
+	rm -f $@
+	ar rcs $@ $(CORE_OBJS)
+
+# ---- tests ---------------------------------------------------------------
+
+UNIT_SRC := $(wildcard tests/unit/*.c)
+
+$(B)/test_unit: $(UNIT_SRC) tests/unit/unit.h $(B)/libsqlitemigrate.a
+	$(CC) $(ALL_CFLAGS) -DSQLITE_CORE -Iext $(UNIT_SRC) \
+	  $(B)/libsqlitemigrate.a -o $@ $(LIBS)
+
+test: all $(B)/test_unit
+	@$(PYTHON) tests/run_all.py
+
+test-unit: $(B)/test_unit
+	$(B)/test_unit
+
+demo: all
+	rm -f demo.db
+	$(SQLITE3) demo.db -cmd '.load ./$(B)/migrate' \
+	  "SELECT 'migrated to ' || migrate_to('head');" \
+	  '.mode box' \
+	  "SELECT revision, down_revision, message, is_head, is_current FROM migrations;"
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+	  $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(B)/migrate.so $(DESTDIR)$(PREFIX)/lib/migrate.so
+	install -m 644 $(B)/libsqlitemigrate.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 ext/migrate.h $(DESTDIR)$(PREFIX)/include/
+	install -m 755 $(B)/mkbundle $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf $(B) demo.db

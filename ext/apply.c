@@ -1,0 +1,1008 @@
+/*
+** apply.c — running a plan: locks, savepoints, the version table, the log.
+**
+**     migrate_run(db, bundle, "head", &opts, &zVersion, &zErr);
+**     migrate_sql_script(db, bundle, 0, "head", MIGRATE_AUTO, &zSql, &zErr);
+**
+** Tables it keeps in the database (created on first change):
+**
+**     migrate_version(version_num TEXT PRIMARY KEY)   the current heads
+**     migrate_log(id, revision, direction, version_before, version_after,
+**                 checksum, started_at, duration_ms)  one row per step
+**     migrate_scripts(revision PRIMARY KEY, parents, depends_on, message,
+**                 checksum, downgrade_sql, transaction_none)
+**                                                     per applied revision
+**
+** How it works.  Before anything changes, the call refuses if another
+** statement on the connection is active (sqlite3_next_stmt/stmt_busy; the
+** caller's own SELECT is allowed) or, in autocommit mode, if the calling
+** statement holds a read transaction (SELECT migrate_to(...) FROM t), since
+** DROP TABLE would then fail half-way.  In autocommit mode it takes the
+** write lock with BEGIN IMMEDIATE (so the busy timeout applies) and reads
+** the version only then, so two processes never apply a revision twice;
+** inside the caller's transaction it works in SAVEPOINT migrate.  Any
+** failure rolls back to where the call started; if SQLite itself rolled
+** back the caller's whole transaction (RAISE(ROLLBACK), SQLITE_FULL, ...)
+** the error says so.  A revision marked "Transaction: none" commits the
+** steps before it and runs outside a transaction.
+**
+** Online and offline (migrate_sql) share one loop: each action goes through
+** an Emitter that either executes it, binding values, or renders it as SQL
+** text with quoted literals.
+*/
+#include "internal.h"
+SQLITE_EXTENSION_INIT3
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char zSchemaSql[] =
+    "CREATE TABLE IF NOT EXISTS migrate_version(\n"
+    "  version_num TEXT NOT NULL PRIMARY KEY\n"
+    ");\n"
+    "CREATE TABLE IF NOT EXISTS migrate_log(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  revision TEXT,\n"
+    "  direction TEXT NOT NULL,\n"
+    "  version_before TEXT,\n"
+    "  version_after TEXT,\n"
+    "  checksum TEXT,\n"
+    "  started_at TEXT NOT NULL,\n"
+    "  duration_ms REAL\n"
+    ");\n"
+    "CREATE TABLE IF NOT EXISTS migrate_scripts(\n"
+    "  revision TEXT NOT NULL PRIMARY KEY,\n"
+    "  parents TEXT NOT NULL,\n"
+    "  depends_on TEXT NOT NULL,\n"
+    "  message TEXT NOT NULL,\n"
+    "  checksum TEXT NOT NULL,\n"
+    "  downgrade_sql TEXT,\n"
+    "  transaction_none INTEGER NOT NULL\n"
+    ");\n";
+
+/* Bookkeeping statements; values are bound online, rendered offline. */
+enum { BK_DEL_VER, BK_INS_VER, BK_LOG, BK_SAVE_SCRIPT, BK_DEL_SCRIPT, BK_N };
+static const char *azBkSql[BK_N] = {
+    "DELETE FROM migrate_version WHERE version_num = ?",
+    "INSERT INTO migrate_version(version_num) VALUES (?)",
+    "INSERT INTO migrate_log(revision, direction, version_before, "
+    "version_after, checksum, started_at, duration_ms) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "INSERT OR REPLACE INTO migrate_scripts(revision, parents, depends_on, "
+    "message, checksum, downgrade_sql, transaction_none) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "DELETE FROM migrate_scripts WHERE revision = ?",
+};
+
+/* A value for a bookkeeping statement. */
+typedef struct BkArg {
+  enum { A_NULL, A_TEXT, A_INT, A_REAL, A_NOW } e;
+  const char *z;
+  double r;
+  long long i;
+} BkArg;
+
+#define T(x) {A_TEXT, (x), 0, 0}
+#define TN(x) {(x) ? A_TEXT : A_NULL, (x), 0, 0}
+
+/* ======================================================================
+** Emitter
+*/
+typedef struct Emitter {
+  sqlite3 *db;
+  int bOffline;
+  MigStr out;                 /* offline script */
+  sqlite3_stmt *aStmt[BK_N];  /* online, prepared lazily */
+  char zNow[80];              /* online: start time of the current step */
+} Emitter;
+
+static void emitterClose(Emitter *e) {
+  int i;
+  for (i = 0; i < BK_N; i++) sqlite3_finalize(e->aStmt[i]);
+  memset(e->aStmt, 0, sizeof(e->aStmt));
+  migStrReset(&e->out);
+}
+
+/* Run a bookkeeping statement (online) or append it as text (offline). */
+static int emitBk(Emitter *e, int eStmt, const BkArg *aArg, int nArg,
+                  char **pzErr) {
+  int i, rc;
+  if (e->bOffline) {
+    const char *z = azBkSql[eStmt];
+    int k = 0;
+    for (; *z; z++) {
+      if (*z != '?') {
+        migStrAppend(&e->out, z, 1);
+        continue;
+      }
+      switch (aArg[k].e) {
+        case A_NULL: migStrAppendZ(&e->out, "NULL"); break;
+        case A_TEXT: migStrAppendf(&e->out, "%Q", aArg[k].z); break;
+        case A_INT: migStrAppendf(&e->out, "%lld", aArg[k].i); break;
+        case A_REAL: migStrAppendf(&e->out, "%.3f", aArg[k].r); break;
+        default:
+          migStrAppendZ(&e->out, "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')");
+          break;
+      }
+      k++;
+    }
+    migStrAppendZ(&e->out, ";\n");
+    return e->out.rc;
+  }
+  if (e->aStmt[eStmt] == 0) {
+    rc = sqlite3_prepare_v2(e->db, azBkSql[eStmt], -1, &e->aStmt[eStmt], 0);
+    if (rc) {
+      return migSetError(pzErr, rc, "cannot prepare bookkeeping statement: %s",
+                         sqlite3_errmsg(e->db));
+    }
+  }
+  {
+    sqlite3_stmt *st = e->aStmt[eStmt];
+    rc = SQLITE_OK;
+    for (i = 0; i < nArg && rc == SQLITE_OK; i++) {
+      switch (aArg[i].e) {
+        case A_NULL: rc = sqlite3_bind_null(st, i + 1); break;
+        case A_TEXT:
+          rc = sqlite3_bind_text(st, i + 1, aArg[i].z, -1, SQLITE_TRANSIENT);
+          break;
+        case A_INT: rc = sqlite3_bind_int64(st, i + 1, aArg[i].i); break;
+        case A_REAL: rc = sqlite3_bind_double(st, i + 1, aArg[i].r); break;
+        default:
+          rc = sqlite3_bind_text(st, i + 1, e->zNow, -1, SQLITE_TRANSIENT);
+          break;
+      }
+    }
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_step(st);
+      rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+    }
+    if (rc) {
+      migSetError(pzErr, rc, "cannot update %s: %s",
+                  eStmt == BK_LOG         ? "migrate_log"
+                  : eStmt <= BK_INS_VER   ? "migrate_version"
+                                          : "migrate_scripts",
+                  sqlite3_errmsg(e->db));
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+  }
+}
+
+/* Execute (or append) plain SQL owned by the engine: BEGIN, COMMIT, DDL. */
+static int emitExec(Emitter *e, const char *zSql, char **pzErr) {
+  int rc;
+  char *zMsg = 0;
+  if (e->bOffline) {
+    migStrAppendZ(&e->out, zSql);
+    if (zSql[0] && zSql[strlen(zSql) - 1] != '\n') migStrAppendZ(&e->out, ";\n");
+    return e->out.rc;
+  }
+  rc = sqlite3_exec(e->db, zSql, 0, 0, &zMsg);
+  if (rc) {
+    migSetError(pzErr, rc, "%s", zMsg ? zMsg : sqlite3_errstr(rc));
+  }
+  sqlite3_free(zMsg);
+  return rc;
+}
+
+/* A one-line excerpt of the statement at z for error messages. */
+static char *stmtExcerpt(const char *z) {
+  MigStr s = {0};
+  int bSpace = 0;
+  size_t n = 0;
+  while (*z == ' ' || *z == '\t' || *z == '\n') z++;
+  for (; *z && n < 120; z++) {
+    if (*z == ' ' || *z == '\t' || *z == '\n') {
+      bSpace = 1;
+      continue;
+    }
+    if (bSpace && n) {
+      migStrAppend(&s, " ", 1);
+      n++;
+    }
+    bSpace = 0;
+    migStrAppend(&s, z, 1);
+    n++;
+    if (*z == ';') break;
+  }
+  if (n >= 120) migStrAppendZ(&s, "...");
+  return migStrFinish(&s);
+}
+
+/* Run one section of a revision.  On failure *pzErr says which statement
+** (file:line) and SQLite's message; the caller adds the revision. */
+static int emitSection(Emitter *e, const migrate_revision *r, int bUp,
+                       char **pzErr) {
+  const char *zBody = bUp ? r->upgrade : r->downgrade;
+  int iLine0 = bUp ? r->upgrade_line : r->downgrade_line;
+  const char *z = zBody;
+  int rc = SQLITE_OK;
+  if (e->bOffline) {
+    migStrAppendZ(&e->out, zBody);
+    if (zBody[0] && zBody[strlen(zBody) - 1] != '\n') {
+      migStrAppendZ(&e->out, "\n");
+    }
+    return e->out.rc;
+  }
+  while (*z) {
+    sqlite3_stmt *st = 0;
+    const char *zTail = 0;
+    rc = sqlite3_prepare_v2(e->db, z, -1, &st, &zTail);
+    if (rc == SQLITE_OK && st) {
+      while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      }
+      if (rc == SQLITE_DONE) rc = SQLITE_OK;
+    }
+    if (rc) {
+      /* find the statement's first line: skip blanks and comments */
+      const char *p = z;
+      int iLine = iLine0;
+      const char *q;
+      char *zEx;
+      for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\n') p++;
+        if (p[0] == '-' && p[1] == '-') {
+          while (*p && *p != '\n') p++;
+        } else if (p[0] == '/' && p[1] == '*') {
+          const char *zEnd = strstr(p + 2, "*/");
+          p = zEnd ? zEnd + 2 : p + strlen(p);
+        } else {
+          break;
+        }
+      }
+      for (q = zBody; q < p; q++) iLine += *q == '\n';
+      zEx = stmtExcerpt(p);
+      migSetError(pzErr, rc, "%s:%d: %s [statement: %s]", r->file, iLine,
+                  sqlite3_errmsg(e->db), zEx ? zEx : "?");
+      sqlite3_free(zEx);
+      sqlite3_finalize(st);
+      return rc;
+    }
+    sqlite3_finalize(st);
+    if (zTail == 0 || zTail == z) break;
+    z = zTail;
+  }
+  return SQLITE_OK;
+}
+
+/* ======================================================================
+** Reading the database
+*/
+
+/* Does table zName exist in schema main? */
+int migTableExists(sqlite3 *db, const char *zName, int *pExists) {
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(
+      db, "SELECT 1 FROM main.sqlite_master WHERE type='table' AND name=?",
+      -1, &st, 0);
+  *pExists = 0;
+  if (rc) return rc;
+  sqlite3_bind_text(st, 1, zName, -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *pExists = 1;
+  rc = sqlite3_finalize(st);
+  return rc;
+}
+
+/* Read the heads: see internal.h. */
+int migReadVersion(sqlite3 *db, migrate_bundle *b, const char *zFunc,
+                   int **paCur, int *pnCur, char **pzErr) {
+  sqlite3_stmt *st = 0;
+  int bExists, rc, n = 0, nAlloc = 0;
+  int *a = 0;
+  *paCur = 0;
+  *pnCur = 0;
+  rc = migTableExists(db, "migrate_version", &bExists);
+  if (rc) {
+    return migSetError(pzErr, rc, "%s: cannot read the schema: %s", zFunc,
+                       sqlite3_errmsg(db));
+  }
+  if (!bExists) return SQLITE_OK;
+  rc = sqlite3_prepare_v2(db, "SELECT version_num FROM main.migrate_version",
+                          -1, &st, 0);
+  if (rc) {
+    return migSetError(pzErr, rc, "%s: cannot read migrate_version: %s",
+                       zFunc, sqlite3_errmsg(db));
+  }
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *z = (const char *)sqlite3_column_text(st, 0);
+    int i = z ? migrate_bundle_find(b, z) : -1;
+    if (i < 0) {
+      rc = migSetError(pzErr, SQLITE_ERROR,
+                       "%s: the database is at revision '%s', which the "
+                       "bundle does not know; use the bundle that applied it "
+                       "(or migrate_stamp() to a revision this bundle has)",
+                       zFunc, z ? z : "NULL");
+      goto done;
+    }
+    if (n >= nAlloc) {
+      int nNew = nAlloc ? nAlloc * 2 : 8;
+      int *aNew = sqlite3_realloc64(a, sizeof(int) * (size_t)nNew);
+      if (aNew == 0) {
+        rc = SQLITE_NOMEM;
+        goto done;
+      }
+      a = aNew;
+      nAlloc = nNew;
+    }
+    a[n++] = i;
+  }
+  if (rc != SQLITE_DONE) {
+    migSetError(pzErr, rc, "%s: cannot read migrate_version: %s", zFunc,
+                sqlite3_errmsg(db));
+    goto done;
+  }
+  rc = SQLITE_OK;
+done:
+  sqlite3_finalize(st);
+  if (rc) {
+    sqlite3_free(a);
+    return rc;
+  }
+  *paCur = a;
+  *pnCur = n;
+  return SQLITE_OK;
+}
+
+/* Current heads, comma-separated and sorted: see migrate.h. */
+int migrate_current(sqlite3 *db, char **pzVersion, char **pzErr) {
+  sqlite3_stmt *st = 0;
+  int bExists, rc;
+  MigStr s = {0};
+  int n = 0;
+  *pzVersion = 0;
+  rc = migTableExists(db, "migrate_version", &bExists);
+  if (rc || !bExists) {
+    if (rc) migSetError(pzErr, rc, "%s", sqlite3_errmsg(db));
+    return rc;
+  }
+  rc = sqlite3_prepare_v2(
+      db, "SELECT version_num FROM main.migrate_version ORDER BY 1", -1, &st,
+      0);
+  if (rc) return migSetError(pzErr, rc, "%s", sqlite3_errmsg(db));
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (n++) migStrAppendZ(&s, ",");
+    migStrAppendZ(&s, (const char *)sqlite3_column_text(st, 0));
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) {
+    migStrReset(&s);
+    return migSetError(pzErr, rc, "%s", sqlite3_errmsg(db));
+  }
+  if (s.rc) {
+    migStrReset(&s);
+    return SQLITE_NOMEM;
+  }
+  *pzVersion = n ? migStrFinish(&s) : 0;
+  migStrReset(&s);
+  return SQLITE_OK;
+}
+
+/* ======================================================================
+** The run
+*/
+
+typedef struct Run {
+  migrate_bundle *b;
+  Emitter e;
+  MigBits *aApplied;
+  MigBits *aHead;
+  const migrate_options *opt;
+  const char *zTarget;
+  char **pzErr;
+} Run;
+
+static int cmpStr(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The heads as "a,b" sorted by id; NULL at base. *pRc on OOM. */
+static char *headString(Run *p, int *pRc) {
+  migrate_bundle *b = p->b;
+  const char **az = 0;
+  int n = 0, i;
+  MigStr s = {0};
+  size_t w;
+  for (w = 0; w < MIG_BITS_WORDS(b->nRev); w++) {
+    MigBits x = p->aHead[w];
+    while (x) {
+      n++;
+      x &= x - 1;
+    }
+  }
+  if (n == 0) return 0;
+  az = sqlite3_malloc64(sizeof(char *) * (size_t)n);
+  if (az == 0) {
+    *pRc = SQLITE_NOMEM;
+    return 0;
+  }
+  n = 0;
+  for (i = 0; i < b->nRev; i++) {
+    if (MIG_BIT_TEST(p->aHead, i)) az[n++] = b->aRev[i].id;
+  }
+  if (n > 1) qsort(az, (size_t)n, sizeof(char *), cmpStr);
+  for (i = 0; i < n; i++) {
+    if (i) migStrAppendZ(&s, ",");
+    migStrAppendZ(&s, az[i]);
+  }
+  sqlite3_free(az);
+  {
+    char *z = migStrFinish(&s);
+    if (z == 0) *pRc = SQLITE_NOMEM;
+    return z;
+  }
+}
+
+/* Sorted, comma-separated ids for messages and the version result. */
+char *migJoinIds(migrate_bundle *b, const int *aIdx, int n);
+
+/* Join a string list with sep ("" when empty). Caller frees; NULL on OOM. */
+static char *joinList(const char *const *az, int n, const char *zSep) {
+  MigStr s = {0};
+  int i;
+  for (i = 0; i < n; i++) {
+    if (i) migStrAppendZ(&s, zSep);
+    migStrAppendZ(&s, az[i]);
+  }
+  return migStrFinish(&s);
+}
+
+/* Current UTC time as ISO-8601 with milliseconds. */
+static void nowIso(char *z, size_t n) {
+  struct timespec ts;
+  struct tm tm;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  gmtime_r(&ts.tv_sec, &tm);
+  snprintf(z, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+           (int)(ts.tv_nsec / 1000000));
+}
+
+static double monoMs(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Version-table rows for one head change. */
+static int setHead(Run *p, int i, int bOn) {
+  const char *zId = p->b->aRev[i].id;
+  BkArg a[1] = {T(zId)};
+  if (bOn) {
+    MIG_BIT_SET(p->aHead, i);
+    return emitBk(&p->e, BK_INS_VER, a, 1, p->pzErr);
+  }
+  MIG_BIT_CLEAR(p->aHead, i);
+  return emitBk(&p->e, BK_DEL_VER, a, 1, p->pzErr);
+}
+
+/* Is any child or dependent of revision i applied? */
+static int isBuiltOn(Run *p, int i) {
+  const migrate_revision *r = &p->b->aRev[i];
+  int k;
+  for (k = 0; k < r->nchild; k++) {
+    if (MIG_BIT_TEST(p->aApplied, r->child_idx[k])) return 1;
+  }
+  for (k = 0; k < r->ndependent; k++) {
+    if (MIG_BIT_TEST(p->aApplied, r->dependent_idx[k])) return 1;
+  }
+  return 0;
+}
+
+/* Record revision i's stored copy (parents, downgrade) in migrate_scripts. */
+static int saveScript(Run *p, int i) {
+  const migrate_revision *r = &p->b->aRev[i];
+  char zSum[16];
+  char *zPar = joinList(r->parents, r->nparent, ",");
+  char *zDep = joinList(r->depends, r->ndepend, ",");
+  int rc;
+  snprintf(zSum, sizeof(zSum), "%08x", r->checksum);
+  if (zPar == 0 || zDep == 0) {
+    rc = SQLITE_NOMEM;
+  } else {
+    BkArg a[7] = {T(r->id), T(zPar), T(zDep), T(r->message), T(zSum),
+                  TN(r->downgrade), {A_INT, 0, 0, r->no_transaction}};
+    rc = emitBk(&p->e, BK_SAVE_SCRIPT, a, 7, p->pzErr);
+  }
+  sqlite3_free(zPar);
+  sqlite3_free(zDep);
+  return rc;
+}
+
+/* Bookkeeping after revision i was upgraded (bUp) or downgraded. */
+static int recordStep(Run *p, int i, int bUp) {
+  const migrate_revision *r = &p->b->aRev[i];
+  int k, rc = SQLITE_OK;
+  int nEdge = r->nparent + r->ndepend;
+  if (bUp) {
+    MIG_BIT_SET(p->aApplied, i);
+    for (k = 0; k < nEdge && rc == SQLITE_OK; k++) {
+      int j = k < r->nparent ? r->parent_idx[k] : r->depend_idx[k - r->nparent];
+      if (MIG_BIT_TEST(p->aHead, j)) rc = setHead(p, j, 0);
+    }
+    if (rc == SQLITE_OK && !MIG_BIT_TEST(p->aHead, i)) rc = setHead(p, i, 1);
+    if (rc == SQLITE_OK) rc = saveScript(p, i);
+  } else {
+    BkArg a[1] = {T(r->id)};
+    MIG_BIT_CLEAR(p->aApplied, i);
+    if (MIG_BIT_TEST(p->aHead, i)) rc = setHead(p, i, 0);
+    for (k = 0; k < nEdge && rc == SQLITE_OK; k++) {
+      int j = k < r->nparent ? r->parent_idx[k] : r->depend_idx[k - r->nparent];
+      if (MIG_BIT_TEST(p->aApplied, j) && !MIG_BIT_TEST(p->aHead, j) &&
+          !isBuiltOn(p, j)) {
+        rc = setHead(p, j, 1);
+      }
+    }
+    if (rc == SQLITE_OK) rc = emitBk(&p->e, BK_DEL_SCRIPT, a, 1, p->pzErr);
+  }
+  return rc;
+}
+
+/* Insert the log row for a step. */
+static int logStep(Run *p, const char *zRev, const char *zDir,
+                   const char *zBefore, const char *zAfter,
+                   const unsigned int *pSum, double ms) {
+  char zSum[16];
+  BkArg a[7] = {TN(zRev), T(zDir), TN(zBefore), TN(zAfter), {A_NULL, 0, 0, 0},
+                {A_NOW, 0, 0, 0}, {A_REAL, 0, ms, 0}};
+  if (pSum) {
+    snprintf(zSum, sizeof(zSum), "%08x", *pSum);
+    a[4].e = A_TEXT;
+    a[4].z = zSum;
+  }
+  if (p->e.bOffline) a[6].e = A_NULL;
+  return emitBk(&p->e, BK_LOG, a, 7, p->pzErr);
+}
+
+/* "a, b" of a revision's parents (Alembic's progress wording). */
+static char *parentsText(const migrate_revision *r) {
+  return joinList(r->parents, r->nparent, ", ");
+}
+
+/* Prefix *pzErr with the function, target, revision and direction. */
+static void blameStep(Run *p, const migrate_revision *r, int bUp,
+                      const char *zTail) {
+  char *zOld = p->pzErr ? *p->pzErr : 0;
+  char *z = sqlite3_mprintf("%s('%s'): %s of %s (%s) failed at %s%s",
+                            p->opt->zFunc, p->zTarget,
+                            bUp ? "upgrade" : "downgrade", r->id, r->message,
+                            zOld ? zOld : "?", zTail);
+  if (z && p->pzErr) {
+    sqlite3_free(*p->pzErr);
+    *p->pzErr = z;
+  } else {
+    sqlite3_free(z);
+  }
+}
+
+/* Refuse when another statement on db is active.  See the file comment. */
+static int checkIdle(sqlite3 *db, const migrate_options *o, char **pzErr) {
+  sqlite3_stmt *s = 0;
+  int nBusy = 0, nWrite = 0;
+  while ((s = sqlite3_next_stmt(db, s)) != 0) {
+    if (sqlite3_stmt_busy(s)) {
+      nBusy++;
+      if (!sqlite3_stmt_readonly(s)) nWrite++;
+    }
+  }
+  if (nBusy > o->nCallerStmt || (o->nCallerStmt && nWrite > 0)) {
+    return migSetError(pzErr, SQLITE_MISUSE,
+                       "%s() must run as a statement of its own, e.g. "
+                       "SELECT %s('head'); another statement on this "
+                       "connection is still active (an unfinished SELECT, or "
+                       "a call inside INSERT ... SELECT, a trigger or a "
+                       "CHECK); finish or reset it first. Nothing was "
+                       "changed",
+                       o->zFunc, o->zFunc);
+  }
+  if (o->nCallerStmt && sqlite3_get_autocommit(db) &&
+      sqlite3_libversion_number() >= 3034000 &&
+      sqlite3_txn_state(db, 0) != SQLITE_TXN_NONE) {
+    return migSetError(pzErr, SQLITE_MISUSE,
+                       "%s() must run as a statement of its own, e.g. "
+                       "SELECT %s('head'); it was called from a statement "
+                       "that reads tables (SELECT ... FROM), which keeps "
+                       "them locked. Nothing was changed",
+                       o->zFunc, o->zFunc);
+  }
+  return SQLITE_OK;
+}
+
+/* The heart: see migrate.h.  pDb NULL means offline (zFrom given). */
+static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
+                   const char *zTarget, const migrate_options *o,
+                   int bOffline, char **pzOut, char **pzErr) {
+  Run r;
+  MigPlan plan;
+  int *aCur = 0, nCur = 0, rc, i;
+  int bAuto = 0, bSavepoint = 0, bTxn = 0;
+  char *zBefore = 0;
+
+  memset(&r, 0, sizeof(r));
+  memset(&plan, 0, sizeof(plan));
+  r.b = b;
+  r.opt = o;
+  r.zTarget = zTarget;
+  r.pzErr = pzErr;
+  r.e.db = db;
+  r.e.bOffline = bOffline;
+  *pzOut = 0;
+
+  if (zTarget == 0) {
+    return migSetError(pzErr, SQLITE_MISUSE,
+                       "%s(): target is NULL; give head, heads, base, a "
+                       "revision, +N or -N",
+                       o->zFunc);
+  }
+
+  if (!bOffline) {
+    rc = checkIdle(db, o, pzErr);
+    if (rc) return rc;
+    bAuto = sqlite3_get_autocommit(db);
+    rc = emitExec(&r.e, bAuto ? "BEGIN IMMEDIATE" : "SAVEPOINT migrate", pzErr);
+    if (rc) {
+      char *z = sqlite3_mprintf("%s('%s'): cannot %s: %s%s", o->zFunc, zTarget,
+                                bAuto ? "take the write lock"
+                                      : "open a savepoint",
+                                *pzErr,
+                                rc == SQLITE_BUSY
+                                    ? " (another connection is writing; set "
+                                      "a busy timeout to wait for it)"
+                                    : "");
+      if (z) {
+        sqlite3_free(*pzErr);
+        *pzErr = z;
+      }
+      return rc;
+    }
+    bTxn = bAuto;
+    bSavepoint = !bAuto;
+  }
+
+  /* -- where are we, where do we go ------------------------------------ */
+  if (zFrom) {
+    if (strcmp(zFrom, "base") != 0 && zFrom[0]) {
+      /* a comma-separated list of revisions (prefixes resolved) */
+      const char *z = zFrom;
+      int nAlloc = 0;
+      while (*z) {
+        const char *zE = strchr(z, ',');
+        size_t n = zE ? (size_t)(zE - z) : strlen(z);
+        char zId[MIG_MAX_ID + 1];
+        int idx;
+        if (n == 0 || n > MIG_MAX_ID) {
+          rc = migSetError(pzErr, SQLITE_ERROR,
+                           "%s: bad starting revision list '%s'", o->zFunc,
+                           zFrom);
+          goto fail;
+        }
+        memcpy(zId, z, n);
+        zId[n] = 0;
+        idx = migrate_bundle_find(b, zId);
+        if (idx < 0) {
+          rc = migSetError(pzErr, SQLITE_ERROR,
+                           "%s: No such revision or branch '%s' (starting "
+                           "revision)",
+                           o->zFunc, zId);
+          goto fail;
+        }
+        if (nCur >= nAlloc) {
+          int *aNew;
+          nAlloc = nAlloc ? nAlloc * 2 : 4;
+          aNew = sqlite3_realloc64(aCur, sizeof(int) * (size_t)nAlloc);
+          if (aNew == 0) {
+            rc = SQLITE_NOMEM;
+            goto fail;
+          }
+          aCur = aNew;
+        }
+        aCur[nCur++] = idx;
+        z += n;
+        if (*z == ',') z++;
+      }
+    }
+  } else {
+    rc = migReadVersion(db, b, o->zFunc, &aCur, &nCur, pzErr);
+    if (rc) goto fail;
+  }
+
+  rc = migPlan(b, aCur, nCur, zTarget, o->mode, &plan, pzErr);
+  if (rc) {
+    if (rc != SQLITE_NOMEM && pzErr && *pzErr) {
+      char *z = sqlite3_mprintf("%s('%s'): %s", o->zFunc, zTarget, *pzErr);
+      if (z) {
+        sqlite3_free(*pzErr);
+        *pzErr = z;
+      }
+    }
+    goto fail;
+  }
+  for (i = 0; i < plan.nStep; i++) {
+    const migrate_revision *rv = &b->aRev[plan.aStep[i].iRev];
+    if (!plan.aStep[i].isUpgrade && rv->downgrade == 0) {
+      rc = migSetError(pzErr, SQLITE_ERROR,
+                       "%s('%s'): revision %s (%s) has no '-- migrate:"
+                       "downgrade' section, so it cannot be downgraded; "
+                       "nothing was changed",
+                       o->zFunc, zTarget, rv->id, rv->file);
+      goto fail;
+    }
+    if (rv->no_transaction && bSavepoint) {
+      rc = migSetError(pzErr, SQLITE_ERROR,
+                       "%s('%s'): revision %s (%s) is marked 'Transaction: "
+                       "none' and cannot run inside the transaction this "
+                       "call was made in; COMMIT first and call %s() in "
+                       "autocommit mode. Nothing was changed",
+                       o->zFunc, zTarget, rv->id, rv->file, o->zFunc);
+      goto fail;
+    }
+  }
+
+  /* -- state for head maintenance -------------------------------------- */
+  rc = migAppliedOf(b, aCur, nCur, &r.aApplied);
+  if (rc) goto fail;
+  r.aHead = sqlite3_malloc64(MIG_BITS_WORDS(b->nRev ? b->nRev : 1) *
+                             sizeof(MigBits));
+  if (r.aHead == 0) {
+    rc = SQLITE_NOMEM;
+    goto fail;
+  }
+  memset(r.aHead, 0, MIG_BITS_WORDS(b->nRev ? b->nRev : 1) * sizeof(MigBits));
+  for (i = 0; i < nCur; i++) MIG_BIT_SET(r.aHead, aCur[i]);
+
+  if (bOffline) {
+    migStrAppendf(&r.e.out, "-- sqlite-migrate %s: %s -> %s\n\n",
+                  MIGRATE_VERSION, zFrom && zFrom[0] ? zFrom : "base",
+                  zTarget);
+    emitExec(&r.e, "BEGIN;\n", pzErr);
+  }
+  if (plan.nStep > 0 || plan.isStamp) {
+    rc = emitExec(&r.e, zSchemaSql, pzErr);
+    if (rc) goto fail;
+    if (bOffline) migStrAppendZ(&r.e.out, "\n");
+  }
+
+  zBefore = headString(&r, &rc);
+  if (rc) goto fail;
+
+  /* -- stamp ------------------------------------------------------------ */
+  if (plan.isStamp) {
+    MigBits *aNew = 0;
+    char *zAfter;
+    /* rows: clear the old heads, set the new ones */
+    for (i = 0; i < b->nRev && rc == SQLITE_OK; i++) {
+      if (MIG_BIT_TEST(r.aHead, i)) rc = setHead(&r, i, 0);
+    }
+    for (i = 0; i < plan.nStamp && rc == SQLITE_OK; i++) {
+      rc = setHead(&r, plan.aStamp[i], 1);
+    }
+    if (rc == SQLITE_OK) rc = migAppliedOf(b, plan.aStamp, plan.nStamp, &aNew);
+    /* stored scripts follow the applied set */
+    for (i = 0; i < b->nRev && rc == SQLITE_OK; i++) {
+      int bWas = MIG_BIT_TEST(r.aApplied, i), bIs = MIG_BIT_TEST(aNew, i);
+      if (bIs && !bWas) rc = saveScript(&r, i);
+      if (!bIs && bWas) {
+        BkArg a[1] = {T(b->aRev[i].id)};
+        rc = emitBk(&r.e, BK_DEL_SCRIPT, a, 1, pzErr);
+      }
+    }
+    sqlite3_free(aNew);
+    if (rc) goto fail;
+    nowIso(r.e.zNow, sizeof(r.e.zNow));
+    zAfter = headString(&r, &rc);
+    if (rc) goto fail;
+    if (plan.nStamp == 0) {
+      rc = logStep(&r, 0, "stamp", zBefore, zAfter, 0, 0.0);
+    }
+    for (i = 0; i < plan.nStamp && rc == SQLITE_OK; i++) {
+      rc = logStep(&r, b->aRev[plan.aStamp[i]].id, "stamp", zBefore, zAfter,
+                   &b->aRev[plan.aStamp[i]].checksum, 0.0);
+    }
+    sqlite3_free(zAfter);
+    if (rc) goto fail;
+  }
+
+  /* -- the steps -------------------------------------------------------- */
+  for (i = 0; i < plan.nStep; i++) {
+    int iRev = plan.aStep[i].iRev;
+    int bUp = plan.aStep[i].isUpgrade;
+    const migrate_revision *rv = &b->aRev[iRev];
+    double t0 = monoMs(), ms;
+    char *zAfter;
+    char *zPar = parentsText(rv);
+    if (zPar == 0) {
+      rc = SQLITE_NOMEM;
+      goto fail;
+    }
+    nowIso(r.e.zNow, sizeof(r.e.zNow));
+    if (bOffline) {
+      migStrAppendf(&r.e.out, "-- Running %s %s -> %s, %s\n",
+                    bUp ? "upgrade" : "downgrade", bUp ? zPar : rv->id,
+                    bUp ? rv->id : zPar, rv->message);
+    }
+    if (rv->no_transaction) {
+      /* commit what came before; run this one outside a transaction */
+      rc = emitExec(&r.e, bOffline ? "COMMIT;\n" : "COMMIT", pzErr);
+      if (rc) {
+        sqlite3_free(zPar);
+        blameStep(&r, rv, bUp, "; nothing of this revision was applied");
+        goto fail;
+      }
+      bTxn = 0;
+    }
+    rc = emitSection(&r.e, rv, bUp, pzErr);
+    if (rc) {
+      sqlite3_free(zPar);
+      if (!bOffline && bSavepoint && sqlite3_get_autocommit(db)) {
+        bSavepoint = 0;
+        blameStep(&r, rv, bUp,
+                  "; SQLite rolled back the caller's whole transaction, so "
+                  "everything since its BEGIN is undone");
+      } else {
+        blameStep(&r, rv, bUp,
+                  bTxn || bSavepoint || bOffline
+                      ? "; nothing was changed"
+                      : "; the revisions before it stay applied");
+      }
+      goto fail;
+    }
+    if (rv->no_transaction) {
+      rc = emitExec(&r.e, bOffline ? "BEGIN;\n" : "BEGIN IMMEDIATE", pzErr);
+      if (rc) {
+        sqlite3_free(zPar);
+        goto fail;
+      }
+      bTxn = !bOffline;
+    }
+    rc = recordStep(&r, iRev, bUp);
+    ms = monoMs() - t0;
+    zAfter = rc ? 0 : headString(&r, &rc);
+    if (rc == SQLITE_OK) {
+      rc = logStep(&r, rv->id, bUp ? "upgrade" : "downgrade", zBefore, zAfter,
+                   &rv->checksum, ms);
+    }
+    if (rc == SQLITE_OK && bOffline) migStrAppendZ(&r.e.out, "\n");
+    if (rc == SQLITE_OK && o->xProgress && !bOffline) {
+      o->xProgress(o->pProgressArg, rv, bUp, bUp ? zPar : rv->id,
+                   bUp ? rv->id : zPar, ms);
+    }
+    sqlite3_free(zPar);
+    sqlite3_free(zBefore);
+    zBefore = zAfter;
+    if (rc) goto fail;
+  }
+
+  /* -- finish ----------------------------------------------------------- */
+  if (bOffline) {
+    rc = emitExec(&r.e, "COMMIT;\n", pzErr);
+    if (rc) goto fail;
+    *pzOut = migStrFinish(&r.e.out);
+    if (*pzOut == 0) rc = SQLITE_NOMEM;
+  } else {
+    int k;
+    for (k = 0; k < BK_N; k++) {
+      sqlite3_finalize(r.e.aStmt[k]);
+      r.e.aStmt[k] = 0;
+    }
+    rc = emitExec(&r.e, bSavepoint ? "RELEASE migrate" : "COMMIT", pzErr);
+    if (rc) {
+      char *z = sqlite3_mprintf("%s('%s'): cannot commit: %s", o->zFunc,
+                                zTarget, *pzErr);
+      if (z) {
+        sqlite3_free(*pzErr);
+        *pzErr = z;
+      }
+      goto fail;
+    }
+    bTxn = bSavepoint = 0;
+    *pzOut = headString(&r, &rc);
+  }
+  goto done;
+
+fail:
+  if (rc == SQLITE_NOMEM) {
+    migSetError(pzErr, SQLITE_NOMEM, "%s('%s'): out of memory", o->zFunc,
+                zTarget);
+  }
+  emitterClose(&r.e);
+  if (!bOffline) {
+    if (bSavepoint) {
+      if (sqlite3_get_autocommit(db)) {
+        char *z = sqlite3_mprintf(
+            "%s; SQLite rolled back the caller's whole transaction",
+            *pzErr ? *pzErr : "error");
+        if (z) {
+          sqlite3_free(*pzErr);
+          *pzErr = z;
+        }
+      } else {
+        sqlite3_exec(db, "ROLLBACK TO migrate; RELEASE migrate", 0, 0, 0);
+      }
+    } else if (!sqlite3_get_autocommit(db) && bAuto) {
+      sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
+    }
+  }
+done:
+  emitterClose(&r.e);
+  migPlanFree(&plan);
+  sqlite3_free(aCur);
+  sqlite3_free(r.aApplied);
+  sqlite3_free(r.aHead);
+  sqlite3_free(zBefore);
+  return rc;
+}
+
+/* ======================================================================
+** Public entry points
+*/
+int migrate_run(sqlite3 *db, migrate_bundle *b, const char *zTarget,
+                const migrate_options *o, char **pzVersion, char **pzErr) {
+  static const migrate_options dflt = {MIGRATE_AUTO, "migrate_to", 0, 0, 0};
+  char *zOut = 0;
+  int rc = runPlan(db, b, 0, zTarget, o ? o : &dflt, 0, &zOut, pzErr);
+  if (pzVersion) {
+    *pzVersion = zOut;
+  } else {
+    sqlite3_free(zOut);
+  }
+  return rc;
+}
+
+int migrate_sql_script(sqlite3 *db, migrate_bundle *b, const char *zFrom,
+                       const char *zTarget, int mode, char **pzSql,
+                       char **pzErr) {
+  migrate_options o = {mode, "migrate_sql", 0, 0, 0};
+  char *zCur = 0;
+  int rc;
+  if (zFrom == 0) {
+    rc = migrate_current(db, &zCur, pzErr);
+    if (rc) return rc;
+    /* the version must be one this bundle knows */
+    {
+      int *a = 0, n = 0;
+      rc = migReadVersion(db, b, "migrate_sql", &a, &n, pzErr);
+      sqlite3_free(a);
+      if (rc) {
+        sqlite3_free(zCur);
+        return rc;
+      }
+    }
+  }
+  rc = runPlan(db, b, zFrom ? zFrom : (zCur ? zCur : "base"), zTarget, &o, 1,
+               pzSql, pzErr);
+  sqlite3_free(zCur);
+  return rc;
+}
+
+/* Pending revisions: see migrate.h. */
+int migrate_check_report(sqlite3 *db, migrate_bundle *b, char **pzReport,
+                         char **pzErr) {
+  int *aCur = 0, nCur = 0, rc, i, nPending = 0;
+  MigBits *aApplied = 0;
+  MigStr s = {0};
+  *pzReport = 0;
+  rc = migReadVersion(db, b, "migrate_check", &aCur, &nCur, pzErr);
+  if (rc) return rc;
+  rc = migAppliedOf(b, aCur, nCur, &aApplied);
+  if (rc) goto done;
+  for (i = 0; i < b->nRev; i++) {
+    int k = b->aOrder[i];
+    if (MIG_BIT_TEST(aApplied, k)) continue;
+    nPending++;
+    migStrAppendf(&s, "%spending: %s (%s) is not applied", s.n ? "\n" : "",
+                  b->aRev[k].id, b->aRev[k].message);
+  }
+  if (s.rc) {
+    rc = SQLITE_NOMEM;
+    goto done;
+  }
+  *pzReport = nPending ? migStrFinish(&s) : 0;
+done:
+  migStrReset(&s);
+  sqlite3_free(aCur);
+  sqlite3_free(aApplied);
+  return rc;
+}

@@ -1,0 +1,42 @@
+/*
+** embedded.c — the bundle compiled into this build (SPEC §1): decoded on
+** first use, once per process, and shared by every connection.
+**
+**     migrate_bundle *b;
+**     migrate_bundle_embedded(&b, &zErr);   // never free b
+**
+** The bytes come from build/embedded_bundle.c, which mkbundle generates
+** from the migrations folder; this file is left out of mkbundle itself.
+*/
+#include "internal.h"
+SQLITE_EXTENSION_INIT3
+
+#include <pthread.h>
+
+static pthread_mutex_t embeddedMutex = PTHREAD_MUTEX_INITIALIZER;
+static migrate_bundle *pEmbedded = 0;
+
+int migrate_bundle_embedded(migrate_bundle **ppOut, char **pzErr) {
+  int rc = SQLITE_OK;
+  if (pthread_mutex_lock(&embeddedMutex) != 0) {
+    return migSetError(pzErr, SQLITE_ERROR, "cannot lock the bundle mutex");
+  }
+  if (pEmbedded == 0) {
+    /* A failure (e.g. out of memory) is not remembered: the next call
+    ** tries again. */
+    rc = migrate_bundle_open_blob(migrate_embedded_data,
+                                  migrate_embedded_size, &pEmbedded, pzErr);
+    if (rc == SQLITE_OK) {
+      pEmbedded->nRef = 1; /* shared: migrate_bundle_free() leaves it */
+    } else if (pzErr && *pzErr) {
+      char *z = sqlite3_mprintf("embedded bundle: %s", *pzErr);
+      if (z) {
+        sqlite3_free(*pzErr);
+        *pzErr = z;
+      }
+    }
+  }
+  *ppOut = pEmbedded;
+  pthread_mutex_unlock(&embeddedMutex);
+  return rc;
+}

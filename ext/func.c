@@ -1,0 +1,332 @@
+/*
+** func.c — the SQL functions of the extension (SPEC §5).
+**
+**     SELECT migrate_to('head');                      -> '4e92a7c0b6d1'
+**     SELECT migrate_to('head', migrate_bundle('migrations'));
+**     SELECT migrate_sql('head');                     -> the offline script
+**     SELECT migrate_current();                       -> heads or NULL
+**     SELECT migrate_stamp('1f0c2a7d44e0');
+**     SELECT migrate_check();                         -> NULL when up to date
+**     SELECT migrate_bundle('migrations');            -> bundle BLOB
+**     SELECT migrate_version();                       -> '0.1.0'
+**
+** Flags: everything that changes the database or reads files is
+** SQLITE_DIRECTONLY (a trigger or view stored in a database file must not be
+** able to migrate it or read the file system); the pure readers are
+** SQLITE_INNOCUOUS.  None is DETERMINISTIC except migrate_version().
+**
+** A bundle argument is the BLOB migrate_bundle() returns.  Each connection
+** keeps the last one it decoded (bytes compared in full), so
+** migrate_to(t, migrate_bundle('dir')) parses the folder once, not twice.
+*/
+#include "internal.h"
+SQLITE_EXTENSION_INIT3
+
+#include <string.h>
+#include <zlib.h>
+
+/* Per-connection state shared by the functions and virtual tables. */
+typedef struct MigConn {
+  int nRef;
+  unsigned char *aBlob; /* last decoded bundle's bytes */
+  size_t nBlob;
+  migrate_bundle *pBundle;
+} MigConn;
+
+static void connUnref(void *p) {
+  MigConn *c = p;
+  if (c && --c->nRef == 0) {
+    migrate_bundle_free(c->pBundle);
+    sqlite3_free(c->aBlob);
+    sqlite3_free(c);
+  }
+}
+
+/* Remember (aBlob, b) as the connection's cached bundle.  Takes ownership
+** of b; copies aBlob.  On OOM the cache is just left empty. */
+static void cachePut(MigConn *c, const unsigned char *aBlob, size_t nBlob,
+                     migrate_bundle *b) {
+  unsigned char *aCopy = sqlite3_malloc64(nBlob ? nBlob : 1);
+  migrate_bundle_free(c->pBundle);
+  sqlite3_free(c->aBlob);
+  c->pBundle = 0;
+  c->aBlob = 0;
+  c->nBlob = 0;
+  if (aCopy == 0) {
+    migrate_bundle_free(b);
+    return;
+  }
+  memcpy(aCopy, aBlob, nBlob);
+  c->aBlob = aCopy;
+  c->nBlob = nBlob;
+  c->pBundle = b;
+}
+
+/* The bundle for an optional argument.  NULL/absent -> the embedded one.
+** *ppOut stays owned by the cache (or is the embedded bundle): the caller
+** must not free it and must not keep it past the next call. */
+static int bundleArg(MigConn *c, sqlite3_value *pVal, const char *zFunc,
+                     migrate_bundle **ppOut, char **pzErr) {
+  const unsigned char *a;
+  int n, rc;
+  migrate_bundle *b;
+  if (pVal == 0 || sqlite3_value_type(pVal) == SQLITE_NULL) {
+    rc = migrate_bundle_embedded(ppOut, pzErr);
+    if (rc && pzErr && *pzErr) {
+      char *z = sqlite3_mprintf("%s(): %s", zFunc, *pzErr);
+      if (z) {
+        sqlite3_free(*pzErr);
+        *pzErr = z;
+      }
+    }
+    return rc;
+  }
+  if (sqlite3_value_type(pVal) != SQLITE_BLOB) {
+    return migSetError(pzErr, SQLITE_MISMATCH,
+                       "%s(): the bundle argument must be the BLOB that "
+                       "migrate_bundle() returns, e.g. %s('head', "
+                       "migrate_bundle('migrations')); got %s",
+                       zFunc, zFunc,
+                       sqlite3_value_type(pVal) == SQLITE_TEXT ? "text"
+                                                               : "a number");
+  }
+  a = sqlite3_value_blob(pVal);
+  n = sqlite3_value_bytes(pVal);
+  if (c->pBundle && (size_t)n == c->nBlob && memcmp(a, c->aBlob, c->nBlob) == 0) {
+    *ppOut = c->pBundle;
+    return SQLITE_OK;
+  }
+  rc = migrate_bundle_open_blob(a, (size_t)n, &b, pzErr);
+  if (rc) {
+    if (pzErr && *pzErr) {
+      char *z = sqlite3_mprintf("%s(): %s", zFunc, *pzErr);
+      if (z) {
+        sqlite3_free(*pzErr);
+        *pzErr = z;
+      }
+    }
+    return rc;
+  }
+  cachePut(c, a, (size_t)n, b);
+  if (c->pBundle == 0) return migSetError(pzErr, SQLITE_NOMEM, "out of memory");
+  *ppOut = c->pBundle;
+  return SQLITE_OK;
+}
+
+/* Shared by the virtual tables: resolve a bundle argument through the
+** connection cache kept in the module's client data. */
+int migBundleFromValue(sqlite3_value *pVal, migrate_bundle **pp, int *pbOwned,
+                       char **pzErr) {
+  /* Without a connection cache: decode privately (caller frees). */
+  *pbOwned = 0;
+  if (pVal == 0 || sqlite3_value_type(pVal) == SQLITE_NULL) {
+    return migrate_bundle_embedded(pp, pzErr);
+  }
+  if (sqlite3_value_type(pVal) != SQLITE_BLOB) {
+    return migSetError(pzErr, SQLITE_MISMATCH,
+                       "the bundle argument must be the BLOB that "
+                       "migrate_bundle() returns, e.g. "
+                       "migrations(migrate_bundle('migrations'))");
+  }
+  *pbOwned = 1;
+  return migrate_bundle_open_blob(sqlite3_value_blob(pVal),
+                                  (size_t)sqlite3_value_bytes(pVal), pp, pzErr);
+}
+
+/* Report an error from a function: NOMEM as such, else the message. */
+static void resultError(sqlite3_context *ctx, int rc, char *zErr) {
+  if (rc == SQLITE_NOMEM) {
+    sqlite3_result_error_nomem(ctx);
+  } else {
+    sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED || rc == SQLITE_READONLY ||
+        rc == SQLITE_CONSTRAINT || rc == SQLITE_CORRUPT) {
+      sqlite3_result_error_code(ctx, rc);
+    }
+  }
+  sqlite3_free(zErr);
+}
+
+/* Text of argument i, or NULL. */
+static const char *argText(sqlite3_value *v) {
+  return sqlite3_value_type(v) == SQLITE_NULL
+             ? 0
+             : (const char *)sqlite3_value_text(v);
+}
+
+/* migrate_to(target [, bundle]) and migrate_stamp(target [, bundle]) */
+static void runFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv,
+                    int mode, const char *zFunc) {
+  MigConn *c = sqlite3_user_data(ctx);
+  sqlite3 *db = sqlite3_context_db_handle(ctx);
+  migrate_bundle *b;
+  char *zErr = 0, *zVer = 0;
+  migrate_options o = {mode, zFunc, 1, 0, 0};
+  int rc = bundleArg(c, argc > 1 ? argv[1] : 0, zFunc, &b, &zErr);
+  if (rc == SQLITE_OK) {
+    rc = migrate_run(db, b, argText(argv[0]), &o, &zVer, &zErr);
+  }
+  if (rc) {
+    resultError(ctx, rc, zErr);
+    return;
+  }
+  if (zVer) {
+    sqlite3_result_text(ctx, zVer, -1, sqlite3_free);
+  } else {
+    sqlite3_result_null(ctx);
+  }
+}
+
+static void fnTo(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  runFunc(ctx, argc, argv, MIGRATE_AUTO, "migrate_to");
+}
+
+static void fnStamp(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  runFunc(ctx, argc, argv, MIGRATE_STAMP, "migrate_stamp");
+}
+
+/* migrate_sql(target [, bundle]) */
+static void fnSql(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  MigConn *c = sqlite3_user_data(ctx);
+  migrate_bundle *b;
+  char *zErr = 0, *zSql = 0;
+  int rc = bundleArg(c, argc > 1 ? argv[1] : 0, "migrate_sql", &b, &zErr);
+  if (rc == SQLITE_OK) {
+    rc = migrate_sql_script(sqlite3_context_db_handle(ctx), b, 0,
+                            argText(argv[0]), MIGRATE_AUTO, &zSql, &zErr);
+  }
+  if (rc) {
+    resultError(ctx, rc, zErr);
+    return;
+  }
+  sqlite3_result_text(ctx, zSql, -1, sqlite3_free);
+}
+
+/* migrate_current() */
+static void fnCurrent(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  char *zErr = 0, *zVer = 0;
+  int rc = migrate_current(sqlite3_context_db_handle(ctx), &zVer, &zErr);
+  (void)argc;
+  (void)argv;
+  if (rc) {
+    resultError(ctx, rc, zErr);
+  } else if (zVer) {
+    sqlite3_result_text(ctx, zVer, -1, sqlite3_free);
+  } else {
+    sqlite3_result_null(ctx);
+  }
+}
+
+/* migrate_check([bundle]) */
+static void fnCheck(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  MigConn *c = sqlite3_user_data(ctx);
+  migrate_bundle *b;
+  char *zErr = 0, *zRep = 0;
+  int rc = bundleArg(c, argc > 0 ? argv[0] : 0, "migrate_check", &b, &zErr);
+  if (rc == SQLITE_OK) {
+    rc = migrate_check_report(sqlite3_context_db_handle(ctx), b, &zRep, &zErr);
+  }
+  if (rc) {
+    resultError(ctx, rc, zErr);
+  } else if (zRep) {
+    sqlite3_result_text(ctx, zRep, -1, sqlite3_free);
+  } else {
+    sqlite3_result_null(ctx);
+  }
+}
+
+/* migrate_bundle(path) */
+static void fnBundle(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  MigConn *c = sqlite3_user_data(ctx);
+  const char *zPath = argText(argv[0]);
+  migrate_bundle *b = 0;
+  unsigned char *a = 0;
+  size_t n = 0;
+  char *zErr = 0;
+  int rc;
+  (void)argc;
+  if (zPath == 0) {
+    resultError(ctx, SQLITE_MISUSE,
+                sqlite3_mprintf("migrate_bundle(): path is NULL; give a "
+                                "migrations folder or a bundle file"));
+    return;
+  }
+  rc = migrate_bundle_open_path(zPath, &b, &zErr);
+  if (rc == SQLITE_OK) rc = migBundleEncodeLevel(b, 1, &a, &n, &zErr);
+  if (rc) {
+    char *z = zErr ? sqlite3_mprintf("migrate_bundle('%s'): %s", zPath, zErr)
+                   : 0;
+    sqlite3_free(zErr);
+    migrate_bundle_free(b);
+    resultError(ctx, rc, z);
+    return;
+  }
+  if (n > 0x7fffffff) {
+    migrate_bundle_free(b);
+    sqlite3_free(a);
+    resultError(ctx, SQLITE_TOOBIG,
+                sqlite3_mprintf("migrate_bundle('%s'): bundle too large",
+                                zPath));
+    return;
+  }
+  /* the next bundle argument with these bytes needs no decoding */
+  cachePut(c, a, n, b);
+  sqlite3_result_blob64(ctx, a, n, sqlite3_free);
+}
+
+/* migrate_version() */
+static void fnVersion(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  (void)argc;
+  (void)argv;
+  sqlite3_result_text(ctx, MIGRATE_VERSION, -1, SQLITE_STATIC);
+}
+
+/* ======================================================================
+** Registration
+*/
+#define F_DIRECT (SQLITE_UTF8 | SQLITE_DIRECTONLY)
+#define F_READER (SQLITE_UTF8 | SQLITE_INNOCUOUS)
+
+static const struct {
+  const char *zName;
+  int nArg;
+  int flags;
+  void (*x)(sqlite3_context *, int, sqlite3_value **);
+} aFunc[] = {
+    /* change the database: DIRECTONLY */
+    {"migrate_to", 1, F_DIRECT, fnTo},
+    {"migrate_to", 2, F_DIRECT, fnTo},
+    {"migrate_stamp", 1, F_DIRECT, fnStamp},
+    {"migrate_stamp", 2, F_DIRECT, fnStamp},
+    /* reads files: DIRECTONLY */
+    {"migrate_bundle", 1, F_DIRECT, fnBundle},
+    /* readers */
+    {"migrate_sql", 1, F_READER, fnSql},
+    {"migrate_sql", 2, F_READER, fnSql},
+    {"migrate_current", 0, F_READER, fnCurrent},
+    {"migrate_check", 0, F_READER, fnCheck},
+    {"migrate_check", 1, F_READER, fnCheck},
+    {"migrate_version", 0, F_READER | SQLITE_DETERMINISTIC, fnVersion},
+};
+
+/* Register every function; on failure *pzErr names the one that failed. */
+int migRegisterFunctions(sqlite3 *db, char **pzErr) {
+  MigConn *c = sqlite3_malloc64(sizeof(MigConn));
+  size_t i;
+  int rc = SQLITE_OK;
+  if (c == 0) return SQLITE_NOMEM;
+  memset(c, 0, sizeof(*c));
+  c->nRef = 1; /* held by this function until the end */
+  for (i = 0; rc == SQLITE_OK && i < sizeof(aFunc) / sizeof(aFunc[0]); i++) {
+    c->nRef++; /* released by xDestroy, which SQLite also calls on failure */
+    rc = sqlite3_create_function_v2(db, aFunc[i].zName, aFunc[i].nArg,
+                                    aFunc[i].flags, c, aFunc[i].x, 0, 0,
+                                    connUnref);
+    if (rc && pzErr) {
+      *pzErr = sqlite3_mprintf("cannot register %s(): %s", aFunc[i].zName,
+                               sqlite3_errmsg(db));
+    }
+  }
+  connUnref(c);
+  return rc;
+}

@@ -1,0 +1,190 @@
+/*
+** internal.h — what the engine's files share and nothing else links against.
+**
+** Data flows one way: files -> script.c (parse) -> graph.c (validate, resolve
+** targets, plan) -> apply.c (run a plan) -> func.c / vtab_*.c (SQL faces).
+** bundle.c serializes and decodes the parsed scripts.
+*/
+#ifndef MIGRATE_INTERNAL_H
+#define MIGRATE_INTERNAL_H
+
+/* With -DSQLITE_CORE the SQLITE_EXTENSION_INIT macros become no-ops. */
+#include "sqlite3ext.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "migrate.h"
+
+/* Limits checked wherever a size is read from a file or a bundle. */
+#define MIG_MAX_ID          64        /* Revision ID and branch label length */
+#define MIG_MAX_SCRIPT      (64u << 20) /* one script file */
+#define MIG_MAX_PAYLOAD     (256u << 20) /* a whole decoded bundle */
+#define MIG_MAX_REVISIONS   1000000
+#define MIG_MAX_FILENAME    255
+
+/* ------------------------------------------------------------------------
+** util.c: arena, growable string, error helper
+*/
+
+/* An arena: many small allocations freed at once.  Owned by a bundle. */
+typedef struct MigArenaChunk MigArenaChunk;
+typedef struct MigArena {
+  MigArenaChunk *pChunk;
+} MigArena;
+void *migArenaAlloc(MigArena *, size_t n);             /* zeroed; NULL on OOM */
+char *migArenaStrndup(MigArena *, const char *z, size_t n); /* NULL on OOM */
+void migArenaFree(MigArena *);
+
+/* A growable string.  On OOM it sets rc and ignores further appends. */
+typedef struct MigStr {
+  char *z;
+  size_t n;
+  size_t nAlloc;
+  int rc;
+} MigStr;
+void migStrAppend(MigStr *, const char *z, size_t n);
+void migStrAppendZ(MigStr *, const char *z);
+void migStrAppendf(MigStr *, const char *zFmt, ...);
+/* Returns the string (caller frees with sqlite3_free) or NULL on OOM, and
+** resets p. */
+char *migStrFinish(MigStr *);
+void migStrReset(MigStr *);
+
+/* Replace *pzErr with a new printf-formatted message (old one freed).
+** Returns SQLITE_NOMEM if the message could not be allocated, else rc. */
+int migSetError(char **pzErr, int rc, const char *zFmt, ...);
+
+/* Bitset over revision indices. */
+typedef uint64_t MigBits;
+#define MIG_BITS_WORDS(n) (((size_t)(n) + 63) / 64)
+#define MIG_BIT_TEST(a, i) (((a)[(i) >> 6] >> ((i)&63)) & 1)
+#define MIG_BIT_SET(a, i) ((a)[(i) >> 6] |= (MigBits)1 << ((i)&63))
+#define MIG_BIT_CLEAR(a, i) ((a)[(i) >> 6] &= ~((MigBits)1 << ((i)&63)))
+
+/* ------------------------------------------------------------------------
+** script.c: one revision script
+*/
+
+/* Parse one script.  zText (nText bytes, need not be NUL-terminated) is the
+** file's content; the revision's strings are allocated from pArena.
+** Returns SQLITE_OK, SQLITE_NOMEM, or SQLITE_ERROR with *pzErr set to
+** "file:line: message". */
+int migScriptParse(MigArena *, const char *zFile, const char *zText,
+                   size_t nText, migrate_revision *pRev, char **pzErr);
+
+/* Statement iterator over a section body, splitting the way SQLite does
+** (sqlite3_complete).  Returns 1 and sets *pzStmt, *pnStmt and *piLine (line
+** offset within the body, 0-based) for each statement, 0 at the end.
+** Whitespace- and comment-only tails are skipped. */
+typedef struct MigSplit {
+  char *z;  /* body (temporarily modified, always restored) */
+  size_t i; /* current offset */
+  int iLine;
+} MigSplit;
+int migSplitNext(MigSplit *, const char **pzStmt, size_t *pnStmt, int *piLine);
+
+/* CRC-32 (zlib) of z[0..n). */
+unsigned int migCrc32(const char *z, size_t n);
+
+/* ------------------------------------------------------------------------
+** bundle.c + graph.c: the bundle
+*/
+struct migrate_bundle {
+  MigArena arena;        /* owns every string and array below */
+  int nRev;
+  migrate_revision *aRev; /* in file-name order (Alembic's map order) */
+  int nHash;              /* power of two */
+  int *aHash;             /* id -> index+1, open addressing */
+  int nLabel;
+  const char **azLabel;   /* declared branch labels ... */
+  int *aLabelRev;         /* ... and the revision that declares each */
+  int nHead;
+  int *aHead;             /* no versioned child, map order */
+  int nRealHead;
+  int *aRealHead;         /* no child and no dependent, map order */
+  int nBase;
+  int *aBase;             /* no parent, map order */
+  int *aOrder;            /* history order: parents before children */
+  int **aaDown;           /* per revision: parents + normalized deps */
+  int *anDown;
+  int nRef;               /* >0: shared (embedded bundle), never freed */
+};
+
+/* migrate_bundle_encode() with a zlib level (1 fast .. 9 small). */
+int migBundleEncodeLevel(migrate_bundle *, int level, unsigned char **paOut,
+                         size_t *pnOut, char **pzErr);
+
+/* Build the graph over pBundle->aRev (already parsed): index, validate,
+** derive heads/bases/children/labels/order.  SQLITE_ERROR + message naming
+** the file(s) when the graph is invalid. */
+int migGraphBuild(migrate_bundle *, char **pzErr);
+
+/* Bundle built from parsed revisions (used by bundle.c after parsing). */
+int migBundleFromFiles(int nFile, const char **azName, const char **azText,
+                       const size_t *anText, migrate_bundle **ppOut,
+                       char **pzErr);
+
+/* ------------------------------------------------------------------------
+** graph.c: targets and plans
+*/
+
+/* One step of a plan. */
+typedef struct MigStep {
+  int iRev;      /* index into aRev */
+  int isUpgrade; /* 1 upgrade, 0 downgrade */
+} MigStep;
+
+typedef struct MigPlan {
+  int nStep;
+  MigStep *aStep;     /* sqlite3_malloc'd */
+  int isStamp;        /* stamp: aStamp holds the new heads */
+  int nStamp;
+  int *aStamp;
+} MigPlan;
+void migPlanFree(MigPlan *);
+
+/* Plan a move of a database whose heads are aCur[0..nCur) to zTarget.
+** mode is MIGRATE_AUTO/UPGRADE/DOWNGRADE/STAMP.  On error *pzErr holds
+** Alembic's wording for the problem (without the function prefix). */
+int migPlan(migrate_bundle *, const int *aCur, int nCur, const char *zTarget,
+            int mode, MigPlan *pPlan, char **pzErr);
+
+/* Given an applied set (bitset over revisions), the heads it reduces to:
+** applied revisions no other applied revision builds on (parent or
+** dependency).  *paOut is sqlite3_malloc'd, in map order. */
+int migHeadsOf(migrate_bundle *, const MigBits *aApplied, int **paOut,
+               int *pnOut);
+
+/* Applied closure (ancestors with dependencies) of aCur. */
+int migAppliedOf(migrate_bundle *, const int *aCur, int nCur,
+                 MigBits **paApplied);
+
+/* ------------------------------------------------------------------------
+** func.c / vtabs / apply.c glue
+*/
+int migRegisterFunctions(sqlite3 *db, char **pzErr);
+int migRegisterVtabMigrations(sqlite3 *db);
+int migRegisterVtabHistory(sqlite3 *db);
+
+/* Resolve the optional bundle argument of a SQL function: NULL -> embedded.
+** *pbOwned says whether the caller must free it. */
+int migBundleFromValue(sqlite3_value *, migrate_bundle **pp, int *pbOwned,
+                       char **pzErr);
+
+/* Read the database's heads as indices into the bundle.  A head the bundle
+** does not know is an error naming it.  *paCur is sqlite3_malloc'd. */
+int migReadVersion(sqlite3 *db, migrate_bundle *, const char *zFunc,
+                   int **paCur, int *pnCur, char **pzErr);
+
+/* Comma-separated ids of aIdx (NULL when n==0). Caller frees. */
+char *migJoinIds(migrate_bundle *, const int *aIdx, int n);
+
+/* Does table zName exist in schema main? */
+int migTableExists(sqlite3 *db, const char *zName, int *pExists);
+
+/* Embedded bundle bytes (generated by mkbundle into build/). */
+extern const unsigned char migrate_embedded_data[];
+extern const unsigned int migrate_embedded_size;
+
+#endif /* MIGRATE_INTERNAL_H */

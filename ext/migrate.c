@@ -1,0 +1,54 @@
+/*
+** migrate.c — sqlite3_migrate_init: registers the functions and the virtual
+** tables, nothing else.
+**
+**     sqlite> .load ./migrate
+**     sqlite> SELECT migrate_to('head');
+**
+**     # Python
+**     conn.enable_load_extension(True)
+**     conn.load_extension("./migrate")
+**
+**     // static: libsqlitemigrate.a
+**     sqlite3_auto_extension((void (*)(void))sqlite3_migrate_init);
+**
+** Compiled without SQLITE_CORE this is a loadable extension; with
+** -DSQLITE_CORE the SQLITE_EXTENSION_INIT macros vanish and the same file
+** links into the shell and the static library.
+*/
+#include "internal.h"
+SQLITE_EXTENSION_INIT1
+
+#ifdef _WIN32
+__declspec(dllexport)
+#endif
+int sqlite3_migrate_init(sqlite3 *db, char **pzErrMsg,
+                         const sqlite3_api_routines *pApi) {
+  int rc;
+  SQLITE_EXTENSION_INIT2(pApi);
+  if (sqlite3_libversion_number() < 3031000) {
+    if (pzErrMsg) {
+      *pzErrMsg = sqlite3_mprintf("migrate needs SQLite 3.31 or newer (this "
+                                  "is %s)",
+                                  sqlite3_libversion());
+    }
+    return SQLITE_ERROR;
+  }
+  rc = migRegisterFunctions(db, pzErrMsg);
+  if (rc == SQLITE_OK) {
+    rc = migRegisterVtabMigrations(db);
+    if (rc && pzErrMsg) {
+      *pzErrMsg = sqlite3_mprintf("cannot register module migrations: %s",
+                                  sqlite3_errmsg(db));
+    }
+  }
+  if (rc == SQLITE_OK) {
+    rc = migRegisterVtabHistory(db);
+    if (rc && pzErrMsg) {
+      *pzErrMsg = sqlite3_mprintf("cannot register module "
+                                  "migration_history: %s",
+                                  sqlite3_errmsg(db));
+    }
+  }
+  return rc;
+}

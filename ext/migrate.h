@@ -1,0 +1,158 @@
+/*
+** migrate.h — the C API of sqlite-migrate.
+**
+** The same engine serves three faces: the loadable extension (migrate.so,
+** entry point sqlite3_migrate_init), the sqlite-migrate shell, and programs
+** that link libsqlitemigrate.a into a SQLite they build themselves:
+**
+**     #include "migrate.h"
+**     sqlite3_auto_extension((void (*)(void))sqlite3_migrate_init);
+**     sqlite3_open("device.db", &db);
+**     sqlite3_exec(db, "SELECT migrate_to('head')", 0, 0, &zErr);
+**
+** or, without SQL, through migrate_run() below.
+**
+** Memory: every char* this API hands out through an out-parameter is owned by
+** the caller and freed with sqlite3_free().  Structures reached through a
+** migrate_bundle are owned by the bundle and live as long as it does.
+*/
+#ifndef SQLITE_MIGRATE_H
+#define SQLITE_MIGRATE_H
+
+#include <stddef.h>
+#include <sqlite3.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef MIGRATE_VERSION
+#define MIGRATE_VERSION "0.1.0"
+#endif
+
+/* One revision script, parsed.  Every string is NUL-terminated. */
+typedef struct migrate_revision {
+  const char *id;          /* Revision ID */
+  const char *file;        /* file name inside the migrations folder */
+  const char *message;     /* first header line ("" when absent) */
+  const char *create_date; /* "Create Date" value, "" when absent */
+  const char **parents;    /* "Revises", in the order written */
+  int nparent;
+  const char **labels;     /* "Branch Labels" as declared on this revision */
+  int nlabel;
+  const char **depends;    /* "Depends On" as written (ids or labels) */
+  int ndepend;
+  int no_transaction;      /* "Transaction: none" */
+  const char *upgrade;     /* upgrade section body (LF line endings) */
+  const char *downgrade;   /* downgrade body, NULL when the section is absent */
+  int upgrade_line;        /* 1-based line of the first body line */
+  int downgrade_line;
+  unsigned int checksum;   /* CRC-32 of the upgrade body (SPEC §2) */
+  const char *source;      /* the whole script, BOM dropped, LF endings */
+  size_t nsource;
+  /* Filled in by the graph (indices into the bundle's revision array). */
+  int *parent_idx;         /* nparent entries */
+  int *depend_idx;         /* ndepend entries, labels resolved */
+  int *child_idx;          /* revisions whose Revises names this one */
+  int nchild;
+  int *dependent_idx;      /* revisions whose Depends On names this one */
+  int ndependent;
+  const char **all_labels; /* labels after Alembic's propagation */
+  int nall_label;
+  int is_head;             /* no revision revises it */
+  int is_base;             /* Revises is empty */
+  int is_merge;            /* more than one parent */
+  int is_branchpoint;      /* more than one child */
+} migrate_revision;
+
+typedef struct migrate_bundle migrate_bundle;
+
+/* Bundles ---------------------------------------------------------------- */
+
+/* Read a migrations folder (every *.sql file) or a bundle file written by
+** migrate_bundle_encode(); validate the scripts and the graph.  On success
+** *ppOut is a new bundle (free with migrate_bundle_free) and SQLITE_OK is
+** returned; on failure an error code and *pzErr names the file and problem. */
+int migrate_bundle_open_path(const char *zPath, migrate_bundle **ppOut,
+                             char **pzErr);
+
+/* Decode a bundle from memory (the bytes of a bundle file).  Copies what it
+** keeps; aData may be freed afterwards. */
+int migrate_bundle_open_blob(const void *aData, size_t nData,
+                             migrate_bundle **ppOut, char **pzErr);
+
+/* The bundle compiled into this program, decoded on first use and shared for
+** the life of the process.  Never free it. */
+int migrate_bundle_embedded(migrate_bundle **ppOut, char **pzErr);
+
+void migrate_bundle_free(migrate_bundle *);
+
+/* Serialize: *paOut (caller frees with sqlite3_free) holds *pnOut bytes. */
+int migrate_bundle_encode(migrate_bundle *, unsigned char **paOut,
+                          size_t *pnOut, char **pzErr);
+
+int migrate_bundle_count(const migrate_bundle *);
+const migrate_revision *migrate_bundle_revision(const migrate_bundle *, int i);
+/* Index of revision zId (exact id), or -1. */
+int migrate_bundle_find(const migrate_bundle *, const char *zId);
+/* Revisions in history order: parents before children (Alembic's order,
+** reversed from its "history" listing).  i in [0, count). */
+int migrate_bundle_order(const migrate_bundle *, int i);
+/* Heads (no child, Alembic's "heads") in the bundle's order. */
+int migrate_bundle_nhead(const migrate_bundle *);
+int migrate_bundle_head(const migrate_bundle *, int i);
+
+/* The engine --------------------------------------------------------------- */
+
+/* What migrate_run() does with the target. */
+#define MIGRATE_AUTO      0 /* migrate_to(): upgrade, or downgrade if applied */
+#define MIGRATE_UPGRADE   1 /* Alembic's "upgrade" */
+#define MIGRATE_DOWNGRADE 2 /* Alembic's "downgrade" */
+#define MIGRATE_STAMP     3 /* set the version, run no script */
+
+/* Called after each applied step (for progress output). */
+typedef void (*migrate_progress)(void *pArg, const migrate_revision *pRev,
+                                 int isUpgrade, const char *zFrom,
+                                 const char *zTo, double ms);
+
+typedef struct migrate_options {
+  int mode;                 /* MIGRATE_AUTO ... MIGRATE_STAMP */
+  const char *zFunc;        /* name used in messages, e.g. "migrate_to" */
+  int nCallerStmt;          /* busy statements that are the caller's own */
+  migrate_progress xProgress;
+  void *pProgressArg;
+} migrate_options;
+
+/* Migrate database "main" of db to zTarget (SPEC §3).  On success returns
+** SQLITE_OK and, if pzVersion is not NULL, *pzVersion is the resulting
+** version (heads, comma-separated) or NULL at base.  On failure the database
+** is as it was and *pzErr says why. */
+int migrate_run(sqlite3 *db, migrate_bundle *, const char *zTarget,
+                const migrate_options *, char **pzVersion, char **pzErr);
+
+/* Offline mode: the SQL script migrate_run() would execute, bookkeeping
+** included.  zFrom is the starting version ("base", a revision, or a
+** comma-separated list of heads); NULL reads it from db. */
+int migrate_sql_script(sqlite3 *db, migrate_bundle *, const char *zFrom,
+                       const char *zTarget, int mode, char **pzSql,
+                       char **pzErr);
+
+/* Current heads of db, comma-separated, or *pzVersion = NULL at base. */
+int migrate_current(sqlite3 *db, char **pzVersion, char **pzErr);
+
+/* Pending-revision report: *pzReport is NULL when the database is at the
+** bundle's heads, else one line per finding. */
+int migrate_check_report(sqlite3 *db, migrate_bundle *, char **pzReport,
+                         char **pzErr);
+
+/* Entry point of the extension; also usable with sqlite3_auto_extension(). */
+#ifdef _WIN32
+__declspec(dllexport)
+#endif
+int sqlite3_migrate_init(sqlite3 *db, char **pzErrMsg,
+                         const struct sqlite3_api_routines *pApi);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SQLITE_MIGRATE_H */

@@ -1,0 +1,159 @@
+/*
+** util.c — small helpers every layer of the engine uses: an arena for the
+** parsed bundle, a growable string for messages and generated SQL, and the
+** one error helper (migSetError) that frees the old message before setting a
+** new one.
+*/
+#include "internal.h"
+SQLITE_EXTENSION_INIT3
+
+#include <string.h>
+
+/* ======================================================================
+** Arena
+*/
+struct MigArenaChunk {
+  MigArenaChunk *pNext;
+  size_t nUsed;
+  size_t nSize;
+  /* data follows, 16-byte aligned */
+};
+#define MIG_CHUNK_HDR ((sizeof(MigArenaChunk) + 15) & ~(size_t)15)
+#define MIG_CHUNK_MIN (64 * 1024)
+
+/* Allocate n zeroed bytes from the arena; NULL on OOM. */
+void *migArenaAlloc(MigArena *p, size_t n) {
+  MigArenaChunk *c = p->pChunk;
+  n = (n + 15) & ~(size_t)15;
+  if (n == 0) n = 16;
+  if (c == 0 || c->nSize - c->nUsed < n) {
+    size_t nSize = n > MIG_CHUNK_MIN ? n : MIG_CHUNK_MIN;
+    c = sqlite3_malloc64(MIG_CHUNK_HDR + nSize);
+    if (c == 0) return 0;
+    c->nSize = nSize;
+    c->nUsed = 0;
+    if (p->pChunk && n > MIG_CHUNK_MIN) {
+      /* A big block gets a chunk of its own behind the current one, so the
+      ** space left in the current chunk is not wasted. */
+      c->pNext = p->pChunk->pNext;
+      p->pChunk->pNext = c;
+    } else {
+      c->pNext = p->pChunk;
+      p->pChunk = c;
+    }
+  }
+  {
+    char *pRet = (char *)c + MIG_CHUNK_HDR + c->nUsed;
+    c->nUsed += n;
+    memset(pRet, 0, n);
+    return pRet;
+  }
+}
+
+/* Copy z[0..n) into the arena with a NUL terminator; NULL on OOM. */
+char *migArenaStrndup(MigArena *p, const char *z, size_t n) {
+  char *zOut = migArenaAlloc(p, n + 1);
+  if (zOut) {
+    if (n) memcpy(zOut, z, n);
+    zOut[n] = 0;
+  }
+  return zOut;
+}
+
+void migArenaFree(MigArena *p) {
+  MigArenaChunk *c = p->pChunk;
+  while (c) {
+    MigArenaChunk *pNext = c->pNext;
+    sqlite3_free(c);
+    c = pNext;
+  }
+  p->pChunk = 0;
+}
+
+/* ======================================================================
+** Growable string
+*/
+static int migStrGrow(MigStr *p, size_t n) {
+  size_t nNew;
+  char *zNew;
+  if (p->rc) return 0;
+  if (p->n + n + 1 <= p->nAlloc) return 1;
+  nNew = p->nAlloc ? p->nAlloc * 2 : 256;
+  while (nNew < p->n + n + 1) nNew *= 2;
+  zNew = sqlite3_realloc64(p->z, nNew);
+  if (zNew == 0) {
+    p->rc = SQLITE_NOMEM;
+    return 0;
+  }
+  p->z = zNew;
+  p->nAlloc = nNew;
+  return 1;
+}
+
+void migStrAppend(MigStr *p, const char *z, size_t n) {
+  if (!migStrGrow(p, n)) return;
+  if (n) memcpy(p->z + p->n, z, n);
+  p->n += n;
+  p->z[p->n] = 0;
+}
+
+void migStrAppendZ(MigStr *p, const char *z) { migStrAppend(p, z, strlen(z)); }
+
+void migStrAppendf(MigStr *p, const char *zFmt, ...) {
+  va_list ap;
+  char *z;
+  if (p->rc) return;
+  va_start(ap, zFmt);
+  z = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  if (z == 0) {
+    p->rc = SQLITE_NOMEM;
+    return;
+  }
+  migStrAppendZ(p, z);
+  sqlite3_free(z);
+}
+
+/* Hand over the built string (caller frees); NULL if anything failed. */
+char *migStrFinish(MigStr *p) {
+  char *z = p->z;
+  if (p->rc) {
+    sqlite3_free(z);
+    z = 0;
+  } else if (z == 0) {
+    z = sqlite3_malloc64(1);
+    if (z) z[0] = 0;
+  }
+  p->z = 0;
+  p->n = p->nAlloc = 0;
+  p->rc = 0;
+  return z;
+}
+
+void migStrReset(MigStr *p) {
+  sqlite3_free(p->z);
+  p->z = 0;
+  p->n = p->nAlloc = 0;
+  p->rc = 0;
+}
+
+/* ======================================================================
+** Errors
+*/
+
+/* Replace *pzErr with a formatted message; returns rc, or SQLITE_NOMEM when
+** the message itself could not be allocated. */
+int migSetError(char **pzErr, int rc, const char *zFmt, ...) {
+  va_list ap;
+  char *z;
+  va_start(ap, zFmt);
+  z = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  if (pzErr) {
+    sqlite3_free(*pzErr);
+    *pzErr = z;
+  } else {
+    sqlite3_free(z);
+  }
+  return z ? rc : SQLITE_NOMEM;
+}
