@@ -36,7 +36,13 @@ MKB_OBJS  := $(BUNDLER:%=$(B)/core/%.o)
 
 .PHONY: all test test-unit test-sql test-python demo install clean FORCE
 
-all: $(B)/migrate.so $(B)/mkbundle $(B)/libsqlitemigrate.a
+SHELL_SRC := $(wildcard shell/*.c)
+PROGRAMS  := $(B)/migrate.so $(B)/mkbundle $(B)/libsqlitemigrate.a
+ifneq ($(SHELL_SRC),)
+PROGRAMS  += $(B)/sqlite-migrate
+endif
+
+all: $(PROGRAMS)
 
 # Rebuild everything when the flags or the bundled folder change.
 $(B)/.flags: FORCE
@@ -69,6 +75,10 @@ $(B)/libsqlitemigrate.a: $(CORE_OBJS)
 	rm -f $@
 	ar rcs $@ $(CORE_OBJS)
 
+$(B)/sqlite-migrate: $(SHELL_SRC) $(wildcard shell/*.h) $(B)/libsqlitemigrate.a
+	$(CC) $(ALL_CFLAGS) -DSQLITE_CORE -Iext $(SHELL_SRC) \
+	  $(B)/libsqlitemigrate.a -o $@ $(LIBS)
+
 # ---- tests ---------------------------------------------------------------
 
 UNIT_SRC := $(wildcard tests/unit/*.c)
@@ -78,7 +88,7 @@ $(B)/test_unit: $(UNIT_SRC) tests/unit/unit.h $(B)/libsqlitemigrate.a
 	  $(B)/libsqlitemigrate.a -o $@ $(LIBS)
 
 test: all $(B)/test_unit
-	@$(PYTHON) tests/run_all.py
+	@SANITIZE=$(SANITIZE) $(PYTHON) tests/run_all.py
 
 test-unit: $(B)/test_unit
 	$(B)/test_unit
@@ -97,6 +107,8 @@ install: all
 	install -m 644 $(B)/libsqlitemigrate.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 ext/migrate.h $(DESTDIR)$(PREFIX)/include/
 	install -m 755 $(B)/mkbundle $(DESTDIR)$(PREFIX)/bin/
+	if [ -x $(B)/sqlite-migrate ]; then \
+	  install -m 755 $(B)/sqlite-migrate $(DESTDIR)$(PREFIX)/bin/; fi
 
 clean:
 	rm -rf $(B) demo.db

@@ -1594,6 +1594,37 @@ int migPlan(migrate_bundle *b, const int *aCur, int nCur, const char *zTarget,
   }
 }
 
+/* Resolve a target for the shell: see migrate.h. */
+int migrate_bundle_resolve(migrate_bundle *b, const char *zTarget,
+                           const int *aCur, int nCur, int **paOut, int *pnOut,
+                           char **pzErr) {
+  Target t;
+  IntList l = {0};
+  int rc;
+  *paOut = 0;
+  *pnOut = 0;
+  if (zTarget == 0) return migSetError(pzErr, SQLITE_MISUSE, "target is NULL");
+  rc = parseTarget(zTarget, &t, pzErr);
+  if (rc == SQLITE_OK) {
+    if (t.bRel && t.zSym[0] == 0 && t.nRel < 0) {
+      const char *zLabel;
+      int iRev;
+      rc = parseDowngradeTarget(b, aCur, nCur, &t, &zLabel, &iRev, pzErr);
+      if (rc == SQLITE_OK && iRev >= 0) listAdd(&l, iRev);
+    } else {
+      rc = parseUpgradeTarget(b, aCur, nCur, &t, &l, pzErr);
+    }
+  }
+  if (rc == SQLITE_OK) rc = l.rc;
+  if (rc) {
+    sqlite3_free(l.a);
+    return rc;
+  }
+  *paOut = l.a;
+  *pnOut = l.n;
+  return SQLITE_OK;
+}
+
 /* ======================================================================
 ** Accessors (migrate.h)
 */

@@ -102,6 +102,14 @@ int migrate_bundle_order(const migrate_bundle *, int i);
 int migrate_bundle_nhead(const migrate_bundle *);
 int migrate_bundle_head(const migrate_bundle *, int i);
 
+/* Resolve a target (SPEC §3) against a database whose heads are
+** aCur[0..nCur) (indices): *paOut (caller frees with sqlite3_free) gets the
+** revisions it names, *pnOut may be 0 for base.  Errors in Alembic's
+** words. */
+int migrate_bundle_resolve(migrate_bundle *, const char *zTarget,
+                           const int *aCur, int nCur, int **paOut, int *pnOut,
+                           char **pzErr);
+
 /* The engine --------------------------------------------------------------- */
 
 /* What migrate_run() does with the target. */
