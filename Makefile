@@ -25,8 +25,8 @@ endif
 ALL_CFLAGS := $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS)
 LIBS       := -lsqlite3 -lz -lpthread
 
-ENGINE  := util script graph bundle apply func vtab_migrations vtab_history \
-           embedded migrate
+# every ext/*.c is part of the engine; mkbundle needs only the first four
+ENGINE  := $(basename $(notdir $(wildcard ext/*.c)))
 BUNDLER := util script graph bundle
 HEADERS := ext/internal.h ext/migrate.h
 

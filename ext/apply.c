@@ -578,35 +578,48 @@ static void blameStep(Run *p, const migrate_revision *r, int bUp,
   }
 }
 
-/* Refuse when another statement on db is active.  See the file comment. */
-static int checkIdle(sqlite3 *db, const migrate_options *o, char **pzErr) {
+/* The connection this thread is applying revisions on (see internal.h).
+** Set around each section so a migrate_rebuild() called from a revision
+** knows the busy statements above it are the applier's own. */
+static _Thread_local sqlite3 *applyingDb = 0;
+static _Thread_local int applyingDepth = 0;
+
+sqlite3 *migApplyingDb(void) { return applyingDb; }
+
+/* Refuse when another statement on db is active: see internal.h. */
+int migCheckIdle(sqlite3 *db, int nCallerStmt, const char *zFunc,
+                 char **pzErr) {
   sqlite3_stmt *s = 0;
   int nBusy = 0, nWrite = 0;
+  if (applyingDb == db) {
+    /* nested in our own applier: the outer statements are ours */
+    return SQLITE_OK;
+  }
   while ((s = sqlite3_next_stmt(db, s)) != 0) {
     if (sqlite3_stmt_busy(s)) {
       nBusy++;
       if (!sqlite3_stmt_readonly(s)) nWrite++;
     }
   }
-  if (nBusy > o->nCallerStmt || (o->nCallerStmt && nWrite > 0)) {
+  if (nBusy > nCallerStmt || (nCallerStmt && nWrite > 0)) {
     return migSetError(pzErr, SQLITE_MISUSE,
                        "%s() must run as a statement of its own, e.g. "
-                       "SELECT %s('head'); another statement on this "
+                       "SELECT %s(...); another statement on this "
                        "connection is still active (an unfinished SELECT, or "
                        "a call inside INSERT ... SELECT, a trigger or a "
                        "CHECK); finish or reset it first. Nothing was "
                        "changed",
-                       o->zFunc, o->zFunc);
+                       zFunc, zFunc);
   }
-  if (o->nCallerStmt && sqlite3_get_autocommit(db) &&
+  if (nCallerStmt && sqlite3_get_autocommit(db) &&
       sqlite3_libversion_number() >= 3034000 &&
       sqlite3_txn_state(db, 0) != SQLITE_TXN_NONE) {
     return migSetError(pzErr, SQLITE_MISUSE,
                        "%s() must run as a statement of its own, e.g. "
-                       "SELECT %s('head'); it was called from a statement "
+                       "SELECT %s(...); it was called from a statement "
                        "that reads tables (SELECT ... FROM), which keeps "
                        "them locked. Nothing was changed",
-                       o->zFunc, o->zFunc);
+                       zFunc, zFunc);
   }
   return SQLITE_OK;
 }
@@ -639,7 +652,7 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
   }
 
   if (!bOffline) {
-    rc = checkIdle(db, o, pzErr);
+    rc = migCheckIdle(db, o->nCallerStmt, o->zFunc, pzErr);
     if (rc) return rc;
     bAuto = sqlite3_get_autocommit(db);
     rc = emitExec(&r.e, bAuto ? "BEGIN IMMEDIATE" : "SAVEPOINT migrate", pzErr);
@@ -833,7 +846,12 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
       }
       bTxn = 0;
     }
+    if (!bOffline) {
+      applyingDb = db;
+      applyingDepth++;
+    }
     rc = emitSection(&r.e, rv, bUp, pzErr);
+    if (!bOffline && --applyingDepth == 0) applyingDb = 0;
     if (rc) {
       sqlite3_free(zPar);
       if (!bOffline && bSavepoint && sqlite3_get_autocommit(db)) {

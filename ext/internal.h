@@ -180,6 +180,18 @@ int migReadVersion(sqlite3 *db, migrate_bundle *, const char *zFunc,
 /* Comma-separated ids of aIdx (NULL when n==0). Caller frees. */
 char *migJoinIds(migrate_bundle *, const int *aIdx, int n);
 
+/* Refuse (SQLITE_MISUSE + message) when another statement on db is active:
+** nCallerStmt busy read-only statements are the caller's own (1 for a SQL
+** function, 0 for the C API).  In autocommit mode a caller that holds a read
+** transaction (SELECT f() FROM t) is refused too.  Statements the applier
+** itself is running (a migrate_rebuild() inside a revision) are allowed. */
+int migCheckIdle(sqlite3 *db, int nCallerStmt, const char *zFunc,
+                 char **pzErr);
+
+/* The connection migrate_run() is applying revisions on in this thread (or
+** NULL): functions called from a revision's statements see it. */
+sqlite3 *migApplyingDb(void);
+
 /* Does table zName exist in schema main? */
 int migTableExists(sqlite3 *db, const char *zName, int *pExists);
 
