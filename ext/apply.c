@@ -9,8 +9,8 @@
 **     migrate_version(version_num TEXT PRIMARY KEY)   the current heads
 **     migrate_log(id, revision, direction, version_before, version_after,
 **                 checksum, started_at, duration_ms)  one row per step
-**     migrate_scripts(revision PRIMARY KEY, parents, depends_on, message,
-**                 checksum, downgrade_sql, transaction_none)
+**     migrate_scripts(revision PRIMARY KEY, file, parents, depends_on,
+**                 message, checksum, downgrade_sql, transaction_none)
 **                                                     per applied revision
 **
 ** How it works.  Before anything changes, the call refuses if another
@@ -54,6 +54,7 @@ static const char zSchemaSql[] =
     ");\n"
     "CREATE TABLE IF NOT EXISTS migrate_scripts(\n"
     "  revision TEXT NOT NULL PRIMARY KEY,\n"
+    "  file TEXT NOT NULL,\n"
     "  parents TEXT NOT NULL,\n"
     "  depends_on TEXT NOT NULL,\n"
     "  message TEXT NOT NULL,\n"
@@ -70,9 +71,9 @@ static const char *azBkSql[BK_N] = {
     "INSERT INTO migrate_log(revision, direction, version_before, "
     "version_after, checksum, started_at, duration_ms) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)",
-    "INSERT OR REPLACE INTO migrate_scripts(revision, parents, depends_on, "
-    "message, checksum, downgrade_sql, transaction_none) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "INSERT OR REPLACE INTO migrate_scripts(revision, file, parents, "
+    "depends_on, message, checksum, downgrade_sql, transaction_none) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     "DELETE FROM migrate_scripts WHERE revision = ?",
 };
 
@@ -289,12 +290,16 @@ int migTableExists(sqlite3 *db, const char *zName, int *pExists) {
 
 /* Read the heads: see internal.h. */
 int migReadVersion(sqlite3 *db, migrate_bundle *b, const char *zFunc,
-                   int **paCur, int *pnCur, char **pzErr) {
+                   int **paCur, int *pnCur, migrate_bundle **ppAug,
+                   char **pzErr) {
   sqlite3_stmt *st = 0;
-  int bExists, rc, n = 0, nAlloc = 0;
+  int bExists, rc, n = 0, k;
   int *a = 0;
+  char **azId = 0;
+  migrate_bundle *pAug = 0;
   *paCur = 0;
   *pnCur = 0;
+  if (ppAug) *ppAug = 0;
   rc = migTableExists(db, "migrate_version", &bExists);
   if (rc) {
     return migSetError(pzErr, rc, "%s: cannot read the schema: %s", zFunc,
@@ -309,42 +314,155 @@ int migReadVersion(sqlite3 *db, migrate_bundle *b, const char *zFunc,
   }
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     const char *z = (const char *)sqlite3_column_text(st, 0);
-    int i = z ? migrate_bundle_find(b, z) : -1;
-    if (i < 0) {
-      rc = migSetError(pzErr, SQLITE_ERROR,
-                       "%s: the database is at revision '%s', which the "
-                       "bundle does not know; use the bundle that applied it "
-                       "(or migrate_stamp() to a revision this bundle has)",
-                       zFunc, z ? z : "NULL");
-      goto done;
-    }
-    if (n >= nAlloc) {
-      int nNew = nAlloc ? nAlloc * 2 : 8;
-      int *aNew = sqlite3_realloc64(a, sizeof(int) * (size_t)nNew);
-      if (aNew == 0) {
+    char **azNew;
+    if ((n & (n - 1)) == 0) {
+      azNew = sqlite3_realloc64(azId, sizeof(char *) * (size_t)(n ? 2 * n : 1));
+      if (azNew == 0) {
         rc = SQLITE_NOMEM;
-        goto done;
+        break;
       }
-      a = aNew;
-      nAlloc = nNew;
+      azId = azNew;
     }
-    a[n++] = i;
+    azId[n] = sqlite3_mprintf("%s", z ? z : "NULL");
+    if (azId[n] == 0) {
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    n++;
   }
+  sqlite3_finalize(st);
   if (rc != SQLITE_DONE) {
-    migSetError(pzErr, rc, "%s: cannot read migrate_version: %s", zFunc,
-                sqlite3_errmsg(db));
+    if (rc != SQLITE_NOMEM) {
+      migSetError(pzErr, rc, "%s: cannot read migrate_version: %s", zFunc,
+                  sqlite3_errmsg(db));
+    }
     goto done;
   }
   rc = SQLITE_OK;
+  a = sqlite3_malloc64(sizeof(int) * (size_t)(n + 1));
+  if (a == 0) {
+    rc = SQLITE_NOMEM;
+    goto done;
+  }
+  for (k = 0; k < n; k++) {
+    migrate_bundle *pB = pAug ? pAug : b;
+    a[k] = migrate_bundle_find(pB, azId[k]);
+    if (a[k] < 0 && ppAug && pAug == 0) {
+      /* a newer build applied it: look among the stored revisions */
+      rc = migBundleWithStored(db, b, &pAug, pzErr);
+      if (rc) goto done;
+      if (pAug) {
+        k = -1; /* resolve every head again against the union */
+        continue;
+      }
+    }
+    if (a[k] < 0) {
+      rc = migSetError(pzErr, SQLITE_ERROR,
+                       "%s: the database is at revision '%s', which the "
+                       "bundle does not know%s; use the bundle that applied "
+                       "it (or migrate_stamp() to a revision this bundle has)",
+                       zFunc, azId[k],
+                       ppAug ? " and migrate_scripts does not hold" : "");
+      goto done;
+    }
+  }
 done:
-  sqlite3_finalize(st);
+  for (k = 0; k < n; k++) sqlite3_free(azId[k]);
+  sqlite3_free(azId);
   if (rc) {
     sqlite3_free(a);
+    migrate_bundle_free(pAug);
     return rc;
   }
   *paCur = a;
   *pnCur = n;
+  if (ppAug) *ppAug = pAug;
   return SQLITE_OK;
+}
+
+/* Checksum findings: see internal.h. */
+int migVerifyChecksums(sqlite3 *db, migrate_bundle *b, const MigBits *aApplied,
+                       const int *aCur, int nCur, MigStr *pOut, int *pnBad,
+                       const char *zFunc, const char *zTarget, char **pzErr) {
+  sqlite3_stmt *st = 0;
+  char *aSum = 0; /* 9 bytes per revision: last recorded checksum, or "" */
+  int bExists, rc, i;
+  rc = migTableExists(db, "migrate_log", &bExists);
+  if (rc || !bExists) return rc;
+  aSum = sqlite3_malloc64((size_t)b->nRev * 9 + 1);
+  if (aSum == 0) return SQLITE_NOMEM;
+  memset(aSum, 0, (size_t)b->nRev * 9 + 1);
+  rc = sqlite3_prepare_v2(
+      db,
+      "SELECT revision, checksum FROM main.migrate_log WHERE direction IN "
+      "('upgrade', 'stamp') AND checksum IS NOT NULL ORDER BY id",
+      -1, &st, 0);
+  if (rc) {
+    sqlite3_free(aSum);
+    return migSetError(pzErr, rc, "%s: cannot read migrate_log: %s", zFunc,
+                       sqlite3_errmsg(db));
+  }
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *zRev = (const char *)sqlite3_column_text(st, 0);
+    const char *zSum = (const char *)sqlite3_column_text(st, 1);
+    int k = zRev ? migrate_bundle_find(b, zRev) : -1;
+    if (k >= 0 && zSum) snprintf(&aSum[9 * k], 9, "%s", zSum);
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) {
+    sqlite3_free(aSum);
+    return migSetError(pzErr, rc, "%s: cannot read migrate_log: %s", zFunc,
+                       sqlite3_errmsg(db));
+  }
+  rc = SQLITE_OK;
+  for (i = 0; i < b->nRev && rc == SQLITE_OK; i++) {
+    int k = b->aOrder[i];
+    const migrate_revision *r = &b->aRev[k];
+    char zNow[16];
+    if (!MIG_BIT_TEST(aApplied, k) || aSum[9 * k] == 0) continue;
+    if (r->source[0] == 0) continue; /* stored revision: nothing to compare */
+    snprintf(zNow, sizeof(zNow), "%08x", r->checksum);
+    if (strcmp(zNow, &aSum[9 * k]) == 0) continue;
+    if (pnBad) (*pnBad)++;
+    if (pOut) {
+      migStrAppendf(pOut,
+                    "%schecksum: %s (%s) was applied with checksum %s, the "
+                    "bundle's script has %s",
+                    pOut->n ? "\n" : "", r->id, r->file, &aSum[9 * k], zNow);
+      continue;
+    }
+    {
+      int bHead = 0, j;
+      char *zCur = migJoinIds(b, aCur, nCur);
+      char *zHow;
+      for (j = 0; j < nCur; j++) bHead |= aCur[j] == k;
+      if (bHead) {
+        zHow = sqlite3_mprintf("SELECT migrate_stamp('%s')", r->id);
+      } else if (nCur == 1) {
+        zHow = sqlite3_mprintf("SELECT migrate_stamp('%s') and then "
+                               "SELECT migrate_stamp('%s') to return to "
+                               "the current version",
+                               r->id, zCur);
+      } else {
+        zHow = sqlite3_mprintf("SELECT migrate_stamp('%s'), then stamp "
+                               "each current head (%s) again",
+                               r->id, zCur ? zCur : "");
+      }
+      rc = zHow ? migSetError(pzErr, SQLITE_ERROR,
+                              "%s('%s'): revision %s (%s) was applied with "
+                              "checksum %s but the bundle's script now has "
+                              "checksum %s: its upgrade section was edited "
+                              "after it ran. Nothing was changed. Restore the "
+                              "script, or accept the edit with %s",
+                              zFunc, zTarget, r->id, r->file, &aSum[9 * k],
+                              zNow, zHow)
+                : SQLITE_NOMEM;
+      sqlite3_free(zHow);
+      sqlite3_free(zCur);
+    }
+  }
+  sqlite3_free(aSum);
+  return rc;
 }
 
 /* Current heads, comma-separated and sorted: see migrate.h. */
@@ -503,9 +621,10 @@ static int saveScript(Run *p, int i) {
   if (zPar == 0 || zDep == 0) {
     rc = SQLITE_NOMEM;
   } else {
-    BkArg a[7] = {T(r->id), T(zPar), T(zDep), T(r->message), T(zSum),
+    BkArg a[8] = {T(r->id),      T(r->file),       T(zPar),
+                  T(zDep),       T(r->message),    T(zSum),
                   TN(r->downgrade), {A_INT, 0, 0, r->no_transaction}};
-    rc = emitBk(&p->e, BK_SAVE_SCRIPT, a, 7, p->pzErr);
+    rc = emitBk(&p->e, BK_SAVE_SCRIPT, a, 8, p->pzErr);
   }
   sqlite3_free(zPar);
   sqlite3_free(zDep);
@@ -624,6 +743,73 @@ int migCheckIdle(sqlite3 *db, int nCallerStmt, const char *zFunc,
   return SQLITE_OK;
 }
 
+/* Append PRAGMA foreign_key_check's rows to *pOut, one per line
+** ("table|rowid|parent|fkid"). */
+static int fkViolations(sqlite3 *db, MigStr *pOut) {
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(db, "PRAGMA main.foreign_key_check", -1, &st, 0);
+  if (rc) return rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    migStrAppendf(pOut, "%s|%lld|%s|%d\n", sqlite3_column_text(st, 0),
+                  sqlite3_column_int64(st, 1), sqlite3_column_text(st, 2),
+                  sqlite3_column_int(st, 3));
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return rc;
+  return pOut->rc;
+}
+
+/* With foreign keys enforced by the caller: fail if foreign_key_check finds
+** a violation that was not there before the call (zBefore). */
+static int fkCheckNew(sqlite3 *db, const char *zBefore, const char *zFunc,
+                      const char *zTarget, char **pzErr) {
+  MigStr now = {0};
+  int rc = fkViolations(db, &now);
+  const char *z = now.z;
+  if (rc) {
+    migStrReset(&now);
+    return migSetError(pzErr, rc, "%s('%s'): PRAGMA foreign_key_check "
+                       "failed: %s", zFunc, zTarget, sqlite3_errmsg(db));
+  }
+  while (z && *z) {
+    const char *e = strchr(z, '\n');
+    size_t n = (size_t)(e - z) + 1;
+    int bOld = 0;
+    const char *q = zBefore;
+    while (q && *q && !bOld) {
+      bOld = strncmp(q, z, n) == 0;
+      q = strchr(q, '\n');
+      if (q) q++;
+    }
+    if (!bOld) {
+      /* fields: table|rowid|parent|fkid */
+      const char *p1 = memchr(z, '|', n);
+      const char *p2 = p1 ? memchr(p1 + 1, '|', (size_t)(e - p1 - 1)) : 0;
+      const char *p3 = p2 ? memchr(p2 + 1, '|', (size_t)(e - p2 - 1)) : 0;
+      if (p1 && p2 && p3) {
+        rc = migSetError(pzErr, SQLITE_CONSTRAINT,
+                         "%s('%s'): FOREIGN KEY constraint failed after the "
+                         "migration: table %.*s, row %.*s references %.*s, "
+                         "which has no matching row (PRAGMA "
+                         "foreign_key_check). Nothing was changed; fix the "
+                         "data in the revision that removed or changed the "
+                         "parent rows",
+                         zFunc, zTarget, (int)(p1 - z), z, (int)(p2 - p1 - 1),
+                         p1 + 1, (int)(p3 - p2 - 1), p2 + 1);
+      } else {
+        rc = migSetError(pzErr, SQLITE_CONSTRAINT,
+                         "%s('%s'): FOREIGN KEY constraint failed after the "
+                         "migration: %.*s. Nothing was changed",
+                         zFunc, zTarget, (int)(n - 1), z);
+      }
+      break;
+    }
+    z = e + 1;
+  }
+  migStrReset(&now);
+  return rc;
+}
+
 /* The heart: see migrate.h.  pDb NULL means offline (zFrom given). */
 static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
                    const char *zTarget, const migrate_options *o,
@@ -632,7 +818,10 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
   MigPlan plan;
   int *aCur = 0, nCur = 0, rc, i;
   int bAuto = 0, bSavepoint = 0, bTxn = 0;
+  int bFk = 0;          /* the caller enforces foreign keys */
   char *zBefore = 0;
+  char *zFkBefore = 0;  /* foreign_key_check rows before the call */
+  migrate_bundle *pAug = 0;
 
   memset(&r, 0, sizeof(r));
   memset(&plan, 0, sizeof(plan));
@@ -655,8 +844,30 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
     rc = migCheckIdle(db, o->nCallerStmt, o->zFunc, pzErr);
     if (rc) return rc;
     bAuto = sqlite3_get_autocommit(db);
-    rc = emitExec(&r.e, bAuto ? "BEGIN IMMEDIATE" : "SAVEPOINT migrate", pzErr);
+    /* Scripts run with foreign-key enforcement off, so rebuilding a parent
+    ** table never cascades into its children; foreign_key_check runs before
+    ** the commit instead.  Outside a transaction the PRAGMA works; inside
+    ** one only sqlite3_db_config does (SQLITE-NOTES). */
+    rc = sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FKEY, -1, &bFk);
+    if (rc == SQLITE_OK && bFk) {
+      rc = bAuto ? sqlite3_exec(db, "PRAGMA foreign_keys=OFF", 0, 0, 0)
+                 : sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FKEY, 0, 0);
+    }
+    if (rc == SQLITE_OK) {
+      rc = emitExec(&r.e, bAuto ? "BEGIN IMMEDIATE" : "SAVEPOINT migrate",
+                    pzErr);
+    } else {
+      migSetError(pzErr, rc, "cannot switch foreign keys off: %s",
+                  sqlite3_errmsg(db));
+    }
     if (rc) {
+      if (bFk) {
+        if (bAuto) {
+          sqlite3_exec(db, "PRAGMA foreign_keys=ON", 0, 0, 0);
+        } else {
+          sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, 0);
+        }
+      }
       char *z = sqlite3_mprintf("%s('%s'): cannot %s: %s%s", o->zFunc, zTarget,
                                 bAuto ? "take the write lock"
                                       : "open a savepoint",
@@ -718,8 +929,12 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
       }
     }
   } else {
-    rc = migReadVersion(db, b, o->zFunc, &aCur, &nCur, pzErr);
+    rc = migReadVersion(db, b, o->zFunc, &aCur, &nCur, &pAug, pzErr);
     if (rc) goto fail;
+    if (pAug) {
+      b = pAug; /* the bundle plus the revisions the database stores */
+      r.b = b;
+    }
   }
 
   rc = migPlan(b, aCur, nCur, zTarget, o->mode, &plan, pzErr);
@@ -765,6 +980,18 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
   }
   memset(r.aHead, 0, MIG_BITS_WORDS(b->nRev ? b->nRev : 1) * sizeof(MigBits));
   for (i = 0; i < nCur; i++) MIG_BIT_SET(r.aHead, aCur[i]);
+  if (!bOffline && plan.nStep > 0) {
+    rc = migVerifyChecksums(db, b, r.aApplied, aCur, nCur, 0, 0, o->zFunc,
+                            zTarget, pzErr);
+    if (rc) goto fail;
+    if (bFk) {
+      MigStr fk = {0};
+      rc = fkViolations(db, &fk);
+      zFkBefore = migStrFinish(&fk);
+      if (rc == SQLITE_OK && zFkBefore == 0) rc = SQLITE_NOMEM;
+      if (rc) goto fail;
+    }
+  }
 
   if (bOffline) {
     migStrAppendf(&r.e.out, "-- sqlite-migrate %s: %s -> %s\n\n",
@@ -838,6 +1065,13 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
     }
     if (rv->no_transaction) {
       /* commit what came before; run this one outside a transaction */
+      if (bFk && !bOffline) {
+        rc = fkCheckNew(db, zFkBefore, o->zFunc, zTarget, pzErr);
+        if (rc) {
+          sqlite3_free(zPar);
+          goto fail;
+        }
+      }
       rc = emitExec(&r.e, bOffline ? "COMMIT;\n" : "COMMIT", pzErr);
       if (rc) {
         sqlite3_free(zPar);
@@ -905,6 +1139,10 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
       sqlite3_finalize(r.e.aStmt[k]);
       r.e.aStmt[k] = 0;
     }
+    if (bFk && (plan.nStep > 0 || plan.isStamp)) {
+      rc = fkCheckNew(db, zFkBefore, o->zFunc, zTarget, pzErr);
+      if (rc) goto fail;
+    }
     rc = emitExec(&r.e, bSavepoint ? "RELEASE migrate" : "COMMIT", pzErr);
     if (rc) {
       char *z = sqlite3_mprintf("%s('%s'): cannot commit: %s", o->zFunc,
@@ -944,8 +1182,20 @@ fail:
     }
   }
 done:
+  if (bFk) {
+    /* restore the caller's setting, whatever happened */
+    if (bAuto) {
+      if (sqlite3_get_autocommit(db)) {
+        sqlite3_exec(db, "PRAGMA foreign_keys=ON", 0, 0, 0);
+      }
+    } else {
+      sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, 0);
+    }
+  }
   emitterClose(&r.e);
   migPlanFree(&plan);
+  sqlite3_free(zFkBefore);
+  migrate_bundle_free(pAug);
   sqlite3_free(aCur);
   sqlite3_free(r.aApplied);
   sqlite3_free(r.aHead);
@@ -981,7 +1231,7 @@ int migrate_sql_script(sqlite3 *db, migrate_bundle *b, const char *zFrom,
     /* the version must be one this bundle knows */
     {
       int *a = 0, n = 0;
-      rc = migReadVersion(db, b, "migrate_sql", &a, &n, pzErr);
+      rc = migReadVersion(db, b, "migrate_sql", &a, &n, 0, pzErr);
       sqlite3_free(a);
       if (rc) {
         sqlite3_free(zCur);
@@ -1002,9 +1252,12 @@ int migrate_check_report(sqlite3 *db, migrate_bundle *b, char **pzReport,
   MigBits *aApplied = 0;
   MigStr s = {0};
   *pzReport = 0;
-  rc = migReadVersion(db, b, "migrate_check", &aCur, &nCur, pzErr);
+  rc = migReadVersion(db, b, "migrate_check", &aCur, &nCur, 0, pzErr);
   if (rc) return rc;
   rc = migAppliedOf(b, aCur, nCur, &aApplied);
+  if (rc) goto done;
+  rc = migVerifyChecksums(db, b, aApplied, aCur, nCur, &s, &nPending,
+                          "migrate_check", "", pzErr);
   if (rc) goto done;
   for (i = 0; i < b->nRev; i++) {
     int k = b->aOrder[i];

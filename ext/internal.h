@@ -172,10 +172,28 @@ int migRegisterVtabHistory(sqlite3 *db);
 int migBundleFromValue(sqlite3_value *, migrate_bundle **pp, int *pbOwned,
                        char **pzErr);
 
-/* Read the database's heads as indices into the bundle.  A head the bundle
-** does not know is an error naming it.  *paCur is sqlite3_malloc'd. */
-int migReadVersion(sqlite3 *db, migrate_bundle *, const char *zFunc,
-                   int **paCur, int *pnCur, char **pzErr);
+/* Read the database's heads as indices into the bundle.  *paCur is
+** sqlite3_malloc'd.  A head the bundle does not know is looked up among the
+** revisions the database stores (migrate_scripts) when ppAug is not NULL:
+** then *ppAug is set to an augmented bundle (caller frees, before b) and the
+** indices refer to it.  A head known to neither is an error naming it. */
+int migReadVersion(sqlite3 *db, migrate_bundle *b, const char *zFunc,
+                   int **paCur, int *pnCur, migrate_bundle **ppAug,
+                   char **pzErr);
+
+/* stored.c: *ppOut = b plus the revisions migrate_scripts holds that b
+** lacks, graph rebuilt; NULL when there are none.  Caller frees it (before
+** b, whose strings it borrows). */
+int migBundleWithStored(sqlite3 *db, migrate_bundle *b,
+                        migrate_bundle **ppOut, char **pzErr);
+
+/* Checksum findings: for each applied revision whose last upgrade or stamp
+** in migrate_log recorded another checksum than b has, one line in *pOut
+** (when pOut) and ++*pnBad; with bFail the first one is an error instead,
+** worded for zFunc/zTarget. */
+int migVerifyChecksums(sqlite3 *db, migrate_bundle *b, const MigBits *aApplied,
+                       const int *aCur, int nCur, MigStr *pOut, int *pnBad,
+                       const char *zFunc, const char *zTarget, char **pzErr);
 
 /* Comma-separated ids of aIdx (NULL when n==0). Caller frees. */
 char *migJoinIds(migrate_bundle *, const int *aIdx, int n);
