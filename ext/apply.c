@@ -503,11 +503,29 @@ int migrate_current(sqlite3 *db, char **pzVersion, char **pzErr) {
 ** The run
 */
 
+/* A bookkeeping row waiting for the next commit point.  Queuing them keeps
+** per-step overhead off the hot path: after every DDL statement SQLite
+** would re-prepare each bookkeeping statement, so they are written in one
+** batch before COMMIT/RELEASE, inside the same transaction. */
+typedef struct BkOp {
+  int eStmt;           /* BK_LOG, BK_SAVE_SCRIPT or BK_DEL_SCRIPT */
+  int iRev;            /* the revision, or -1 (stamp to base) */
+  const char *zDir;    /* BK_LOG: direction */
+  char *zBefore;       /* BK_LOG: owned */
+  char *zAfter;        /* BK_LOG: owned */
+  int bSum;            /* BK_LOG: record the revision's checksum */
+  double ms;           /* BK_LOG: duration, < 0 for NULL */
+  char zNow[32];       /* BK_LOG: start time */
+} BkOp;
+
 typedef struct Run {
   migrate_bundle *b;
   Emitter e;
   MigBits *aApplied;
   MigBits *aHead;
+  MigBits *aHeadFlushed; /* heads as migrate_version holds them */
+  BkOp *aOp;             /* queued bookkeeping */
+  int nOp, nOpAlloc;
   const migrate_options *opt;
   const char *zTarget;
   char **pzErr;
@@ -585,16 +603,41 @@ static double monoMs(void) {
   return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-/* Version-table rows for one head change. */
+/* Mark revision i as a head or not; migrate_version follows at the next
+** flush. */
 static int setHead(Run *p, int i, int bOn) {
-  const char *zId = p->b->aRev[i].id;
-  BkArg a[1] = {T(zId)};
   if (bOn) {
     MIG_BIT_SET(p->aHead, i);
-    return emitBk(&p->e, BK_INS_VER, a, 1, p->pzErr);
+  } else {
+    MIG_BIT_CLEAR(p->aHead, i);
   }
-  MIG_BIT_CLEAR(p->aHead, i);
-  return emitBk(&p->e, BK_DEL_VER, a, 1, p->pzErr);
+  return SQLITE_OK;
+}
+
+/* Append an operation to the queue; returns it (zeroed) or NULL on OOM. */
+static BkOp *queueOp(Run *p, int eStmt, int iRev) {
+  BkOp *op;
+  if (p->nOp >= p->nOpAlloc) {
+    int nNew = p->nOpAlloc ? p->nOpAlloc * 2 : 64;
+    BkOp *aNew = sqlite3_realloc64(p->aOp, sizeof(BkOp) * (size_t)nNew);
+    if (aNew == 0) return 0;
+    p->aOp = aNew;
+    p->nOpAlloc = nNew;
+  }
+  op = &p->aOp[p->nOp++];
+  memset(op, 0, sizeof(*op));
+  op->eStmt = eStmt;
+  op->iRev = iRev;
+  return op;
+}
+
+static void freeOps(Run *p) {
+  int i;
+  for (i = 0; i < p->nOp; i++) {
+    sqlite3_free(p->aOp[i].zBefore);
+    sqlite3_free(p->aOp[i].zAfter);
+  }
+  p->nOp = 0;
 }
 
 /* Is any child or dependent of revision i applied? */
@@ -610,8 +653,8 @@ static int isBuiltOn(Run *p, int i) {
   return 0;
 }
 
-/* Record revision i's stored copy (parents, downgrade) in migrate_scripts. */
-static int saveScript(Run *p, int i) {
+/* Write revision i's stored copy (parents, downgrade) to migrate_scripts. */
+static int emitSaveScript(Run *p, int i) {
   const migrate_revision *r = &p->b->aRev[i];
   char zSum[16];
   char *zPar = joinList(r->parents, r->nparent, ",");
@@ -631,6 +674,58 @@ static int saveScript(Run *p, int i) {
   return rc;
 }
 
+static int saveScript(Run *p, int i) {
+  return queueOp(p, BK_SAVE_SCRIPT, i) ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* Write the queued bookkeeping and bring migrate_version up to date. */
+static int flushBk(Run *p) {
+  migrate_bundle *b = p->b;
+  int i, rc = SQLITE_OK;
+  for (i = 0; i < p->nOp && rc == SQLITE_OK; i++) {
+    BkOp *op = &p->aOp[i];
+    if (op->eStmt == BK_SAVE_SCRIPT) {
+      rc = emitSaveScript(p, op->iRev);
+    } else if (op->eStmt == BK_DEL_SCRIPT) {
+      BkArg a[1] = {T(b->aRev[op->iRev].id)};
+      rc = emitBk(&p->e, BK_DEL_SCRIPT, a, 1, p->pzErr);
+    } else {
+      const migrate_revision *r = op->iRev >= 0 ? &b->aRev[op->iRev] : 0;
+      char zSum[16];
+      BkArg a[7] = {TN(r ? r->id : 0), T(op->zDir), TN(op->zBefore),
+                    TN(op->zAfter), {A_NULL, 0, 0, 0}, {A_NOW, 0, 0, 0},
+                    {A_REAL, 0, op->ms, 0}};
+      if (r && op->bSum) {
+        snprintf(zSum, sizeof(zSum), "%08x", r->checksum);
+        a[4].e = A_TEXT;
+        a[4].z = zSum;
+      }
+      if (op->ms < 0) a[6].e = A_NULL;
+      memcpy(p->e.zNow, op->zNow, sizeof(op->zNow));
+      rc = emitBk(&p->e, BK_LOG, a, 7, p->pzErr);
+    }
+  }
+  freeOps(p);
+  /* migrate_version: rows that are no longer heads, then new heads */
+  for (i = 0; i < b->nRev && rc == SQLITE_OK; i++) {
+    if (MIG_BIT_TEST(p->aHeadFlushed, i) && !MIG_BIT_TEST(p->aHead, i)) {
+      BkArg a[1] = {T(b->aRev[i].id)};
+      rc = emitBk(&p->e, BK_DEL_VER, a, 1, p->pzErr);
+    }
+  }
+  for (i = 0; i < b->nRev && rc == SQLITE_OK; i++) {
+    if (!MIG_BIT_TEST(p->aHeadFlushed, i) && MIG_BIT_TEST(p->aHead, i)) {
+      BkArg a[1] = {T(b->aRev[i].id)};
+      rc = emitBk(&p->e, BK_INS_VER, a, 1, p->pzErr);
+    }
+  }
+  if (rc == SQLITE_OK) {
+    memcpy(p->aHeadFlushed, p->aHead,
+           MIG_BITS_WORDS(b->nRev ? b->nRev : 1) * sizeof(MigBits));
+  }
+  return rc;
+}
+
 /* Bookkeeping after revision i was upgraded (bUp) or downgraded. */
 static int recordStep(Run *p, int i, int bUp) {
   const migrate_revision *r = &p->b->aRev[i];
@@ -645,7 +740,6 @@ static int recordStep(Run *p, int i, int bUp) {
     if (rc == SQLITE_OK && !MIG_BIT_TEST(p->aHead, i)) rc = setHead(p, i, 1);
     if (rc == SQLITE_OK) rc = saveScript(p, i);
   } else {
-    BkArg a[1] = {T(r->id)};
     MIG_BIT_CLEAR(p->aApplied, i);
     if (MIG_BIT_TEST(p->aHead, i)) rc = setHead(p, i, 0);
     for (k = 0; k < nEdge && rc == SQLITE_OK; k++) {
@@ -655,25 +749,25 @@ static int recordStep(Run *p, int i, int bUp) {
         rc = setHead(p, j, 1);
       }
     }
-    if (rc == SQLITE_OK) rc = emitBk(&p->e, BK_DEL_SCRIPT, a, 1, p->pzErr);
+    if (rc == SQLITE_OK && !queueOp(p, BK_DEL_SCRIPT, i)) rc = SQLITE_NOMEM;
   }
   return rc;
 }
 
-/* Insert the log row for a step. */
-static int logStep(Run *p, const char *zRev, const char *zDir,
-                   const char *zBefore, const char *zAfter,
-                   const unsigned int *pSum, double ms) {
-  char zSum[16];
-  BkArg a[7] = {TN(zRev), T(zDir), TN(zBefore), TN(zAfter), {A_NULL, 0, 0, 0},
-                {A_NOW, 0, 0, 0}, {A_REAL, 0, ms, 0}};
-  if (pSum) {
-    snprintf(zSum, sizeof(zSum), "%08x", *pSum);
-    a[4].e = A_TEXT;
-    a[4].z = zSum;
-  }
-  if (p->e.bOffline) a[6].e = A_NULL;
-  return emitBk(&p->e, BK_LOG, a, 7, p->pzErr);
+/* Queue the log row for a step (revision iRev, -1 for a stamp to base).
+** Copies zBefore and zAfter. */
+static int logStep(Run *p, int iRev, const char *zDir, const char *zBefore,
+                   const char *zAfter, int bSum, double ms) {
+  BkOp *op = queueOp(p, BK_LOG, iRev);
+  if (op == 0) return SQLITE_NOMEM;
+  op->zDir = zDir;
+  op->bSum = bSum;
+  op->ms = p->e.bOffline ? -1.0 : ms;
+  memcpy(op->zNow, p->e.zNow, sizeof(op->zNow));
+  op->zBefore = zBefore ? sqlite3_mprintf("%s", zBefore) : 0;
+  op->zAfter = zAfter ? sqlite3_mprintf("%s", zAfter) : 0;
+  if ((zBefore && !op->zBefore) || (zAfter && !op->zAfter)) return SQLITE_NOMEM;
+  return SQLITE_OK;
 }
 
 /* "a, b" of a revision's parents (Alembic's progress wording). */
@@ -980,6 +1074,14 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
   }
   memset(r.aHead, 0, MIG_BITS_WORDS(b->nRev ? b->nRev : 1) * sizeof(MigBits));
   for (i = 0; i < nCur; i++) MIG_BIT_SET(r.aHead, aCur[i]);
+  r.aHeadFlushed = sqlite3_malloc64(MIG_BITS_WORDS(b->nRev ? b->nRev : 1) *
+                                    sizeof(MigBits));
+  if (r.aHeadFlushed == 0) {
+    rc = SQLITE_NOMEM;
+    goto fail;
+  }
+  memcpy(r.aHeadFlushed, r.aHead,
+         MIG_BITS_WORDS(b->nRev ? b->nRev : 1) * sizeof(MigBits));
   if (!bOffline && plan.nStep > 0) {
     rc = migVerifyChecksums(db, b, r.aApplied, aCur, nCur, 0, 0, o->zFunc,
                             zTarget, pzErr);
@@ -1025,8 +1127,7 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
       int bWas = MIG_BIT_TEST(r.aApplied, i), bIs = MIG_BIT_TEST(aNew, i);
       if (bIs && !bWas) rc = saveScript(&r, i);
       if (!bIs && bWas) {
-        BkArg a[1] = {T(b->aRev[i].id)};
-        rc = emitBk(&r.e, BK_DEL_SCRIPT, a, 1, pzErr);
+        if (!queueOp(&r, BK_DEL_SCRIPT, i)) rc = SQLITE_NOMEM;
       }
     }
     sqlite3_free(aNew);
@@ -1035,11 +1136,10 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
     zAfter = headString(&r, &rc);
     if (rc) goto fail;
     if (plan.nStamp == 0) {
-      rc = logStep(&r, 0, "stamp", zBefore, zAfter, 0, 0.0);
+      rc = logStep(&r, -1, "stamp", zBefore, zAfter, 0, 0.0);
     }
     for (i = 0; i < plan.nStamp && rc == SQLITE_OK; i++) {
-      rc = logStep(&r, b->aRev[plan.aStamp[i]].id, "stamp", zBefore, zAfter,
-                   &b->aRev[plan.aStamp[i]].checksum, 0.0);
+      rc = logStep(&r, plan.aStamp[i], "stamp", zBefore, zAfter, 1, 0.0);
     }
     sqlite3_free(zAfter);
     if (rc) goto fail;
@@ -1065,6 +1165,11 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
     }
     if (rv->no_transaction) {
       /* commit what came before; run this one outside a transaction */
+      rc = flushBk(&r);
+      if (rc) {
+        sqlite3_free(zPar);
+        goto fail;
+      }
       if (bFk && !bOffline) {
         rc = fkCheckNew(db, zFkBefore, o->zFunc, zTarget, pzErr);
         if (rc) {
@@ -1113,8 +1218,8 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
     ms = monoMs() - t0;
     zAfter = rc ? 0 : headString(&r, &rc);
     if (rc == SQLITE_OK) {
-      rc = logStep(&r, rv->id, bUp ? "upgrade" : "downgrade", zBefore, zAfter,
-                   &rv->checksum, ms);
+      rc = logStep(&r, iRev, bUp ? "upgrade" : "downgrade", zBefore, zAfter,
+                   1, ms);
     }
     if (rc == SQLITE_OK && bOffline) migStrAppendZ(&r.e.out, "\n");
     if (rc == SQLITE_OK && o->xProgress && !bOffline) {
@@ -1128,6 +1233,8 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
   }
 
   /* -- finish ----------------------------------------------------------- */
+  rc = flushBk(&r);
+  if (rc) goto fail;
   if (bOffline) {
     rc = emitExec(&r.e, "COMMIT;\n", pzErr);
     if (rc) goto fail;
@@ -1199,6 +1306,9 @@ done:
   sqlite3_free(aCur);
   sqlite3_free(r.aApplied);
   sqlite3_free(r.aHead);
+  sqlite3_free(r.aHeadFlushed);
+  freeOps(&r);
+  sqlite3_free(r.aOp);
   sqlite3_free(zBefore);
   return rc;
 }
