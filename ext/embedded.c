@@ -40,3 +40,16 @@ int migrate_bundle_embedded(migrate_bundle **ppOut, char **pzErr) {
   pthread_mutex_unlock(&embeddedMutex);
   return rc;
 }
+
+#if defined(__GNUC__) || defined(__clang__)
+/* When the module is unloaded (sqlite3_close of the last connection that
+** loaded it dlcloses the .so) or the process exits, free the shared bundle
+** so LeakSanitizer and valgrind see no leak. */
+__attribute__((destructor)) static void freeEmbedded(void) {
+  if (pEmbedded) {
+    pEmbedded->nRef = 0;
+    migrate_bundle_free(pEmbedded);
+    pEmbedded = 0;
+  }
+}
+#endif
