@@ -934,6 +934,13 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
                        o->zFunc);
   }
 
+  if (!bOffline && applyingDb == db) {
+    return migSetError(pzErr, SQLITE_MISUSE,
+                       "%s() cannot be called from a revision script while "
+                       "the database is being migrated; write the revision's "
+                       "SQL directly",
+                       o->zFunc);
+  }
   if (!bOffline) {
     rc = migCheckIdle(db, o->nCallerStmt, o->zFunc, pzErr);
     if (rc) return rc;

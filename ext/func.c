@@ -28,6 +28,7 @@ SQLITE_EXTENSION_INIT3
 /* Per-connection state shared by the functions and virtual tables. */
 typedef struct MigConn {
   int nRef;
+  int nBusy;            /* calls using pBundle right now: do not replace it */
   unsigned char *aBlob; /* last decoded bundle's bytes */
   size_t nBlob;
   migrate_bundle *pBundle;
@@ -46,7 +47,14 @@ static void connUnref(void *p) {
 ** of b; copies aBlob.  On OOM the cache is just left empty. */
 static void cachePut(MigConn *c, const unsigned char *aBlob, size_t nBlob,
                      migrate_bundle *b) {
-  unsigned char *aCopy = sqlite3_malloc64(nBlob ? nBlob : 1);
+  unsigned char *aCopy;
+  if (c->nBusy > 0) {
+    /* a call higher up the stack (migrate_to running a revision that calls
+    ** migrate_bundle) still uses the cached bundle: keep it */
+    migrate_bundle_free(b);
+    return;
+  }
+  aCopy = sqlite3_malloc64(nBlob ? nBlob : 1);
   migrate_bundle_free(c->pBundle);
   sqlite3_free(c->aBlob);
   c->pBundle = 0;
@@ -66,10 +74,11 @@ static void cachePut(MigConn *c, const unsigned char *aBlob, size_t nBlob,
 ** *ppOut stays owned by the cache (or is the embedded bundle): the caller
 ** must not free it and must not keep it past the next call. */
 static int bundleArg(MigConn *c, sqlite3_value *pVal, const char *zFunc,
-                     migrate_bundle **ppOut, char **pzErr) {
+                     migrate_bundle **ppOut, int *pbOwned, char **pzErr) {
   const unsigned char *a;
   int n, rc;
   migrate_bundle *b;
+  *pbOwned = 0;
   if (pVal == 0 || sqlite3_value_type(pVal) == SQLITE_NULL) {
     rc = migrate_bundle_embedded(ppOut, pzErr);
     if (rc && pzErr && *pzErr) {
@@ -106,6 +115,12 @@ static int bundleArg(MigConn *c, sqlite3_value *pVal, const char *zFunc,
       }
     }
     return rc;
+  }
+  if (c->nBusy > 0) {
+    /* the cache is in use further up the stack: this call owns its copy */
+    *ppOut = b;
+    *pbOwned = 1;
+    return SQLITE_OK;
   }
   cachePut(c, a, (size_t)n, b);
   if (c->pBundle == 0) return migSetError(pzErr, SQLITE_NOMEM, "out of memory");
@@ -162,9 +177,13 @@ static void runFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv,
   migrate_bundle *b;
   char *zErr = 0, *zVer = 0;
   migrate_options o = {mode, zFunc, 1, 0, 0};
-  int rc = bundleArg(c, argc > 1 ? argv[1] : 0, zFunc, &b, &zErr);
+  int bOwned;
+  int rc = bundleArg(c, argc > 1 ? argv[1] : 0, zFunc, &b, &bOwned, &zErr);
   if (rc == SQLITE_OK) {
+    c->nBusy++;
     rc = migrate_run(db, b, argText(argv[0]), &o, &zVer, &zErr);
+    c->nBusy--;
+    if (bOwned) migrate_bundle_free(b);
   }
   if (rc) {
     resultError(ctx, rc, zErr);
@@ -190,10 +209,15 @@ static void fnSql(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   MigConn *c = sqlite3_user_data(ctx);
   migrate_bundle *b;
   char *zErr = 0, *zSql = 0;
-  int rc = bundleArg(c, argc > 1 ? argv[1] : 0, "migrate_sql", &b, &zErr);
+  int bOwned;
+  int rc = bundleArg(c, argc > 1 ? argv[1] : 0, "migrate_sql", &b, &bOwned,
+                     &zErr);
   if (rc == SQLITE_OK) {
+    c->nBusy++;
     rc = migrate_sql_script(sqlite3_context_db_handle(ctx), b, 0,
                             argText(argv[0]), MIGRATE_AUTO, &zSql, &zErr);
+    c->nBusy--;
+    if (bOwned) migrate_bundle_free(b);
   }
   if (rc) {
     resultError(ctx, rc, zErr);
@@ -222,9 +246,14 @@ static void fnCheck(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   MigConn *c = sqlite3_user_data(ctx);
   migrate_bundle *b;
   char *zErr = 0, *zRep = 0;
-  int rc = bundleArg(c, argc > 0 ? argv[0] : 0, "migrate_check", &b, &zErr);
+  int bOwned;
+  int rc = bundleArg(c, argc > 0 ? argv[0] : 0, "migrate_check", &b, &bOwned,
+                     &zErr);
   if (rc == SQLITE_OK) {
+    c->nBusy++;
     rc = migrate_check_report(sqlite3_context_db_handle(ctx), b, &zRep, &zErr);
+    c->nBusy--;
+    if (bOwned) migrate_bundle_free(b);
   }
   if (rc) {
     resultError(ctx, rc, zErr);
