@@ -34,6 +34,7 @@ EXT_OBJS  := $(ENGINE:%=$(B)/ext/%.o) $(B)/ext/embedded_bundle.o
 CORE_OBJS := $(ENGINE:%=$(B)/core/%.o) $(B)/core/embedded_bundle.o
 MKB_OBJS  := $(BUNDLER:%=$(B)/core/%.o)
 
+.SECONDARY:
 .PHONY: all test test-unit test-sql test-python demo install clean FORCE
 
 SHELL_SRC := $(wildcard shell/*.c)
@@ -81,13 +82,28 @@ $(B)/sqlite-migrate: $(SHELL_SRC) $(wildcard shell/*.h) $(B)/libsqlitemigrate.a
 
 # ---- tests ---------------------------------------------------------------
 
+# Two "firmware" modules built from two folders (tests/fixtures/fw1 and fw2),
+# for downgrading past revisions a bundle does not know.
+FIXTURE_MODULES := $(B)/fw1/migrate.so $(B)/fw2/migrate.so
+ENGINE_EXT_OBJS := $(ENGINE:%=$(B)/ext/%.o)
+
+$(B)/fw%/embedded_bundle.c: $(B)/mkbundle $(wildcard tests/fixtures/fw*/*.sql)
+	@mkdir -p $(@D)
+	$(B)/mkbundle --c $@ tests/fixtures/fw$*
+
+$(B)/fw%/embedded_bundle.o: $(B)/fw%/embedded_bundle.c
+	$(CC) $(ALL_CFLAGS) -fPIC -c $< -o $@
+
+$(B)/fw%/migrate.so: $(ENGINE_EXT_OBJS) $(B)/fw%/embedded_bundle.o
+	$(CC) $(ALL_CFLAGS) -shared $^ -o $@ -lz -lpthread
+
 UNIT_SRC := $(wildcard tests/unit/*.c)
 
 $(B)/test_unit: $(UNIT_SRC) tests/unit/unit.h $(B)/libsqlitemigrate.a
 	$(CC) $(ALL_CFLAGS) -DSQLITE_CORE -Iext $(UNIT_SRC) \
 	  $(B)/libsqlitemigrate.a -o $@ $(LIBS)
 
-test: all $(B)/test_unit
+test: all $(B)/test_unit $(FIXTURE_MODULES)
 	@SANITIZE=$(SANITIZE) $(PYTHON) tests/run_all.py
 
 test-unit: $(B)/test_unit
