@@ -1284,17 +1284,18 @@ static const SchItem *schFindItem(const SchObj *o, const SchItem *pLike) {
   return 0;
 }
 
-/* Column names of o that the other object x also has (or all when x is
-** NULL), as "(a, b)". */
-static void schColumnList(MigStr *s, const SchObj *o, const SchObj *x) {
+/* Column names of o as "(a, b)": the keys of those the other object x
+** also has (bShow 0), or every name as declared (bShow 1). */
+static void schColumnList(MigStr *s, const SchObj *o, const SchObj *x,
+                          int bShow) {
   int i, n = 0;
   migStrAppendZ(s, "(");
   for (i = 0; i < o->nItem; i++) {
     const SchItem *it = &o->aItem[i];
     if (it->eKind != SI_COLUMN) continue;
-    if (x && schFindItem(x, it) == 0) continue;
+    if (!bShow && schFindItem(x, it) == 0) continue;
     if (n++) migStrAppendZ(s, ", ");
-    migStrAppendZ(s, it->zLabel + 7); /* after "column " */
+    migStrAppendZ(s, bShow ? it->zLabel + 7 /* after "column " */ : it->zKey);
   }
   migStrAppendZ(s, ")");
 }
@@ -1323,14 +1324,14 @@ static void schDiffObj(SchOut *o, const SchObj *a, const SchObj *b) {
   if (a->eType == SO_TABLE) {
     /* the columns both have, in a different order? */
     MigStr ca = {0}, cb = {0};
-    schColumnList(&ca, a, b);
-    schColumnList(&cb, b, a);
+    schColumnList(&ca, a, b, 0);
+    schColumnList(&cb, b, a, 0);
     if (ca.rc || cb.rc) {
       o->s->rc = SQLITE_NOMEM;
     } else if (strcmp(ca.z, cb.z) != 0) {
       MigStr fa = {0}, fb = {0};
-      schColumnList(&fa, a, 0);
-      schColumnList(&fb, b, 0);
+      schColumnList(&fa, a, 0, 1);
+      schColumnList(&fb, b, 0, 1);
       schLine(o, a, 0);
       migStrAppendf(o->s, "column order %s %s, %s %s", fa.z ? fa.z : "",
                     o->w->zA, fb.z ? fb.z : "", o->w->zB);
@@ -1705,7 +1706,7 @@ done:
 int migrate_roundtrip(migrate_bundle *b, char **pzReport, char **pzErr) {
   RoundTrip t;
   MigBits *aFailed = 0;
-  int rc = SQLITE_OK, i, k, nFailed = 0, nIrreversible = 0;
+  int rc = SQLITE_OK, i, k, nFailed = 0, nIrreversible = 0, nHeadLine;
   *pzReport = 0;
   memset(&t, 0, sizeof(t));
   t.b = b;
@@ -1735,6 +1736,7 @@ int migrate_roundtrip(migrate_bundle *b, char **pzReport, char **pzErr) {
   }
   memset(aFailed, 0, MIG_BITS_WORDS(b->nRev) * sizeof(MigBits));
 
+  nHeadLine = t.nLine;
   for (i = 0; i < b->nRev && rc == SQLITE_OK; i++) {
     int iRev = migrate_bundle_order(b, i), bFailed = 0, bSkip = 0;
     const migrate_revision *r = &b->aRev[iRev];
@@ -1753,7 +1755,10 @@ int migrate_roundtrip(migrate_bundle *b, char **pzReport, char **pzErr) {
       nFailed++;
     }
   }
-  if (rc == SQLITE_OK && nFailed == 0) rc = rtWhole(&t, nIrreversible == 0);
+  /* the whole history, up and (when every revision passed) down again */
+  if (rc == SQLITE_OK && nFailed == 0) {
+    rc = rtWhole(&t, nIrreversible == 0 && t.nLine == nHeadLine);
+  }
 
 done:
   sqlite3_free(aFailed);
