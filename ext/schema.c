@@ -1107,6 +1107,53 @@ done:
   migArenaFree(&tmp);
 }
 
+/* Shadow tables of virtual tables (PRAGMA table_list, SQLite 3.37+): their
+** virtual table's definition stands for them.  Best effort: on an older
+** SQLite, or when the pragma fails (a view it cannot resolve), none are
+** known and they are compared as tables.  Returns a NULL-terminated array
+** of arena strings (caller frees the array), or NULL. */
+static const char **schShadowTables(SchBuild *b) {
+  sqlite3_stmt *st = 0;
+  const char **az = 0;
+  int n = 0, nAlloc = 0;
+  if (sqlite3_libversion_number() < 3037000) return 0;
+  if (sqlite3_prepare_v2(b->db,
+                         "SELECT name FROM pragma_table_list "
+                         "WHERE schema = ?1 AND type = 'shadow'",
+                         -1, &st, 0) != SQLITE_OK ||
+      sqlite3_bind_text(st, 1, b->zDb, -1, SQLITE_STATIC) != SQLITE_OK) {
+    sqlite3_finalize(st);
+    return 0;
+  }
+  while (sqlite3_step(st) == SQLITE_ROW && b->rc == SQLITE_OK) {
+    const char *z = (const char *)sqlite3_column_text(st, 0);
+    if (z == 0) continue;
+    if (n + 1 >= nAlloc) {
+      int nNew = nAlloc ? nAlloc * 2 : 8;
+      const char **azNew = sqlite3_realloc64(az, sizeof(char *) * (size_t)nNew);
+      if (azNew == 0) {
+        b->rc = SQLITE_NOMEM;
+        break;
+      }
+      az = azNew;
+      nAlloc = nNew;
+    }
+    az[n] = schDup(b, z, 0);
+    if (az[n]) n++;
+  }
+  sqlite3_finalize(st);
+  if (az) az[n] = 0;
+  return az;
+}
+
+/* Is zName one of az (case-insensitive)? */
+static int schInList(const char **az, const char *zName) {
+  for (; az && *az; az++) {
+    if (sqlite3_stricmp(*az, zName) == 0) return 1;
+  }
+  return 0;
+}
+
 static int schCmpObj(const void *pA, const void *pB) {
   const SchObj *a = pA, *b = pB;
   if (a->eType != b->eType) return a->eType - b->eType;
@@ -1119,6 +1166,7 @@ int migSchemaSnapshot(sqlite3 *db, const char *zDb, MigSchema **pp,
                       char **pzErr) {
   SchBuild b;
   sqlite3_stmt *st = 0;
+  const char **azShadow = 0;
   char *zSql;
   int rc;
   *pp = 0;
@@ -1144,11 +1192,13 @@ int migSchemaSnapshot(sqlite3 *db, const char *zDb, MigSchema **pp,
     migSchemaFree(b.p);
     return SQLITE_NOMEM;
   }
-  rc = sqlite3_prepare_v2(db, zSql, -1, &st, 0);
+  azShadow = schShadowTables(&b);
+  rc = b.rc ? b.rc : sqlite3_prepare_v2(db, zSql, -1, &st, 0);
   sqlite3_free(zSql);
   if (rc) {
     migSetError(pzErr, rc, "cannot read the schema of %s: %s", b.zDb,
-                sqlite3_errmsg(db));
+                rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(db));
+    sqlite3_free(azShadow);
     migSchemaFree(b.p);
     return rc;
   }
@@ -1162,8 +1212,10 @@ int migSchemaSnapshot(sqlite3 *db, const char *zDb, MigSchema **pp,
       b.rc = SQLITE_NOMEM;
       break;
     }
+    if (schInList(azShadow, zTbl)) continue;
     schObject(&b, zType, zName, zTbl, zText);
   }
+  sqlite3_free(azShadow);
   if (b.rc == SQLITE_OK && rc != SQLITE_DONE) {
     migSetError(pzErr, rc, "cannot read the schema of %s: %s", b.zDb,
                 sqlite3_errmsg(db));
