@@ -46,6 +46,13 @@ def connect(path=":memory:"):
         raise AssertionError(
             "cannot load the migrate extension %s: %s (build it with `make` "
             "or set MIGRATE_SO)" % (EXTENSION, e))
+    if conn.execute("SELECT count(*) FROM pragma_function_list "
+                    "WHERE name = 'migrate_schema_diff'").fetchone()[0] == 0:
+        conn.close()
+        raise AssertionError(
+            "%s does not register migrate_schema_diff(): "
+            "sqlite3_migrate_init() must call migRegisterSchema() "
+            "(ext/schema.c)" % EXTENSION)
     return conn
 
 
