@@ -1,0 +1,1956 @@
+/*
+** schema.c — schema snapshots and comparison: drift (migrate_check) and the
+** round trip (sqlite-migrate test).
+**
+**     MigSchema *pHist, *pDb;
+**     migSchemaSnapshot(db, "main", &pDb, &zErr);
+**     migSchemaDiff(pHist, pDb, &zReport, &zErr);   // NULL when equal
+**
+**     migrate_check_drift(db, bundle, &zReport, &zErr);
+**     migrate_roundtrip(bundle, &zReport, &zErr);
+**
+**     -- SQL, registered by migRegisterSchema() (test entry points):
+**     SELECT migrate_schema_diff('CREATE TABLE t(a)', 'CREATE TABLE t(b)');
+**     SELECT migrate_drift();                    -- or migrate_drift(bundle)
+**     SELECT migrate_roundtrip();                -- or migrate_roundtrip(bundle)
+**
+** Prototypes (for internal.h and migrate.h):
+**
+**     // internal.h
+**     typedef struct MigSchema MigSchema;
+**     int migSchemaSnapshot(sqlite3 *db, const char *zDb, MigSchema **pp,
+**                           char **pzErr);
+**     int migSchemaDiff(const MigSchema *pHistory,
+**                       const MigSchema *pDatabase, char **pzReport,
+**                       char **pzErr);
+**     void migSchemaFree(MigSchema *);
+**     int migRegisterSchema(sqlite3 *db, char **pzErr);
+**
+**     // migrate.h
+**     int migrate_check_drift(sqlite3 *db, migrate_bundle *b,
+**                             char **pzReport, char **pzErr);
+**     int migrate_roundtrip(migrate_bundle *b, char **pzReport,
+**                           char **pzErr);
+**
+** Every report is NULL when there is nothing to say, else one line per
+** finding (caller frees with sqlite3_free()).
+**
+** How it works.  A snapshot reads sqlite_master of one schema, leaving out
+** sqlite_% objects and the engine's own tables (migrate_version,
+** migrate_log, migrate_scripts) and whatever is built on them.  Every
+** object becomes a list of attributes; a table also gets items: its
+** columns (PRAGMA table_xinfo: declared type, NOT NULL, default, primary-key
+** position, plus COLLATE and GENERATED read from the CREATE text), its CHECK
+** constraints, UNIQUE constraints (PRAGMA index_list/index_info) and
+** foreign keys (PRAGMA foreign_key_list).  An index has its table, UNIQUE,
+** key columns (PRAGMA index_xinfo; expressions from the CREATE text) and
+** partial WHERE; a view, trigger or virtual table its definition.  All SQL
+** text goes through one normalizer first: tokens, comments dropped, words
+** upper case when SQLite calls them keywords and lower case otherwise,
+** quotes dropped from identifiers that need none, one canonical spacing;
+** string literals stay exact.  So whitespace, keyword case and quoting never
+** count as a difference.  A diff walks both sorted object lists and says,
+** per difference, "<kind> <name>: [<item>: ]<what>".
+**
+** Drift builds the schema the bundle's scripts give at the database's
+** version on a scratch ":memory:" connection and compares.  The round trip
+** tests each revision on its own fresh scratch database: upgrade to its
+** prerequisites (the heads of its parents' and dependencies' closure),
+** snapshot, upgrade it, snapshot, downgrade to those heads (which un-applies
+** exactly this revision, merge points included), compare with the first
+** snapshot, upgrade again and compare with the second.  Then the whole
+** history goes up to heads and down to base and must leave an empty schema.
+*/
+#include "internal.h"
+SQLITE_EXTENSION_INIT3
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Until internal.h and migrate.h carry them (see the block above). */
+typedef struct MigSchema MigSchema;
+int migSchemaSnapshot(sqlite3 *db, const char *zDb, MigSchema **pp,
+                      char **pzErr);
+int migSchemaDiff(const MigSchema *pHistory, const MigSchema *pDatabase,
+                  char **pzReport, char **pzErr);
+void migSchemaFree(MigSchema *);
+int migRegisterSchema(sqlite3 *db, char **pzErr);
+int migrate_check_drift(sqlite3 *db, migrate_bundle *b, char **pzReport,
+                        char **pzErr);
+int migrate_roundtrip(migrate_bundle *b, char **pzReport, char **pzErr);
+
+/* ======================================================================
+** The normalizer: SQL text -> canonical tokens
+*/
+
+enum {
+  TK_WORD,   /* keyword or identifier that needs no quotes */
+  TK_QIDENT, /* identifier that needs quotes: "..." */
+  TK_STRING, /* '...' exactly as written */
+  TK_NUMBER, /* lower case */
+  TK_BLOB,   /* x'..', lower case */
+  TK_VAR,    /* ?1 :a @a $a */
+  TK_PUNCT   /* operators, ( ) , ; . */
+};
+
+typedef struct SchTok {
+  int e;        /* TK_* */
+  int bKw;      /* a word SQLite knows as a keyword (shown upper case) */
+  int bQuoted;  /* a word that was written quoted: never a keyword */
+  char *z;      /* canonical text */
+  char *zId;    /* words and identifiers: lower-case name, else NULL */
+} SchTok;
+
+typedef struct SchLex {
+  MigArena *pArena; /* owns every z and zId */
+  SchTok *a;        /* sqlite3_malloc'd */
+  int n, nAlloc;
+  int rc;
+} SchLex;
+
+static int schIsIdStart(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+         c >= 0x80;
+}
+static int schIsIdChar(unsigned char c) {
+  return schIsIdStart(c) || (c >= '0' && c <= '9') || c == '$';
+}
+static int schIsSpace(unsigned char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+         c == '\v';
+}
+static char schLowerC(char c) {
+  return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+}
+static char schUpperC(char c) {
+  return (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
+}
+
+/* Is z[0..n) a word that could be written without quotes (ASCII)? */
+static int schIsPlainWord(const char *z, size_t n) {
+  size_t i;
+  if (n == 0) return 0;
+  if (!((z[0] >= 'a' && z[0] <= 'z') || (z[0] >= 'A' && z[0] <= 'Z') ||
+        z[0] == '_')) {
+    return 0;
+  }
+  for (i = 1; i < n; i++) {
+    char c = z[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9') || c == '_' || c == '$')) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* Append one token; z[0..n) is copied (case-mapped by eCase: 0 as is,
+** 1 lower, 2 upper). */
+static SchTok *schPush(SchLex *p, int e, const char *z, size_t n, int eCase) {
+  SchTok *t;
+  char *zc;
+  size_t i;
+  if (p->rc) return 0;
+  if (p->n >= p->nAlloc) {
+    int nNew = p->nAlloc ? p->nAlloc * 2 : 64;
+    SchTok *aNew = sqlite3_realloc64(p->a, sizeof(SchTok) * (size_t)nNew);
+    if (aNew == 0) {
+      p->rc = SQLITE_NOMEM;
+      return 0;
+    }
+    p->a = aNew;
+    p->nAlloc = nNew;
+  }
+  zc = migArenaStrndup(p->pArena, z, n);
+  if (zc == 0) {
+    p->rc = SQLITE_NOMEM;
+    return 0;
+  }
+  for (i = 0; i < n; i++) {
+    if (eCase == 1) zc[i] = schLowerC(zc[i]);
+    if (eCase == 2) zc[i] = schUpperC(zc[i]);
+  }
+  t = &p->a[p->n++];
+  memset(t, 0, sizeof(*t));
+  t->e = e;
+  t->z = zc;
+  return t;
+}
+
+/* A word or an identifier whose unquoted name is z[0..n). */
+static void schPushName(SchLex *p, const char *z, size_t n, int bQuoted) {
+  SchTok *t;
+  if (schIsPlainWord(z, n)) {
+    char zUp[64];
+    int bKw = 0;
+    if (n < sizeof(zUp)) {
+      size_t i;
+      for (i = 0; i < n; i++) zUp[i] = schUpperC(z[i]);
+      zUp[n] = 0;
+      bKw = sqlite3_keyword_check(zUp, (int)n) != 0;
+    }
+    t = schPush(p, TK_WORD, z, n, bKw ? 2 : 1);
+    if (t == 0) return;
+    t->bKw = bKw;
+    t->bQuoted = bQuoted;
+  } else if (!bQuoted) {
+    /* non-ASCII unquoted identifier */
+    t = schPush(p, TK_WORD, z, n, 1);
+    if (t == 0) return;
+  } else {
+    MigStr s = {0};
+    size_t i;
+    migStrAppend(&s, "\"", 1);
+    for (i = 0; i < n; i++) {
+      char c = schLowerC(z[i]);
+      migStrAppend(&s, &c, 1);
+      if (c == '"') migStrAppend(&s, "\"", 1);
+    }
+    migStrAppend(&s, "\"", 1);
+    if (s.rc) {
+      p->rc = SQLITE_NOMEM;
+      migStrReset(&s);
+      return;
+    }
+    t = schPush(p, TK_QIDENT, s.z, s.n, 0);
+    migStrReset(&s);
+    if (t == 0) return;
+    t->bQuoted = 1;
+  }
+  t->zId = migArenaStrndup(p->pArena, z, n);
+  if (t->zId == 0) {
+    p->rc = SQLITE_NOMEM;
+    return;
+  }
+  {
+    char *q;
+    for (q = t->zId; *q; q++) *q = schLowerC(*q);
+  }
+}
+
+/* Tokenize zSql into p (appending).  Never fails on odd input: an
+** unterminated quote runs to the end. */
+static int schLex(SchLex *p, const char *zSql) {
+  const unsigned char *z = (const unsigned char *)zSql;
+  size_t i = 0;
+  while (z[i] && p->rc == SQLITE_OK) {
+    unsigned char c = z[i];
+    size_t j;
+    if (schIsSpace(c)) {
+      i++;
+    } else if (c == '-' && z[i + 1] == '-') {
+      while (z[i] && z[i] != '\n') i++;
+    } else if (c == '/' && z[i + 1] == '*') {
+      i += 2;
+      while (z[i] && !(z[i] == '*' && z[i + 1] == '/')) i++;
+      if (z[i]) i += 2;
+    } else if (c == '\'') {
+      for (j = i + 1; z[j]; j++) {
+        if (z[j] == '\'') {
+          if (z[j + 1] == '\'') {
+            j++;
+          } else {
+            break;
+          }
+        }
+      }
+      if (z[j]) j++;
+      schPush(p, TK_STRING, (const char *)z + i, j - i, 0);
+      i = j;
+    } else if (c == '"' || c == '`' || c == '[') {
+      /* quoted identifier: unquote (doubled quotes) */
+      unsigned char cEnd = c == '[' ? ']' : c;
+      MigStr s = {0};
+      for (j = i + 1; z[j]; j++) {
+        if (z[j] == cEnd) {
+          if (cEnd != ']' && z[j + 1] == cEnd) {
+            j++;
+          } else {
+            break;
+          }
+        }
+        migStrAppend(&s, (const char *)z + j, 1);
+      }
+      if (z[j]) j++;
+      if (s.rc) {
+        p->rc = SQLITE_NOMEM;
+      } else {
+        schPushName(p, s.z ? s.z : "", s.n, 1);
+      }
+      migStrReset(&s);
+      i = j;
+    } else if ((c == 'x' || c == 'X') && z[i + 1] == '\'') {
+      for (j = i + 2; z[j] && z[j] != '\''; j++) {
+      }
+      if (z[j]) j++;
+      schPush(p, TK_BLOB, (const char *)z + i, j - i, 1);
+      i = j;
+    } else if ((c >= '0' && c <= '9') ||
+               (c == '.' && z[i + 1] >= '0' && z[i + 1] <= '9')) {
+      int bHex = c == '0' && (z[i + 1] == 'x' || z[i + 1] == 'X');
+      for (j = i; z[j]; j++) {
+        unsigned char d = z[j];
+        if ((d >= '0' && d <= '9') || (d >= 'a' && d <= 'z') ||
+            (d >= 'A' && d <= 'Z') || d == '.' || d == '_') {
+          continue;
+        }
+        if ((d == '+' || d == '-') && !bHex &&
+            (z[j - 1] == 'e' || z[j - 1] == 'E')) {
+          continue;
+        }
+        break;
+      }
+      schPush(p, TK_NUMBER, (const char *)z + i, j - i, 1);
+      i = j;
+    } else if (c == '?' || ((c == ':' || c == '@' || c == '$') &&
+                            schIsIdChar(z[i + 1]))) {
+      for (j = i + 1; z[j] && schIsIdChar(z[j]); j++) {
+      }
+      schPush(p, TK_VAR, (const char *)z + i, j - i, 0);
+      i = j;
+    } else if (schIsIdStart(c)) {
+      for (j = i; z[j] && schIsIdChar(z[j]); j++) {
+      }
+      schPushName(p, (const char *)z + i, j - i, 0);
+      i = j;
+    } else {
+      static const char *azOp[] = {"->>", "||", "<<", ">>", "<=", ">=",
+                                   "==",  "!=", "<>", "->"};
+      const char *zTok = 0;
+      size_t k, n = 1;
+      for (k = 0; k < sizeof(azOp) / sizeof(azOp[0]); k++) {
+        size_t m = strlen(azOp[k]);
+        if (strncmp((const char *)z + i, azOp[k], m) == 0) {
+          n = m;
+          zTok = azOp[k];
+          break;
+        }
+      }
+      /* one spelling per operator */
+      if (zTok && strcmp(zTok, "==") == 0) zTok = "=";
+      if (zTok && strcmp(zTok, "<>") == 0) zTok = "!=";
+      if (zTok) {
+        schPush(p, TK_PUNCT, zTok, strlen(zTok), 0);
+      } else {
+        schPush(p, TK_PUNCT, (const char *)z + i, 1, 0);
+      }
+      i += n;
+    }
+  }
+  return p->rc;
+}
+
+static void schLexReset(SchLex *p) {
+  sqlite3_free(p->a);
+  p->a = 0;
+  p->n = p->nAlloc = 0;
+  p->rc = SQLITE_OK;
+}
+
+/* Is t the (unquoted) word zWord, any case? */
+static int schIsKw(const SchTok *t, const char *zWord) {
+  return t->e == TK_WORD && !t->bQuoted && sqlite3_stricmp(t->z, zWord) == 0;
+}
+
+/* Is t the punctuation z? */
+static int schIsP(const SchTok *t, const char *z) {
+  return t->e == TK_PUNCT && strcmp(t->z, z) == 0;
+}
+
+/* Index of the ")" matching the "(" at a[i], or n when unbalanced. */
+static int schMatch(const SchTok *a, int n, int i) {
+  int nDepth = 0;
+  for (; i < n; i++) {
+    if (schIsP(&a[i], "(")) nDepth++;
+    if (schIsP(&a[i], ")") && --nDepth == 0) return i;
+  }
+  return n;
+}
+
+/* Append a[i0..i1) in canonical spacing.  bUpper: every word in upper
+** case (declared types). */
+static void schRender(MigStr *s, const SchTok *a, int i0, int i1,
+                      int bUpper) {
+  int i;
+  for (i = i0; i < i1; i++) {
+    const SchTok *t = &a[i];
+    if (i > i0) {
+      const SchTok *p = &a[i - 1];
+      int bSpace = 1;
+      if (t->e == TK_PUNCT && (schIsP(t, ",") || schIsP(t, ")") ||
+                               schIsP(t, ".") || schIsP(t, ";"))) {
+        bSpace = 0;
+      } else if (schIsP(p, "(") || schIsP(p, ".")) {
+        bSpace = 0;
+      } else if (schIsP(t, "(") &&
+                 (p->e == TK_QIDENT || (p->e == TK_WORD && !p->bKw))) {
+        bSpace = 0; /* f(x), t(a, b), VARCHAR(10) */
+      } else if ((schIsP(p, "-") || schIsP(p, "+") || schIsP(p, "~")) &&
+                 (i - 1 == i0 ||
+                  (a[i - 2].e == TK_PUNCT && !schIsP(&a[i - 2], ")")) ||
+                  (a[i - 2].e == TK_WORD && a[i - 2].bKw))) {
+        bSpace = 0; /* unary */
+      }
+      if (bSpace) migStrAppend(s, " ", 1);
+    }
+    if (bUpper && t->e == TK_WORD) {
+      const char *q;
+      for (q = t->z; *q; q++) {
+        char c = schUpperC(*q);
+        migStrAppend(s, &c, 1);
+      }
+    } else {
+      migStrAppendZ(s, t->z);
+    }
+  }
+}
+
+/* Index of the first token after the object name of a CREATE statement. */
+static int schAfterName(const SchTok *a, int n) {
+  int i = 0;
+  if (i < n && schIsKw(&a[i], "CREATE")) i++;
+  while (i < n &&
+         (schIsKw(&a[i], "TEMP") || schIsKw(&a[i], "TEMPORARY") ||
+          schIsKw(&a[i], "UNIQUE") || schIsKw(&a[i], "VIRTUAL"))) {
+    i++;
+  }
+  if (i < n && (schIsKw(&a[i], "TABLE") || schIsKw(&a[i], "INDEX") ||
+                schIsKw(&a[i], "VIEW") || schIsKw(&a[i], "TRIGGER"))) {
+    i++;
+  }
+  if (i + 2 < n && schIsKw(&a[i], "IF") && schIsKw(&a[i + 1], "NOT") &&
+      schIsKw(&a[i + 2], "EXISTS")) {
+    i += 3;
+  }
+  if (i < n) i++;                                   /* name */
+  if (i + 1 < n && schIsP(&a[i], ".")) i += 2;      /* schema.name */
+  return i;
+}
+
+/* ======================================================================
+** Snapshots
+*/
+
+#define SCH_MAX_ATTR 6
+
+/* One comparable property.  Objects of one kind (and items of one kind)
+** have the same attributes in the same slots. */
+typedef struct SchAttr {
+  const char *zName;   /* "type", "default", ...; NULL: the value says it */
+  const char *zValue;  /* NULL when absent */
+  const char *zAbsent; /* how an absent value reads: "no default" */
+  int bText;           /* normalized SQL: report a window around the change */
+} SchAttr;
+
+enum { SI_COLUMN, SI_CHECK, SI_UNIQUE, SI_FKEY };
+typedef struct SchItem {
+  int eKind;          /* SI_* */
+  const char *zKey;   /* compared (lower case) */
+  const char *zLabel; /* shown: "column body", "CHECK (x > 0)" */
+  int iPk;            /* columns: position in the primary key, 0 if none */
+  int nAttr;
+  SchAttr aAttr[SCH_MAX_ATTR];
+} SchItem;
+
+enum { SO_TABLE, SO_VTABLE, SO_INDEX, SO_VIEW, SO_TRIGGER };
+static const char *const azSchType[] = {"table", "virtual table", "index",
+                                        "view", "trigger"};
+
+typedef struct SchObj {
+  int eType;          /* SO_* */
+  const char *zName;  /* as stored */
+  const char *zKey;   /* lower case */
+  int nAttr;
+  SchAttr aAttr[SCH_MAX_ATTR];
+  int nItem, nItemAlloc;
+  SchItem *aItem;     /* sqlite3_malloc'd */
+} SchObj;
+
+struct MigSchema {
+  MigArena arena; /* every string */
+  int nObj, nObjAlloc;
+  SchObj *aObj;   /* sqlite3_malloc'd, sorted by (eType, zKey) */
+};
+
+void migSchemaFree(MigSchema *p) {
+  int i;
+  if (p == 0) return;
+  for (i = 0; i < p->nObj; i++) sqlite3_free(p->aObj[i].aItem);
+  sqlite3_free(p->aObj);
+  migArenaFree(&p->arena);
+  sqlite3_free(p);
+}
+
+/* What a snapshot is being built with. */
+typedef struct SchBuild {
+  MigSchema *p;
+  sqlite3 *db;
+  const char *zDb;
+  char **pzErr;
+  int rc;
+} SchBuild;
+
+/* Copy of z in the snapshot's arena (lower case if bLower); NULL on OOM
+** (sets rc). */
+static const char *schDup(SchBuild *b, const char *z, int bLower) {
+  size_t n = strlen(z);
+  char *zOut = migArenaStrndup(&b->p->arena, z, n);
+  if (zOut == 0) {
+    if (b->rc == SQLITE_OK) b->rc = SQLITE_NOMEM;
+    return 0;
+  }
+  if (bLower) {
+    char *q;
+    for (q = zOut; *q; q++) *q = schLowerC(*q);
+  }
+  return zOut;
+}
+
+/* Hand a MigStr's text to the arena (and reset it). */
+static const char *schKeep(SchBuild *b, MigStr *s) {
+  const char *z = 0;
+  if (s->rc) {
+    if (b->rc == SQLITE_OK) b->rc = SQLITE_NOMEM;
+  } else {
+    z = schDup(b, s->z ? s->z : "", 0);
+  }
+  migStrReset(s);
+  return z;
+}
+
+/* A name as it appears in canonical SQL: lower case, quoted if needed. */
+static void schAppendName(MigStr *s, const char *z) {
+  size_t n = strlen(z), i;
+  int bPlain = schIsPlainWord(z, n);
+  if (!bPlain) migStrAppend(s, "\"", 1);
+  for (i = 0; i < n; i++) {
+    char c = schLowerC(z[i]);
+    migStrAppend(s, &c, 1);
+    if (c == '"' && !bPlain) migStrAppend(s, "\"", 1);
+  }
+  if (!bPlain) migStrAppend(s, "\"", 1);
+}
+
+/* Canonical form of a SQL fragment (a declared type when bUpper, a
+** default value otherwise; outer parentheses dropped).  NULL for NULL. */
+static const char *schCanon(SchBuild *b, const char *zSql, int bUpper) {
+  MigArena tmp = {0};
+  SchLex lx = {0};
+  MigStr s = {0};
+  int i0 = 0, i1;
+  const char *zOut = 0;
+  if (zSql == 0 || b->rc) return 0;
+  lx.pArena = &tmp;
+  if (schLex(&lx, zSql) != SQLITE_OK) {
+    b->rc = lx.rc;
+    goto done;
+  }
+  i1 = lx.n;
+  while (i1 - i0 >= 2 && schIsP(&lx.a[i0], "(") &&
+         schMatch(lx.a, i1, i0) == i1 - 1) {
+    i0++;
+    i1--;
+  }
+  schRender(&s, lx.a, i0, i1, bUpper);
+  zOut = schKeep(b, &s);
+done:
+  migStrReset(&s);
+  schLexReset(&lx);
+  migArenaFree(&tmp);
+  return zOut;
+}
+
+static void schSetAttr(SchAttr *a, const char *zName, const char *zValue,
+                       const char *zAbsent, int bText) {
+  a->zName = zName;
+  a->zValue = zValue;
+  a->zAbsent = zAbsent;
+  a->bText = bText;
+}
+
+/* Append an item to o; NULL on OOM. */
+static SchItem *schAddItem(SchBuild *b, SchObj *o, int eKind,
+                           const char *zKey, const char *zLabel) {
+  SchItem *it;
+  if (b->rc || zKey == 0 || zLabel == 0) return 0;
+  if (o->nItem >= o->nItemAlloc) {
+    int nNew = o->nItemAlloc ? o->nItemAlloc * 2 : 8;
+    SchItem *aNew = sqlite3_realloc64(o->aItem, sizeof(SchItem) * (size_t)nNew);
+    if (aNew == 0) {
+      b->rc = SQLITE_NOMEM;
+      return 0;
+    }
+    o->aItem = aNew;
+    o->nItemAlloc = nNew;
+  }
+  it = &o->aItem[o->nItem++];
+  memset(it, 0, sizeof(*it));
+  it->eKind = eKind;
+  it->zKey = zKey;
+  it->zLabel = zLabel;
+  return it;
+}
+
+/* Index of the column item whose key is zId, or -1.  (An index, not a
+** pointer: adding items moves them.) */
+static int schFindColumn(const SchObj *o, const char *zId) {
+  int i;
+  for (i = 0; i < o->nItem; i++) {
+    if (o->aItem[i].eKind == SI_COLUMN && strcmp(o->aItem[i].zKey, zId) == 0) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+/* Record a SQLite error while reading zWhat. */
+static int schErr(SchBuild *b, int rc, const char *zWhat, const char *zName) {
+  b->rc = migSetError(b->pzErr, rc, "cannot read the schema of %s (%s %s): %s",
+                      b->zDb, zWhat, zName, sqlite3_errmsg(b->db));
+  return b->rc;
+}
+
+/* Prepare zSql with ?1 = zArg, ?2 = the schema name. */
+static sqlite3_stmt *schPrepare(SchBuild *b, const char *zSql,
+                                const char *zArg, const char *zWhat) {
+  sqlite3_stmt *st = 0;
+  int rc;
+  if (b->rc) return 0;
+  rc = sqlite3_prepare_v2(b->db, zSql, -1, &st, 0);
+  if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, zArg, -1, SQLITE_STATIC);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_bind_text(st, 2, b->zDb, -1, SQLITE_STATIC);
+  }
+  if (rc) {
+    schErr(b, rc, zWhat, zArg);
+    sqlite3_finalize(st);
+    return 0;
+  }
+  return st;
+}
+
+/* Finish a statement stepped to its end (rc is the last step's result). */
+static void schDone(SchBuild *b, sqlite3_stmt *st, int rc, const char *zWhat,
+                    const char *zArg) {
+  if (rc != SQLITE_DONE && b->rc == SQLITE_OK) schErr(b, rc, zWhat, zArg);
+  sqlite3_finalize(st);
+}
+
+/* Columns from PRAGMA table_xinfo. */
+static void schColumns(SchBuild *b, SchObj *o) {
+  sqlite3_stmt *st = schPrepare(
+      b,
+      "SELECT name, type, \"notnull\", dflt_value, pk, hidden "
+      "FROM pragma_table_xinfo(?1, ?2) ORDER BY cid",
+      o->zName, "table");
+  int rc, nPk = 0, i;
+  if (st == 0) return;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW && b->rc == SQLITE_OK) {
+    const char *zName = (const char *)sqlite3_column_text(st, 0);
+    const char *zType = (const char *)sqlite3_column_text(st, 1);
+    const char *zDflt = (const char *)sqlite3_column_text(st, 3);
+    int bNotNull = sqlite3_column_int(st, 2);
+    int iPk = sqlite3_column_int(st, 4);
+    int eHidden = sqlite3_column_int(st, 5);
+    MigStr s = {0};
+    const char *zKey, *zLabel;
+    SchItem *it;
+    if (zName == 0) zName = "";
+    zKey = schDup(b, zName, 1);
+    migStrAppendf(&s, "column %s", zName);
+    zLabel = schKeep(b, &s);
+    it = schAddItem(b, o, SI_COLUMN, zKey, zLabel);
+    if (it == 0) break;
+    it->iPk = iPk;
+    if (iPk > 0) nPk++;
+    it->nAttr = 6;
+    schSetAttr(&it->aAttr[0], "type",
+               zType && zType[0] ? schCanon(b, zType, 1) : 0, "no type", 0);
+    schSetAttr(&it->aAttr[1], 0, bNotNull ? "NOT NULL" : 0, "nullable", 0);
+    schSetAttr(&it->aAttr[2], "default", schCanon(b, zDflt, 0), "no default",
+               0);
+    schSetAttr(&it->aAttr[3], 0, 0, "not in the PRIMARY KEY", 0);
+    schSetAttr(&it->aAttr[4], "COLLATE", 0, "no COLLATE", 0);
+    /* filled in from the CREATE text; the pragma only says which kind */
+    schSetAttr(&it->aAttr[5], "generated as",
+               eHidden == 2   ? "VIRTUAL"
+               : eHidden == 3 ? "STORED"
+                              : 0,
+               "not generated", 0);
+  }
+  schDone(b, st, rc, "table", o->zName);
+  for (i = 0; i < o->nItem && b->rc == SQLITE_OK; i++) {
+    SchItem *it = &o->aItem[i];
+    if (it->iPk <= 0) continue;
+    if (nPk == 1) {
+      it->aAttr[3].zValue = "PRIMARY KEY";
+    } else {
+      MigStr s = {0};
+      migStrAppendf(&s, "PRIMARY KEY column %d of %d", it->iPk, nPk);
+      it->aAttr[3].zValue = schKeep(b, &s);
+    }
+  }
+}
+
+/* A CHECK constraint: a[i] is "(" of its expression. */
+static void schAddCheck(SchBuild *b, SchObj *o, const SchTok *a, int n,
+                        int i) {
+  int j = schMatch(a, n, i);
+  MigStr s = {0};
+  const char *zLabel;
+  migStrAppendZ(&s, "CHECK (");
+  schRender(&s, a, i + 1, j, 0);
+  migStrAppendZ(&s, ")");
+  zLabel = schKeep(b, &s);
+  schAddItem(b, o, SI_CHECK, zLabel, zLabel);
+}
+
+/* What PRAGMAs do not say, from the CREATE TABLE text: CHECK constraints,
+** COLLATE, GENERATED expressions, AUTOINCREMENT, WITHOUT ROWID, STRICT.
+** Sets table attributes 0..2. */
+static void schTableText(SchBuild *b, SchObj *o, const SchTok *a, int n) {
+  int i = schAfterName(a, n), j, k;
+  int bAutoinc = 0, bNoRowid = 0, bStrict = 0;
+  if (i < n && schIsP(&a[i], "(")) {
+    j = schMatch(a, n, i);
+    /* items between i and j, split at depth-0 commas */
+    k = i + 1;
+    while (k < j && b->rc == SQLITE_OK) {
+      int e = k, nDepth = 0;
+      while (e < j && !(nDepth == 0 && schIsP(&a[e], ","))) {
+        if (schIsP(&a[e], "(")) nDepth++;
+        if (schIsP(&a[e], ")")) nDepth--;
+        e++;
+      }
+      /* item a[k..e) */
+      {
+        int s = k;
+        if (s < e && schIsKw(&a[s], "CONSTRAINT")) s += 2;
+        if (s + 1 < e && schIsKw(&a[s], "CHECK") && schIsP(&a[s + 1], "(")) {
+          schAddCheck(b, o, a, e, s + 1);
+        } else if (s < e && !schIsKw(&a[s], "PRIMARY") &&
+                   !schIsKw(&a[s], "UNIQUE") && !schIsKw(&a[s], "FOREIGN") &&
+                   !schIsKw(&a[s], "CHECK") && a[s].zId) {
+          /* a column definition */
+          int iCol = schFindColumn(o, a[s].zId);
+          int q;
+          for (q = s + 1; q < e && b->rc == SQLITE_OK; q++) {
+            if (schIsKw(&a[q], "CHECK") && q + 1 < e &&
+                schIsP(&a[q + 1], "(")) {
+              schAddCheck(b, o, a, e, q + 1);
+              q = schMatch(a, e, q + 1);
+            } else if (schIsKw(&a[q], "COLLATE") && q + 1 < e &&
+                       a[q + 1].zId) {
+              MigStr c = {0};
+              const char *zc;
+              for (zc = a[q + 1].zId; *zc; zc++) {
+                char ch = schUpperC(*zc);
+                migStrAppend(&c, &ch, 1);
+              }
+              if (iCol >= 0) {
+                o->aItem[iCol].aAttr[4].zValue = schKeep(b, &c);
+              } else {
+                migStrReset(&c);
+              }
+              q++;
+            } else if (schIsKw(&a[q], "AS") && q + 1 < e &&
+                       schIsP(&a[q + 1], "(")) {
+              int r = schMatch(a, e, q + 1);
+              MigStr g = {0};
+              int bStored = r + 1 < e && schIsKw(&a[r + 1], "STORED");
+              migStrAppendZ(&g, "(");
+              schRender(&g, a, q + 2, r, 0);
+              migStrAppendZ(&g, bStored ? ") STORED" : ") VIRTUAL");
+              if (iCol >= 0) {
+                o->aItem[iCol].aAttr[5].zValue = schKeep(b, &g);
+              } else {
+                migStrReset(&g);
+              }
+              q = r;
+            } else if (schIsKw(&a[q], "AUTOINCREMENT")) {
+              bAutoinc = 1;
+            } else if (schIsP(&a[q], "(")) {
+              q = schMatch(a, e, q);
+            }
+          }
+        }
+      }
+      k = e + 1;
+    }
+    for (k = j + 1; k < n; k++) {
+      if (schIsKw(&a[k], "WITHOUT") && k + 1 < n &&
+          schIsKw(&a[k + 1], "ROWID")) {
+        bNoRowid = 1;
+      }
+      if (schIsKw(&a[k], "STRICT")) bStrict = 1;
+    }
+  }
+  o->nAttr = 3;
+  schSetAttr(&o->aAttr[0], 0, bNoRowid ? "WITHOUT ROWID" : 0, "a rowid table",
+             0);
+  schSetAttr(&o->aAttr[1], 0, bStrict ? "STRICT" : 0, "not STRICT", 0);
+  schSetAttr(&o->aAttr[2], 0, bAutoinc ? "AUTOINCREMENT" : 0,
+             "no AUTOINCREMENT", 0);
+}
+
+/* UNIQUE constraints (automatic indexes of origin 'u'). */
+static void schUniques(SchBuild *b, SchObj *o) {
+  sqlite3_stmt *st = schPrepare(
+      b,
+      "SELECT il.name, ii.name FROM pragma_index_list(?1, ?2) AS il, "
+      "pragma_index_info(il.name, ?2) AS ii WHERE il.origin = 'u' "
+      "ORDER BY il.name, ii.seqno",
+      o->zName, "UNIQUE constraints of table");
+  MigStr s = {0};
+  char *zCur = 0;
+  int rc;
+  if (st == 0) return;
+  for (;;) {
+    const char *zIdx = 0, *zCol;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+      zIdx = (const char *)sqlite3_column_text(st, 0);
+      if (zIdx == 0) zIdx = "";
+    }
+    if (zCur && (zIdx == 0 || strcmp(zIdx, zCur) != 0)) {
+      const char *zLabel;
+      migStrAppendZ(&s, ")");
+      zLabel = schKeep(b, &s);
+      schAddItem(b, o, SI_UNIQUE, zLabel, zLabel);
+      sqlite3_free(zCur);
+      zCur = 0;
+    }
+    if (rc != SQLITE_ROW || b->rc) break;
+    if (zCur == 0) {
+      zCur = sqlite3_mprintf("%s", zIdx);
+      if (zCur == 0) {
+        b->rc = SQLITE_NOMEM;
+        break;
+      }
+      migStrAppendZ(&s, "UNIQUE (");
+    } else {
+      migStrAppendZ(&s, ", ");
+    }
+    zCol = (const char *)sqlite3_column_text(st, 1);
+    schAppendName(&s, zCol ? zCol : "");
+  }
+  sqlite3_free(zCur);
+  migStrReset(&s);
+  schDone(b, st, rc == SQLITE_ROW ? SQLITE_DONE : rc,
+          "UNIQUE constraints of table", o->zName);
+}
+
+/* The primary-key columns of table zParent, ", "-separated, appended to s
+** (nothing when the table does not exist or has no declared key). */
+static void schParentKey(SchBuild *b, MigStr *s, const char *zParent) {
+  sqlite3_stmt *st = schPrepare(
+      b,
+      "SELECT name FROM pragma_table_info(?1, ?2) WHERE pk > 0 ORDER BY pk",
+      zParent, "table");
+  int rc, n = 0;
+  if (st == 0) return;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *z = (const char *)sqlite3_column_text(st, 0);
+    migStrAppendZ(s, n++ ? ", " : "(");
+    schAppendName(s, z ? z : "");
+  }
+  if (n) migStrAppendZ(s, ")");
+  schDone(b, st, rc, "table", zParent);
+}
+
+/* Foreign keys: "foreign key (a)" -> "REFERENCES p(id) ON DELETE CASCADE". */
+static void schForeignKeys(SchBuild *b, SchObj *o) {
+  sqlite3_stmt *st = schPrepare(
+      b,
+      "SELECT id, \"table\", \"from\", \"to\", on_update, on_delete, match "
+      "FROM pragma_foreign_key_list(?1, ?2) ORDER BY id, seq",
+      o->zName, "foreign keys of table");
+  MigStr from = {0}, to = {0};
+  char *zParent = 0, *zTail = 0;
+  int rc, iCur = -1, bToNull = 0;
+  if (st == 0) return;
+  for (;;) {
+    int id = -1;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) id = sqlite3_column_int(st, 0);
+    if (iCur >= 0 && id != iCur && b->rc == SQLITE_OK) {
+      /* finish foreign key iCur */
+      MigStr v = {0};
+      const char *zLabel, *zValue, *zKey;
+      SchItem *it;
+      migStrAppendZ(&from, ")");
+      zLabel = schKeep(b, &from);
+      migStrAppendZ(&v, "REFERENCES ");
+      schAppendName(&v, zParent ? zParent : "");
+      if (bToNull) {
+        schParentKey(b, &v, zParent ? zParent : "");
+      } else {
+        migStrAppendZ(&to, ")");
+        migStrAppend(&v, to.z ? to.z : "", to.n);
+      }
+      migStrAppendZ(&v, zTail ? zTail : "");
+      zValue = schKeep(b, &v);
+      zKey = zLabel;
+      /* a second key on the same columns */
+      if (zLabel) {
+        int k, nSame = 0;
+        for (k = 0; k < o->nItem; k++) {
+          if (o->aItem[k].eKind == SI_FKEY &&
+              strncmp(o->aItem[k].zLabel, zLabel, strlen(zLabel)) == 0) {
+            nSame++;
+          }
+        }
+        if (nSame) {
+          MigStr l = {0};
+          migStrAppendf(&l, "%s #%d", zLabel, nSame + 1);
+          zLabel = zKey = schKeep(b, &l);
+        }
+      }
+      it = schAddItem(b, o, SI_FKEY, zKey, zLabel);
+      if (it) {
+        it->nAttr = 1;
+        schSetAttr(&it->aAttr[0], 0, zValue, "no foreign key", 0);
+      }
+      migStrReset(&to);
+      sqlite3_free(zParent);
+      sqlite3_free(zTail);
+      zParent = zTail = 0;
+      iCur = -1;
+    }
+    if (rc != SQLITE_ROW || b->rc) break;
+    {
+      const char *zFrom = (const char *)sqlite3_column_text(st, 2);
+      const char *zTo = (const char *)sqlite3_column_text(st, 3);
+      if (iCur < 0) {
+        const char *zUpd = (const char *)sqlite3_column_text(st, 4);
+        const char *zDel = (const char *)sqlite3_column_text(st, 5);
+        const char *zMatch = (const char *)sqlite3_column_text(st, 6);
+        const char *zPar = (const char *)sqlite3_column_text(st, 1);
+        iCur = id;
+        bToNull = zTo == 0;
+        zParent = sqlite3_mprintf("%s", zPar ? zPar : "");
+        zTail = sqlite3_mprintf(
+            "%s%s%s%s%s%s",
+            zUpd && sqlite3_stricmp(zUpd, "NO ACTION") ? " ON UPDATE " : "",
+            zUpd && sqlite3_stricmp(zUpd, "NO ACTION") ? zUpd : "",
+            zDel && sqlite3_stricmp(zDel, "NO ACTION") ? " ON DELETE " : "",
+            zDel && sqlite3_stricmp(zDel, "NO ACTION") ? zDel : "",
+            zMatch && sqlite3_stricmp(zMatch, "NONE") ? " MATCH " : "",
+            zMatch && sqlite3_stricmp(zMatch, "NONE") ? zMatch : "");
+        if (zParent == 0 || zTail == 0) {
+          b->rc = SQLITE_NOMEM;
+          break;
+        }
+        migStrAppendZ(&from, "foreign key (");
+        migStrAppendZ(&to, "(");
+      } else {
+        migStrAppendZ(&from, ", ");
+        migStrAppendZ(&to, ", ");
+      }
+      schAppendName(&from, zFrom ? zFrom : "");
+      schAppendName(&to, zTo ? zTo : "");
+    }
+  }
+  migStrReset(&from);
+  migStrReset(&to);
+  sqlite3_free(zParent);
+  sqlite3_free(zTail);
+  schDone(b, st, rc == SQLITE_ROW ? SQLITE_DONE : rc, "foreign keys of table",
+          o->zName);
+}
+
+/* Order of a table's non-column items: kind, then label. */
+static int schCmpItem(const void *pA, const void *pB) {
+  const SchItem *a = pA, *b = pB;
+  if (a->eKind != b->eKind) return a->eKind - b->eKind;
+  return strcmp(a->zLabel, b->zLabel);
+}
+
+/* An index: table, UNIQUE, key columns (expressions from the text), WHERE. */
+static void schIndex(SchBuild *b, SchObj *o, const char *zTbl,
+                     const SchTok *a, int n) {
+  int i = schAfterName(a, n), j = n, rc, k = 0;
+  int bUnique = n > 1 && schIsKw(&a[1], "UNIQUE");
+  MigStr cols = {0}, w = {0};
+  sqlite3_stmt *st;
+  /* ON tbl ( ... ) [WHERE ...] */
+  if (i < n && schIsKw(&a[i], "ON")) i += 2;
+  if (i + 1 < n && schIsP(&a[i], ".")) i += 2;
+  if (i < n && schIsP(&a[i], "(")) j = schMatch(a, n, i);
+  st = schPrepare(b,
+                  "SELECT cid, name, \"desc\", coll FROM "
+                  "pragma_index_xinfo(?1, ?2) WHERE key ORDER BY seqno",
+                  o->zName, "index");
+  if (st == 0) return;
+  migStrAppendZ(&cols, "(");
+  /* walk the text's items alongside the pragma's rows */
+  k = i + 1;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    int cid = sqlite3_column_int(st, 0);
+    const char *zName = (const char *)sqlite3_column_text(st, 1);
+    int bDesc = sqlite3_column_int(st, 2);
+    const char *zColl = (const char *)sqlite3_column_text(st, 3);
+    int e = k, nDepth = 0;
+    while (e < j && !(nDepth == 0 && schIsP(&a[e], ","))) {
+      if (schIsP(&a[e], "(")) nDepth++;
+      if (schIsP(&a[e], ")")) nDepth--;
+      e++;
+    }
+    if (cols.n > 1) migStrAppendZ(&cols, ", ");
+    if (cid == -2) {
+      /* an expression: its text without ASC/DESC and COLLATE */
+      int t = e;
+      for (;;) {
+        if (t > k && (schIsKw(&a[t - 1], "ASC") || schIsKw(&a[t - 1], "DESC"))) {
+          t--;
+        } else if (t - 1 > k && schIsKw(&a[t - 2], "COLLATE")) {
+          t -= 2;
+        } else {
+          break;
+        }
+      }
+      schRender(&cols, a, k, t, 0);
+    } else if (cid == -1) {
+      migStrAppendZ(&cols, "rowid");
+    } else {
+      schAppendName(&cols, zName ? zName : "");
+    }
+    if (zColl && sqlite3_stricmp(zColl, "BINARY") != 0) {
+      const char *q;
+      migStrAppendZ(&cols, " COLLATE ");
+      for (q = zColl; *q; q++) {
+        char c = schUpperC(*q);
+        migStrAppend(&cols, &c, 1);
+      }
+    }
+    if (bDesc) migStrAppendZ(&cols, " DESC");
+    k = e < j ? e + 1 : j;
+  }
+  schDone(b, st, rc, "index", o->zName);
+  migStrAppendZ(&cols, ")");
+  o->nAttr = 4;
+  {
+    MigStr t = {0};
+    schAppendName(&t, zTbl);
+    schSetAttr(&o->aAttr[0], "on table", schKeep(b, &t), "no table", 0);
+  }
+  schSetAttr(&o->aAttr[1], 0, bUnique ? "UNIQUE" : 0, "not UNIQUE", 0);
+  schSetAttr(&o->aAttr[2], "columns", schKeep(b, &cols), "no columns", 0);
+  if (j + 1 < n && schIsKw(&a[j + 1], "WHERE")) {
+    schRender(&w, a, j + 2, n, 0);
+    schSetAttr(&o->aAttr[3], "WHERE", schKeep(b, &w), "no WHERE", 0);
+  } else {
+    schSetAttr(&o->aAttr[3], "WHERE", 0, "no WHERE", 0);
+  }
+  migStrReset(&cols);
+  migStrReset(&w);
+}
+
+/* One sqlite_master row. */
+static void schObject(SchBuild *b, const char *zType, const char *zName,
+                      const char *zTbl, const char *zSql) {
+  MigSchema *p = b->p;
+  MigArena tmp = {0};
+  SchLex lx = {0};
+  SchObj *o;
+  lx.pArena = &tmp;
+  if (p->nObj >= p->nObjAlloc) {
+    int nNew = p->nObjAlloc ? p->nObjAlloc * 2 : 16;
+    SchObj *aNew = sqlite3_realloc64(p->aObj, sizeof(SchObj) * (size_t)nNew);
+    if (aNew == 0) {
+      b->rc = SQLITE_NOMEM;
+      return;
+    }
+    p->aObj = aNew;
+    p->nObjAlloc = nNew;
+  }
+  if (schLex(&lx, zSql) != SQLITE_OK) {
+    b->rc = lx.rc;
+    goto done;
+  }
+  o = &p->aObj[p->nObj++];
+  memset(o, 0, sizeof(*o));
+  o->zName = schDup(b, zName, 0);
+  o->zKey = schDup(b, zName, 1);
+  if (strcmp(zType, "table") == 0) {
+    o->eType = lx.n > 1 && schIsKw(&lx.a[1], "VIRTUAL") ? SO_VTABLE : SO_TABLE;
+  } else if (strcmp(zType, "index") == 0) {
+    o->eType = SO_INDEX;
+  } else if (strcmp(zType, "view") == 0) {
+    o->eType = SO_VIEW;
+  } else {
+    o->eType = SO_TRIGGER;
+  }
+  if (b->rc) goto done;
+  if (o->eType == SO_TABLE) {
+    int nCol;
+    schColumns(b, o);
+    nCol = o->nItem;
+    schTableText(b, o, lx.a, lx.n);
+    schUniques(b, o);
+    schForeignKeys(b, o);
+    if (b->rc == SQLITE_OK && o->nItem > nCol) {
+      qsort(o->aItem + nCol, (size_t)(o->nItem - nCol), sizeof(SchItem),
+            schCmpItem);
+    }
+  } else if (o->eType == SO_INDEX) {
+    schIndex(b, o, zTbl, lx.a, lx.n);
+  } else {
+    /* view, trigger, virtual table: the definition after the name */
+    MigStr s = {0};
+    schRender(&s, lx.a, schAfterName(lx.a, lx.n), lx.n, 0);
+    o->nAttr = 1;
+    schSetAttr(&o->aAttr[0], 0, schKeep(b, &s), "", 1);
+  }
+done:
+  schLexReset(&lx);
+  migArenaFree(&tmp);
+}
+
+/* Shadow tables of virtual tables (PRAGMA table_list, SQLite 3.37+): their
+** virtual table's definition stands for them.  Best effort: on an older
+** SQLite, or when the pragma fails (a view it cannot resolve), none are
+** known and they are compared as tables.  Returns a NULL-terminated array
+** of arena strings (caller frees the array), or NULL. */
+static const char **schShadowTables(SchBuild *b) {
+  sqlite3_stmt *st = 0;
+  const char **az = 0;
+  int n = 0, nAlloc = 0;
+  if (sqlite3_libversion_number() < 3037000) return 0;
+  if (sqlite3_prepare_v2(b->db,
+                         "SELECT name FROM pragma_table_list "
+                         "WHERE schema = ?1 AND type = 'shadow'",
+                         -1, &st, 0) != SQLITE_OK ||
+      sqlite3_bind_text(st, 1, b->zDb, -1, SQLITE_STATIC) != SQLITE_OK) {
+    sqlite3_finalize(st);
+    return 0;
+  }
+  while (sqlite3_step(st) == SQLITE_ROW && b->rc == SQLITE_OK) {
+    const char *z = (const char *)sqlite3_column_text(st, 0);
+    if (z == 0) continue;
+    if (n + 1 >= nAlloc) {
+      int nNew = nAlloc ? nAlloc * 2 : 8;
+      const char **azNew = sqlite3_realloc64(az, sizeof(char *) * (size_t)nNew);
+      if (azNew == 0) {
+        b->rc = SQLITE_NOMEM;
+        break;
+      }
+      az = azNew;
+      nAlloc = nNew;
+    }
+    az[n] = schDup(b, z, 0);
+    if (az[n]) n++;
+  }
+  sqlite3_finalize(st);
+  if (az) az[n] = 0;
+  return az;
+}
+
+/* Is zName one of az (case-insensitive)? */
+static int schInList(const char **az, const char *zName) {
+  for (; az && *az; az++) {
+    if (sqlite3_stricmp(*az, zName) == 0) return 1;
+  }
+  return 0;
+}
+
+static int schCmpObj(const void *pA, const void *pB) {
+  const SchObj *a = pA, *b = pB;
+  if (a->eType != b->eType) return a->eType - b->eType;
+  return strcmp(a->zKey, b->zKey);
+}
+
+/* Snapshot of schema zDb ("main" when NULL): see the top of the file.
+** *pp is freed with migSchemaFree(). */
+int migSchemaSnapshot(sqlite3 *db, const char *zDb, MigSchema **pp,
+                      char **pzErr) {
+  SchBuild b;
+  sqlite3_stmt *st = 0;
+  const char **azShadow = 0;
+  char *zSql;
+  int rc;
+  *pp = 0;
+  memset(&b, 0, sizeof(b));
+  b.db = db;
+  b.zDb = zDb ? zDb : "main";
+  b.pzErr = pzErr;
+  b.p = sqlite3_malloc64(sizeof(MigSchema));
+  if (b.p == 0) return SQLITE_NOMEM;
+  memset(b.p, 0, sizeof(MigSchema));
+  zSql = sqlite3_mprintf(
+      "SELECT type, name, tbl_name, sql FROM \"%w\".sqlite_master "
+      "WHERE type IN ('table', 'index', 'view', 'trigger') "
+      "AND sql IS NOT NULL "
+      "AND name NOT LIKE 'sqlite\\_%%' ESCAPE '\\' "
+      "AND lower(name) NOT IN ('migrate_version', 'migrate_log', "
+      "'migrate_scripts') "
+      "AND lower(tbl_name) NOT IN ('migrate_version', 'migrate_log', "
+      "'migrate_scripts') "
+      "ORDER BY name",
+      b.zDb);
+  if (zSql == 0) {
+    migSchemaFree(b.p);
+    return SQLITE_NOMEM;
+  }
+  azShadow = schShadowTables(&b);
+  rc = b.rc ? b.rc : sqlite3_prepare_v2(db, zSql, -1, &st, 0);
+  sqlite3_free(zSql);
+  if (rc) {
+    migSetError(pzErr, rc, "cannot read the schema of %s: %s", b.zDb,
+                rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(db));
+    sqlite3_free(azShadow);
+    migSchemaFree(b.p);
+    return rc;
+  }
+  while (b.rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *zType = (const char *)sqlite3_column_text(st, 0);
+    const char *zName = (const char *)sqlite3_column_text(st, 1);
+    const char *zTbl = (const char *)sqlite3_column_text(st, 2);
+    const char *zText = (const char *)sqlite3_column_text(st, 3);
+    if (zType == 0 || zName == 0 || zTbl == 0 || zText == 0) {
+      /* sqlite3_column_text() returns NULL only on OOM here */
+      b.rc = SQLITE_NOMEM;
+      break;
+    }
+    if (schInList(azShadow, zTbl)) continue;
+    schObject(&b, zType, zName, zTbl, zText);
+  }
+  sqlite3_free(azShadow);
+  if (b.rc == SQLITE_OK && rc != SQLITE_DONE) {
+    migSetError(pzErr, rc, "cannot read the schema of %s: %s", b.zDb,
+                sqlite3_errmsg(db));
+    b.rc = rc;
+  }
+  sqlite3_finalize(st);
+  if (b.rc) {
+    if (b.rc == SQLITE_NOMEM) migSetError(pzErr, SQLITE_NOMEM, "out of memory");
+    migSchemaFree(b.p);
+    return b.rc;
+  }
+  if (b.p->nObj > 1) {
+    qsort(b.p->aObj, (size_t)b.p->nObj, sizeof(SchObj), schCmpObj);
+  }
+  *pp = b.p;
+  return SQLITE_OK;
+}
+
+/* ======================================================================
+** Comparison
+*/
+
+/* How the two sides are named in report lines. */
+typedef struct SchWords {
+  const char *zA;     /* "in the history" */
+  const char *zB;     /* "in the database" */
+  const char *zOnlyA; /* "missing in the database" */
+  const char *zOnlyB; /* "in the database, not in the history" */
+} SchWords;
+
+static const SchWords schHistoryWords = {
+    "in the history", "in the database", "missing in the database",
+    "in the database, not in the history"};
+
+typedef struct SchOut {
+  MigStr *s;
+  const char *zPrefix; /* before every line */
+  const SchWords *w;
+  int nLine;
+} SchOut;
+
+/* Start a line: "<prefix><kind> <name>: [<label>: ]". */
+static void schLine(SchOut *o, const SchObj *pObj, const char *zLabel) {
+  if (o->nLine++) migStrAppend(o->s, "\n", 1);
+  migStrAppendZ(o->s, o->zPrefix);
+  migStrAppendf(o->s, "%s %s: ", azSchType[pObj->eType], pObj->zName);
+  if (zLabel) migStrAppendf(o->s, "%s: ", zLabel);
+}
+
+/* How one side of an attribute reads. */
+static void schPhrase(MigStr *s, const SchAttr *a) {
+  if (a->zValue == 0) {
+    migStrAppendZ(s, a->zAbsent);
+  } else if (a->zName) {
+    migStrAppendf(s, "%s %s", a->zName, a->zValue);
+  } else {
+    migStrAppendZ(s, a->zValue);
+  }
+}
+
+/* A few words of normalized SQL around offset iDiff, quoted. */
+static void schWindow(MigStr *s, const char *z, size_t iDiff) {
+  size_t n = strlen(z), iStart = iDiff, iEnd = iDiff;
+  int nSpace = 0;
+  if (iDiff > n) iDiff = iStart = iEnd = n;
+  while (iStart > 0) {
+    if (z[iStart - 1] == ' ' && ++nSpace == 4) break;
+    iStart--;
+  }
+  nSpace = 0;
+  while (iEnd < n) {
+    if (z[iEnd] == ' ' && ++nSpace == 6) break;
+    iEnd++;
+  }
+  migStrAppendf(s, "\"%s%.*s%s\"", iStart > 0 ? "..." : "",
+                (int)(iEnd - iStart), z + iStart, iEnd < n ? "..." : "");
+}
+
+/* Compare attribute lists (same layout). */
+static void schDiffAttrs(SchOut *o, const SchObj *pObj, const char *zLabel,
+                         const SchAttr *a, const SchAttr *b, int n) {
+  int k;
+  for (k = 0; k < n; k++) {
+    const char *vA = a[k].zValue, *vB = b[k].zValue;
+    if (vA == 0 && vB == 0) continue;
+    if (vA && vB && strcmp(vA, vB) == 0) continue;
+    schLine(o, pObj, zLabel);
+    if (a[k].bText) {
+      size_t i = 0;
+      if (vA == 0) vA = "";
+      if (vB == 0) vB = "";
+      while (vA[i] && vA[i] == vB[i]) i++;
+      migStrAppendZ(o->s, "differs: ");
+      schWindow(o->s, vA, i);
+      migStrAppendf(o->s, " %s, ", o->w->zA);
+      schWindow(o->s, vB, i);
+      migStrAppendf(o->s, " %s", o->w->zB);
+    } else if (vA && vB && a[k].zName) {
+      migStrAppendf(o->s, "%s %s %s, %s %s", a[k].zName, vA, o->w->zA, vB,
+                    o->w->zB);
+    } else {
+      schPhrase(o->s, &a[k]);
+      migStrAppendf(o->s, " %s, ", o->w->zA);
+      schPhrase(o->s, &b[k]);
+      migStrAppendf(o->s, " %s", o->w->zB);
+    }
+  }
+}
+
+static const SchItem *schFindItem(const SchObj *o, const SchItem *pLike) {
+  int i;
+  for (i = 0; i < o->nItem; i++) {
+    const SchItem *it = &o->aItem[i];
+    if (it->eKind == pLike->eKind && strcmp(it->zKey, pLike->zKey) == 0) {
+      return it;
+    }
+  }
+  return 0;
+}
+
+/* Column names of o as "(a, b)": the keys of those the other object x
+** also has (bShow 0), or every name as declared (bShow 1). */
+static void schColumnList(MigStr *s, const SchObj *o, const SchObj *x,
+                          int bShow) {
+  int i, n = 0;
+  migStrAppendZ(s, "(");
+  for (i = 0; i < o->nItem; i++) {
+    const SchItem *it = &o->aItem[i];
+    if (it->eKind != SI_COLUMN) continue;
+    if (!bShow && schFindItem(x, it) == 0) continue;
+    if (n++) migStrAppendZ(s, ", ");
+    migStrAppendZ(s, bShow ? it->zLabel + 7 /* after "column " */ : it->zKey);
+  }
+  migStrAppendZ(s, ")");
+}
+
+/* One object present on both sides. */
+static void schDiffObj(SchOut *o, const SchObj *a, const SchObj *b) {
+  int i;
+  schDiffAttrs(o, a, 0, a->aAttr, b->aAttr, a->nAttr);
+  for (i = 0; i < a->nItem; i++) {
+    const SchItem *x = &a->aItem[i];
+    const SchItem *y = schFindItem(b, x);
+    if (y == 0) {
+      schLine(o, a, x->zLabel);
+      migStrAppendZ(o->s, o->w->zOnlyA);
+    } else {
+      schDiffAttrs(o, a, x->zLabel, x->aAttr, y->aAttr, x->nAttr);
+    }
+  }
+  for (i = 0; i < b->nItem; i++) {
+    const SchItem *y = &b->aItem[i];
+    if (schFindItem(a, y) == 0) {
+      schLine(o, a, y->zLabel);
+      migStrAppendZ(o->s, o->w->zOnlyB);
+    }
+  }
+  if (a->eType == SO_TABLE) {
+    /* the columns both have, in a different order? */
+    MigStr ca = {0}, cb = {0};
+    schColumnList(&ca, a, b, 0);
+    schColumnList(&cb, b, a, 0);
+    if (ca.rc || cb.rc) {
+      o->s->rc = SQLITE_NOMEM;
+    } else if (strcmp(ca.z, cb.z) != 0) {
+      MigStr fa = {0}, fb = {0};
+      schColumnList(&fa, a, 0, 1);
+      schColumnList(&fb, b, 0, 1);
+      schLine(o, a, 0);
+      migStrAppendf(o->s, "column order %s %s, %s %s", fa.z ? fa.z : "",
+                    o->w->zA, fb.z ? fb.z : "", o->w->zB);
+      if (fa.rc || fb.rc) o->s->rc = SQLITE_NOMEM;
+      migStrReset(&fa);
+      migStrReset(&fb);
+    }
+    migStrReset(&ca);
+    migStrReset(&cb);
+  }
+}
+
+/* Append the differences between A and B to o. */
+static void schDiffInto(SchOut *o, const MigSchema *pA, const MigSchema *pB) {
+  int i = 0, j = 0;
+  while (i < pA->nObj || j < pB->nObj) {
+    int c;
+    if (i >= pA->nObj) {
+      c = 1;
+    } else if (j >= pB->nObj) {
+      c = -1;
+    } else {
+      c = schCmpObj(&pA->aObj[i], &pB->aObj[j]);
+    }
+    if (c < 0) {
+      schLine(o, &pA->aObj[i++], 0);
+      migStrAppendZ(o->s, o->w->zOnlyA);
+    } else if (c > 0) {
+      schLine(o, &pB->aObj[j++], 0);
+      migStrAppendZ(o->s, o->w->zOnlyB);
+    } else {
+      schDiffObj(o, &pA->aObj[i++], &pB->aObj[j++]);
+    }
+  }
+}
+
+/* Compare: see the top of the file.  *pzReport NULL when equal. */
+int migSchemaDiff(const MigSchema *pHistory, const MigSchema *pDatabase,
+                  char **pzReport, char **pzErr) {
+  MigStr s = {0};
+  SchOut o;
+  *pzReport = 0;
+  o.s = &s;
+  o.zPrefix = "";
+  o.w = &schHistoryWords;
+  o.nLine = 0;
+  schDiffInto(&o, pHistory, pDatabase);
+  if (s.rc) {
+    migStrReset(&s);
+    return migSetError(pzErr, SQLITE_NOMEM, "out of memory");
+  }
+  *pzReport = o.nLine ? migStrFinish(&s) : 0;
+  migStrReset(&s);
+  if (o.nLine && *pzReport == 0) {
+    return migSetError(pzErr, SQLITE_NOMEM, "out of memory");
+  }
+  return SQLITE_OK;
+}
+
+/* ======================================================================
+** Scratch databases
+*/
+
+/* A new empty in-memory database with the engine's functions (a revision
+** may call migrate_rebuild()). */
+static int schScratchOpen(sqlite3 **pDb, char **pzErr) {
+  char *zMsg = 0;
+  int rc = sqlite3_open_v2(":memory:", pDb,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 0);
+  if (rc) {
+    migSetError(pzErr, rc, "cannot open a scratch in-memory database: %s",
+                *pDb ? sqlite3_errmsg(*pDb) : sqlite3_errstr(rc));
+    sqlite3_close(*pDb);
+    *pDb = 0;
+    return rc;
+  }
+#ifdef SQLITE_CORE
+  rc = sqlite3_migrate_init(*pDb, &zMsg, 0);
+#else
+  rc = sqlite3_migrate_init(*pDb, &zMsg, sqlite3_api);
+#endif
+  if (rc) {
+    migSetError(pzErr, rc,
+                "cannot register the engine on a scratch database: %s",
+                zMsg ? zMsg : sqlite3_errstr(rc));
+    sqlite3_free(zMsg);
+    sqlite3_close(*pDb);
+    *pDb = 0;
+    return rc;
+  }
+  sqlite3_free(zMsg);
+  return SQLITE_OK;
+}
+
+/* Close a scratch database; an error only if rc was OK so far. */
+static int schScratchClose(sqlite3 *db, int rc, char **pzErr) {
+  int rc2;
+  if (db == 0) return rc;
+  rc2 = sqlite3_close(db);
+  if (rc2 && rc == SQLITE_OK) {
+    rc = migSetError(pzErr, rc2, "cannot close a scratch database: %s",
+                     sqlite3_errstr(rc2));
+  }
+  return rc;
+}
+
+/* Upgrade or downgrade the scratch database to zTarget.  SQLITE_OK, or
+** the engine's error code with *pzMsg set (a finding, not a failure of
+** the caller, except SQLITE_NOMEM). */
+static int schMove(sqlite3 *db, migrate_bundle *b, const char *zTarget,
+                   int mode, const char *zFunc, char **pzMsg) {
+  migrate_options opt;
+  memset(&opt, 0, sizeof(opt));
+  opt.mode = mode;
+  opt.zFunc = zFunc;
+  return migrate_run(db, b, zTarget, &opt, 0, pzMsg);
+}
+
+/* ======================================================================
+** Drift
+*/
+
+/* Compare database main of db with the schema the bundle's scripts give
+** at its version.  Lines start "drift: ".  *pzReport NULL when equal. */
+int migrate_check_drift(sqlite3 *db, migrate_bundle *b, char **pzReport,
+                        char **pzErr) {
+  int *aCur = 0, nCur = 0, rc, i;
+  sqlite3 *pScratch = 0;
+  MigSchema *pHist = 0, *pDb = 0;
+  char *zMsg = 0;
+  MigStr s = {0};
+  SchOut o;
+  *pzReport = 0;
+  o.s = &s;
+  o.zPrefix = "drift: ";
+  o.w = &schHistoryWords;
+  o.nLine = 0;
+  rc = migReadVersion(db, b, "migrate_check", &aCur, &nCur, pzErr);
+  if (rc) return rc;
+  rc = schScratchOpen(&pScratch, pzErr);
+  if (rc) goto done;
+  for (i = 0; i < nCur; i++) {
+    rc = schMove(pScratch, b, b->aRev[aCur[i]].id, MIGRATE_UPGRADE,
+                 "migrate_check", &zMsg);
+    if (rc == SQLITE_NOMEM) goto done;
+    if (rc) {
+      char *zVer = migJoinIds(b, aCur, nCur);
+      o.nLine++;
+      migStrAppendf(&s,
+                    "drift: cannot compare; the history's scripts fail on "
+                    "an empty database at version %s: %s",
+                    zVer ? zVer : "?", zMsg ? zMsg : sqlite3_errstr(rc));
+      sqlite3_free(zVer);
+      rc = SQLITE_OK;
+      goto finish;
+    }
+  }
+  rc = migSchemaSnapshot(pScratch, "main", &pHist, pzErr);
+  if (rc == SQLITE_OK) rc = migSchemaSnapshot(db, "main", &pDb, pzErr);
+  if (rc) goto done;
+  schDiffInto(&o, pHist, pDb);
+finish:
+  if (s.rc) {
+    rc = migSetError(pzErr, SQLITE_NOMEM, "out of memory");
+    goto done;
+  }
+  if (o.nLine) {
+    *pzReport = migStrFinish(&s);
+    if (*pzReport == 0) rc = migSetError(pzErr, SQLITE_NOMEM, "out of memory");
+  }
+done:
+  if (rc == SQLITE_NOMEM && pzErr && *pzErr == 0) {
+    migSetError(pzErr, SQLITE_NOMEM, "out of memory");
+  }
+  migStrReset(&s);
+  sqlite3_free(zMsg);
+  sqlite3_free(aCur);
+  migSchemaFree(pHist);
+  migSchemaFree(pDb);
+  return schScratchClose(pScratch, rc, pzErr);
+}
+
+/* ======================================================================
+** Round trip
+*/
+
+static const SchWords schDownWords = {
+    "before the upgrade", "after the downgrade", "missing after the downgrade",
+    "left after the downgrade"};
+static const SchWords schAgainWords = {
+    "after the first upgrade", "after upgrading again",
+    "missing after upgrading again", "only after upgrading again"};
+static const SchWords schBaseWords = {
+    "on an empty database", "after the downgrade to base",
+    "missing after the downgrade to base", "left after the downgrade to base"};
+
+typedef struct RoundTrip {
+  migrate_bundle *b;
+  MigStr s;      /* the report */
+  int nLine;
+  char **pzErr;
+} RoundTrip;
+
+/* Add one finding line (printf-style). */
+static void rtLine(RoundTrip *t, const char *zFmt, ...) {
+  va_list ap;
+  char *z;
+  va_start(ap, zFmt);
+  z = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  if (z == 0) {
+    t->s.rc = SQLITE_NOMEM;
+    return;
+  }
+  if (t->nLine++) migStrAppend(&t->s, "\n", 1);
+  migStrAppendZ(&t->s, z);
+  sqlite3_free(z);
+}
+
+/* Append the differences of A and B, each line prefixed. */
+static void rtDiff(RoundTrip *t, const MigSchema *pA, const MigSchema *pB,
+                   const SchWords *w, const char *zPrefix) {
+  SchOut o;
+  o.s = &t->s;
+  o.zPrefix = zPrefix;
+  o.w = w;
+  o.nLine = t->nLine; /* so its first line is separated from ours */
+  schDiffInto(&o, pA, pB);
+  t->nLine = o.nLine;
+}
+
+/* Test one revision on a fresh database.  Returns SQLITE_OK (findings are
+** lines) or a hard error; *pbFailed says its upgrade could not be done. */
+static int rtRevision(RoundTrip *t, int iRev, int *pbFailed) {
+  migrate_bundle *b = t->b;
+  const migrate_revision *r = &b->aRev[iRev];
+  sqlite3 *db = 0;
+  MigSchema *aSnap[4] = {0, 0, 0, 0};
+  MigBits *aPre = 0;
+  int *aHead = 0, nHead = 0, rc, i;
+  char *zMsg = 0, *zPrefix = 0;
+  const char *zDown;
+
+  *pbFailed = 0;
+  /* the state before it: its parents and dependencies, applied */
+  rc = migAppliedOf(b, b->aaDown[iRev], b->anDown[iRev], &aPre);
+  if (rc == SQLITE_OK) rc = migHeadsOf(b, aPre, &aHead, &nHead);
+  if (rc) goto done;
+  rc = schScratchOpen(&db, t->pzErr);
+  if (rc) goto done;
+  for (i = 0; i < nHead; i++) {
+    rc = schMove(db, b, b->aRev[aHead[i]].id, MIGRATE_UPGRADE, "test", &zMsg);
+    if (rc == SQLITE_NOMEM) goto done;
+    if (rc) {
+      rtLine(t, "revision %s (%s): cannot reach the state before it: %s",
+             r->id, r->file, zMsg ? zMsg : sqlite3_errstr(rc));
+      *pbFailed = 1;
+      rc = SQLITE_OK;
+      goto done;
+    }
+  }
+  if (r->downgrade == 0) {
+    rtLine(t,
+           "revision %s (%s): irreversible: it has no '-- migrate:downgrade' "
+           "section",
+           r->id, r->file);
+  }
+  rc = migSchemaSnapshot(db, "main", &aSnap[0], t->pzErr);
+  if (rc) goto done;
+  rc = schMove(db, b, r->id, MIGRATE_UPGRADE, "test", &zMsg);
+  if (rc == SQLITE_NOMEM) goto done;
+  if (rc) {
+    rtLine(t, "revision %s (%s): upgrade fails: %s", r->id, r->file,
+           zMsg ? zMsg : sqlite3_errstr(rc));
+    *pbFailed = 1;
+    rc = SQLITE_OK;
+    goto done;
+  }
+  if (r->downgrade == 0) goto done;
+  rc = migSchemaSnapshot(db, "main", &aSnap[1], t->pzErr);
+  if (rc) goto done;
+
+  /* downgrading to the heads before it un-applies exactly this revision */
+  zDown = nHead ? b->aRev[aHead[0]].id : "base";
+  rc = schMove(db, b, zDown, MIGRATE_DOWNGRADE, "test", &zMsg);
+  if (rc == SQLITE_NOMEM) goto done;
+  if (rc) {
+    rtLine(t, "revision %s (%s): downgrade fails: %s", r->id, r->file,
+           zMsg ? zMsg : sqlite3_errstr(rc));
+    rc = SQLITE_OK;
+    goto done;
+  }
+  rc = migSchemaSnapshot(db, "main", &aSnap[2], t->pzErr);
+  if (rc) goto done;
+  zPrefix = sqlite3_mprintf(
+      "revision %s (%s): downgrade does not undo the upgrade: ", r->id,
+      r->file);
+  if (zPrefix == 0) {
+    rc = SQLITE_NOMEM;
+    goto done;
+  }
+  rtDiff(t, aSnap[0], aSnap[2], &schDownWords, zPrefix);
+
+  rc = schMove(db, b, r->id, MIGRATE_UPGRADE, "test", &zMsg);
+  if (rc == SQLITE_NOMEM) goto done;
+  if (rc) {
+    rtLine(t, "revision %s (%s): upgrade after its downgrade fails: %s",
+           r->id, r->file, zMsg ? zMsg : sqlite3_errstr(rc));
+    rc = SQLITE_OK;
+    goto done;
+  }
+  rc = migSchemaSnapshot(db, "main", &aSnap[3], t->pzErr);
+  if (rc) goto done;
+  sqlite3_free(zPrefix);
+  zPrefix = sqlite3_mprintf(
+      "revision %s (%s): upgrade after its downgrade gives another schema: ",
+      r->id, r->file);
+  if (zPrefix == 0) {
+    rc = SQLITE_NOMEM;
+    goto done;
+  }
+  rtDiff(t, aSnap[1], aSnap[3], &schAgainWords, zPrefix);
+
+done:
+  for (i = 0; i < 4; i++) migSchemaFree(aSnap[i]);
+  sqlite3_free(aPre);
+  sqlite3_free(aHead);
+  sqlite3_free(zMsg);
+  sqlite3_free(zPrefix);
+  return schScratchClose(db, rc, t->pzErr);
+}
+
+/* The whole history: base -> heads -> base must leave an empty schema. */
+static int rtWhole(RoundTrip *t, int bDown) {
+  sqlite3 *db = 0;
+  MigSchema *pEmpty = 0, *pAfter = 0;
+  char *zMsg = 0;
+  int rc = schScratchOpen(&db, t->pzErr);
+  if (rc) return rc;
+  rc = migSchemaSnapshot(db, "main", &pEmpty, t->pzErr);
+  if (rc) goto done;
+  rc = schMove(db, t->b, "heads", MIGRATE_UPGRADE, "test", &zMsg);
+  if (rc == SQLITE_NOMEM) goto done;
+  if (rc) {
+    rtLine(t, "upgrade from base to heads fails: %s",
+           zMsg ? zMsg : sqlite3_errstr(rc));
+    rc = SQLITE_OK;
+    goto done;
+  }
+  if (!bDown) goto done;
+  rc = schMove(db, t->b, "base", MIGRATE_DOWNGRADE, "test", &zMsg);
+  if (rc == SQLITE_NOMEM) goto done;
+  if (rc) {
+    rtLine(t, "downgrade from heads to base fails: %s",
+           zMsg ? zMsg : sqlite3_errstr(rc));
+    rc = SQLITE_OK;
+    goto done;
+  }
+  rc = migSchemaSnapshot(db, "main", &pAfter, t->pzErr);
+  if (rc) goto done;
+  rtDiff(t, pEmpty, pAfter, &schBaseWords,
+         "downgrade from heads to base does not restore an empty schema: ");
+done:
+  migSchemaFree(pEmpty);
+  migSchemaFree(pAfter);
+  sqlite3_free(zMsg);
+  return schScratchClose(db, rc, t->pzErr);
+}
+
+/* Round-trip every revision: see the top of the file.  *pzReport NULL when
+** all is well. */
+int migrate_roundtrip(migrate_bundle *b, char **pzReport, char **pzErr) {
+  RoundTrip t;
+  MigBits *aFailed = 0;
+  int rc = SQLITE_OK, i, k, nFailed = 0, nIrreversible = 0, nHeadLine;
+  *pzReport = 0;
+  memset(&t, 0, sizeof(t));
+  t.b = b;
+  t.pzErr = pzErr;
+  if (b->nRev == 0) return SQLITE_OK;
+
+  if (b->nHead > 1) {
+    MigStr h = {0};
+    for (i = 0; i < b->nHead; i++) {
+      migStrAppendf(&h, "%s%s", i ? ", " : "", b->aRev[b->aHead[i]].id);
+    }
+    if (h.rc) {
+      migStrReset(&h);
+      return migSetError(pzErr, SQLITE_NOMEM, "out of memory");
+    }
+    rtLine(&t,
+           "multiple heads: %s; merge them (sqlite-migrate merge -m MESSAGE "
+           "heads)",
+           h.z);
+    migStrReset(&h);
+  }
+
+  aFailed = sqlite3_malloc64(MIG_BITS_WORDS(b->nRev) * sizeof(MigBits));
+  if (aFailed == 0) {
+    rc = SQLITE_NOMEM;
+    goto done;
+  }
+  memset(aFailed, 0, MIG_BITS_WORDS(b->nRev) * sizeof(MigBits));
+
+  nHeadLine = t.nLine;
+  for (i = 0; i < b->nRev && rc == SQLITE_OK; i++) {
+    int iRev = migrate_bundle_order(b, i), bFailed = 0, bSkip = 0;
+    const migrate_revision *r = &b->aRev[iRev];
+    if (r->downgrade == 0) nIrreversible++;
+    /* a revision built on one that failed to upgrade cannot be tested */
+    for (k = 0; k < b->anDown[iRev]; k++) {
+      if (MIG_BIT_TEST(aFailed, b->aaDown[iRev][k])) bSkip = 1;
+    }
+    if (bSkip) {
+      MIG_BIT_SET(aFailed, iRev);
+      continue;
+    }
+    rc = rtRevision(&t, iRev, &bFailed);
+    if (bFailed) {
+      MIG_BIT_SET(aFailed, iRev);
+      nFailed++;
+    }
+  }
+  /* the whole history, up and (when every revision passed) down again */
+  if (rc == SQLITE_OK && nFailed == 0) {
+    rc = rtWhole(&t, nIrreversible == 0 && t.nLine == nHeadLine);
+  }
+
+done:
+  sqlite3_free(aFailed);
+  if (rc == SQLITE_OK && t.s.rc) rc = SQLITE_NOMEM;
+  if (rc == SQLITE_OK && t.nLine) {
+    *pzReport = migStrFinish(&t.s);
+    if (*pzReport == 0) rc = SQLITE_NOMEM;
+  }
+  if (rc == SQLITE_NOMEM) migSetError(pzErr, SQLITE_NOMEM, "out of memory");
+  migStrReset(&t.s);
+  return rc;
+}
+
+/* ======================================================================
+** SQL entry points (for tests and the SQL face)
+**
+**     migrate_schema_diff(history_sql, database_sql)
+**         run each script on its own scratch database and compare;
+**         NULL when equal, else the report
+**     migrate_drift([bundle])       migrate_check_drift() on this database
+**     migrate_roundtrip([bundle])   migrate_roundtrip()
+**
+** All three are SQLITE_DIRECTONLY: they run SQL (scripts or arguments) on
+** scratch connections, where ATTACH or VACUUM INTO could reach files.
+*/
+
+static void schResult(sqlite3_context *ctx, int rc, char *zErr,
+                      char *zReport) {
+  if (rc == SQLITE_NOMEM) {
+    sqlite3_result_error_nomem(ctx);
+  } else if (rc) {
+    sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
+  } else if (zReport) {
+    sqlite3_result_text(ctx, zReport, -1, sqlite3_free);
+    zReport = 0;
+  } else {
+    sqlite3_result_null(ctx);
+  }
+  sqlite3_free(zErr);
+  sqlite3_free(zReport);
+}
+
+/* Snapshot of what zSql creates on a new scratch database. */
+static int schSnapshotOfSql(const char *zSql, const char *zWhich,
+                            MigSchema **pp, char **pzErr) {
+  sqlite3 *db = 0;
+  char *zMsg = 0;
+  int rc = schScratchOpen(&db, pzErr);
+  if (rc) return rc;
+  rc = sqlite3_exec(db, zSql, 0, 0, &zMsg);
+  if (rc) {
+    migSetError(pzErr, rc, "migrate_schema_diff(): the %s SQL fails: %s",
+                zWhich, zMsg ? zMsg : sqlite3_errstr(rc));
+  } else {
+    rc = migSchemaSnapshot(db, "main", pp, pzErr);
+  }
+  sqlite3_free(zMsg);
+  return schScratchClose(db, rc, pzErr);
+}
+
+static void fnSchemaDiff(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  const char *zA = (const char *)sqlite3_value_text(argv[0]);
+  const char *zB = (const char *)sqlite3_value_text(argv[1]);
+  MigSchema *pA = 0, *pB = 0;
+  char *zErr = 0, *zRep = 0;
+  int rc;
+  (void)argc;
+  if (zA == 0 || zB == 0) {
+    schResult(ctx, SQLITE_MISUSE,
+              sqlite3_mprintf("migrate_schema_diff(history_sql, "
+                              "database_sql): both arguments must be SQL "
+                              "text"),
+              0);
+    return;
+  }
+  rc = schSnapshotOfSql(zA, "history", &pA, &zErr);
+  /* zB may point into argv[1]'s value: it stays valid for this call */
+  if (rc == SQLITE_OK) rc = schSnapshotOfSql(zB, "database", &pB, &zErr);
+  if (rc == SQLITE_OK) rc = migSchemaDiff(pA, pB, &zRep, &zErr);
+  migSchemaFree(pA);
+  migSchemaFree(pB);
+  schResult(ctx, rc, zErr, zRep);
+}
+
+/* Resolve the optional bundle argument, run x, report. */
+static void schWithBundle(sqlite3_context *ctx, int argc, sqlite3_value **argv,
+                          const char *zFunc, int bDrift) {
+  migrate_bundle *b = 0;
+  int bOwned = 0, rc;
+  char *zErr = 0, *zRep = 0;
+  rc = migBundleFromValue(argc > 0 ? argv[0] : 0, &b, &bOwned, &zErr);
+  if (rc == SQLITE_OK) {
+    if (bDrift) {
+      rc = migrate_check_drift(sqlite3_context_db_handle(ctx), b, &zRep, &zErr);
+    } else {
+      rc = migrate_roundtrip(b, &zRep, &zErr);
+    }
+  }
+  if (rc && rc != SQLITE_NOMEM) {
+    char *z = sqlite3_mprintf("%s(): %s", zFunc,
+                              zErr ? zErr : sqlite3_errstr(rc));
+    sqlite3_free(zErr);
+    zErr = z;
+  }
+  if (bOwned) migrate_bundle_free(b);
+  schResult(ctx, rc, zErr, zRep);
+}
+
+static void fnDrift(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  schWithBundle(ctx, argc, argv, "migrate_drift", 1);
+}
+
+static void fnRoundtrip(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  schWithBundle(ctx, argc, argv, "migrate_roundtrip", 0);
+}
+
+/* Register the SQL entry points; on failure *pzErr names the one. */
+int migRegisterSchema(sqlite3 *db, char **pzErr) {
+  static const struct {
+    const char *zName;
+    int nArg;
+    void (*x)(sqlite3_context *, int, sqlite3_value **);
+  } aFunc[] = {
+      {"migrate_schema_diff", 2, fnSchemaDiff},
+      {"migrate_drift", 0, fnDrift},
+      {"migrate_drift", 1, fnDrift},
+      {"migrate_roundtrip", 0, fnRoundtrip},
+      {"migrate_roundtrip", 1, fnRoundtrip},
+  };
+  size_t i;
+  int rc = SQLITE_OK;
+  for (i = 0; rc == SQLITE_OK && i < sizeof(aFunc) / sizeof(aFunc[0]); i++) {
+    /* they run SQL on scratch connections: DIRECTONLY */
+    rc = sqlite3_create_function_v2(db, aFunc[i].zName, aFunc[i].nArg,
+                                    SQLITE_UTF8 | SQLITE_DIRECTONLY, 0,
+                                    aFunc[i].x, 0, 0, 0);
+    if (rc && pzErr) {
+      *pzErr = sqlite3_mprintf("cannot register %s(): %s", aFunc[i].zName,
+                               sqlite3_errmsg(db));
+    }
+  }
+  return rc;
+}
