@@ -795,7 +795,6 @@ static void blameStep(Run *p, const migrate_revision *r, int bUp,
 ** Set around each section so a migrate_rebuild() called from a revision
 ** knows the busy statements above it are the applier's own. */
 static _Thread_local sqlite3 *applyingDb = 0;
-static _Thread_local int applyingDepth = 0;
 
 sqlite3 *migApplyingDb(void) { return applyingDb; }
 
@@ -1192,12 +1191,14 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
       }
       bTxn = 0;
     }
-    if (!bOffline) {
-      applyingDb = db;
-      applyingDepth++;
+    {
+      /* a nested run on another connection (drift's scratch database)
+      ** must give the marker back */
+      sqlite3 *pPrev = applyingDb;
+      if (!bOffline) applyingDb = db;
+      rc = emitSection(&r.e, rv, bUp, pzErr);
+      applyingDb = pPrev;
     }
-    rc = emitSection(&r.e, rv, bUp, pzErr);
-    if (!bOffline && --applyingDepth == 0) applyingDb = 0;
     if (rc) {
       sqlite3_free(zPar);
       if (!bOffline && bSavepoint && sqlite3_get_autocommit(db)) {
@@ -1362,7 +1363,7 @@ int migrate_sql_script(sqlite3 *db, migrate_bundle *b, const char *zFrom,
   return rc;
 }
 
-/* Pending revisions: see migrate.h. */
+/* Pending revisions, changed checksums and drift: see migrate.h. */
 int migrate_check_report(sqlite3 *db, migrate_bundle *b, char **pzReport,
                          char **pzErr) {
   int *aCur = 0, nCur = 0, rc, i, nPending = 0;
@@ -1382,6 +1383,17 @@ int migrate_check_report(sqlite3 *db, migrate_bundle *b, char **pzReport,
     nPending++;
     migStrAppendf(&s, "%spending: %s (%s) is not applied", s.n ? "\n" : "",
                   b->aRev[k].id, b->aRev[k].message);
+  }
+  {
+    /* schema drift at the database's version */
+    char *zDrift = 0;
+    rc = migrate_check_drift(db, b, &zDrift, pzErr);
+    if (rc) goto done;
+    if (zDrift) {
+      migStrAppendf(&s, "%s%s", s.n ? "\n" : "", zDrift);
+      nPending++;
+      sqlite3_free(zDrift);
+    }
   }
   if (s.rc) {
     rc = SQLITE_NOMEM;

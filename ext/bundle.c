@@ -185,7 +185,7 @@ static int fromNamed(NamedText *a, int n, migrate_bundle **ppOut,
   for (i = 1; i < n; i++) {
     if (strcmp(a[i].zName, a[i - 1].zName) == 0) {
       return migSetError(pzErr, SQLITE_CORRUPT,
-                         "bundle holds two scripts named %s", a[i].zName);
+                         "two scripts are named %s", a[i].zName);
     }
   }
   azName = sqlite3_malloc64(sizeof(char *) * (size_t)(n + 1));
@@ -223,9 +223,9 @@ int migrate_bundle_open_blob(const void *aData, size_t nData,
   *ppOut = 0;
   if (aData == 0 || nData < BUNDLE_HDR) {
     return migSetError(pzErr, SQLITE_CORRUPT,
-                       "not a bundle: %zu bytes is shorter than the %d-byte "
+                       "not a bundle: %llu bytes is shorter than the %d-byte "
                        "header",
-                       nData, BUNDLE_HDR);
+                       (unsigned long long)(aData ? nData : 0), BUNDLE_HDR);
   }
   if (memcmp(p, BUNDLE_MAGIC, 8) != 0) {
     return migSetError(pzErr, SQLITE_CORRUPT,
@@ -250,8 +250,8 @@ int migrate_bundle_open_blob(const void *aData, size_t nData,
   if ((size_t)nComp != nData - BUNDLE_HDR) {
     return migSetError(pzErr, SQLITE_CORRUPT,
                        "corrupt bundle: header says %u compressed bytes, "
-                       "file holds %zu (truncated or padded?)",
-                       nComp, nData - BUNDLE_HDR);
+                       "file holds %llu (truncated or padded?)",
+                       nComp, (unsigned long long)(nData - BUNDLE_HDR));
   }
   if (nPay > MIG_MAX_PAYLOAD) {
     return migSetError(pzErr, SQLITE_CORRUPT,
@@ -280,7 +280,7 @@ int migrate_bundle_open_blob(const void *aData, size_t nData,
                      "bytes (%s)",
                      nPay,
                      zrc == Z_OK          ? "size differs"
-                     : zrc == Z_BUF_ERROR ? "more data than declared"
+                     : zrc == Z_BUF_ERROR ? "truncated, or more data than declared"
                      : zrc == Z_MEM_ERROR ? "out of memory"
                                           : "bad data");
     goto done;
@@ -304,8 +304,10 @@ int migrate_bundle_open_blob(const void *aData, size_t nData,
     off += 4;
     if (nName == 0 || nName > MIG_MAX_FILENAME || nName > nPay - off) {
       rc = migSetError(pzErr, SQLITE_CORRUPT,
-                       "corrupt bundle: script %u has a name of %u bytes",
-                       i + 1, nName);
+                       "corrupt bundle: script %u has a name of %u bytes "
+                       "(1 to %d bytes, within the %llu bytes left)",
+                       i + 1, nName, MIG_MAX_FILENAME,
+                       (unsigned long long)(nPay - off));
       goto done;
     }
     memcpy(zName, aPay + off, nName);
@@ -327,8 +329,8 @@ int migrate_bundle_open_blob(const void *aData, size_t nData,
   }
   if (off != nPay) {
     rc = migSetError(pzErr, SQLITE_CORRUPT,
-                     "corrupt bundle: %zu bytes left after the last script",
-                     (size_t)nPay - off);
+                     "corrupt bundle: %llu bytes left after the last script",
+                     (unsigned long long)((size_t)nPay - off));
     goto done;
   }
   rc = fromNamed(a, (int)nScript, ppOut, pzErr);
@@ -379,7 +381,8 @@ static int readFile(const char *zPath, size_t nMax, char **pz, size_t *pn,
   if ((size_t)n > nMax) {
     fclose(f);
     return migSetError(pzErr, SQLITE_TOOBIG,
-                       "%s: file is larger than %zu bytes", zPath, nMax);
+                       "%s: file is larger than %llu bytes", zPath,
+                       (unsigned long long)nMax);
   }
   z = sqlite3_malloc64((size_t)n + 1);
   if (z == 0) {

@@ -329,12 +329,14 @@ static const struct {
     {"migrate_stamp", 2, F_DIRECT, fnStamp},
     /* reads files: DIRECTONLY */
     {"migrate_bundle", 1, F_DIRECT, fnBundle},
+    /* runs the bundle's scripts on a scratch database (drift), which could
+    ** ATTACH or VACUUM INTO files: DIRECTONLY */
+    {"migrate_check", 0, F_DIRECT, fnCheck},
+    {"migrate_check", 1, F_DIRECT, fnCheck},
     /* readers */
     {"migrate_sql", 1, F_READER, fnSql},
     {"migrate_sql", 2, F_READER, fnSql},
     {"migrate_current", 0, F_READER, fnCurrent},
-    {"migrate_check", 0, F_READER, fnCheck},
-    {"migrate_check", 1, F_READER, fnCheck},
     {"migrate_version", 0, F_READER | SQLITE_DETERMINISTIC, fnVersion},
 };
 

@@ -526,7 +526,14 @@ int migGraphBuild(migrate_bundle *b, char **pzErr) {
     const migrate_revision *r = &b->aRev[i];
     for (k = 0; k < r->nlabel; k++) {
       int j = migrate_bundle_find(b, r->labels[k]);
-      if (j < 0) j = findLabel(b, r->labels[k]);
+      if (j >= 0) {
+        return migSetError(pzErr, SQLITE_ERROR,
+                           "%s: Branch name '%s' in revision %s is also the "
+                           "id of revision %s (%s); choose another label",
+                           r->file, r->labels[k], r->id, b->aRev[j].id,
+                           b->aRev[j].file);
+      }
+      j = findLabel(b, r->labels[k]);
       if (j >= 0) {
         return migSetError(pzErr, SQLITE_ERROR,
                            "%s: Branch name '%s' in revision %s already used "
@@ -1528,6 +1535,11 @@ int migPlan(migrate_bundle *b, const int *aCur, int nCur, const char *zTarget,
   IntList tg = {0};
   int rc;
   memset(p, 0, sizeof(*p));
+  if (zTarget == 0) {
+    return migSetError(pzErr, SQLITE_MISUSE,
+                       "target is NULL; give head, heads, base, a revision, "
+                       "+N or -N");
+  }
   rc = parseTarget(zTarget, &t, pzErr);
   if (rc) return rc;
 

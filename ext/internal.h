@@ -161,6 +161,21 @@ int migAppliedOf(migrate_bundle *, const int *aCur, int nCur,
                  MigBits **paApplied);
 
 /* ------------------------------------------------------------------------
+** schema.c: snapshots and comparison
+*/
+typedef struct MigSchema MigSchema;
+/* Snapshot the schema of database zDb ("main") of db, leaving out sqlite_%
+** objects and the engine's own tables. */
+int migSchemaSnapshot(sqlite3 *db, const char *zDb, MigSchema **pp,
+                      char **pzErr);
+/* *pzReport NULL when equal, else one line per difference (caller frees). */
+int migSchemaDiff(const MigSchema *pHistory, const MigSchema *pDatabase,
+                  char **pzReport, char **pzErr);
+void migSchemaFree(MigSchema *);
+/* migrate_schema_diff(), migrate_drift(), migrate_roundtrip() */
+int migRegisterSchema(sqlite3 *db, char **pzErr);
+
+/* ------------------------------------------------------------------------
 ** func.c / vtabs / apply.c glue
 */
 int migRegisterFunctions(sqlite3 *db, char **pzErr);

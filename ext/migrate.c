@@ -50,5 +50,6 @@ int sqlite3_migrate_init(sqlite3 *db, char **pzErrMsg,
                                   sqlite3_errmsg(db));
     }
   }
+  if (rc == SQLITE_OK) rc = migRegisterSchema(db, pzErrMsg);
   return rc;
 }

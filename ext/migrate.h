@@ -148,10 +148,23 @@ int migrate_sql_script(sqlite3 *db, migrate_bundle *, const char *zFrom,
 /* Current heads of db, comma-separated, or *pzVersion = NULL at base. */
 int migrate_current(sqlite3 *db, char **pzVersion, char **pzErr);
 
-/* Pending-revision report: *pzReport is NULL when the database is at the
-** bundle's heads, else one line per finding. */
+/* migrate_check(): *pzReport is NULL when the database is at the bundle's
+** heads, its applied scripts match the bundle's checksums and its schema
+** matches the history's; else one line per finding. */
 int migrate_check_report(sqlite3 *db, migrate_bundle *, char **pzReport,
                          char **pzErr);
+
+/* Schema drift: compare db's schema with the schema the bundle's scripts
+** give at db's current version (built in a scratch in-memory database).
+** *pzReport NULL when they match, else one line per difference. */
+int migrate_check_drift(sqlite3 *db, migrate_bundle *, char **pzReport,
+                        char **pzErr);
+
+/* Round trip every revision on scratch databases: upgrade, downgrade,
+** upgrade, comparing schemas.  *pzReport NULL when all is well, else one
+** line per finding (bad downgrades, irreversible revisions, several
+** heads). */
+int migrate_roundtrip(migrate_bundle *, char **pzReport, char **pzErr);
 
 /* Entry point of the extension; also usable with sqlite3_auto_extension(). */
 #ifdef _WIN32

@@ -9,28 +9,10 @@
 **     migrate_check_drift(db, bundle, &zReport, &zErr);
 **     migrate_roundtrip(bundle, &zReport, &zErr);
 **
-**     -- SQL, registered by migRegisterSchema() (test entry points):
+**     -- SQL, registered by migRegisterSchema():
 **     SELECT migrate_schema_diff('CREATE TABLE t(a)', 'CREATE TABLE t(b)');
 **     SELECT migrate_drift();                    -- or migrate_drift(bundle)
 **     SELECT migrate_roundtrip();                -- or migrate_roundtrip(bundle)
-**
-** Prototypes (for internal.h and migrate.h):
-**
-**     // internal.h
-**     typedef struct MigSchema MigSchema;
-**     int migSchemaSnapshot(sqlite3 *db, const char *zDb, MigSchema **pp,
-**                           char **pzErr);
-**     int migSchemaDiff(const MigSchema *pHistory,
-**                       const MigSchema *pDatabase, char **pzReport,
-**                       char **pzErr);
-**     void migSchemaFree(MigSchema *);
-**     int migRegisterSchema(sqlite3 *db, char **pzErr);
-**
-**     // migrate.h
-**     int migrate_check_drift(sqlite3 *db, migrate_bundle *b,
-**                             char **pzReport, char **pzErr);
-**     int migrate_roundtrip(migrate_bundle *b, char **pzReport,
-**                           char **pzErr);
 **
 ** Every report is NULL when there is nothing to say, else one line per
 ** finding (caller frees with sqlite3_free()).
@@ -67,17 +49,6 @@ SQLITE_EXTENSION_INIT3
 #include <stdlib.h>
 #include <string.h>
 
-/* Until internal.h and migrate.h carry them (see the block above). */
-typedef struct MigSchema MigSchema;
-int migSchemaSnapshot(sqlite3 *db, const char *zDb, MigSchema **pp,
-                      char **pzErr);
-int migSchemaDiff(const MigSchema *pHistory, const MigSchema *pDatabase,
-                  char **pzReport, char **pzErr);
-void migSchemaFree(MigSchema *);
-int migRegisterSchema(sqlite3 *db, char **pzErr);
-int migrate_check_drift(sqlite3 *db, migrate_bundle *b, char **pzReport,
-                        char **pzErr);
-int migrate_roundtrip(migrate_bundle *b, char **pzReport, char **pzErr);
 
 /* ======================================================================
 ** The normalizer: SQL text -> canonical tokens
@@ -1521,7 +1492,7 @@ int migrate_check_drift(sqlite3 *db, migrate_bundle *b, char **pzReport,
   o.zPrefix = "drift: ";
   o.w = &schHistoryWords;
   o.nLine = 0;
-  rc = migReadVersion(db, b, "migrate_check", &aCur, &nCur, pzErr);
+  rc = migReadVersion(db, b, "migrate_check", &aCur, &nCur, 0, pzErr);
   if (rc) return rc;
   rc = schScratchOpen(&pScratch, pzErr);
   if (rc) goto done;

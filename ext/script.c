@@ -139,9 +139,10 @@ static void stmtWord(const char *z, int k, char *zOut, size_t nOut) {
   int w;
   zOut[0] = 0;
   for (w = 0; w <= k; w++) {
-    size_t n = 0;
+    size_t n = 0, iStart;
     i = skipSpace(z, i, &nLine);
     if (z[i] == '.') i = skipSpace(z, i + 1, &nLine);
+    iStart = i;
     if (z[i] == '"' || z[i] == '`' || z[i] == '[') {
       char cEnd = z[i] == '[' ? ']' : z[i];
       i++;
@@ -155,7 +156,7 @@ static void stmtWord(const char *z, int k, char *zOut, size_t nOut) {
         if (w == k && n + 1 < nOut) zOut[n++] = (char)toupper((unsigned char)z[i]);
         i++;
       }
-      if (n == 0 && w < k && z[i] && z[i] != '.') return; /* punctuation */
+      if (i == iStart) return; /* punctuation or the end: no more words */
     }
     if (w == k) zOut[n] = 0;
   }
@@ -493,7 +494,7 @@ int migScriptParse(MigArena *pA, const char *zFile, const char *zText,
               if (pRev->create_date == 0) return SQLITE_NOMEM;
               break;
             case K_LABELS:
-              rc = parseList(pA, zFile, iLine, "Branch Labels", zV, zCEnd, 0,
+              rc = parseList(pA, zFile, iLine, "Branch Labels", zV, zCEnd, 1,
                              &pRev->labels, &pRev->nlabel, pzErr);
               if (rc) return rc;
               break;

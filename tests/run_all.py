@@ -58,7 +58,7 @@ def run_unit(env):
 def run_sql(env):
     d = os.path.join(ROOT, "tests", "sql")
     passed = failed = 0
-    for name in sorted(os.listdir(d)):
+    for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
         if not name.endswith(".sql"):
             continue
         script = os.path.join(d, name)

@@ -43,6 +43,26 @@ def snapshot(conn):
 
 
 class Checksums(unittest.TestCase):
+    def test_drift_after_an_edit_that_changes_the_schema(self):
+        self.to("head")
+        write(self.mig, "a1", script("a1", "", "CREATE TABLE a (x, y);",
+                                     "DROP TABLE a;"))
+        write(self.mig, "b2", script("b2", "a1", "INSERT INTO a(x) VALUES (1);",
+                                     "DELETE FROM a;"))
+        report = self.conn.execute("SELECT migrate_check(migrate_bundle(?))",
+                                   (self.mig,)).fetchone()[0]
+        self.assertEqual(
+            report,
+            "checksum: a1 (a1_r.sql) was applied with checksum %s, the "
+            "bundle's script has %s\n"
+            "checksum: b2 (b2_r.sql) was applied with checksum %s, the "
+            "bundle's script has %s\n"
+            "drift: table a: column y: missing in the database" % (
+                "%08x" % zlib.crc32(b"CREATE TABLE a (x);\n\n"),
+                "%08x" % zlib.crc32(b"CREATE TABLE a (x, y);\n\n"),
+                "%08x" % zlib.crc32(b"INSERT INTO a VALUES (1);\n\n"),
+                "%08x" % zlib.crc32(b"INSERT INTO a(x) VALUES (1);\n\n")))
+
     def setUp(self):
         self.dir = tempfile.mkdtemp()
         self.mig = os.path.join(self.dir, "m")
@@ -82,13 +102,14 @@ class Checksums(unittest.TestCase):
 
     def test_edited_script_stops_the_upgrade_and_stamp_accepts_it(self):
         self.to("a1")
-        write(self.mig, "a1", script("a1", "", "CREATE TABLE a (x, y);",
+        # an edit that changes the checksum but not the schema
+        write(self.mig, "a1", script("a1", "", "CREATE TABLE a (x); -- reviewed",
                                      "DROP TABLE a;"))
         before = snapshot(self.conn)
         with self.assertRaises(sqlite3.OperationalError) as cm:
             self.to("head")
         old = "%08x" % zlib.crc32(b"CREATE TABLE a (x);\n\n")
-        new = "%08x" % zlib.crc32(b"CREATE TABLE a (x, y);\n\n")
+        new = "%08x" % zlib.crc32(b"CREATE TABLE a (x); -- reviewed\n\n")
         self.assertEqual(
             str(cm.exception),
             "migrate_to('head'): revision a1 (a1_r.sql) was applied with "
