@@ -50,6 +50,7 @@ int main(void) {
   setvbuf(stdout, 0, _IOLBF, 0);
   ut_script_tests();
   ut_split_tests();
+  ut_graph_tests();
   printf("%d passed, %d failed\n", ut_nPass, ut_nFail);
   return ut_nFail ? 1 : 0;
 }
