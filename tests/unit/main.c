@@ -53,6 +53,7 @@ int main(void) {
   ut_graph_tests();
   ut_target_tests();
   ut_plan_tests();
+  ut_bundle_tests();
   printf("%d passed, %d failed\n", ut_nPass, ut_nFail);
   return ut_nFail ? 1 : 0;
 }
