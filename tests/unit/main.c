@@ -54,6 +54,7 @@ int main(void) {
   ut_target_tests();
   ut_plan_tests();
   ut_bundle_tests();
+  ut_parity_tests();
   printf("%d passed, %d failed\n", ut_nPass, ut_nFail);
   return ut_nFail ? 1 : 0;
 }
