@@ -118,6 +118,19 @@ static void testBasicForms(void) {
     CHECK_INT(n, 0);
     sqlite3_free(zErr);
   }
+  {
+    /* migPlan takes no NULL; migrate_run checks before planning */
+    sqlite3 *db = 0;
+    char *zErr = 0, *zVersion = (char *)1;
+    CHECK_INT(sqlite3_open(":memory:", &db), SQLITE_OK);
+    CHECK_INT(migrate_run(db, b, 0, 0, &zVersion, &zErr), SQLITE_MISUSE);
+    CHECK_STR(zErr,
+              "migrate_to(): target is NULL; give head, heads, base, a "
+              "revision, +N or -N");
+    CHECK(zVersion == 0);
+    sqlite3_free(zErr);
+    sqlite3_close(db);
+  }
   CHECK_TAKE(ut_resolve(b, "", ""),
              "error: empty target; give head, heads, base, a revision, +N or "
              "-N");
