@@ -55,6 +55,20 @@ def extension_problem():
     return None
 
 
+# Connections with the extension loaded, so that close_connections() can
+# close them.  SQLite loads an extension with RTLD_GLOBAL: while one stays
+# open, its symbols are in the process's global scope, and another build of
+# the module loaded later (tests/fixtures/fw1, fw2) binds to them.
+_OPEN = []
+
+
+def close_connections():
+    """Close every connection connect() opened (use as tearDownModule, so a
+    module's connections do not outlive it and leave the .so loaded)."""
+    while _OPEN:
+        _OPEN.pop().close()
+
+
 def connect(path=":memory:", isolation_level=None, timeout=5.0, load=True):
     """A connection with the extension loaded.  isolation_level=None by
     default: the tests write BEGIN/COMMIT themselves."""
@@ -67,6 +81,7 @@ def connect(path=":memory:", isolation_level=None, timeout=5.0, load=True):
         conn.enable_load_extension(True)
         conn.load_extension(EXTENSION)
         conn.enable_load_extension(False)
+        _OPEN.append(conn)
     return conn
 
 

@@ -20,9 +20,10 @@ import struct
 import unittest
 import zlib
 
-from helpers import (MIGRATIONS, TempDir, connect, describe_exit, log_rows,
-                     parse_script, read_folder, run_python, snapshot,
-                     table_exists, versions, write_revision)
+from helpers import (MIGRATIONS, TempDir, close_connections, connect,
+                     describe_exit, log_rows, parse_script, read_folder,
+                     run_python, snapshot, table_exists, versions,
+                     write_revision)
 
 
 def linear_history(folder):
@@ -513,6 +514,10 @@ class DamagedBlobTest(unittest.TestCase):
                          "migrate_bundle('%s'): %s: corrupt bundle: header "
                          "says %d compressed bytes, file holds %d (truncated "
                          "or padded?)" % (path, path, n, n - 10))
+
+
+def tearDownModule():
+    close_connections()
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ import sys
 import time
 import unittest
 
-from helpers import (HERE, TempDir, connect, log_rows, snapshot, versions,
-                     write_revision)
+from helpers import (HERE, TempDir, close_connections, connect, log_rows,
+                     snapshot, versions, write_revision)
 
 HEAD = "f05c3b8d2e76"
 
@@ -134,6 +134,10 @@ class ConcurrencyTest(unittest.TestCase):
         # and once the lock is free it goes through
         self.assertEqual(conn.execute("SELECT migrate_to('head')").fetchone(),
                          (HEAD,))
+
+
+def tearDownModule():
+    close_connections()
 
 
 if __name__ == "__main__":
