@@ -15,14 +15,16 @@ SPEC.md or are written out here; nothing is read back from the engine to be
 compared with itself.
 """
 
+import json
 import os
 import re
 import sqlite3
 import unittest
 
-from helpers import (MIGRATIONS, SQLITE_DETERMINISTIC, SQLITE_DIRECTONLY,
-                     SQLITE_INNOCUOUS, TempDir, connect, log_rows,
-                     makefile_version, read_folder, run_shell, schema_rows,
+from helpers import (EXTENSION, MIGRATIONS, REPO, SQLITE_DETERMINISTIC,
+                     SQLITE_DIRECTONLY, SQLITE_INNOCUOUS, TempDir,
+                     close_connections, connect, log_rows, makefile_version,
+                     read_folder, run_python, run_shell, schema_rows,
                      snapshot, versions)
 
 HEAD = "f05c3b8d2e76"
@@ -86,6 +88,7 @@ CREATE TABLE IF NOT EXISTS migrate_log(
 );
 CREATE TABLE IF NOT EXISTS migrate_scripts(
   revision TEXT NOT NULL PRIMARY KEY,
+  file TEXT NOT NULL,
   parents TEXT NOT NULL,
   depends_on TEXT NOT NULL,
   message TEXT NOT NULL,
@@ -136,42 +139,63 @@ def q(value):
 def expected_upgrade_script(order, start="base", target="head"):
     """The exact text migrate_sql(target) must return for an upgrade that
     applies `order` from `start` (SPEC section 5: the script migrate_to
-    would run, bookkeeping included)."""
+    would run, bookkeeping included).
+
+    Each revision's section runs as it comes; its bookkeeping rows
+    (migrate_scripts, migrate_log) are queued and written at the next commit
+    point (before the COMMIT ahead of a Transaction: none revision, and at
+    the end), followed by the migrate_version rows that changed since the
+    last commit point: deletions, then insertions, each in file-name
+    order."""
     heads = [] if start == "base" else start.split(",")
+    state = {"flushed": set(heads), "heads": set(heads)}
+    queue = []
     out = ["-- sqlite-migrate %s: %s -> %s\n\n" % (makefile_version(), start,
                                                    target),
            "BEGIN;\n", SCHEMA_SQL, "\n"]
-    for rid, removed, added, before, after in upgrade_steps(order, heads):
+
+    def by_file(ids):
+        return sorted(ids, key=lambda rid: REVS[rid]["file"])
+
+    def flush():
+        out.extend(queue)
+        del queue[:]
+        for rid in by_file(state["flushed"] - state["heads"]):
+            out.append("DELETE FROM migrate_version WHERE version_num = %s;\n"
+                       % q(rid))
+        for rid in by_file(state["heads"] - state["flushed"]):
+            out.append("INSERT INTO migrate_version(version_num) VALUES "
+                       "(%s);\n" % q(rid))
+        state["flushed"] = set(state["heads"])
+
+    for rid, _, _, before, after in upgrade_steps(order, heads):
         r = REVS[rid]
         out.append("-- Running upgrade %s -> %s, %s\n"
                    % (", ".join(r["parents"]), rid, r["message"]))
         if r["transaction_none"]:
+            flush()
             out.append("COMMIT;\n")
         out.append(r["upgrade"])
         if r["upgrade"] and not r["upgrade"].endswith("\n"):
             out.append("\n")
         if r["transaction_none"]:
             out.append("BEGIN;\n")
-        for p in removed:
-            out.append("DELETE FROM migrate_version WHERE version_num = %s;\n"
-                       % q(p))
-        if added:
-            out.append("INSERT INTO migrate_version(version_num) VALUES "
-                       "(%s);\n" % q(rid))
-        out.append(
-            "INSERT OR REPLACE INTO migrate_scripts(revision, parents, "
+        state["heads"] = set(after.split(","))
+        queue.append(
+            "INSERT OR REPLACE INTO migrate_scripts(revision, file, parents, "
             "depends_on, message, checksum, downgrade_sql, transaction_none) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %d);\n"
-            % (q(rid), q(",".join(r["parents"])), q(",".join(r["depends"])),
-               q(r["message"]), q(r["checksum"]), q(r["downgrade"]),
-               1 if r["transaction_none"] else 0))
-        out.append(
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %d);\n"
+            % (q(rid), q(r["file"]), q(",".join(r["parents"])),
+               q(",".join(r["depends"])), q(r["message"]), q(r["checksum"]),
+               q(r["downgrade"]), 1 if r["transaction_none"] else 0))
+        queue.append(
             "INSERT INTO migrate_log(revision, direction, version_before, "
             "version_after, checksum, started_at, duration_ms) VALUES "
             "(%s, 'upgrade', %s, %s, %s, strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', "
             "'now'), NULL);\n" % (q(rid), q(before), q(after),
                                   q(r["checksum"])))
         out.append("\n")
+    flush()
     out.append("COMMIT;\n")
     return "".join(out)
 
@@ -569,6 +593,40 @@ class RegistrationTest(unittest.TestCase):
                 self.assertEqual(str(cm.exception), msg)
 
 
+class TwoBuildsTest(unittest.TestCase):
+    """Two builds of the module with different bundles in one process (a
+    test harness comparing firmware versions, an application that ships
+    the module twice): each must keep its own bundle.  SQLite loads
+    extensions with RTLD_GLOBAL, so symbols a build exports besides its
+    entry point are shared with every build loaded later.  Runs in a child
+    process, because the first build stays loaded for the rest of it."""
+
+    CHILD = r"""
+import json, sqlite3, sys
+def load(so):
+    conn = sqlite3.connect(":memory:")
+    conn.enable_load_extension(True)
+    conn.load_extension(so)
+    return conn
+first = load(sys.argv[1])
+second = load(sys.argv[2])
+print(json.dumps([
+    [r[0] for r in first.execute("SELECT revision FROM migrations")],
+    [r[0] for r in second.execute("SELECT revision FROM migrations")]]))
+"""
+
+    def test_each_build_keeps_its_own_bundle(self):
+        fw1 = os.path.join(REPO, "build", "fw1", "migrate")
+        if not os.path.isfile(fw1 + ".so"):
+            self.fail("%s.so is missing: `make test` builds it from "
+                      "tests/fixtures/fw1" % fw1)
+        p = run_python(self.CHILD, EXTENSION, fw1)
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        fw1_revs = read_folder(os.path.join(REPO, "tests", "fixtures", "fw1"))
+        self.assertEqual(json.loads(p.stdout),
+                         [HEAD_ORDER, sorted(fw1_revs)])
+
+
 class ShadowingTest(unittest.TestCase):
     """A real table named like a virtual table wins (SPEC section 5)."""
 
@@ -622,6 +680,10 @@ class ShadowingTest(unittest.TestCase):
             conn.execute("DELETE FROM migrations")
         self.assertEqual(str(cm.exception), "table migrations may not be "
                          "modified")
+
+
+def tearDownModule():
+    close_connections()
 
 
 if __name__ == "__main__":
