@@ -18,8 +18,9 @@ test's own SQL; one test checks Python's default mode as well.
 import sqlite3
 import unittest
 
-from helpers import (TempDir, connect, log_rows, read_folder, snapshot,
-                     table_exists, versions, write_revision)
+from helpers import (TempDir, close_connections, connect, log_rows,
+                     read_folder, snapshot, table_exists, versions,
+                     write_revision)
 
 HEAD = "f05c3b8d2e76"
 MERGE = "4e92a7c0b6d1"
@@ -30,12 +31,12 @@ WAL_FILE = "f05c3b8d2e76_switch_to_wal_journal_mode.sql"
 UP = 7
 
 NOT_ALONE = ("%s() must run as a statement of its own, e.g. SELECT "
-             "%s('head'); another statement on this connection is still "
+             "%s(...); another statement on this connection is still "
              "active (an unfinished SELECT, or a call inside INSERT ... "
              "SELECT, a trigger or a CHECK); finish or reset it first. "
              "Nothing was changed")
 READS_TABLES = ("%s() must run as a statement of its own, e.g. SELECT "
-                "%s('head'); it was called from a statement that reads "
+                "%s(...); it was called from a statement that reads "
                 "tables (SELECT ... FROM), which keeps them locked. Nothing "
                 "was changed")
 
@@ -379,6 +380,29 @@ class OwnStatementTest(Base):
         self.assertRefused("INSERT INTO ck VALUES (1)", (),
                            NOT_ALONE % ("migrate_to", "migrate_to"))
 
+    def test_revision_script_cannot_migrate(self):
+        folder = self.tmp.path("m")
+        write_revision(folder, "a1", "", "CREATE TABLE a(x);",
+                       "DROP TABLE a;")
+        write_revision(folder, "b2", "a1", "INSERT INTO a VALUES (1);\n"
+                       "SELECT migrate_stamp('base');", "DELETE FROM a;",
+                       message="Nested")
+        self.assertRefused(
+            "SELECT migrate_to('head', migrate_bundle(?))", (folder,),
+            "migrate_to('head'): upgrade of b2 (Nested) failed at "
+            "b2_rev.sql:%d: migrate_stamp() cannot be called from a revision "
+            "script while the database is being migrated; write the "
+            "revision's SQL directly [statement: SELECT "
+            "migrate_stamp('base');]; nothing was changed" % (UP + 1))
+        # the readers may be used there
+        write_revision(folder, "b2", "a1", "INSERT INTO a SELECT "
+                       "migrate_version();", "DELETE FROM a;")
+        self.assertEqual(self.conn.execute(
+            "SELECT migrate_to('head', migrate_bundle(?))", (folder,))
+            .fetchone(), ("b2",))
+        self.assertEqual(self.conn.execute("SELECT x FROM a").fetchall(),
+                         [("0.1.0",)])
+
     def test_view_and_trigger_are_unsafe_use(self):
         for f in ("migrate_to('head')", "migrate_stamp('head')",
                   "migrate_bundle('migrations')"):
@@ -457,6 +481,10 @@ class TransactionNoneTest(Base):
             "Nothing was changed" % (HEAD, WAL_FILE))
         self.conn.execute("ROLLBACK")
         self.assertEqual(versions(self.conn), [HEAD])
+
+
+def tearDownModule():
+    close_connections()
 
 
 if __name__ == "__main__":
