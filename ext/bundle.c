@@ -181,7 +181,7 @@ static int fromNamed(NamedText *a, int n, migrate_bundle **ppOut,
   const char **azName, **azText;
   size_t *anText;
   int i, rc;
-  qsort(a, (size_t)n, sizeof(NamedText), cmpNamed);
+  if (n > 1) qsort(a, (size_t)n, sizeof(NamedText), cmpNamed);
   for (i = 1; i < n; i++) {
     if (strcmp(a[i].zName, a[i - 1].zName) == 0) {
       return migSetError(pzErr, SQLITE_CORRUPT,
@@ -215,7 +215,6 @@ int migrate_bundle_open_blob(const void *aData, size_t nData,
   unsigned char *aPay = 0;
   NamedText *a = 0;
   char *zNames = 0;
-  uLongf nOut;
   int zrc, rc = SQLITE_OK;
   unsigned int i;
   size_t off = 0;
@@ -272,18 +271,50 @@ int migrate_bundle_open_blob(const void *aData, size_t nData,
   }
   aPay = sqlite3_malloc64((size_t)nPay + 1);
   if (aPay == 0) return migSetError(pzErr, SQLITE_NOMEM, "out of memory");
-  nOut = nPay;
-  zrc = uncompress(aPay, &nOut, p + BUNDLE_HDR, (uLong)nComp);
-  if (zrc != Z_OK || nOut != nPay) {
-    rc = migSetError(pzErr, SQLITE_CORRUPT,
-                     "corrupt bundle: zlib stream does not inflate to %u "
-                     "bytes (%s)",
-                     nPay,
-                     zrc == Z_OK          ? "size differs"
-                     : zrc == Z_BUF_ERROR ? "truncated, or more data than declared"
-                     : zrc == Z_MEM_ERROR ? "out of memory"
-                                          : "bad data");
-    goto done;
+  {
+    /* inflate() rather than uncompress(), to tell a truncated stream from
+    ** one that holds more than the header declares */
+    z_stream zs;
+    const char *zWhy = 0;
+    char zBuf[64];
+    memset(&zs, 0, sizeof(zs));
+    zs.next_in = (Bytef *)(p + BUNDLE_HDR);
+    zs.avail_in = (uInt)nComp;
+    zs.next_out = aPay;
+    zs.avail_out = (uInt)nPay;
+    zrc = inflateInit(&zs);
+    if (zrc != Z_OK) {
+      rc = migSetError(pzErr, zrc == Z_MEM_ERROR ? SQLITE_NOMEM : SQLITE_ERROR,
+                       "zlib inflateInit failed (%d)", zrc);
+      goto done;
+    }
+    zrc = inflate(&zs, Z_FINISH);
+    if (zrc == Z_STREAM_END && zs.avail_out == 0 && zs.avail_in == 0) {
+      /* exactly the declared payload */
+    } else if (zrc == Z_STREAM_END && zs.avail_out > 0) {
+      snprintf(zBuf, sizeof(zBuf), "the stream ends after %u bytes",
+               nPay - zs.avail_out);
+      zWhy = zBuf;
+    } else if (zrc == Z_STREAM_END) {
+      snprintf(zBuf, sizeof(zBuf), "%u bytes follow the end of the stream",
+               zs.avail_in);
+      zWhy = zBuf;
+    } else if (zrc == Z_BUF_ERROR || zrc == Z_OK) {
+      zWhy = zs.avail_in == 0 ? "the stream is truncated"
+                              : "more data than declared";
+    } else if (zrc == Z_MEM_ERROR) {
+      zWhy = "out of memory";
+    } else {
+      zWhy = "bad data";
+    }
+    inflateEnd(&zs);
+    if (zWhy) {
+      rc = migSetError(pzErr, zrc == Z_MEM_ERROR ? SQLITE_NOMEM : SQLITE_CORRUPT,
+                       "corrupt bundle: zlib stream does not inflate to %u "
+                       "bytes (%s)",
+                       nPay, zWhy);
+      goto done;
+    }
   }
   if (migCrc32((const char *)aPay, nPay) != crcPay) {
     rc = migSetError(pzErr, SQLITE_CORRUPT,

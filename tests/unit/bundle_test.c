@@ -359,8 +359,9 @@ static void testRefusals(void) {
   put32(a + 16, nComp * 1032 + 64);
   fixHeaderCrc(a);
   zWant = sqlite3_mprintf("rc 11: corrupt bundle: zlib stream does not "
-                          "inflate to %u bytes (size differs)",
-                          nComp * 1032 + 64);
+                          "inflate to %u bytes (the stream ends after %u "
+                          "bytes)",
+                          nComp * 1032 + 64, nPay);
   CHECK_TAKE(openErr(a, nValid), zWant);
   sqlite3_free(zWant);
   {
@@ -409,17 +410,17 @@ static void testRefusals(void) {
   put32(a + 20, nComp - 6);
   fixHeaderCrc(a);
   zWant = sqlite3_mprintf("rc 11: corrupt bundle: zlib stream does not "
-                          "inflate to %u bytes (bad data)",
+                          "inflate to %u bytes (the stream is truncated)",
                           nPay);
   CHECK_TAKE(openErr(a, nValid - 6), zWant);
   sqlite3_free(zWant);
   /* only the stream's trailing Adler-32 cut off: the data is all there but
-  ** the stream is incomplete, which is bad data, not "more data" */
+  ** the stream is incomplete: truncated, not "more data" */
   memcpy(a, aValid, nValid);
   put32(a + 20, nComp - 4);
   fixHeaderCrc(a);
   zWant = sqlite3_mprintf("rc 11: corrupt bundle: zlib stream does not "
-                          "inflate to %u bytes (bad data)",
+                          "inflate to %u bytes (the stream is truncated)",
                           nPay);
   CHECK_TAKE(openErr(a, nValid - 4), zWant);
   sqlite3_free(zWant);
@@ -435,8 +436,9 @@ static void testRefusals(void) {
   put32(a + 16, nPay + 1);
   fixHeaderCrc(a);
   zWant = sqlite3_mprintf("rc 11: corrupt bundle: zlib stream does not "
-                          "inflate to %u bytes (size differs)",
-                          nPay + 1);
+                          "inflate to %u bytes (the stream ends after %u "
+                          "bytes)",
+                          nPay + 1, nPay);
   CHECK_TAKE(openErr(a, nValid), zWant);
   sqlite3_free(zWant);
 
@@ -454,7 +456,7 @@ static void testRefusals(void) {
     entry(&s, "", 0, "", 0);
     w = wrap(s.z, s.n, 1, &n);
     CHECK_TAKE(openErr(w, n),
-               "rc 11: corrupt bundle: script 1 has a name of 0 bytes");
+               "rc 11: corrupt bundle: script 1 has a name of 0 bytes (1 to 255 bytes, within the 4 bytes left)");
     free(w);
     migStrReset(&s);
     /* longer than a file name may be */
@@ -465,7 +467,7 @@ static void testRefusals(void) {
       entry(&s, zName, 256, "", 0);
       w = wrap(s.z, s.n, 1, &n);
       CHECK_TAKE(openErr(w, n),
-                 "rc 11: corrupt bundle: script 1 has a name of 256 bytes");
+                 "rc 11: corrupt bundle: script 1 has a name of 256 bytes (1 to 255 bytes, within the 260 bytes left)");
       free(w);
       migStrReset(&s);
     }
@@ -474,7 +476,7 @@ static void testRefusals(void) {
     entry(&s, "x.sql", 100, "", 0);
     w = wrap(s.z, s.n, 2, &n);
     CHECK_TAKE(openErr(w, n),
-               "rc 11: corrupt bundle: script 2 has a name of 100 bytes");
+               "rc 11: corrupt bundle: script 2 has a name of 100 bytes (1 to 255 bytes, within the 9 bytes left)");
     free(w);
     migStrReset(&s);
     /* a NUL or a slash inside */
@@ -576,7 +578,7 @@ static void testRefusals(void) {
     validEntry(&s, "a1");
     w = wrap(s.z, s.n, 2, &n);
     CHECK_TAKE(openErr(w, n),
-               "rc 11: in bundle: bundle holds two scripts named a1_rev.sql");
+               "rc 11: in bundle: two scripts are named a1_rev.sql");
     free(w);
     migStrReset(&s);
     /* scripts are sorted by name when decoded */

@@ -76,10 +76,10 @@ static void testRefusals(void) {
              "b1_rev.sql: Branch name 'lab' in revision b1 already used by "
              "revision a1 (a1_rev.sql); choose another label");
   CHECK_TAKE(graphErr("a1 @b1; b1"),
-             "a1_rev.sql: Branch name 'b1' in revision a1 already used by "
+             "a1_rev.sql: Branch name 'b1' in revision a1 is also the id of "
              "revision b1 (b1_rev.sql); choose another label");
   CHECK_TAKE(graphErr("a1 @x1,a1"),
-             "a1_rev.sql: Branch name 'a1' in revision a1 already used by "
+             "a1_rev.sql: Branch name 'a1' in revision a1 is also the id of "
              "revision a1 (a1_rev.sql); choose another label");
   TEST("graph: cycles");
   CHECK_TAKE(graphErr("a1<b1; b1<a1"),
