@@ -51,14 +51,16 @@ $(B)/.flags: FORCE
 	@echo '$(ALL_CFLAGS) $(MIGRATIONS)' | cmp -s - $@ || \
 	  echo '$(ALL_CFLAGS) $(MIGRATIONS)' > $@
 
+# The module exports sqlite3_migrate_init only: two builds loaded into one
+# process (RTLD_GLOBAL) must not bind to each other's engine or bundle.
 $(B)/ext/%.o: ext/%.c $(HEADERS) $(B)/.flags
-	$(CC) $(ALL_CFLAGS) -fPIC -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
 $(B)/core/%.o: ext/%.c $(HEADERS) $(B)/.flags
 	$(CC) $(ALL_CFLAGS) -DSQLITE_CORE -c $< -o $@
 
 $(B)/ext/embedded_bundle.o: $(B)/embedded_bundle.c
-	$(CC) $(ALL_CFLAGS) -fPIC -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
 $(B)/core/embedded_bundle.o: $(B)/embedded_bundle.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -92,7 +94,7 @@ $(B)/fw%/embedded_bundle.c: $(B)/mkbundle $(wildcard tests/fixtures/fw*/*.sql)
 	$(B)/mkbundle --c $@ tests/fixtures/fw$*
 
 $(B)/fw%/embedded_bundle.o: $(B)/fw%/embedded_bundle.c
-	$(CC) $(ALL_CFLAGS) -fPIC -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
 $(B)/fw%/migrate.so: $(ENGINE_EXT_OBJS) $(B)/fw%/embedded_bundle.o
 	$(CC) $(ALL_CFLAGS) -shared $^ -o $@ -lz -lpthread

@@ -973,8 +973,9 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
                                       : "open a savepoint",
                                 *pzErr,
                                 rc == SQLITE_BUSY
-                                    ? " (another connection is writing; set "
-                                      "a busy timeout to wait for it)"
+                                    ? " (another connection is writing and "
+                                      "the busy timeout expired or is not "
+                                      "set; PRAGMA busy_timeout sets it)"
                                     : "");
       if (z) {
         sqlite3_free(*pzErr);

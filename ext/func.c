@@ -91,11 +91,12 @@ static int bundleArg(MigConn *c, sqlite3_value *pVal, const char *zFunc,
     return rc;
   }
   if (sqlite3_value_type(pVal) != SQLITE_BLOB) {
+    int bTarget = strcmp(zFunc, "migrate_check") != 0;
     return migSetError(pzErr, SQLITE_MISMATCH,
                        "%s(): the bundle argument must be the BLOB that "
-                       "migrate_bundle() returns, e.g. %s('head', "
+                       "migrate_bundle() returns, e.g. %s(%s"
                        "migrate_bundle('migrations')); got %s",
-                       zFunc, zFunc,
+                       zFunc, zFunc, bTarget ? "'head', " : "",
                        sqlite3_value_type(pVal) == SQLITE_TEXT ? "text"
                                                                : "a number");
   }
@@ -130,8 +131,8 @@ static int bundleArg(MigConn *c, sqlite3_value *pVal, const char *zFunc,
 
 /* Shared by the virtual tables: resolve a bundle argument through the
 ** connection cache kept in the module's client data. */
-int migBundleFromValue(sqlite3_value *pVal, migrate_bundle **pp, int *pbOwned,
-                       char **pzErr) {
+int migBundleFromValue(sqlite3_value *pVal, const char *zTable,
+                       migrate_bundle **pp, int *pbOwned, char **pzErr) {
   /* Without a connection cache: decode privately (caller frees). */
   *pbOwned = 0;
   if (pVal == 0 || sqlite3_value_type(pVal) == SQLITE_NULL) {
@@ -140,8 +141,9 @@ int migBundleFromValue(sqlite3_value *pVal, migrate_bundle **pp, int *pbOwned,
   if (sqlite3_value_type(pVal) != SQLITE_BLOB) {
     return migSetError(pzErr, SQLITE_MISMATCH,
                        "the bundle argument must be the BLOB that "
-                       "migrate_bundle() returns, e.g. "
-                       "migrations(migrate_bundle('migrations'))");
+                       "migrate_bundle() returns, e.g. SELECT * FROM "
+                       "%s(migrate_bundle('migrations'))",
+                       zTable);
   }
   *pbOwned = 1;
   return migrate_bundle_open_blob(sqlite3_value_blob(pVal),
@@ -154,8 +156,10 @@ static void resultError(sqlite3_context *ctx, int rc, char *zErr) {
     sqlite3_result_error_nomem(ctx);
   } else {
     sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
+    /* a damaged bundle is not a damaged database: SQLITE_CORRUPT stays
+    ** SQLITE_ERROR here */
     if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED || rc == SQLITE_READONLY ||
-        rc == SQLITE_CONSTRAINT || rc == SQLITE_CORRUPT) {
+        rc == SQLITE_CONSTRAINT) {
       sqlite3_result_error_code(ctx, rc);
     }
   }
@@ -283,8 +287,14 @@ static void fnBundle(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   rc = migrate_bundle_open_path(zPath, &b, &zErr);
   if (rc == SQLITE_OK) rc = migBundleEncodeLevel(b, 1, &a, &n, &zErr);
   if (rc) {
-    char *z = zErr ? sqlite3_mprintf("migrate_bundle('%s'): %s", zPath, zErr)
-                   : 0;
+    /* open_path names the file already when it is the path itself */
+    size_t nPath = strlen(zPath);
+    const char *zMsg = zErr ? zErr : "";
+    char *z;
+    if (strncmp(zMsg, zPath, nPath) == 0 && strncmp(zMsg + nPath, ": ", 2) == 0) {
+      zMsg += nPath + 2;
+    }
+    z = zErr ? sqlite3_mprintf("migrate_bundle('%s'): %s", zPath, zMsg) : 0;
     sqlite3_free(zErr);
     migrate_bundle_free(b);
     resultError(ctx, rc, z);

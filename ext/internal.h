@@ -182,10 +182,10 @@ int migRegisterFunctions(sqlite3 *db, char **pzErr);
 int migRegisterVtabMigrations(sqlite3 *db);
 int migRegisterVtabHistory(sqlite3 *db);
 
-/* Resolve the optional bundle argument of a SQL function: NULL -> embedded.
+/* Resolve the bundle argument of virtual table zTable: NULL -> embedded.
 ** *pbOwned says whether the caller must free it. */
-int migBundleFromValue(sqlite3_value *, migrate_bundle **pp, int *pbOwned,
-                       char **pzErr);
+int migBundleFromValue(sqlite3_value *, const char *zTable,
+                       migrate_bundle **pp, int *pbOwned, char **pzErr);
 
 /* Read the database's heads as indices into the bundle.  *paCur is
 ** sqlite3_malloc'd.  A head the bundle does not know is looked up among the

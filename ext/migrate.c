@@ -21,6 +21,8 @@ SQLITE_EXTENSION_INIT1
 
 #ifdef _WIN32
 __declspec(dllexport)
+#elif defined(__GNUC__)
+__attribute__((visibility("default")))
 #endif
 int sqlite3_migrate_init(sqlite3 *db, char **pzErrMsg,
                          const sqlite3_api_routines *pApi) {

@@ -166,9 +166,12 @@ int migrate_check_drift(sqlite3 *db, migrate_bundle *, char **pzReport,
 ** heads). */
 int migrate_roundtrip(migrate_bundle *, char **pzReport, char **pzErr);
 
-/* Entry point of the extension; also usable with sqlite3_auto_extension(). */
+/* Entry point of the extension; also usable with sqlite3_auto_extension().
+** The only symbol the loadable module exports. */
 #ifdef _WIN32
 __declspec(dllexport)
+#elif defined(__GNUC__)
+__attribute__((visibility("default")))
 #endif
 int sqlite3_migrate_init(sqlite3 *db, char **pzErrMsg,
                          const struct sqlite3_api_routines *pApi);

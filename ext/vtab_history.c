@@ -138,11 +138,17 @@ static int historyFilter(sqlite3_vtab_cursor *cur, int idxNum,
   (void)argc;
   historyReset(c);
   c->bEof = 0;
-  rc = migBundleFromValue((idxNum & 1) ? argv[0] : 0, &c->b, &c->bOwned,
+  rc = migBundleFromValue((idxNum & 1) ? argv[0] : 0, "migration_history", &c->b, &c->bOwned,
                           &zErr);
   if (rc) {
     c->b = 0;
-    return historyError(cur->pVtab, rc, zErr);
+    /* a damaged bundle is not a damaged database */
+    {
+      char *z = sqlite3_mprintf("migration_history: %s", zErr ? zErr : "");
+      sqlite3_free(zErr);
+      return historyError(cur->pVtab,
+                          rc == SQLITE_CORRUPT ? SQLITE_ERROR : rc, z);
+    }
   }
   rc = migTableExists(db, "migrate_log", &bExists);
   if (rc == SQLITE_OK && bExists) {

@@ -179,11 +179,16 @@ static int migrationsFilter(sqlite3_vtab_cursor *cur, int idxNum,
   (void)idxStr;
   (void)argc;
   migrationsReset(c);
-  rc = migBundleFromValue((idxNum & 1) ? argv[0] : 0, &c->b, &c->bOwned,
+  rc = migBundleFromValue((idxNum & 1) ? argv[0] : 0, "migrations", &c->b, &c->bOwned,
                           &zErr);
   if (rc) {
     c->b = 0;
-    return vtabError(cur->pVtab, rc, zErr);
+    /* a damaged bundle is not a damaged database */
+    {
+      char *z = sqlite3_mprintf("migrations: %s", zErr ? zErr : "");
+      sqlite3_free(zErr);
+      return vtabError(cur->pVtab, rc == SQLITE_CORRUPT ? SQLITE_ERROR : rc, z);
+    }
   }
   rc = readCurrent(((MigrationsVtab *)cur->pVtab)->db, c);
   if (rc) {

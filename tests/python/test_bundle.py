@@ -294,9 +294,9 @@ class BadBundleTest(unittest.TestCase):
             with self.subTest(table=table):
                 self.assertRefused(
                     "SELECT * FROM %s(?)" % table, ("migrations",),
-                    "the bundle argument must be the BLOB that "
-                    "migrate_bundle() returns, e.g. "
-                    "migrations(migrate_bundle('migrations'))")
+                    "%s: the bundle argument must be the BLOB that "
+                    "migrate_bundle() returns, e.g. SELECT * FROM "
+                    "%s(migrate_bundle('migrations'))" % (table, table))
 
     def test_text_instead_of_a_bundle_for_migrate_check(self):
         # migrate_check takes only the bundle: its example must not show a
@@ -328,9 +328,9 @@ class BadBundleTest(unittest.TestCase):
             f.write("hello, this file is longer than a bundle header\n")
         self.assertRefused(
             "SELECT migrate_bundle(?)", (path,),
-            "migrate_bundle('%s'): %s: not a bundle: bad magic (expected a "
+            "migrate_bundle('%s'): not a bundle: bad magic (expected a "
             "file written by 'mkbundle' or 'sqlite-migrate bundle')"
-            % (path, path))
+            % (path,))
 
     def bad_folder(self, name, files):
         folder = self.tmp.path(name)
@@ -423,7 +423,7 @@ class DamagedBlobTest(unittest.TestCase):
             ("SELECT migrate_to('head', ?)", "migrate_to(): "),
             ("SELECT migrate_sql('head', ?)", "migrate_sql(): "),
             ("SELECT migrate_check(?)", "migrate_check(): "),
-            ("SELECT count(*) FROM migrations(?)", ""),
+            ("SELECT count(*) FROM migrations(?)", "migrations: "),
         ]
         for sql, prefix in calls:
             with self.subTest(sql=sql):
@@ -511,9 +511,9 @@ class DamagedBlobTest(unittest.TestCase):
                                               p.stderr[-2000:]))
         n = len(self.blob) - 32
         self.assertEqual(json.loads(p.stdout).get("error"),
-                         "migrate_bundle('%s'): %s: corrupt bundle: header "
+                         "migrate_bundle('%s'): corrupt bundle: header "
                          "says %d compressed bytes, file holds %d (truncated "
-                         "or padded?)" % (path, path, n, n - 10))
+                         "or padded?)" % (path, n, n - 10))
 
 
 def tearDownModule():

@@ -62,9 +62,16 @@ EXPECTED_FUNCTIONS = {
     ("migrate_sql", 1): SQLITE_INNOCUOUS,
     ("migrate_sql", 2): SQLITE_INNOCUOUS,
     ("migrate_current", 0): SQLITE_INNOCUOUS,
-    ("migrate_check", 0): SQLITE_INNOCUOUS,
-    ("migrate_check", 1): SQLITE_INNOCUOUS,
+    # migrate_check runs the bundle's scripts on a scratch database (drift)
+    ("migrate_check", 0): SQLITE_DIRECTONLY,
+    ("migrate_check", 1): SQLITE_DIRECTONLY,
     ("migrate_version", 0): SQLITE_INNOCUOUS | SQLITE_DETERMINISTIC,
+    # schema comparison (ext/schema.c): they run scripts on scratch databases
+    ("migrate_schema_diff", 2): SQLITE_DIRECTONLY,
+    ("migrate_drift", 0): SQLITE_DIRECTONLY,
+    ("migrate_drift", 1): SQLITE_DIRECTONLY,
+    ("migrate_roundtrip", 0): SQLITE_DIRECTONLY,
+    ("migrate_roundtrip", 1): SQLITE_DIRECTONLY,
 }
 EXPECTED_MODULES = {"migrations", "migration_history"}
 FLAG_MASK = SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY | SQLITE_INNOCUOUS

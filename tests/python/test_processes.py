@@ -116,8 +116,9 @@ class ConcurrencyTest(unittest.TestCase):
         before = snapshot(conn)
         holder.execute("BEGIN IMMEDIATE")
         message = ("migrate_to('head'): cannot take the write lock: database "
-                   "is locked (another connection is writing; set a busy "
-                   "timeout to wait for it)")
+                   "is locked (another connection is writing and the busy "
+                   "timeout expired or is not set; PRAGMA busy_timeout sets "
+                   "it)")
         with self.assertRaises(sqlite3.OperationalError) as cm:
             conn.execute("SELECT migrate_to('head')")
         self.assertEqual(str(cm.exception), message)
