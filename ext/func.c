@@ -131,7 +131,7 @@ static int bundleArg(MigConn *c, sqlite3_value *pVal, const char *zFunc,
 
 /* Shared by the virtual tables: resolve a bundle argument through the
 ** connection cache kept in the module's client data. */
-int migBundleFromValue(sqlite3_value *pVal, const char *zTable,
+int migBundleFromValue(sqlite3_value *pVal, const char *zExample,
                        migrate_bundle **pp, int *pbOwned, char **pzErr) {
   /* Without a connection cache: decode privately (caller frees). */
   *pbOwned = 0;
@@ -141,9 +141,8 @@ int migBundleFromValue(sqlite3_value *pVal, const char *zTable,
   if (sqlite3_value_type(pVal) != SQLITE_BLOB) {
     return migSetError(pzErr, SQLITE_MISMATCH,
                        "the bundle argument must be the BLOB that "
-                       "migrate_bundle() returns, e.g. SELECT * FROM "
-                       "%s(migrate_bundle('migrations'))",
-                       zTable);
+                       "migrate_bundle() returns, e.g. %s",
+                       zExample);
   }
   *pbOwned = 1;
   return migrate_bundle_open_blob(sqlite3_value_blob(pVal),

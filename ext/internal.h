@@ -182,9 +182,10 @@ int migRegisterFunctions(sqlite3 *db, char **pzErr);
 int migRegisterVtabMigrations(sqlite3 *db);
 int migRegisterVtabHistory(sqlite3 *db);
 
-/* Resolve the bundle argument of virtual table zTable: NULL -> embedded.
-** *pbOwned says whether the caller must free it. */
-int migBundleFromValue(sqlite3_value *, const char *zTable,
+/* Resolve an optional bundle argument without the connection cache (the
+** virtual tables, schema.c): NULL -> embedded.  zExample shows a correct
+** call in the error message.  *pbOwned says whether the caller frees it. */
+int migBundleFromValue(sqlite3_value *, const char *zExample,
                        migrate_bundle **pp, int *pbOwned, char **pzErr);
 
 /* Read the database's heads as indices into the bundle.  *paCur is

@@ -1872,7 +1872,13 @@ static void schWithBundle(sqlite3_context *ctx, int argc, sqlite3_value **argv,
   migrate_bundle *b = 0;
   int bOwned = 0, rc;
   char *zErr = 0, *zRep = 0;
-  rc = migBundleFromValue(argc > 0 ? argv[0] : 0, &b, &bOwned, &zErr);
+  char *zEx = sqlite3_mprintf("%s(migrate_bundle('migrations'))", zFunc);
+  if (zEx == 0) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  rc = migBundleFromValue(argc > 0 ? argv[0] : 0, zEx, &b, &bOwned, &zErr);
+  sqlite3_free(zEx);
   if (rc == SQLITE_OK) {
     if (bDrift) {
       rc = migrate_check_drift(sqlite3_context_db_handle(ctx), b, &zRep, &zErr);

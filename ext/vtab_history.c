@@ -138,7 +138,9 @@ static int historyFilter(sqlite3_vtab_cursor *cur, int idxNum,
   (void)argc;
   historyReset(c);
   c->bEof = 0;
-  rc = migBundleFromValue((idxNum & 1) ? argv[0] : 0, "migration_history", &c->b, &c->bOwned,
+  rc = migBundleFromValue((idxNum & 1) ? argv[0] : 0,
+                          "SELECT * FROM migration_history(migrate_bundle('migrations'))",
+                          &c->b, &c->bOwned,
                           &zErr);
   if (rc) {
     c->b = 0;

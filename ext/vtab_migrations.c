@@ -179,7 +179,9 @@ static int migrationsFilter(sqlite3_vtab_cursor *cur, int idxNum,
   (void)idxStr;
   (void)argc;
   migrationsReset(c);
-  rc = migBundleFromValue((idxNum & 1) ? argv[0] : 0, "migrations", &c->b, &c->bOwned,
+  rc = migBundleFromValue((idxNum & 1) ? argv[0] : 0,
+                          "SELECT * FROM migrations(migrate_bundle('migrations'))",
+                          &c->b, &c->bOwned,
                           &zErr);
   if (rc) {
     c->b = 0;
