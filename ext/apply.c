@@ -357,13 +357,27 @@ int migReadVersion(sqlite3 *db, migrate_bundle *b, const char *zFunc,
       }
     }
     if (a[k] < 0) {
-      rc = migSetError(pzErr, SQLITE_ERROR,
+      rc = migSetError(pzErr, MIG_UNKNOWN_HEAD,
                        "%s: the database is at revision '%s', which the "
                        "bundle does not know%s; use the bundle that applied "
                        "it (or migrate_stamp() to a revision this bundle has)",
                        zFunc, azId[k],
                        ppAug ? " and migrate_scripts does not hold" : "");
       goto done;
+    }
+  }
+  /* heads in id order, whatever the row order: messages and plans do not
+  ** depend on how the table was written */
+  if (rc == SQLITE_OK) {
+    migrate_bundle *pB = pAug ? pAug : b;
+    int x, y;
+    for (x = 1; x < n; x++) {
+      int v = a[x];
+      for (y = x; y > 0 && strcmp(pB->aRev[a[y - 1]].id, pB->aRev[v].id) > 0;
+           y--) {
+        a[y] = a[y - 1];
+      }
+      a[y] = v;
     }
   }
 done:
@@ -526,6 +540,7 @@ typedef struct Run {
   MigBits *aHeadFlushed; /* heads as migrate_version holds them */
   BkOp *aOp;             /* queued bookkeeping */
   int nOp, nOpAlloc;
+  int bClearVersion;     /* flush empties migrate_version first */
   const migrate_options *opt;
   const char *zTarget;
   char **pzErr;
@@ -706,6 +721,12 @@ static int flushBk(Run *p) {
     }
   }
   freeOps(p);
+  if (rc == SQLITE_OK && p->bClearVersion) {
+    rc = emitExec(&p->e, p->e.bOffline ? "DELETE FROM migrate_version;\n"
+                                       : "DELETE FROM migrate_version",
+                  p->pzErr);
+    p->bClearVersion = 0;
+  }
   /* migrate_version: rows that are no longer heads, then new heads */
   for (i = 0; i < b->nRev && rc == SQLITE_OK; i++) {
     if (MIG_BIT_TEST(p->aHeadFlushed, i) && !MIG_BIT_TEST(p->aHead, i)) {
@@ -914,6 +935,7 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
   int bFk = 0;          /* the caller enforces foreign keys */
   char *zBefore = 0;
   char *zFkBefore = 0;  /* foreign_key_check rows before the call */
+  char *zUnknownBefore = 0; /* stamp over heads nobody knows: the old rows */
   migrate_bundle *pAug = 0;
 
   memset(&r, 0, sizeof(r));
@@ -1030,7 +1052,20 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
       }
     }
   } else {
-    rc = migReadVersion(db, b, o->zFunc, &aCur, &nCur, &pAug, pzErr);
+    char *zWho = sqlite3_mprintf("%s('%s')", o->zFunc, zTarget);
+    if (zWho == 0) {
+      rc = SQLITE_NOMEM;
+      goto fail;
+    }
+    rc = migReadVersion(db, b, zWho, &aCur, &nCur, &pAug, pzErr);
+    sqlite3_free(zWho);
+    if (rc == MIG_UNKNOWN_HEAD && o->mode == MIGRATE_STAMP && !bOffline) {
+      /* stamping replaces a version nobody knows: start from base and
+      ** clear the table when the new version is written */
+      rc = migrate_current(db, &zUnknownBefore, pzErr);
+      if (rc) goto fail;
+      r.bClearVersion = 1;
+    }
     if (rc) goto fail;
     if (pAug) {
       b = pAug; /* the bundle plus the revisions the database stores */
@@ -1089,10 +1124,13 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
   }
   memcpy(r.aHeadFlushed, r.aHead,
          MIG_BITS_WORDS(b->nRev ? b->nRev : 1) * sizeof(MigBits));
-  if (!bOffline && plan.nStep > 0) {
+  if (!zFrom && plan.nStep > 0) {
+    /* the version came from the database: its scripts must match */
     rc = migVerifyChecksums(db, b, r.aApplied, aCur, nCur, 0, 0, o->zFunc,
                             zTarget, pzErr);
     if (rc) goto fail;
+  }
+  if (!bOffline && plan.nStep > 0) {
     if (bFk) {
       MigStr fk = {0};
       rc = fkViolations(db, &fk);
@@ -1103,9 +1141,11 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
   }
 
   if (bOffline) {
+    char *zNow = headString(&r, &rc);
+    if (rc) goto fail;
     migStrAppendf(&r.e.out, "-- sqlite-migrate %s: %s -> %s\n\n",
-                  MIGRATE_VERSION, zFrom && zFrom[0] ? zFrom : "base",
-                  zTarget);
+                  MIGRATE_VERSION, zNow ? zNow : "base", zTarget);
+    sqlite3_free(zNow);
     emitExec(&r.e, "BEGIN;\n", pzErr);
   }
   if (plan.nStep > 0 || plan.isStamp) {
@@ -1114,7 +1154,9 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
     if (bOffline) migStrAppendZ(&r.e.out, "\n");
   }
 
-  zBefore = headString(&r, &rc);
+  zBefore = zUnknownBefore ? sqlite3_mprintf("%s", zUnknownBefore)
+                           : headString(&r, &rc);
+  if (zUnknownBefore && zBefore == 0) rc = SQLITE_NOMEM;
   if (rc) goto fail;
 
   /* -- stamp ------------------------------------------------------------ */
@@ -1311,6 +1353,7 @@ done:
   emitterClose(&r.e);
   migPlanFree(&plan);
   sqlite3_free(zFkBefore);
+  sqlite3_free(zUnknownBefore);
   migrate_bundle_free(pAug);
   sqlite3_free(aCur);
   sqlite3_free(r.aApplied);
@@ -1341,27 +1384,11 @@ int migrate_run(sqlite3 *db, migrate_bundle *b, const char *zTarget,
 int migrate_sql_script(sqlite3 *db, migrate_bundle *b, const char *zFrom,
                        const char *zTarget, int mode, char **pzSql,
                        char **pzErr) {
+  /* Without zFrom the version is read from db exactly as migrate_to() reads
+  ** it (stored revisions, checksums), so the script is the one it runs. */
   migrate_options o = {mode, "migrate_sql", 0, 0, 0};
-  char *zCur = 0;
-  int rc;
-  if (zFrom == 0) {
-    rc = migrate_current(db, &zCur, pzErr);
-    if (rc) return rc;
-    /* the version must be one this bundle knows */
-    {
-      int *a = 0, n = 0;
-      rc = migReadVersion(db, b, "migrate_sql", &a, &n, 0, pzErr);
-      sqlite3_free(a);
-      if (rc) {
-        sqlite3_free(zCur);
-        return rc;
-      }
-    }
-  }
-  rc = runPlan(db, b, zFrom ? zFrom : (zCur ? zCur : "base"), zTarget, &o, 1,
-               pzSql, pzErr);
-  sqlite3_free(zCur);
-  return rc;
+  if (zFrom == 0 && db == 0) zFrom = "base";
+  return runPlan(db, b, zFrom, zTarget, &o, 1, pzSql, pzErr);
 }
 
 /* Pending revisions, changed checksums and drift: see migrate.h. */

@@ -188,11 +188,16 @@ int migRegisterVtabHistory(sqlite3 *db);
 int migBundleFromValue(sqlite3_value *, const char *zExample,
                        migrate_bundle **pp, int *pbOwned, char **pzErr);
 
-/* Read the database's heads as indices into the bundle.  *paCur is
+/* migReadVersion()'s code for a head nobody knows (primary code
+** SQLITE_ERROR), so migrate_stamp() can replace such a version. */
+#define MIG_UNKNOWN_HEAD (SQLITE_ERROR | (99 << 8))
+
+/* Read the database's heads as indices into the bundle, sorted by id.  *paCur is
 ** sqlite3_malloc'd.  A head the bundle does not know is looked up among the
 ** revisions the database stores (migrate_scripts) when ppAug is not NULL:
 ** then *ppAug is set to an augmented bundle (caller frees, before b) and the
-** indices refer to it.  A head known to neither is an error naming it. */
+** indices refer to it.  A head known to neither is MIG_UNKNOWN_HEAD with a
+** message naming it. */
 int migReadVersion(sqlite3 *db, migrate_bundle *b, const char *zFunc,
                    int **paCur, int *pnCur, migrate_bundle **ppAug,
                    char **pzErr);

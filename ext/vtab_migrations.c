@@ -124,48 +124,44 @@ static int vtabError(sqlite3_vtab *p, int rc, char *zMsg) {
   return rc;
 }
 
-/* Mark the rows of migrate_version that the bundle knows; unknown ones are
-** ignored here (migrate_to() reports them). */
+/* Fill aCurrent (rows of migrate_version) and aApplied for the cursor's
+** bundle.  Heads the bundle does not know count through the revisions the
+** database stores (migrate_scripts), as they do for migrate_to(); a head
+** known to neither is ignored here (migrate_to() reports it). */
 static int readCurrent(sqlite3 *db, MigrationsCursor *c) {
-  sqlite3_stmt *st;
-  int bExists, rc;
-  int *aCur = 0, nCur = 0, nAlloc = 0;
-  size_t nW = MIG_BITS_WORDS(c->b->nRev ? c->b->nRev : 1);
+  migrate_bundle *b = c->b, *pAug = 0;
+  int *aCur = 0, nCur = 0, rc, i;
+  char *zErr = 0;
+  size_t nW = MIG_BITS_WORDS(b->nRev ? b->nRev : 1);
   c->aCurrent = sqlite3_malloc64(nW * sizeof(MigBits));
-  if (c->aCurrent == 0) return SQLITE_NOMEM;
+  c->aApplied = sqlite3_malloc64(nW * sizeof(MigBits));
+  if (c->aCurrent == 0 || c->aApplied == 0) return SQLITE_NOMEM;
   memset(c->aCurrent, 0, nW * sizeof(MigBits));
-  rc = migTableExists(db, "migrate_version", &bExists);
-  if (rc == SQLITE_OK && bExists) {
-    rc = sqlite3_prepare_v2(db, "SELECT version_num FROM main.migrate_version",
-                            -1, &st, 0);
-    if (rc) return rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-      const char *z = (const char *)sqlite3_column_text(st, 0);
-      int i = z ? migrate_bundle_find(c->b, z) : -1;
-      if (i < 0) continue;
-      MIG_BIT_SET(c->aCurrent, i);
-      if (nCur >= nAlloc) {
-        int *aNew;
-        nAlloc = nAlloc ? 2 * nAlloc : 8;
-        aNew = sqlite3_realloc64(aCur, sizeof(int) * (size_t)nAlloc);
-        if (aNew == 0) {
-          rc = SQLITE_NOMEM;
-          break;
-        }
-        aCur = aNew;
-      }
-      aCur[nCur++] = i;
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-      sqlite3_free(aCur);
-      return rc;
-    }
-  } else if (rc) {
-    return rc;
+  memset(c->aApplied, 0, nW * sizeof(MigBits));
+  rc = migReadVersion(db, b, "migrations", &aCur, &nCur, &pAug, &zErr);
+  sqlite3_free(zErr);
+  if (rc == MIG_UNKNOWN_HEAD) {
+    /* an unknown head: show what the bundle alone can tell */
+    return SQLITE_OK;
   }
-  rc = migAppliedOf(c->b, aCur, nCur, &c->aApplied);
+  if (rc == SQLITE_OK) {
+    migrate_bundle *pB = pAug ? pAug : b;
+    MigBits *aAll = 0;
+    rc = migAppliedOf(pB, aCur, nCur, &aAll);
+    for (i = 0; rc == SQLITE_OK && i < nCur; i++) {
+      int k = migrate_bundle_find(b, pB->aRev[aCur[i]].id);
+      if (k >= 0) MIG_BIT_SET(c->aCurrent, k);
+    }
+    for (i = 0; rc == SQLITE_OK && i < pB->nRev; i++) {
+      int k;
+      if (!MIG_BIT_TEST(aAll, i)) continue;
+      k = pAug ? migrate_bundle_find(b, pB->aRev[i].id) : i;
+      if (k >= 0) MIG_BIT_SET(c->aApplied, k);
+    }
+    sqlite3_free(aAll);
+  }
   sqlite3_free(aCur);
+  migrate_bundle_free(pAug);
   return rc;
 }
 

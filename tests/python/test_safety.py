@@ -225,7 +225,7 @@ class StoredDowngrades(unittest.TestCase):
             conn.execute("SELECT migrate_to('b2')")
         self.assertEqual(
             str(cm.exception),
-            "migrate_to: the database is at revision 'd4', which the bundle "
+            "migrate_to('b2'): the database is at revision 'd4', which the bundle "
             "does not know and migrate_scripts does not hold; use the bundle "
             "that applied it (or migrate_stamp() to a revision this bundle has)")
         self.assertEqual(snapshot(conn), before)
