@@ -1466,11 +1466,9 @@ static int swapTables(Rebuild *p) {
   return rc;
 }
 
-/* Recreate the saved indexes, then the triggers one at a time, each
-** checked against the new definition. */
-static int recreate(Rebuild *p) {
-  int i, rc = SQLITE_OK, base = 0;
-  /* indexes first: a trigger's check must not be blamed on an index */
+/* Recreate the saved indexes, in their original order. */
+static int recreateIndexes(Rebuild *p) {
+  int i, rc = SQLITE_OK;
   for (i = 0; i < p->nSaved && rc == SQLITE_OK; i++) {
     Saved *s = &p->aSaved[i];
     if (strcmp(s->zType, "index") != 0) continue;
@@ -1489,7 +1487,16 @@ static int recreate(Rebuild *p) {
       }
     }
   }
-  if (rc == SQLITE_OK) rc = probeDml(p, "main", p->zTab, &base, 0);
+  return rc;
+}
+
+/* Recreate the saved triggers one at a time, each checked against the new
+** definition by preparing INSERT, UPDATE and DELETE on the table.  Runs
+** after checkDependents(), so a trigger of another table that one of these
+** fires is already known to compile and is not blamed on this one. */
+static int recreateTriggers(Rebuild *p) {
+  int i, rc, base = 0;
+  rc = probeDml(p, "main", p->zTab, &base, 0);
   base &= p->oldMask; /* what worked before and works bare */
   for (i = 0; i < p->nSaved && rc == SQLITE_OK; i++) {
     Saved *s = &p->aSaved[i];
@@ -1555,9 +1562,10 @@ static int rebuildBody(Rebuild *p, const char *zCreate, const NewDef *pDef,
   if (rc == SQLITE_OK) rc = createNew(p, zCreate, pDef);
   if (rc == SQLITE_OK) rc = copyRows(p, zMap);
   if (rc == SQLITE_OK) rc = swapTables(p);
-  if (rc == SQLITE_OK) rc = recreate(p);
-  if (rc == SQLITE_OK) rc = seqAfter(p, pDef->bAutoinc);
+  if (rc == SQLITE_OK) rc = recreateIndexes(p);
   if (rc == SQLITE_OK) rc = checkDependents(p);
+  if (rc == SQLITE_OK) rc = recreateTriggers(p);
+  if (rc == SQLITE_OK) rc = seqAfter(p, pDef->bAutoinc);
   if (rc == SQLITE_OK && p->bFk) rc = fkAfter(p);
   return rc;
 }
