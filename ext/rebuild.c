@@ -1147,6 +1147,15 @@ static int createNew(Rebuild *p, const char *zSql, const NewDef *pDef) {
   if (z == 0) return SQLITE_NOMEM;
   rc = sqlite3_exec(p->db, z, 0, 0, &zMsg);
   sqlite3_free(z);
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+    /* inside a deferred BEGIN this is the first write */
+    rc = rbErr(p, rc,
+               "cannot take the write lock: %s (another connection is "
+               "writing; set a busy timeout to wait for it)",
+               zMsg ? zMsg : sqlite3_errstr(rc));
+    sqlite3_free(zMsg);
+    return rc;
+  }
   if (rc) {
     char *zFix = fixMsg(p, zMsg ? zMsg : sqlite3_errstr(rc));
     sqlite3_free(zMsg);
@@ -1354,7 +1363,11 @@ static int firstBadRow(Rebuild *p, char **azMap, sqlite3_int64 *piRow,
     }
     sqlite3_finalize(st);
   }
-  sqlite3_exec(p->db, "ROLLBACK TO " RB_PROBE "; RELEASE " RB_PROBE, 0, 0, 0);
+  /* a failure here is caught by the outer rollback, which undoes all */
+  if (sqlite3_exec(p->db, "ROLLBACK TO " RB_PROBE "; RELEASE " RB_PROBE, 0, 0,
+                   0) != SQLITE_OK) {
+    return rbErrDb(p, SQLITE_ERROR, "rolling back the row probe");
+  }
   return rc == SQLITE_NOMEM ? rc : SQLITE_OK;
 }
 
@@ -1744,9 +1757,10 @@ static int rebuildRun(Rebuild *p, sqlite3_value **argv, int argc,
 
 finish:
   if (bOpen) {
+    int rcRb = SQLITE_OK;
     if (bAuto) {
       if (!sqlite3_get_autocommit(p->db)) {
-        sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
+        rcRb = sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
       }
     } else if (sqlite3_get_autocommit(p->db)) {
       /* SQLite rolled back the caller's whole transaction */
@@ -1755,12 +1769,25 @@ finish:
           "whole transaction, so everything since its BEGIN is undone",
           p->zArg, p->zErr ? p->zErr : sqlite3_errstr(rc));
     } else {
-      sqlite3_exec(p->db,
-                   "ROLLBACK TO " RB_SAVEPOINT "; RELEASE " RB_SAVEPOINT, 0,
-                   0, 0);
+      rcRb = sqlite3_exec(p->db,
+                          "ROLLBACK TO " RB_SAVEPOINT "; RELEASE " RB_SAVEPOINT,
+                          0, 0, 0);
+    }
+    if (rcRb) {
+      /* never claim "nothing was changed" when the undo itself failed */
+      p->zFinal = sqlite3_mprintf(
+          "migrate_rebuild('%s'): %s; then rolling back failed too (%s), so "
+          "%s",
+          p->zArg, p->zErr ? p->zErr : sqlite3_errstr(rc),
+          sqlite3_errmsg(p->db),
+          bAuto ? "the connection may still be inside the transaction: "
+                  "ROLLBACK it"
+                : "ROLLBACK the whole transaction");
     }
   }
   if (bSettings) {
+    /* db_config cannot fail for these two options; restoreFk also issues
+    ** the PRAGMA when outside a transaction */
     if (p->bFk) restoreFk(p->db, 1);
     sqlite3_db_config(p->db, SQLITE_DBCONFIG_LEGACY_ALTER_TABLE, bLegacy, 0);
   }
