@@ -267,6 +267,30 @@ class Changes(Base):
         self.assertEqual(self.rebuild("t", "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"), 2)
         self.assertEqual(self.rows("SELECT name, seq FROM sqlite_sequence"), [])
 
+    def test_generated_columns(self):
+        c = self.conn
+        c.execute("CREATE TABLE g (a, b, s AS (a + b) STORED, v AS (a * b))")
+        c.execute("INSERT INTO g (a, b) VALUES (1, 2), (3, 4)")
+        # an old generated column's values can fill a stored one
+        self.assertEqual(self.rebuild(
+            "g", "CREATE TABLE g (a INTEGER NOT NULL, b INTEGER, v AS (a - b), "
+                 "s INTEGER)"), 2)
+        self.assertEqual(self.rows("SELECT a, b, v, s FROM g"), [(1, 2, -1, 3), (3, 4, -1, 7)])
+        self.refused(
+            ("g", "CREATE TABLE g (a, b, v AS (a - b), s)", '{"v": "1"}'),
+            "migrate_rebuild('g'): column_map fills column v, which the new "
+            "definition generates; leave it out of the map. Nothing was changed")
+
+    def test_strict_conversion_refused(self):
+        c = self.conn
+        c.execute("CREATE TABLE st (id INTEGER PRIMARY KEY, n)")
+        c.execute("INSERT INTO st (n) VALUES (1), ('x')")
+        self.refused(
+            ("st", "CREATE TABLE st (id INTEGER PRIMARY KEY, n INTEGER) STRICT"),
+            "migrate_rebuild('st'): cannot copy the rows into the new "
+            "definition: cannot store TEXT value in INTEGER column st.n. "
+            "Nothing was changed", error=sqlite3.IntegrityError)
+
 
 class Recreated(Base):
     """Indexes, triggers and views around the rebuilt table."""
@@ -524,6 +548,24 @@ class ForeignKeys(Base):
         self.assertEqual(self.rows("PRAGMA foreign_key_check"),
                          [("code_child", 3, "parent", 0)])
 
+    def test_self_reference(self):
+        c = self.conn
+        c.execute("PRAGMA foreign_keys = ON")
+        c.execute("CREATE TABLE tree (id INTEGER PRIMARY KEY, parent INTEGER "
+                  "REFERENCES tree(id) ON DELETE CASCADE, name)")
+        c.execute("INSERT INTO tree VALUES (1, NULL, 'root'), (2, 1, 'a'), (3, 2, 'b')")
+        new = ("CREATE TABLE tree (id INTEGER PRIMARY KEY, parent INTEGER "
+               "REFERENCES tree(id) ON DELETE CASCADE, name TEXT NOT NULL)")
+        self.assertEqual(self.rebuild("tree", new), 3)
+        self.assertEqual(self.rows("SELECT * FROM tree"),
+                         [(1, None, "root"), (2, 1, "a"), (3, 2, "b")])
+        self.refused(
+            ("tree", new, '{"parent": "parent + 10"}'),
+            "migrate_rebuild('tree'): FOREIGN KEY constraint failed after the "
+            "rebuild: table tree, rowid 2 references tree, which has no "
+            "matching row (PRAGMA foreign_key_check); fix the data or the new "
+            "definition first. Nothing was changed", error=sqlite3.IntegrityError)
+
     def test_not_checked_when_not_enforced(self):
         c = self.conn
         self.assertEqual(self.rebuild("parent", self.NEW_PARENT,
@@ -674,6 +716,26 @@ class Modes(Base):
         self.assertEqual(self.rows("SELECT migrate_current()"), [("a1",)])
         self.assertEqual(self.rows("SELECT * FROM t"), [(1, "a"), (2, "b")])
 
+    def test_from_a_transaction_none_revision(self):
+        c = self.conn
+        c.executescript("""
+            PRAGMA foreign_keys = ON;
+            CREATE TABLE child (tid INTEGER REFERENCES t(id) ON DELETE CASCADE);
+            INSERT INTO child VALUES (1), (2);
+        """)
+        folder = os.path.join(self.tmp, "none")
+        os.mkdir(folder)
+        with open(os.path.join(folder, "n1_r.sql"), "w") as f:
+            f.write("-- n1\n--\n-- Revision ID: n1\n-- Revises:\n"
+                    "-- Transaction: none\n\n-- migrate:upgrade\n"
+                    "SELECT migrate_rebuild('t', '%s');\n" % self.NEW)
+        self.assertEqual(self.rows("SELECT migrate_to('head', migrate_bundle(?))",
+                                   (folder,)), [("n1",)])
+        self.assertEqual(self.definition(), 'CREATE TABLE "t" (id INTEGER PRIMARY '
+                                            'KEY, v TEXT NOT NULL)')
+        self.assertEqual(self.rows("SELECT * FROM child"), [(1,), (2,)])
+        self.assertEqual(settings(c), (1, 0))
+
     def test_failing_revision_rolls_everything_back(self):
         c = self.conn
         c.execute("PRAGMA foreign_keys = ON")
@@ -700,6 +762,8 @@ class Refusals(Base):
 
     def setUp(self):
         super().setUp()
+        self.tmp = tempfile.mkdtemp(prefix="migrate-rebuild-")
+        self.addCleanup(shutil.rmtree, self.tmp)
         self.conn.executescript("""
             CREATE TABLE t (id INTEGER PRIMARY KEY, v);
             INSERT INTO t (v) VALUES ('a'), ('b');
@@ -848,6 +912,34 @@ class Refusals(Base):
         self.assertEqual(dump(c), before)
         self.assertEqual(self.rebuild("t", self.NEW), 2)
 
+    def test_busy(self):
+        path = os.path.join(self.tmp, "busy.db")
+        # no busy timeout: meet the lock at once
+        c = connect(path, timeout=0)
+        other = sqlite3.connect(path, isolation_level=None)
+        try:
+            c.executescript("CREATE TABLE t (id INTEGER PRIMARY KEY, v); "
+                            "INSERT INTO t (v) VALUES ('a');")
+            other.execute("BEGIN IMMEDIATE")   # holds the write lock
+            self.refused(
+                ("t", self.NEW),
+                "migrate_rebuild('t'): cannot take the write lock: database "
+                "is locked (another connection is writing; set a busy timeout "
+                "to wait for it). Nothing was changed", conn=c)
+            c.execute("BEGIN")   # deferred: the first write meets the lock
+            self.refused(
+                ("t", self.NEW),
+                "migrate_rebuild('t'): cannot take the write lock: database "
+                "is locked (another connection is writing; set a busy timeout "
+                "to wait for it). Nothing was changed", conn=c)
+            self.assertTrue(c.in_transaction)
+            c.execute("ROLLBACK")
+            other.execute("ROLLBACK")
+            self.assertEqual(self.rebuild("t", self.NEW, conn=c), 1)
+        finally:
+            c.close()
+            other.close()
+
     def test_registered_direct_only(self):
         c = self.conn
         self.assertEqual(
@@ -916,22 +1008,23 @@ def bench(n=1_000_000):
             PRAGMA foreign_keys = ON;
         """
         results = []
-        for label in ("migrate_rebuild", "by hand", "migrate_rebuild", "by hand"):
+        for label in ("migrate_rebuild", "by hand") * 3:
             path = os.path.join(tmp, "run.db")
             shutil.copyfile(seed, path)
             c = connect(path)
             c.execute("PRAGMA foreign_keys = ON")
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), time.process_time()
             if label == "by hand":
                 c.executescript(by_hand)
             else:
                 c.execute("SELECT migrate_rebuild('t', ?)", (new,)).fetchone()
-            results.append((label, time.perf_counter() - t0))
+            results.append((label, time.perf_counter() - t0,
+                            time.process_time() - cpu0))
             c.close()
             os.remove(path)
         print("%d rows, two indexes (rollback journal, synchronous=FULL):" % n)
-        for label, sec in results:
-            print("  %-16s %.2f s" % (label, sec))
+        for label, sec, cpu in results:
+            print("  %-16s %.2f s wall, %.2f s CPU" % (label, sec, cpu))
     finally:
         shutil.rmtree(tmp)
 
