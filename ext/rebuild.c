@@ -324,8 +324,8 @@ static int triggerUpdateOf(const char *zSql, char ***pazCol, int *pnCol) {
     if (t.e == TK_EOF || tokIs(&t, "ON")) break;
     if (bOf) {
       if (tokIsName(&t)) {
-        char **azNew = sqlite3_realloc64(*pazCol,
-                                         sizeof(char *) * (size_t)(*pnCol + 1));
+        char **azNew =
+            sqlite3_realloc64(*pazCol, sizeof(char *) * (size_t)(*pnCol + 1));
         char *zCol;
         if (azNew == 0) return SQLITE_NOMEM;
         *pazCol = azNew;
@@ -364,34 +364,34 @@ typedef struct Dep {
 /* One table's columns and rowid. */
 typedef struct Shape {
   int nCol;
-  char **azCol;          /* names */
-  unsigned char *aGen;   /* generated column */
+  char **azCol;        /* names */
+  unsigned char *aGen; /* generated column */
   int bWithoutRowid;
-  int iIpk;              /* INTEGER PRIMARY KEY (rowid alias) or -1 */
-  const char *zRowid;    /* a name that reaches the rowid, or NULL */
+  int iIpk;           /* INTEGER PRIMARY KEY (rowid alias) or -1 */
+  const char *zRowid; /* a name that reaches the rowid, or NULL */
 } Shape;
 
 typedef struct Rebuild {
   sqlite3 *db;
-  const char *zArg;    /* table argument as given (messages) */
-  char *zTab;          /* its name as sqlite_schema stores it */
-  char *zTmp;          /* the new table's temporary name */
-  char *zErr;          /* message body (without prefix) */
-  char *zFinal;        /* a complete message that needs no prefix */
+  const char *zArg; /* table argument as given (messages) */
+  char *zTab;       /* its name as sqlite_schema stores it */
+  char *zTmp;       /* the new table's temporary name */
+  char *zErr;       /* message body (without prefix) */
+  char *zFinal;     /* a complete message that needs no prefix */
   Shape old, nw;
   int bOldAutoinc;
   int nSaved;
   Saved *aSaved;
   int nDep;
   Dep *aDep;
-  int oldMask;         /* PROBE_* of the old table with its triggers */
-  int bFk;             /* the connection enforces foreign keys */
+  int oldMask; /* PROBE_* of the old table with its triggers */
+  int bFk;     /* the connection enforces foreign keys */
   int nChild;
-  char **azChild;      /* tables whose foreign keys reference the table */
-  char *zFkBefore;     /* foreign_key_check rows before (bFk) */
-  int bSeq;            /* sqlite_sequence had a row for the table */
-  sqlite3_int64 iSeq;  /* ... with this value */
-  sqlite3_int64 nRow;  /* rows copied */
+  char **azChild;     /* tables whose foreign keys reference the table */
+  char *zFkBefore;    /* foreign_key_check rows before (bFk) */
+  int bSeq;           /* sqlite_sequence had a row for the table */
+  sqlite3_int64 iSeq; /* ... with this value */
+  sqlite3_int64 nRow; /* rows copied */
 } Rebuild;
 
 /* Set the message body; returns rc (SQLITE_NOMEM if out of memory). */
@@ -428,8 +428,7 @@ static char *fixMsg(Rebuild *p, const char *zMsg) {
     migStrAppendZ(&s, p->zTab);
     z = zHit + nTmp;
   }
-  if (s.n == 0) migStrAppendZ(&s, "");
-  return migStrFinish(&s);
+  return migStrFinish(&s); /* "" when empty, NULL on OOM */
 }
 
 static void shapeFree(Shape *s) {
@@ -467,15 +466,15 @@ static void rbFree(Rebuild *p) {
 
 /* Append one zeroed element to array a of n elements: on success n grows
 ** by one and ok is 1; on OOM a and n are unchanged and ok is 0. */
-#define GROW(a, n, ok)                                                     \
-  do {                                                                     \
-    void *pNew_ = sqlite3_realloc64((a), sizeof(*(a)) * (size_t)((n) + 1)); \
-    (ok) = pNew_ != 0;                                                     \
-    if (pNew_) {                                                           \
-      (a) = pNew_;                                                         \
-      memset(&(a)[n], 0, sizeof(*(a)));                                   \
-      (n)++;                                                               \
-    }                                                                      \
+#define GROW(a, n, ok)                                                         \
+  do {                                                                         \
+    void *pNew_ = sqlite3_realloc64((a), sizeof(*(a)) * (size_t)((n) + 1));    \
+    (ok) = pNew_ != 0;                                                         \
+    if (pNew_) {                                                               \
+      (a) = pNew_;                                                             \
+      memset(&(a)[n], 0, sizeof(*(a)));                                        \
+      (n)++;                                                                   \
+    }                                                                          \
   } while (0)
 
 /* Prepare printf-formatted SQL.  Returns an SQLite code; *pp is NULL on
@@ -612,7 +611,8 @@ static int findTable(Rebuild *p) {
                           "WHERE name = ?1 COLLATE NOCASE AND type IN "
                           "('table', 'view')",
                           -1, &st, 0);
-  if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, p->zArg, -1, SQLITE_STATIC);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_text(st, 1, p->zArg, -1, SQLITE_STATIC);
   if (rc == SQLITE_OK) {
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -688,7 +688,8 @@ static int findTable(Rebuild *p) {
                             "SELECT 1 FROM pragma_table_list(?1) WHERE "
                             "schema = 'main' AND type = 'shadow'",
                             -1, &st, 0);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, p->zTab, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+      rc = sqlite3_bind_text(st, 1, p->zTab, -1, SQLITE_STATIC);
     if (rc == SQLITE_OK) {
       rc = sqlite3_step(st);
       bShadow = rc == SQLITE_ROW;
@@ -713,7 +714,8 @@ static int findTable(Rebuild *p) {
                             "SELECT 1 FROM temp.sqlite_schema WHERE name = ?1 "
                             "COLLATE NOCASE AND type IN ('table', 'view')",
                             -1, &st, 0);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, p->zTab, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+      rc = sqlite3_bind_text(st, 1, p->zTab, -1, SQLITE_STATIC);
     if (rc == SQLITE_OK) {
       rc = sqlite3_step(st);
       bTemp = rc == SQLITE_ROW;
@@ -758,7 +760,8 @@ static int saveSchema(Rebuild *p) {
       "SELECT type, name, sql, 1 FROM temp.sqlite_schema WHERE tbl_name = ?1 "
       "COLLATE NOCASE AND type = 'trigger'",
       -1, &st, 0);
-  if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, p->zTab, -1, SQLITE_STATIC);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_text(st, 1, p->zTab, -1, SQLITE_STATIC);
   while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
     Saved *s;
     int bOk;
@@ -799,7 +802,8 @@ static int probeDml(Rebuild *p, const char *zSchema, const char *zTab,
                           "WHERE hidden = 0",
                           -1, &st, 0);
   if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, zTab, -1, SQLITE_STATIC);
-  if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 2, zSchema, -1, SQLITE_STATIC);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_text(st, 2, zSchema, -1, SQLITE_STATIC);
   i = 0;
   while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
     const char *zCol = (const char *)sqlite3_column_text(st, 0);
@@ -857,7 +861,8 @@ static int saveDependents(Rebuild *p) {
       "temp.sqlite_schema WHERE type = 'trigger' AND tbl_name <> ?1 COLLATE "
       "NOCASE AND instr(lower(sql), lower(?1)) > 0 GROUP BY lower(tbl_name)",
       -1, &st, 0);
-  if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, p->zTab, -1, SQLITE_STATIC);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_text(st, 1, p->zTab, -1, SQLITE_STATIC);
   while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
     const char *zS = (const char *)sqlite3_column_text(st, 0);
     const char *zT = (const char *)sqlite3_column_text(st, 2);
@@ -934,7 +939,8 @@ static int findChildren(Rebuild *p) {
       "pragma_foreign_key_list(m.name, 'main') AS f WHERE m.type = 'table' "
       "AND f.\"table\" = ?1 COLLATE NOCASE AND m.name <> ?1 COLLATE NOCASE",
       -1, &st, 0);
-  if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, p->zTab, -1, SQLITE_STATIC);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_text(st, 1, p->zTab, -1, SQLITE_STATIC);
   while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
     int bOk;
     GROW(p->azChild, p->nChild, bOk);
@@ -1065,7 +1071,8 @@ static int seqBefore(Rebuild *p) {
                           "SELECT seq FROM main.sqlite_sequence WHERE name = "
                           "?1 COLLATE NOCASE",
                           -1, &st, 0);
-  if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, p->zTab, -1, SQLITE_STATIC);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_text(st, 1, p->zTab, -1, SQLITE_STATIC);
   if (rc == SQLITE_OK) {
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -1089,7 +1096,8 @@ static int seqAfter(Rebuild *p, int bNewAutoinc) {
                           "UPDATE main.sqlite_sequence SET seq = max(seq, ?2) "
                           "WHERE name = ?1",
                           -1, &st, 0);
-  if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, p->zTab, -1, SQLITE_STATIC);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_text(st, 1, p->zTab, -1, SQLITE_STATIC);
   if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, p->iSeq);
   if (rc == SQLITE_OK) rc = sqlite3_step(st);
   sqlite3_finalize(st);
@@ -1099,7 +1107,8 @@ static int seqAfter(Rebuild *p, int bNewAutoinc) {
                           "INSERT INTO main.sqlite_sequence(name, seq) "
                           "VALUES (?1, ?2)",
                           -1, &st, 0);
-  if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, p->zTab, -1, SQLITE_STATIC);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_text(st, 1, p->zTab, -1, SQLITE_STATIC);
   if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, p->iSeq);
   if (rc == SQLITE_OK) rc = sqlite3_step(st);
   sqlite3_finalize(st);
@@ -1126,7 +1135,8 @@ static int pickTmpName(Rebuild *p) {
                             "COLLATE NOCASE UNION ALL SELECT 1 FROM "
                             "temp.sqlite_schema WHERE name = ?1 COLLATE NOCASE",
                             -1, &st, 0);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, p->zTmp, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+      rc = sqlite3_bind_text(st, 1, p->zTmp, -1, SQLITE_STATIC);
     if (rc == SQLITE_OK) {
       rc = sqlite3_step(st);
       bTaken = rc == SQLITE_ROW;
@@ -1235,7 +1245,8 @@ static int readMap(Rebuild *p, const char *zMap, char **azMap) {
   }
   if (rc == SQLITE_DONE) rc = SQLITE_OK;
   if (rc && rc != SQLITE_NOMEM && p->zErr == 0) {
-    rc = rbErr(p, rc, "column_map is not valid JSON: %s", sqlite3_errmsg(p->db));
+    rc =
+        rbErr(p, rc, "column_map is not valid JSON: %s", sqlite3_errmsg(p->db));
   }
   sqlite3_finalize(st);
   if (rc == SQLITE_OK) {
@@ -1264,8 +1275,8 @@ static int readMap(Rebuild *p, const char *zMap, char **azMap) {
 /* The INSERT ... SELECT that copies the rows (zVerb "INSERT" or
 ** "INSERT OR IGNORE"), into *pzSql (caller frees).  *pbKeep: the new rowid
 ** is the old rowid. */
-static int buildCopy(Rebuild *p, char **azMap, const char *zVerb,
-                     char **pzSql, int *pbKeep) {
+static int buildCopy(Rebuild *p, char **azMap, const char *zVerb, char **pzSql,
+                     int *pbKeep) {
   MigStr cols = {0}, vals = {0};
   int i, nShared = 0, bIpkFilled = 0;
   const Shape *o = &p->old, *n = &p->nw;
@@ -1426,8 +1437,8 @@ static int copyRows(Rebuild *p, const char *zMap) {
                    "with column_map",
                    iRow, zFix);
       } else {
-        rc = rbErr(p, rc,
-                   "cannot copy the rows into the new definition: %s", zFix);
+        rc = rbErr(p, rc, "cannot copy the rows into the new definition: %s",
+                   zFix);
       }
       sqlite3_free(zFix);
     }
@@ -1473,9 +1484,10 @@ static int swapTables(Rebuild *p) {
   rc = z ? sqlite3_exec(p->db, z, 0, 0, 0) : SQLITE_NOMEM;
   sqlite3_free(z);
   if (rc) rc = rbErrDb(p, rc, "ALTER TABLE ... RENAME TO");
-  rc2 = sqlite3_db_config(p->db, SQLITE_DBCONFIG_LEGACY_ALTER_TABLE, bLegacy,
-                          0);
-  if (rc == SQLITE_OK && rc2) rc = rbErrDb(p, rc2, "restoring legacy_alter_table");
+  rc2 =
+      sqlite3_db_config(p->db, SQLITE_DBCONFIG_LEGACY_ALTER_TABLE, bLegacy, 0);
+  if (rc == SQLITE_OK && rc2)
+    rc = rbErrDb(p, rc2, "restoring legacy_alter_table");
   return rc;
 }
 
@@ -1495,8 +1507,8 @@ static int recreateIndexes(Rebuild *p) {
                    "it again after, or keep the column [%s]",
                    s->zName, zMsg, s->zSql);
       } else {
-        rc = rbErr(p, rc, "cannot recreate index %s: %s [%s]", s->zName,
-                   zMsg, s->zSql);
+        rc = rbErr(p, rc, "cannot recreate index %s: %s [%s]", s->zName, zMsg,
+                   s->zSql);
       }
     }
   }
@@ -1600,48 +1612,48 @@ static int checkCreate(Rebuild *p, const char *zCreate, NewDef *pDef) {
   zEx = excerpt(zCreate);
   if (zEx == 0) return SQLITE_NOMEM;
   switch (e) {
-    case DEF_NOT_CREATE:
-    case DEF_SYNTAX:
+  case DEF_NOT_CREATE:
+  case DEF_SYNTAX:
+    rc = rbErr(p, SQLITE_ERROR,
+               "create_sql must be one CREATE TABLE statement, the new "
+               "definition of %s under its own name; got: %s",
+               p->zArg, zEx);
+    break;
+  case DEF_TEMP:
+    rc = rbErr(p, SQLITE_ERROR,
+               "create_sql creates a TEMP table; the rebuilt table stays in "
+               "the main database, so write CREATE TABLE %s (...)",
+               p->zArg);
+    break;
+  case DEF_VIRTUAL:
+    rc = rbErr(p, SQLITE_ERROR,
+               "create_sql creates a virtual table; migrate_rebuild() "
+               "rebuilds ordinary tables only");
+    break;
+  case DEF_AS:
+    rc = rbErr(p, SQLITE_ERROR,
+               "create_sql is CREATE TABLE ... AS SELECT, which declares no "
+               "constraints; write the column definitions");
+    break;
+  case DEF_MULTI:
+    rc = rbErr(p, SQLITE_ERROR,
+               "create_sql holds more than one statement; give exactly one "
+               "CREATE TABLE statement");
+    break;
+  default:
+    if (pDef->zSchema && sqlite3_stricmp(pDef->zSchema, "main") != 0) {
       rc = rbErr(p, SQLITE_ERROR,
-                 "create_sql must be one CREATE TABLE statement, the new "
-                 "definition of %s under its own name; got: %s",
-                 p->zArg, zEx);
-      break;
-    case DEF_TEMP:
+                 "create_sql names schema %s; only tables of the main "
+                 "database can be rebuilt",
+                 pDef->zSchema);
+    } else if (sqlite3_stricmp(pDef->zName, p->zArg) != 0) {
       rc = rbErr(p, SQLITE_ERROR,
-                 "create_sql creates a TEMP table; the rebuilt table stays in "
-                 "the main database, so write CREATE TABLE %s (...)",
-                 p->zArg);
-      break;
-    case DEF_VIRTUAL:
-      rc = rbErr(p, SQLITE_ERROR,
-                 "create_sql creates a virtual table; migrate_rebuild() "
-                 "rebuilds ordinary tables only");
-      break;
-    case DEF_AS:
-      rc = rbErr(p, SQLITE_ERROR,
-                 "create_sql is CREATE TABLE ... AS SELECT, which declares no "
-                 "constraints; write the column definitions");
-      break;
-    case DEF_MULTI:
-      rc = rbErr(p, SQLITE_ERROR,
-                 "create_sql holds more than one statement; give exactly one "
-                 "CREATE TABLE statement");
-      break;
-    default:
-      if (pDef->zSchema && sqlite3_stricmp(pDef->zSchema, "main") != 0) {
-        rc = rbErr(p, SQLITE_ERROR,
-                   "create_sql names schema %s; only tables of the main "
-                   "database can be rebuilt",
-                   pDef->zSchema);
-      } else if (sqlite3_stricmp(pDef->zName, p->zArg) != 0) {
-        rc = rbErr(p, SQLITE_ERROR,
-                   "create_sql defines table %s, not %s; write the new "
-                   "definition under the table's own name (rename it "
-                   "afterwards with ALTER TABLE ... RENAME TO)",
-                   pDef->zName, p->zArg);
-      }
-      break;
+                 "create_sql defines table %s, not %s; write the new "
+                 "definition under the table's own name (rename it "
+                 "afterwards with ALTER TABLE ... RENAME TO)",
+                 pDef->zName, p->zArg);
+    }
+    break;
   }
   sqlite3_free(zEx);
   return rc;
@@ -1724,9 +1736,8 @@ static int rebuildRun(Rebuild *p, sqlite3_value **argv, int argc,
       goto finish;
     }
   }
-  rc = sqlite3_exec(p->db,
-                    bAuto ? "BEGIN IMMEDIATE" : "SAVEPOINT " RB_SAVEPOINT, 0,
-                    0, 0);
+  rc = sqlite3_exec(
+      p->db, bAuto ? "BEGIN IMMEDIATE" : "SAVEPOINT " RB_SAVEPOINT, 0, 0, 0);
   if (rc) {
     if (rc == SQLITE_BUSY) {
       rc = rbErr(p, rc,
