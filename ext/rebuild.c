@@ -64,7 +64,11 @@
 ** tables of temp or attached schemas, a main table shadowed by a temp table
 ** of the same name.  Rowids are kept when both definitions are rowid tables;
 ** a WITHOUT ROWID table has none to keep, so converting either way is
-** allowed and the rows keep their column values only.
+** allowed and the rows keep their column values only.  DROP TABLE takes the
+** table's ANALYZE statistics (sqlite_stat1 rows) with it: run ANALYZE again.
+** Without foreign-key enforcement no foreign_key_check runs (as SQLite
+** itself would not complain); a view or another table's trigger that was
+** already broken before the call is not checked.
 */
 #include "internal.h"
 SQLITE_EXTENSION_INIT3
