@@ -179,6 +179,8 @@ int migRegisterSchema(sqlite3 *db, char **pzErr);
 ** func.c / vtabs / apply.c glue
 */
 int migRegisterFunctions(sqlite3 *db, char **pzErr);
+/* rebuild.c: migrate_rebuild() */
+int migRegisterRebuild(sqlite3 *db, char **pzErr);
 int migRegisterVtabMigrations(sqlite3 *db);
 int migRegisterVtabHistory(sqlite3 *db);
 

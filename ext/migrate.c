@@ -53,5 +53,6 @@ int sqlite3_migrate_init(sqlite3 *db, char **pzErrMsg,
     }
   }
   if (rc == SQLITE_OK) rc = migRegisterSchema(db, pzErrMsg);
+  if (rc == SQLITE_OK) rc = migRegisterRebuild(db, pzErrMsg);
   return rc;
 }

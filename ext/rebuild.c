@@ -79,7 +79,6 @@ SQLITE_EXTENSION_INIT3
 ** SQLite code; on failure *pzErr (when pzErr) names the function.
 ** The lead declares this in internal.h and calls it from
 ** sqlite3_migrate_init() (migrate.c). */
-int migRegisterRebuild(sqlite3 *db, char **pzErr);
 
 #define RB_SAVEPOINT "migrate_rebuild"
 #define RB_PROBE "migrate_rebuild_probe"

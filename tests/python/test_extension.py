@@ -72,6 +72,9 @@ EXPECTED_FUNCTIONS = {
     ("migrate_drift", 1): SQLITE_DIRECTONLY,
     ("migrate_roundtrip", 0): SQLITE_DIRECTONLY,
     ("migrate_roundtrip", 1): SQLITE_DIRECTONLY,
+    # the 12-step table rebuild (ext/rebuild.c)
+    ("migrate_rebuild", 2): SQLITE_DIRECTONLY,
+    ("migrate_rebuild", 3): SQLITE_DIRECTONLY,
 }
 EXPECTED_MODULES = {"migrations", "migration_history"}
 FLAG_MASK = SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY | SQLITE_INNOCUOUS
