@@ -75,10 +75,9 @@ SQLITE_EXTENSION_INIT3
 
 #include <string.h>
 
-/* Register migrate_rebuild() with 2 and 3 arguments on db.  Returns an
-** SQLite code; on failure *pzErr (when pzErr) names the function.
-** The lead declares this in internal.h and calls it from
-** sqlite3_migrate_init() (migrate.c). */
+/* Register migrate_rebuild() with 2 and 3 arguments on db (declared in
+** internal.h).  Returns an SQLite code; on failure *pzErr (when pzErr)
+** names the function. */
 
 #define RB_SAVEPOINT "migrate_rebuild"
 #define RB_PROBE "migrate_rebuild_probe"
