@@ -34,9 +34,13 @@
 SQLITE_EXTENSION_INIT3
 
 #include <stdio.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char zSchemaSql[] =
     "CREATE TABLE IF NOT EXISTS migrate_version(\n"
@@ -857,6 +861,106 @@ int migCheckIdle(sqlite3 *db, int nCallerStmt, const char *zFunc,
   return SQLITE_OK;
 }
 
+/* ======================================================================
+** The run lock for Transaction: none revisions
+**
+** Such a revision runs outside a transaction, so the write lock is given up
+** while it runs.  To keep another process from reading the old version and
+** running the same revision, a row in migrate_lock is committed with the
+** steps before it and deleted with its bookkeeping.  A run that finds the
+** row waits (within the connection's busy timeout) while the owner lives;
+** a row whose process is gone is a crash left over and is taken over.  The
+** table exists only while the lock is held.
+*/
+static const char zLockSchemaSql[] =
+    "CREATE TABLE IF NOT EXISTS migrate_lock(\n"
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),\n"
+    "  pid INTEGER NOT NULL,\n"
+    "  revision TEXT NOT NULL,\n"
+    "  since TEXT NOT NULL\n"
+    ")";
+
+static atomic_int nLockHeld = 0; /* runs in this process holding the lock */
+
+/* In the current transaction: is a Transaction: none revision of another
+** run still under way?  *pbHeld 1 with its pid/revision/start when so; a
+** row left by a process that is gone is deleted (taken over). */
+static int lockCheck(sqlite3 *db, int *pbHeld, long long *pPid, char *zRev,
+                     size_t nRev, char *zSince, size_t nSince) {
+  sqlite3_stmt *st;
+  int bExists, rc;
+  *pbHeld = 0;
+  rc = migTableExists(db, "migrate_lock", &bExists);
+  if (rc || !bExists) return rc;
+  rc = sqlite3_prepare_v2(
+      db, "SELECT pid, revision, since FROM main.migrate_lock WHERE id = 1",
+      -1, &st, 0);
+  if (rc) return rc;
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    long long pid = sqlite3_column_int64(st, 0);
+    int bAlive;
+    snprintf(zRev, nRev, "%s", (const char *)sqlite3_column_text(st, 1));
+    snprintf(zSince, nSince, "%s", (const char *)sqlite3_column_text(st, 2));
+    if (pid == (long long)getpid()) {
+      bAlive = atomic_load(&nLockHeld) > 0;
+    } else {
+      bAlive = pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+    }
+    *pPid = pid;
+    rc = SQLITE_OK;
+    if (bAlive) {
+      *pbHeld = 1;
+    }
+  } else if (rc == SQLITE_DONE) {
+    rc = SQLITE_OK;
+  }
+  sqlite3_finalize(st);
+  if (rc == SQLITE_OK && !*pbHeld) {
+    /* a crash left it (or it is empty): take it over */
+    rc = sqlite3_exec(db, "DROP TABLE main.migrate_lock", 0, 0, 0);
+  }
+  return rc;
+}
+
+/* Take the lock for revision zRev (inside the transaction about to be
+** committed). */
+static int lockTake(sqlite3 *db, const char *zRev, const char *zNow,
+                    char **pzErr) {
+  sqlite3_stmt *st = 0;
+  int rc = sqlite3_exec(db, zLockSchemaSql, 0, 0, 0);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_prepare_v2(db,
+                            "INSERT OR REPLACE INTO main.migrate_lock(id, "
+                            "pid, revision, since) VALUES (1, ?, ?, ?)",
+                            -1, &st, 0);
+  }
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_int64(st, 1, (long long)getpid());
+    sqlite3_bind_text(st, 2, zRev, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, zNow, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+  }
+  sqlite3_finalize(st);
+  if (rc) {
+    return migSetError(pzErr, rc, "cannot write migrate_lock: %s",
+                       sqlite3_errmsg(db));
+  }
+  atomic_fetch_add(&nLockHeld, 1);
+  return SQLITE_OK;
+}
+
+/* Give the lock back (inside a transaction): the table exists only while
+** a lock is held, so the database keeps no trace of it. */
+static int lockDrop(sqlite3 *db, char **pzErr) {
+  int rc = sqlite3_exec(db, "DROP TABLE main.migrate_lock", 0, 0, 0);
+  if (rc) {
+    return migSetError(pzErr, rc, "cannot clear migrate_lock: %s",
+                       sqlite3_errmsg(db));
+  }
+  return SQLITE_OK;
+}
+
 /* Append PRAGMA foreign_key_check's rows to *pOut, one per line
 ** ("table|rowid|parent|fkid"). */
 static int fkViolations(sqlite3 *db, MigStr *pOut) {
@@ -931,8 +1035,10 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
   Run r;
   MigPlan plan;
   int *aCur = 0, nCur = 0, rc, i;
-  int bAuto = 0, bSavepoint = 0, bTxn = 0;
+  int bAuto = 0, bSavepoint = 0;
   int bFk = 0;          /* the caller enforces foreign keys */
+  int bCommitted = 0;   /* steps were committed (Transaction: none) */
+  int bLocked = 0;      /* this run holds migrate_lock */
   char *zBefore = 0;
   char *zFkBefore = 0;  /* foreign_key_check rows before the call */
   char *zUnknownBefore = 0; /* stamp over heads nobody knows: the old rows */
@@ -1005,8 +1111,44 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
       }
       return rc;
     }
-    bTxn = bAuto;
     bSavepoint = !bAuto;
+    /* another run in the middle of a Transaction: none revision? */
+    {
+      int nWaited = 0, nTimeout = 0;
+      sqlite3_stmt *st;
+      if (sqlite3_prepare_v2(db, "PRAGMA busy_timeout", -1, &st, 0) == 0) {
+        if (sqlite3_step(st) == SQLITE_ROW) nTimeout = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+      }
+      for (;;) {
+        int bHeld;
+        long long pid = 0;
+        char zRev[MIG_MAX_ID + 1], zSince[40];
+        rc = lockCheck(db, &bHeld, &pid, zRev, sizeof(zRev), zSince,
+                       sizeof(zSince));
+        if (rc) {
+          migSetError(pzErr, rc, "%s('%s'): cannot read migrate_lock: %s",
+                      o->zFunc, zTarget, sqlite3_errmsg(db));
+          goto fail;
+        }
+        if (!bHeld) break;
+        if (!bAuto || nWaited >= nTimeout) {
+          rc = migSetError(pzErr, SQLITE_BUSY,
+                           "%s('%s'): another migration (process %lld) is "
+                           "running revision %s outside a transaction "
+                           "(Transaction: none) since %s; try again when it "
+                           "has finished%s",
+                           o->zFunc, zTarget, pid, zRev, zSince,
+                           bAuto ? " or set a longer busy timeout" : "");
+          goto fail;
+        }
+        sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
+        sqlite3_sleep(20);
+        nWaited += 20;
+        rc = emitExec(&r.e, "BEGIN IMMEDIATE", pzErr);
+        if (rc) goto fail;
+      }
+    }
   }
 
   /* -- where are we, where do we go ------------------------------------ */
@@ -1207,32 +1349,30 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
       goto fail;
     }
     nowIso(r.e.zNow, sizeof(r.e.zNow));
+    if (rv->no_transaction) {
+      /* commit what came before, with the run lock; run this revision
+      ** outside a transaction */
+      rc = flushBk(&r);
+      if (rc == SQLITE_OK && bFk && !bOffline) {
+        rc = fkCheckNew(db, zFkBefore, o->zFunc, zTarget, pzErr);
+      }
+      if (rc == SQLITE_OK && !bOffline) {
+        rc = lockTake(db, rv->id, r.e.zNow, pzErr);
+        bLocked = rc == SQLITE_OK;
+      }
+      if (rc == SQLITE_OK) {
+        rc = emitExec(&r.e, bOffline ? "COMMIT;\n\n" : "COMMIT", pzErr);
+      }
+      if (rc) {
+        sqlite3_free(zPar);
+        goto fail;
+      }
+      bCommitted = !bOffline;
+    }
     if (bOffline) {
       migStrAppendf(&r.e.out, "-- Running %s %s -> %s, %s\n",
                     bUp ? "upgrade" : "downgrade", bUp ? zPar : rv->id,
                     bUp ? rv->id : zPar, rv->message);
-    }
-    if (rv->no_transaction) {
-      /* commit what came before; run this one outside a transaction */
-      rc = flushBk(&r);
-      if (rc) {
-        sqlite3_free(zPar);
-        goto fail;
-      }
-      if (bFk && !bOffline) {
-        rc = fkCheckNew(db, zFkBefore, o->zFunc, zTarget, pzErr);
-        if (rc) {
-          sqlite3_free(zPar);
-          goto fail;
-        }
-      }
-      rc = emitExec(&r.e, bOffline ? "COMMIT;\n" : "COMMIT", pzErr);
-      if (rc) {
-        sqlite3_free(zPar);
-        blameStep(&r, rv, bUp, "; nothing of this revision was applied");
-        goto fail;
-      }
-      bTxn = 0;
     }
     {
       /* a nested run on another connection (drift's scratch database)
@@ -1251,9 +1391,8 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
                   "everything since its BEGIN is undone");
       } else {
         blameStep(&r, rv, bUp,
-                  bTxn || bSavepoint || bOffline
-                      ? "; nothing was changed"
-                      : "; the revisions before it stay applied");
+                  bCommitted ? "; the revisions before it stay applied"
+                             : "; nothing was changed");
       }
       goto fail;
     }
@@ -1263,7 +1402,6 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
         sqlite3_free(zPar);
         goto fail;
       }
-      bTxn = !bOffline;
     }
     rc = recordStep(&r, iRev, bUp);
     ms = monoMs() - t0;
@@ -1271,6 +1409,22 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
     if (rc == SQLITE_OK) {
       rc = logStep(&r, iRev, bUp ? "upgrade" : "downgrade", zBefore, zAfter,
                    1, ms);
+    }
+    if (rc == SQLITE_OK && rv->no_transaction) {
+      /* it ran outside a transaction: record it durably now, give the
+      ** lock back, and go on in a new transaction */
+      rc = flushBk(&r);
+      if (rc == SQLITE_OK && bLocked) rc = lockDrop(db, pzErr);
+      if (rc == SQLITE_OK) {
+        rc = emitExec(&r.e, bOffline ? "COMMIT;\n" : "COMMIT", pzErr);
+      }
+      if (rc == SQLITE_OK && bLocked) {
+        bLocked = 0;
+        atomic_fetch_sub(&nLockHeld, 1);
+      }
+      if (rc == SQLITE_OK) {
+        rc = emitExec(&r.e, bOffline ? "BEGIN;\n" : "BEGIN IMMEDIATE", pzErr);
+      }
     }
     if (rc == SQLITE_OK && bOffline) migStrAppendZ(&r.e.out, "\n");
     if (rc == SQLITE_OK && o->xProgress && !bOffline) {
@@ -1311,12 +1465,23 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
       }
       goto fail;
     }
-    bTxn = bSavepoint = 0;
     *pzOut = headString(&r, &rc);
   }
   goto done;
 
 fail:
+  if (bLocked) {
+    /* the Transaction: none revision failed: give the lock back */
+    if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE; DROP TABLE main.migrate_lock; "
+                         "COMMIT",
+                     0, 0, 0) != SQLITE_OK &&
+        !sqlite3_get_autocommit(db)) {
+      sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
+    }
+    atomic_fetch_sub(&nLockHeld, 1);
+    bLocked = 0;
+  }
   if (rc == SQLITE_NOMEM) {
     migSetError(pzErr, SQLITE_NOMEM, "%s('%s'): out of memory", o->zFunc,
                 zTarget);

@@ -153,10 +153,10 @@ def expected_upgrade_script(order, start="base", target="head"):
 
     Each revision's section runs as it comes; its bookkeeping rows
     (migrate_scripts, migrate_log) are queued and written at the next commit
-    point (before the COMMIT ahead of a Transaction: none revision, and at
-    the end), followed by the migrate_version rows that changed since the
-    last commit point: deletions, then insertions, each in file-name
-    order."""
+    point (before the COMMIT ahead of a Transaction: none revision, right
+    after such a revision, and at the end), followed by the migrate_version
+    rows that changed since the last commit point: deletions, then
+    insertions, each in file-name order."""
     heads = [] if start == "base" else start.split(",")
     state = {"flushed": set(heads), "heads": set(heads)}
     queue = []
@@ -180,11 +180,11 @@ def expected_upgrade_script(order, start="base", target="head"):
 
     for rid, _, _, before, after in upgrade_steps(order, heads):
         r = REVS[rid]
-        out.append("-- Running upgrade %s -> %s, %s\n"
-                   % (", ".join(r["parents"]), rid, r["message"]))
         if r["transaction_none"]:
             flush()
-            out.append("COMMIT;\n")
+            out.append("COMMIT;\n\n")
+        out.append("-- Running upgrade %s -> %s, %s\n"
+                   % (", ".join(r["parents"]), rid, r["message"]))
         out.append(r["upgrade"])
         if r["upgrade"] and not r["upgrade"].endswith("\n"):
             out.append("\n")
@@ -204,6 +204,11 @@ def expected_upgrade_script(order, start="base", target="head"):
             "(%s, 'upgrade', %s, %s, %s, strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', "
             "'now'), NULL);\n" % (q(rid), q(before), q(after),
                                   q(r["checksum"])))
+        if r["transaction_none"]:
+            # it ran outside a transaction: its bookkeeping is committed
+            # at once, and the rest goes on in a new transaction
+            flush()
+            out.append("COMMIT;\nBEGIN;\n")
         out.append("\n")
     flush()
     out.append("COMMIT;\n")
