@@ -961,16 +961,18 @@ static int lockDrop(sqlite3 *db, char **pzErr) {
   return SQLITE_OK;
 }
 
-/* Append PRAGMA foreign_key_check's rows to *pOut, one per line
-** ("table|rowid|parent|fkid"). */
+/* Append PRAGMA foreign_key_check's rows to *pOut, one
+** "table|rowid|parent" line each (rowid NULL for WITHOUT ROWID tables). */
 static int fkViolations(sqlite3 *db, MigStr *pOut) {
   sqlite3_stmt *st;
   int rc = sqlite3_prepare_v2(db, "PRAGMA main.foreign_key_check", -1, &st, 0);
   if (rc) return rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    migStrAppendf(pOut, "%s|%lld|%s|%d\n", sqlite3_column_text(st, 0),
-                  sqlite3_column_int64(st, 1), sqlite3_column_text(st, 2),
-                  sqlite3_column_int(st, 3));
+    migStrAppendf(pOut, "%s|%s|%s\n", sqlite3_column_text(st, 0),
+                  sqlite3_column_type(st, 1) == SQLITE_NULL
+                      ? "NULL"
+                      : (const char *)sqlite3_column_text(st, 1),
+                  sqlite3_column_text(st, 2));
   }
   sqlite3_finalize(st);
   if (rc != SQLITE_DONE) return rc;
@@ -983,46 +985,27 @@ static int fkCheckNew(sqlite3 *db, const char *zBefore, const char *zFunc,
                       const char *zTarget, char **pzErr) {
   MigStr now = {0};
   int rc = fkViolations(db, &now);
-  const char *z = now.z;
+  size_t n;
+  const char *z;
   if (rc) {
     migStrReset(&now);
     return migSetError(pzErr, rc, "%s('%s'): PRAGMA foreign_key_check "
                        "failed: %s", zFunc, zTarget, sqlite3_errmsg(db));
   }
-  while (z && *z) {
-    const char *e = strchr(z, '\n');
-    size_t n = (size_t)(e - z) + 1;
-    int bOld = 0;
-    const char *q = zBefore;
-    while (q && *q && !bOld) {
-      bOld = strncmp(q, z, n) == 0;
-      q = strchr(q, '\n');
-      if (q) q++;
-    }
-    if (!bOld) {
-      /* fields: table|rowid|parent|fkid */
-      const char *p1 = memchr(z, '|', n);
-      const char *p2 = p1 ? memchr(p1 + 1, '|', (size_t)(e - p1 - 1)) : 0;
-      const char *p3 = p2 ? memchr(p2 + 1, '|', (size_t)(e - p2 - 1)) : 0;
-      if (p1 && p2 && p3) {
-        rc = migSetError(pzErr, SQLITE_CONSTRAINT,
-                         "%s('%s'): FOREIGN KEY constraint failed after the "
-                         "migration: table %.*s, row %.*s references %.*s, "
-                         "which has no matching row (PRAGMA "
-                         "foreign_key_check). Nothing was changed; fix the "
-                         "data in the revision that removed or changed the "
-                         "parent rows",
-                         zFunc, zTarget, (int)(p1 - z), z, (int)(p2 - p1 - 1),
-                         p1 + 1, (int)(p3 - p2 - 1), p2 + 1);
-      } else {
-        rc = migSetError(pzErr, SQLITE_CONSTRAINT,
-                         "%s('%s'): FOREIGN KEY constraint failed after the "
-                         "migration: %.*s. Nothing was changed",
-                         zFunc, zTarget, (int)(n - 1), z);
-      }
-      break;
-    }
-    z = e + 1;
+  z = migFirstNewLine(zBefore, now.z, &n);
+  if (z) {
+    const char *zT, *zR, *zP;
+    int nT, nR, nP;
+    migLineField(z, n, 0, &zT, &nT);
+    migLineField(z, n, 1, &zR, &nR);
+    migLineField(z, n, 2, &zP, &nP);
+    rc = migSetError(pzErr, SQLITE_CONSTRAINT,
+                     "%s('%s'): FOREIGN KEY constraint failed after the "
+                     "migration: table %.*s, row %.*s references %.*s, "
+                     "which has no matching row (PRAGMA foreign_key_check). "
+                     "Nothing was changed; fix the data in the revision that "
+                     "removed or changed the parent rows",
+                     zFunc, zTarget, nT, zT, nR, zR, nP, zP);
   }
   migStrReset(&now);
   return rc;

@@ -1020,6 +1020,7 @@ static int fkAfter(Rebuild *p) {
   MigStr s = {0};
   char *zFail = 0;
   const char *z;
+  size_t n;
   int rc = fkRows(p, &s, &zFail);
   if (rc) {
     migStrReset(&s);
@@ -1037,28 +1038,19 @@ static int fkAfter(Rebuild *p) {
     migStrReset(&s);
     return rc;
   }
-  for (z = s.z; rc == SQLITE_OK && z && *z;) {
-    const char *e = strchr(z, '\n');
-    size_t n = (size_t)(e - z) + 1;
-    const char *q = p->zFkBefore;
-    int bOld = 0;
-    while (q && *q && !bOld) {
-      bOld = strncmp(q, z, n) == 0;
-      q = strchr(q, '\n');
-      if (q) q++;
-    }
-    if (!bOld) {
-      const char *p1 = memchr(z, '|', n);
-      const char *p2 = memchr(p1 + 1, '|', (size_t)(e - p1 - 1));
-      rc = rbErr(p, SQLITE_CONSTRAINT,
-                 "FOREIGN KEY constraint failed after the rebuild: table %.*s, "
-                 "rowid %.*s references %.*s, which has no matching row "
-                 "(PRAGMA foreign_key_check); fix the data or the new "
-                 "definition first",
-                 (int)(p1 - z), z, (int)(p2 - p1 - 1), p1 + 1,
-                 (int)(e - p2 - 1), p2 + 1);
-    }
-    z = e + 1;
+  z = migFirstNewLine(p->zFkBefore, s.z, &n);
+  if (z) {
+    const char *zT, *zR, *zP;
+    int nT, nR, nP;
+    migLineField(z, n, 0, &zT, &nT);
+    migLineField(z, n, 1, &zR, &nR);
+    migLineField(z, n, 2, &zP, &nP);
+    rc = rbErr(p, SQLITE_CONSTRAINT,
+               "FOREIGN KEY constraint failed after the rebuild: table %.*s, "
+               "rowid %.*s references %.*s, which has no matching row "
+               "(PRAGMA foreign_key_check); fix the data or the new "
+               "definition first",
+               nT, zT, nR, zR, nP, zP);
   }
   migStrReset(&s);
   return rc;

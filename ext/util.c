@@ -157,3 +157,57 @@ int migSetError(char **pzErr, int rc, const char *zFmt, ...) {
   }
   return z ? rc : SQLITE_NOMEM;
 }
+
+/* ======================================================================
+** Line sets (foreign_key_check rows before and after a change)
+*/
+
+/* The first line of zNow that zBefore does not hold, or NULL.  Lines end
+** in '\n'; *pn gets the line's length without it. */
+const char *migFirstNewLine(const char *zBefore, const char *zNow,
+                            size_t *pn) {
+  const char *z = zNow;
+  while (z && *z) {
+    const char *e = strchr(z, '\n');
+    size_t n = e ? (size_t)(e - z) : strlen(z);
+    const char *q = zBefore;
+    int bOld = 0;
+    while (q && *q && !bOld) {
+      bOld = strncmp(q, z, n) == 0 && (q[n] == '\n' || q[n] == 0);
+      q = strchr(q, '\n');
+      if (q) q++;
+    }
+    if (!bOld) {
+      *pn = n;
+      return z;
+    }
+    z = e ? e + 1 : z + n;
+  }
+  return 0;
+}
+
+/* Field k (0-based) of the '|'-separated line z[0..n): *pz and *pnField
+** (0 and "" when the line has fewer fields). */
+void migLineField(const char *z, size_t n, int k, const char **pz,
+                  int *pnField) {
+  const char *zEnd = z + n;
+  while (k > 0 && z < zEnd) {
+    const char *p = memchr(z, '|', (size_t)(zEnd - z));
+    if (p == 0) {
+      z = zEnd;
+      break;
+    }
+    z = p + 1;
+    k--;
+  }
+  if (k > 0 || z >= zEnd) {
+    *pz = "";
+    *pnField = 0;
+    return;
+  }
+  {
+    const char *p = memchr(z, '|', (size_t)(zEnd - z));
+    *pz = z;
+    *pnField = (int)((p ? p : zEnd) - z);
+  }
+}
