@@ -191,6 +191,9 @@ int migRegisterFunctions(sqlite3 *db, char **pzErr);
 int migRegisterRebuild(sqlite3 *db, char **pzErr);
 int migRegisterVtabMigrations(sqlite3 *db);
 int migRegisterVtabHistory(sqlite3 *db);
+/* xBestIndex for a table whose hidden column iBundleCol takes a bundle:
+** idxNum 1 and argv[0] when an equality on it is usable. */
+int migBestIndexBundle(sqlite3_index_info *p, int iBundleCol);
 
 /* Resolve an optional bundle argument without the connection cache (the
 ** virtual tables, schema.c): NULL -> embedded.  zExample shows a correct

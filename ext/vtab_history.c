@@ -207,33 +207,16 @@ static int historyRowid(sqlite3_vtab_cursor *cur, sqlite_int64 *pRowid) {
   return SQLITE_OK;
 }
 
-/* idxNum bit 1: equality on the hidden bundle column, passed as argv[0];
-** an unusable bundle constraint gives SQLITE_CONSTRAINT. */
+/* idxNum bit 1: the bundle argument (see migBestIndexBundle); rows come
+** in id order, so ORDER BY id needs no sort. */
 static int historyBestIndex(sqlite3_vtab *tab, sqlite3_index_info *p) {
-  int i, iBundle = -1, bUnusable = 0;
+  int rc = migBestIndexBundle(p, HISTORY_COLUMN_BUNDLE);
   (void)tab;
-  for (i = 0; i < p->nConstraint; i++) {
-    const struct sqlite3_index_constraint *c = &p->aConstraint[i];
-    if (c->iColumn != HISTORY_COLUMN_BUNDLE) continue;
-    if (c->op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
-    if (!c->usable) {
-      bUnusable = 1;
-      continue;
-    }
-    iBundle = i;
-  }
-  if (iBundle < 0 && bUnusable) return SQLITE_CONSTRAINT;
-  if (iBundle >= 0) {
-    p->aConstraintUsage[iBundle].argvIndex = 1;
-    p->aConstraintUsage[iBundle].omit = 1;
-    p->idxNum = 1;
-  }
-  if (p->nOrderBy == 1 && p->aOrderBy[0].iColumn == HISTORY_COLUMN_ID &&
-      !p->aOrderBy[0].desc) {
+  if (rc == SQLITE_OK && p->nOrderBy == 1 &&
+      p->aOrderBy[0].iColumn == HISTORY_COLUMN_ID && !p->aOrderBy[0].desc) {
     p->orderByConsumed = 1;
   }
-  p->estimatedCost = 1000;
-  return SQLITE_OK;
+  return rc;
 }
 
 static sqlite3_module historyModule = {

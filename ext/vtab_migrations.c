@@ -300,16 +300,16 @@ static int migrationsRowid(sqlite3_vtab_cursor *cur, sqlite_int64 *pRowid) {
   return SQLITE_OK;
 }
 
-/* idxNum bit 1: an equality constraint on the hidden bundle column is
-** passed as argv[0].  A bundle constraint that is not usable (e.g. the
-** argument comes from a later table in a join) gives SQLITE_CONSTRAINT so
-** the planner picks another order. */
-static int migrationsBestIndex(sqlite3_vtab *tab, sqlite3_index_info *p) {
+/* The xBestIndex of both virtual tables (declared in internal.h).
+** idxNum bit 1: an equality constraint on the hidden bundle column
+** (iBundleCol) is passed as argv[0].  A bundle constraint that is not
+** usable (e.g. the argument comes from a later table in a join) gives
+** SQLITE_CONSTRAINT so the planner picks another order. */
+int migBestIndexBundle(sqlite3_index_info *p, int iBundleCol) {
   int i, iBundle = -1, bUnusable = 0;
-  (void)tab;
   for (i = 0; i < p->nConstraint; i++) {
     const struct sqlite3_index_constraint *c = &p->aConstraint[i];
-    if (c->iColumn != MIGRATIONS_COLUMN_BUNDLE) continue;
+    if (c->iColumn != iBundleCol) continue;
     if (c->op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
     if (!c->usable) {
       bUnusable = 1;
@@ -326,6 +326,12 @@ static int migrationsBestIndex(sqlite3_vtab *tab, sqlite3_index_info *p) {
   p->estimatedCost = 1000;
   p->estimatedRows = 1000;
   return SQLITE_OK;
+}
+
+/* idxNum bit 1: the bundle argument (see migBestIndexBundle). */
+static int migrationsBestIndex(sqlite3_vtab *tab, sqlite3_index_info *p) {
+  (void)tab;
+  return migBestIndexBundle(p, MIGRATIONS_COLUMN_BUNDLE);
 }
 
 static sqlite3_module migrationsModule = {
