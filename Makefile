@@ -35,7 +35,7 @@ CORE_OBJS := $(ENGINE:%=$(B)/core/%.o) $(B)/core/embedded_bundle.o
 MKB_OBJS  := $(BUNDLER:%=$(B)/core/%.o)
 
 .SECONDARY:
-.PHONY: all test test-unit test-sql test-python demo install clean FORCE
+.PHONY: all test test-unit test-valgrind demo install clean FORCE
 
 SHELL_SRC := $(wildcard shell/*.c)
 PROGRAMS  := $(B)/migrate.so $(B)/mkbundle $(B)/libsqlitemigrate.a
@@ -110,6 +110,10 @@ test: all $(B)/test_unit $(FIXTURE_MODULES)
 
 test-unit: $(B)/test_unit
 	$(B)/test_unit
+
+# The SQL suite's sqlite3 shells under valgrind memcheck (zero errors).
+test-valgrind: all
+	@VALGRIND=1 $(PYTHON) tests/run_all.py --sql-only
 
 demo: all
 	rm -f demo.db

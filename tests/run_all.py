@@ -4,6 +4,8 @@
     make test            (builds first, then runs this)
     SANITIZE=1 ...       the .so is ASan-instrumented: preload the runtime
                          into the sqlite3 shell and Python that load it
+    VALGRIND=1 ...       run the sql suite's sqlite3 shells under valgrind
+                         (memcheck, definite leaks and errors fail a test)
 
 Suites:
   unit    build/test_unit: C tests of the parser, graph, targets and bundle
@@ -56,6 +58,8 @@ def run_unit(env):
 
 
 def run_sql(env):
+    """Each tests/sql/NAME.sql through the sqlite3 shell; stdout then stderr
+    must equal NAME.expected."""
     d = os.path.join(ROOT, "tests", "sql")
     passed = failed = 0
     for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
@@ -63,10 +67,20 @@ def run_sql(env):
             continue
         script = os.path.join(d, name)
         expected_path = script[:-4] + ".expected"
+        cmd = ["sqlite3", "-batch", ":memory:"]
+        vg_log = None
+        if os.environ.get("VALGRIND") == "1":
+            vg_log = os.path.join(BUILD, "valgrind-%s.log" % name[:-4])
+            cmd = ["valgrind", "-q", "--error-exitcode=99",
+                   "--leak-check=full", "--errors-for-leak-kinds=definite",
+                   "--log-file=" + vg_log] + cmd
         with open(script, "rb") as f:
-            p = subprocess.run(["sqlite3", "-batch", ":memory:"], stdin=f,
-                               cwd=ROOT, capture_output=True, env=env)
+            p = subprocess.run(cmd, stdin=f, cwd=ROOT, capture_output=True,
+                               env=env)
         got = (p.stdout + p.stderr).decode("utf-8", "replace")
+        if vg_log and p.returncode == 99:
+            with open(vg_log) as f:
+                got += "\nvalgrind:\n" + f.read()
         try:
             with open(expected_path, encoding="utf-8") as f:
                 want = f.read()
@@ -124,7 +138,10 @@ print("PYRESULT %d %d %d" % (r.testsRun - bad - len(r.skipped), bad,
 def main():
     env = sanitizer_env()
     total_p = total_f = 0
-    for suite in (run_unit, run_sql, run_python):
+    suites = (run_unit, run_sql, run_python)
+    if "--sql-only" in sys.argv:
+        suites = (run_sql,)
+    for suite in suites:
         p, f = suite(env)
         total_p += p
         total_f += f
