@@ -35,6 +35,7 @@ SQLITE_EXTENSION_INIT3
 
 #include <stdio.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -862,6 +863,65 @@ int migCheckIdle(sqlite3 *db, int nCallerStmt, const char *zFunc,
 }
 
 /* ======================================================================
+** When a failed call cannot roll back
+**
+** Inside SELECT migrate_to(...), an out-of-memory error leaves SQLite's
+** malloc-failed flag set until the outer statement ends, so no statement,
+** not even ROLLBACK, can be prepared: the engine's transaction stays open
+** with part of the migration in it.  The call then fails saying so, and a
+** commit hook vetoes every COMMIT on that connection (turning it into a
+** rollback) until the transaction ends, so the partial migration can never
+** be committed.  The hooks replace any the application had installed.
+*/
+#define MIG_GUARDS 16
+static struct {
+  sqlite3 *db;
+} aGuard[MIG_GUARDS];
+static pthread_mutex_t guardMutex = PTHREAD_MUTEX_INITIALIZER;
+
+static int guardFind(sqlite3 *db) {
+  int i;
+  for (i = 0; i < MIG_GUARDS; i++) {
+    if (aGuard[i].db == db) return i;
+  }
+  return -1;
+}
+
+/* Commit hook: veto while the connection is guarded. */
+static int guardCommit(void *pArg) {
+  int i, bVeto;
+  pthread_mutex_lock(&guardMutex);
+  i = guardFind((sqlite3 *)pArg);
+  bVeto = i >= 0;
+  if (bVeto) aGuard[i].db = 0; /* the veto rolls the transaction back */
+  pthread_mutex_unlock(&guardMutex);
+  return bVeto;
+}
+
+/* Rollback hook: the transaction is gone, so is the guard. */
+static void guardRollback(void *pArg) {
+  int i;
+  pthread_mutex_lock(&guardMutex);
+  i = guardFind((sqlite3 *)pArg);
+  if (i >= 0) aGuard[i].db = 0;
+  pthread_mutex_unlock(&guardMutex);
+}
+
+/* Guard db; returns 1 when a slot was free. */
+static int guardArm(sqlite3 *db) {
+  int i;
+  pthread_mutex_lock(&guardMutex);
+  i = guardFind(db);
+  if (i < 0) i = guardFind(0);
+  if (i >= 0) aGuard[i].db = db;
+  pthread_mutex_unlock(&guardMutex);
+  if (i < 0) return 0;
+  sqlite3_commit_hook(db, guardCommit, db);
+  sqlite3_rollback_hook(db, guardRollback, db);
+  return 1;
+}
+
+/* ======================================================================
 ** The run lock for Transaction: none revisions
 **
 ** Such a revision runs outside a transaction, so the write lock is given up
@@ -1438,6 +1498,9 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
       rc = fkCheckNew(db, zFkBefore, o->zFunc, zTarget, pzErr);
       if (rc) goto fail;
     }
+    /* the result first: nothing may fail after the commit */
+    *pzOut = headString(&r, &rc);
+    if (rc) goto fail;
     rc = emitExec(&r.e, bSavepoint ? "RELEASE migrate" : "COMMIT", pzErr);
     if (rc) {
       char *z = sqlite3_mprintf("%s('%s'): cannot commit: %s", o->zFunc,
@@ -1448,11 +1511,13 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
       }
       goto fail;
     }
-    *pzOut = headString(&r, &rc);
+    bSavepoint = 0;
   }
   goto done;
 
 fail:
+  sqlite3_free(*pzOut);
+  *pzOut = 0;
   if (bLocked) {
     /* the Transaction: none revision failed: give the lock back */
     if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
@@ -1471,6 +1536,7 @@ fail:
   }
   emitterClose(&r.e);
   if (!bOffline) {
+    int bStuck = 0;
     if (bSavepoint) {
       if (sqlite3_get_autocommit(db)) {
         char *z = sqlite3_mprintf(
@@ -1480,11 +1546,27 @@ fail:
           sqlite3_free(*pzErr);
           *pzErr = z;
         }
-      } else {
-        sqlite3_exec(db, "ROLLBACK TO migrate; RELEASE migrate", 0, 0, 0);
+      } else if (sqlite3_exec(db, "ROLLBACK TO migrate; RELEASE migrate", 0,
+                              0, 0) != SQLITE_OK) {
+        bStuck = 1;
       }
     } else if (!sqlite3_get_autocommit(db) && bAuto) {
       sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
+      bStuck = !sqlite3_get_autocommit(db);
+    }
+    if (bStuck) {
+      /* see "When a failed call cannot roll back" above */
+      int bGuarded = guardArm(db);
+      char *z = sqlite3_mprintf(
+          "%s; the partial migration could not be rolled back inside the "
+          "call: run ROLLBACK%s",
+          *pzErr ? *pzErr : sqlite3_errstr(rc),
+          bGuarded ? " (a COMMIT on this connection is refused until then)"
+                   : "");
+      if (z) {
+        sqlite3_free(*pzErr);
+        *pzErr = z;
+      }
     }
   }
 done:

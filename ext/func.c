@@ -157,8 +157,10 @@ static void resultError(sqlite3_context *ctx, int rc, char *zErr) {
     sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
     /* a damaged bundle is not a damaged database: SQLITE_CORRUPT stays
     ** SQLITE_ERROR here */
-    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED || rc == SQLITE_READONLY ||
-        rc == SQLITE_CONSTRAINT) {
+    int prim = rc & 0xff;
+    if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED ||
+        prim == SQLITE_READONLY || prim == SQLITE_CONSTRAINT ||
+        prim == SQLITE_FULL || prim == SQLITE_IOERR) {
       sqlite3_result_error_code(ctx, rc);
     }
   }
