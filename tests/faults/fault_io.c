@@ -426,6 +426,15 @@ static int checkFile(Tally *t, const char *zPath, const char *zWhat, int k,
       bad(t, "k=%d %s: migrate_to('head') reported success but the "
           "database is at %s", k, zWhat, st.zVersion);
     }
+    /* An error for a database that ends up at head: the caller is told
+    ** the upgrade failed when it happened.  The crash image may show it:
+    ** a WAL commit whose frames were written but whose xSync failed is
+    ** recovered from the -wal file (SQLite's, not the engine's, doing);
+    ** the closed file may not (the connection discards those frames). */
+    if (rcRun != SQLITE_OK && iState == 2 && strcmp(zWhat, "closed") == 0) {
+      bad(t, "k=%d %s: migrate_to('head') reported an error but the "
+          "database is at head", k, zWhat);
+    }
     if (strcmp(st.zSig, zRefSig[iState]) != 0) {
       bad(t, "k=%d %s: at %s but the schema/data differ from the reference "
           "database at that version", k, zWhat, st.zVersion);
@@ -489,6 +498,9 @@ static int runOnce(const Scenario *s, int k, Tally *t) {
     }
   }
   sqlite3_free(zErr);
+  if (!sqlite3_get_autocommit(db)) {
+    bad(t, "k=%d: the connection was left inside a transaction", k);
+  }
   /* what a crash now would leave */
   if (nFired) {
     if (fl_copy_db(zWork, zImage)) die("copy", 0, 0);
