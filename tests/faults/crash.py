@@ -12,8 +12,9 @@ mid-transaction: the upgrade writes a few MB, more than the 2 MB cache).
 
 A template database is migrated to r009 (the old version).  Each trial
 copies it, starts build/faults/crash_child (migrate_run() to head) and
-SIGKILLs it after a delay drawn uniformly from [0, T], T being the measured
-duration of the upgrade itself (the child says "go" just before
+SIGKILLs it after a delay drawn uniformly from [0, T] (three trials in
+four) or from [0.8 T, 1.2 T] (one in four: around the COMMIT), T being the
+measured duration of the upgrade itself (the child says "go" just before
 migrate_run(); the delay counts from then).  The parent then opens the file
 with the default VFS (a hot journal is rolled back, a WAL recovered) and
 checks:
@@ -206,7 +207,14 @@ def main():
         for trial in range(args.trials):
             combo = combos[trial % len(combos)]
             mode, cache = combo
-            frac = rng.random()
+            # three trials in four spread over the whole upgrade; one in
+            # four aimed at its end (0.8 T .. 1.2 T: T varies from run to
+            # run), where COMMIT writes the cached pages and deletes the
+            # journal or appends the commit frame
+            if rng.random() < 0.75:
+                frac = rng.random()
+            else:
+                frac = 0.8 + 0.4 * rng.random()
             delay = frac * durations[combo] / 1000.0
             remove_db(work)
             shutil.copyfile(templates[mode], work)

@@ -574,8 +574,8 @@ static void runScenario(const Scenario *s) {
   for (k = 1; k <= K_CAP && !bDone; k++) bDone = runOnce(s, k, &t);
   if (!bDone) bad(&t, "the upgrade never got past the fault (cap %d)", K_CAP);
   if (t.nBad) {
-    fl_fail(zName, "%d problems over k=1..%d; first: %s", t.nBad, k - 1,
-            t.zFirstBad);
+    fl_fail(zName, "%d problems over k=1..%d (%d faults fired); first: %s "
+            "[%.1fs]", t.nBad, k - 1, t.nFired, t.zFirstBad, fl_now() - t0);
   } else {
     fl_pass(zName,
             "k=1..%d, %d faults fired (%d still reported success); closed: "

@@ -513,7 +513,8 @@ static void scan(Run *r, const char *zSql) {
   s = sqlite3_str_new(0);
   arm(m.k, m.bPersist);
   rc = sqlite3_prepare_v2(db, zSql, -1, &st, 0);
-  while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+  if (rc == SQLITE_OK) rc = SQLITE_ROW;
+  while (rc == SQLITE_ROW && (rc = sqlite3_step(st)) == SQLITE_ROW) {
     int armed = m.bArmed;
     m.bArmed = 0; /* the copy is the test's, not the engine's */
     for (i = 0; i < sqlite3_column_count(st); i++) {
@@ -650,8 +651,8 @@ static int runScenario(const Scenario *sc, int bPersist, int bSql) {
     }
   }
   if (nBad) {
-    fl_fail(zName, "%d problems over k=1..%d; first: %s", nBad, k - 1,
-            zFirstBad);
+    fl_fail(zName, "%d problems over k=1..%d (%d faults fired); first: %s "
+            "[%.1fs]", nBad, k - 1, nFired, zFirstBad, fl_now() - t0);
   } else {
     char zMid[120] = "", zOpen[160] = "";
     if (nMid) {
