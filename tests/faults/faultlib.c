@@ -244,6 +244,7 @@ void fl_state_free(FlState *p) {
 
 static int commitHook(void *p) {
   ((FlCommits *)p)->bPending = 1;
+  ((FlCommits *)p)->nAttempted++;
   return 0;
 }
 static void rollbackHook(void *p) {

@@ -46,6 +46,10 @@ char *fl_version(sqlite3 *db);
 typedef struct FlCommits {
   int bPending;   /* commit hook called, outcome not yet seen */
   int nCommitted; /* commits that happened */
+  int nAttempted; /* commit hook calls: commits tried, failed or not (one
+                  ** that fails after its commit point, e.g. the fsync
+                  ** after truncating a TRUNCATE-mode journal, is durable
+                  ** although it reports an error) */
 } FlCommits;
 /* Install the hooks (commit, rollback, SQLITE_TRACE_STMT) on db. */
 void fl_watch_commits(sqlite3 *db, FlCommits *p);
