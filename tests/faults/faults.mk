@@ -2,8 +2,9 @@
 # included by the Makefile:
 #
 #   make test-faults-short   I/O errors (every k, one upgrade per kind), OOM
-#                            (decode, graph, one upgrade), 20 crash trials;
-#                            the short form `make test` runs
+#                            (decode, graph, one :memory: upgrade through
+#                            migrate_run() and SQL), 20 crash trials; the
+#                            short form `make test` runs (~30-150 s)
 #   make test-faults         every I/O and OOM scenario, full k ranges
 #   make test-crash          >= 200 SIGKILL trials (rollback journal + WAL)
 #   make test-crash CRASH_TRIALS=1000 CRASH_SEED=7    more, another seed

@@ -5,7 +5,8 @@
     python3 tests/faults/run_faults.py --build build/faults full
     python3 tests/faults/run_faults.py --build build/faults crash [--trials N]
 
-  short  fault_io --short, fault_oom --short, crash.py --trials 20
+  short  fault_io --short (each fault kind once, every k), fault_oom
+         --short (decode, graph, one upgrade), crash.py --trials 20
          (what `make test-faults-short`, and so `make test`, runs)
   full   fault_io and fault_oom over every scenario and every k
   crash  crash.py --trials 200 (rollback journal and WAL alternating)
