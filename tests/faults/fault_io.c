@@ -53,8 +53,11 @@
 **
 ** Besides: a run whose fault fired must not report success unless the
 ** database is at head; an error must carry a message; sqlite3_close() must
-** succeed (no statement left unfinalized); the error code must be an I/O
-** error or SQLITE_FULL (the primary code of what was injected).
+** succeed (no statement left unfinalized); the connection must not be left
+** inside a transaction; migrate_run() must return SQLITE_IOERR or the
+** injected code, and the message must carry SQLite's text for it ("disk I/O
+** error", "database or disk is full").  The separate "io sql error code"
+** test (full form) asks the same code of SELECT migrate_to().
 */
 #include "faultlib.h"
 #include "migrate.h"

@@ -20,7 +20,7 @@
 **   decode          migrate_bundle_open_blob() of the embedded bundle's bytes
 **   folder          migrate_bundle_open_path() of migrations/ (read, parse,
 **                   graph)
-**   graph           parse + graph of a generated 40-revision history with
+**   graph           parse + graph of a generated 43-revision history with
 **                   branch points, merges, a second base, branch labels and a
 **                   Depends On (migBundleFromFiles), then plans and target
 **                   resolutions on it (migPlan, migrate_bundle_resolve)
