@@ -1456,14 +1456,30 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
     if (rc == SQLITE_OK && rv->no_transaction) {
       /* it ran outside a transaction: record it durably now, give the
       ** lock back, and go on in a new transaction */
+      int bLast = i == plan.nStep - 1;
       rc = flushBk(&r);
       if (rc == SQLITE_OK && bLocked) rc = lockDrop(db, pzErr);
+      if (rc == SQLITE_OK && bLast && !bOffline) {
+        /* the last step: the result now, nothing may fail after this
+        ** commit */
+        *pzOut = headString(&r, &rc);
+      }
       if (rc == SQLITE_OK) {
         rc = emitExec(&r.e, bOffline ? "COMMIT;\n" : "COMMIT", pzErr);
       }
       if (rc == SQLITE_OK && bLocked) {
         bLocked = 0;
         atomic_fetch_sub(&nLockHeld, 1);
+      }
+      if (rc == SQLITE_OK && bLast && !bOffline) {
+        if (o->xProgress) {
+          o->xProgress(o->pProgressArg, rv, bUp, bUp ? zPar : rv->id,
+                       bUp ? rv->id : zPar, ms);
+        }
+        sqlite3_free(zPar);
+        sqlite3_free(zAfter);
+        bSavepoint = 0;
+        goto done; /* committed: the run is complete */
       }
       if (rc == SQLITE_OK) {
         rc = emitExec(&r.e, bOffline ? "BEGIN;\n" : "BEGIN IMMEDIATE", pzErr);

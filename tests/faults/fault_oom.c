@@ -463,6 +463,18 @@ static void upgrade(Run *r, const char *zPath, const char *zTarget,
       ** rolled back here, as a caller would once memory is back. */
       r->bLeftOpen = 1;
       sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
+    } else if (bSql && r->rc == SQLITE_NOMEM) {
+      /* Inside SELECT migrate_to() SQLite keeps its out-of-memory flag
+      ** until the outer statement ends, so the engine cannot prepare its
+      ** ROLLBACK there (and SQLite reports a plain "out of memory" as the
+      ** statement ends).  A COMMIT must then be refused (rolled back), so
+      ** half an upgrade can never be committed. */
+      if (sqlite3_exec(db, "COMMIT", 0, 0, 0) == SQLITE_OK) {
+        problem(r, "the connection was left inside the engine's "
+                "transaction and a COMMIT went through");
+      } else if (!sqlite3_get_autocommit(db)) {
+        sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
+      }
     } else {
       /* Memory is back after one failure: nothing excuses an open
       ** transaction (a later COMMIT by the caller would commit half an

@@ -127,14 +127,17 @@ char *fl_signature(sqlite3 *db) {
   sqlite3_stmt *st = 0;
   int rc;
   sqlite3_str_appendall(s, "-- schema\n");
+  /* migrate_lock exists while a Transaction: none revision runs (and in
+  ** a crash image taken then): it is not part of any version's schema */
   rc = appendRows(db, s,
                   "SELECT type, name, tbl_name, sql FROM main.sqlite_schema "
-                  "ORDER BY 1, 2");
+                  "WHERE tbl_name <> 'migrate_lock' ORDER BY 1, 2");
   if (rc == SQLITE_OK) {
     rc = sqlite3_prepare_v2(db,
                             "SELECT name FROM main.sqlite_schema WHERE "
                             "type = 'table' AND name NOT LIKE 'sqlite\\_%' "
-                            "ESCAPE '\\' ORDER BY name",
+                            "ESCAPE '\\' AND name <> 'migrate_lock' "
+                            "ORDER BY name",
                             -1, &st, 0);
   }
   while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
