@@ -83,7 +83,7 @@ static const Command aCmd[] = {
      "digits)\n"},
     {"merge", cmdMerge, OPTS(aOptMerge), 1, -1, "REV",
      "merge -m MSG [--branch-label LABEL] [--rev-id ID] REV... | heads",
-     "Write a revision that merges the given revisions (or all heads).",
+     "Write a revision that merges heads.",
      "  REV...               revisions to merge; 'heads' for every head\n"
      "  -m, --message MSG    the revision's message\n"
      "  --branch-label LABEL a branch label for the merge revision\n"
@@ -106,7 +106,7 @@ static const Command aCmd[] = {
      "  --sql                print the SQL script instead of running it\n"
      "  --backup FILE        first copy the database to FILE (a new file)\n"},
     {"stamp", cmdStamp, OPTS(aOptStamp), 1, 1, "TARGET", "stamp TARGET [--sql]",
-     "Set the database's version to TARGET without running any script.",
+     "Set the database's version to TARGET, running no script.",
      "  TARGET               a revision, head, heads or base\n"
      "  --sql                print the SQL script instead of running it\n"},
     {"current", cmdCurrent, OPTS(aOptVerbose), 0, 0, "", "current [-v]",
@@ -130,19 +130,16 @@ static const Command aCmd[] = {
      "Show the branch points of the history.",
      "  -v, --verbose        each revision in full\n"},
     {"show", cmdShow, aOptNone, 0, 1, 1, "REV", "show REV",
-     "Show a revision in full (REV may be current, head, heads, a prefix).",
+     "Show a revision in full (a prefix, head, heads, current, ...).",
      "  REV                  the revision(s) to show\n"},
     {"check", cmdCheck, aOptNone, 0, 0, 0, "", "check",
-     "Exit 0 when the database is at head with nothing pending, else say "
-     "why, exit 1.",
+     "Exit 0 when the database is at head, else list what is pending.",
      ""},
     {"bundle", cmdBundle, OPTS(aOptBundle), 0, 0, "", "bundle -o FILE",
-     "Write the revisions as a bundle file (for --bundle and "
-     "migrate_bundle()).",
+     "Write the revisions as one bundle file (for --bundle).",
      "  -o, --output FILE    the bundle file to write\n"},
     {"graph", cmdGraph, aOptNone, 0, 0, 0, "", "graph",
-     "Print the revision graph as Graphviz DOT (current revisions marked "
-     "with -d).",
+     "Print the revision graph as Graphviz DOT (-d: current marked).",
      ""},
 };
 #define N_CMD ((int)(sizeof(aCmd) / sizeof(aCmd[0])))
