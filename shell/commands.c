@@ -151,8 +151,7 @@ static int printSql(Shell *s, Args *a, const char *zArg, int mode) {
   sqlite3_free(zErr);
   sqlite3_free(zFrom);
   sqlite3_free(zTo);
-  if (db) sqlite3_close(db);
-  return rc;
+  return shellCloseDb(s, db, rc);
 }
 
 /* Remove a database file this command created if it is still empty (a
@@ -213,9 +212,7 @@ done:
   sqlite3_free(zVersion);
   sqlite3_free(zErr);
   sqlite3_free(zBefore);
-  if (sqlite3_close(db) != SQLITE_OK && rc == EXIT_OK) {
-    rc = outFail("cannot close database %s", s->zDbPath);
-  }
+  rc = shellCloseDb(s, db, rc);
   if (rc != EXIT_OK && bCreated) dropIfEmpty(s);
   return rc;
 }
@@ -268,8 +265,7 @@ int cmdCurrent(Shell *s, Args *a) {
     }
   }
   sqlite3_free(aCur);
-  sqlite3_close(db);
-  return rc;
+  return shellCloseDb(s, db, rc);
 }
 
 int cmdCheck(Shell *s, Args *a) {
@@ -299,8 +295,7 @@ int cmdCheck(Shell *s, Args *a) {
   sqlite3_free(zReport);
   sqlite3_free(zErr);
   sqlite3_free(zVer);
-  sqlite3_close(db);
-  return rc;
+  return shellCloseDb(s, db, rc);
 }
 
 /* ======================================================================

@@ -53,8 +53,11 @@ int cmdGraph(Shell *s, Args *a) {
     rc = shellOpenDb(s, DB_READ, &db, 0);
     if (rc) return rc;
     rc = shellCurrent(s, db, b, &aDb, &nDb);
-    sqlite3_close(db);
-    if (rc) return rc;
+    rc = shellCloseDb(s, db, rc);
+    if (rc) {
+      sqlite3_free(aDb);
+      return rc;
+    }
   }
   n = migrate_bundle_count(b);
   printf("// sqlite-migrate graph: %d revision%s%s%s\n"

@@ -26,8 +26,7 @@ static int readCurrent(Shell *s, migrate_bundle *b, int **paDb, int *pnDb) {
   int rc = shellOpenDb(s, DB_READ, &db, 0);
   if (rc) return rc;
   rc = shellCurrent(s, db, b, paDb, pnDb);
-  sqlite3_close(db);
-  return rc;
+  return shellCloseDb(s, db, rc);
 }
 
 static int inList(const int *a, int n, int k) {

@@ -220,6 +220,18 @@ int shellOpenDb(Shell *s, int eMode, sqlite3 **pDb, int *pbCreated) {
 }
 
 /* See shell.h. */
+int shellCloseDb(Shell *s, sqlite3 *db, int rc) {
+  if (sqlite3_close(db) != SQLITE_OK) {
+    /* only an unfinalized statement keeps it open: a bug here, not there */
+    if (rc == EXIT_OK) {
+      rc = outFail("cannot close database %s: %s", s->zDbPath,
+                   sqlite3_errmsg(db));
+    }
+  }
+  return rc;
+}
+
+/* See shell.h. */
 int shellCurrent(Shell *s, sqlite3 *db, migrate_bundle *b, int **paCur,
                  int *pnCur) {
   char *zVer = 0, *zErr = 0;

@@ -112,6 +112,10 @@ enum {
 ** file did not exist before. */
 int shellOpenDb(Shell *, int eMode, sqlite3 **pDb, int *pbCreated);
 
+/* Close a database shellOpenDb() opened (NULL is fine).  Returns rc, or
+** EXIT_FAIL (printed) when rc was EXIT_OK and the close failed. */
+int shellCloseDb(Shell *, sqlite3 *db, int rc);
+
 /* Does the configured database file exist?  (":memory:" counts as no.) */
 int shellDbExists(const Shell *);
 
