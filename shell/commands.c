@@ -1,6 +1,7 @@
 /*
-** commands.c — the commands that run the engine on a database: upgrade,
-** downgrade, stamp, current, check, and bundle (write the revisions out).
+** commands.c — the commands that run the engine: upgrade, downgrade,
+** stamp, current, check on a database; test on scratch databases; bundle
+** (write the revisions out).
 **
 **     sqlite-migrate -d app.db upgrade                  to head
 **     sqlite-migrate -d app.db upgrade +1 --backup app.db.bak
@@ -10,6 +11,7 @@
 **     sqlite-migrate -d app.db stamp head
 **     sqlite-migrate -d app.db current -v
 **     sqlite-migrate -d app.db check                    exit 0 when at head
+**     sqlite-migrate test                               round trip, scratch dbs
 **     sqlite-migrate bundle -o history.bundle
 **
 ** upgrade and downgrade are Alembic's: the direction is explicit
@@ -296,6 +298,37 @@ int cmdCheck(Shell *s, Args *a) {
   sqlite3_free(zErr);
   sqlite3_free(zVer);
   return shellCloseDb(s, db, rc);
+}
+
+/* ======================================================================
+** test
+*/
+
+/* Every revision upgraded, downgraded and upgraded again on scratch
+** in-memory databases, schemas compared (migrate_roundtrip()). */
+int cmdTest(Shell *s, Args *a) {
+  migrate_bundle *b;
+  char *zReport = 0, *zErr = 0;
+  int rc, n;
+  (void)a;
+  rc = shellBundle(s, &b);
+  if (rc) return rc;
+  n = migrate_bundle_count(b);
+  rc = migrate_roundtrip(b, &zReport, &zErr);
+  if (rc != SQLITE_OK) {
+    rc = outFail("%s", zErr ? zErr : sqlite3_errstr(rc));
+  } else if (zReport) {
+    printf("%s\n", zReport);
+    rc = EXIT_FAIL;
+  } else {
+    printf("%d revision%s passed the round trip (upgrade, downgrade, "
+           "upgrade; schemas compared).\n",
+           n, n == 1 ? "" : "s");
+    rc = EXIT_OK;
+  }
+  sqlite3_free(zReport);
+  sqlite3_free(zErr);
+  return rc;
 }
 
 /* ======================================================================

@@ -7,7 +7,7 @@
 ** args.c      the small argument parser every command uses
 ** open.c      where the database and the revisions come from; backups
 ** out.c       output: Alembic's revision formats, errors, usage lines
-** commands.c  upgrade, downgrade, stamp, current, check, bundle
+** commands.c  upgrade, downgrade, stamp, current, check, test, bundle
 ** inspect.c   history, heads, branches, show
 ** range.c     the revisions of a "history -r FROM:TO" range
 ** write.c     init, revision, merge (the files they write)
@@ -197,6 +197,7 @@ int cmdHeads(Shell *, Args *);
 int cmdBranches(Shell *, Args *);
 int cmdShow(Shell *, Args *);
 int cmdCheck(Shell *, Args *);
+int cmdTest(Shell *, Args *);
 int cmdBundle(Shell *, Args *);
 int cmdGraph(Shell *, Args *);
 

@@ -92,8 +92,8 @@ class UsageTest(unittest.TestCase):
                 "usage: sqlite-migrate [-d DATABASE] [--dir FOLDER | --bundle FILE] "
                 "COMMAND [ARGS]\n"))
             for cmd in ("init", "revision", "upgrade", "downgrade", "current", "history",
-                        "heads", "branches", "show", "stamp", "merge", "check", "bundle",
-                        "graph"):
+                        "heads", "branches", "show", "stamp", "merge", "check", "test",
+                        "bundle", "graph"):
                 self.assertRegex(p.stdout, r"\n  %s +\S" % cmd)
                 q = run([cmd, "--help"], cwd=tmp)
                 self.assertEqual(q.returncode, 0, q.stderr)
@@ -414,6 +414,72 @@ class StampCheckTest(unittest.TestCase):
             self.assertEqual((p.returncode, p.stderr), (0, ""))
             self.assertEqual(p.stdout, "No pending revisions; the database is at head "
                                        "(%s).\n" % HEAD)
+            # schema drift is a finding too
+            conn = sqlite3.connect(db)
+            conn.execute("CREATE TABLE scratch(x)")
+            conn.commit()
+            conn.close()
+            p = run(ex("-d", db, "check"), cwd=tmp)
+            self.assertEqual(p.returncode, 1)
+            self.assertEqual(p.stdout, "drift: table scratch: in the database, not in "
+                                       "the history\n")
+
+
+class ChecksumTest(unittest.TestCase):
+    """An applied script edited afterwards: check says so, upgrade refuses."""
+
+    def test_edited_script(self):
+        with Tmp() as tmp:
+            folder = shutil.copytree(LINEAR, os.path.join(tmp, "m"))
+            db = os.path.join(tmp, "a.db")
+            self.assertEqual(run(["--dir", folder, "-d", db, "upgrade", "c3"],
+                                 cwd=tmp).returncode, 0)
+            path = os.path.join(folder, "b2_second_step.sql")
+            with open(path) as f:
+                text = f.read()
+            with open(path, "w") as f:
+                f.write(text.replace("CREATE TABLE t2(x);", "CREATE TABLE t2(x, y);"))
+            p = run(["--dir", folder, "-d", db, "check"], cwd=tmp)
+            self.assertEqual(p.returncode, 1)
+            self.assertRegex(p.stdout.splitlines()[0],
+                             r"^checksum: b2 \(b2_second_step\.sql\) was applied with "
+                             r"checksum [0-9a-f]{8}, the bundle's script has [0-9a-f]{8}$")
+            before = snapshot(db, skip_log_times=False)
+            p = run(["--dir", folder, "-d", db, "upgrade"], cwd=tmp)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("revision b2 (b2_second_step.sql) was applied with checksum",
+                          p.stderr)
+            self.assertEqual(snapshot(db, skip_log_times=False), before)
+
+
+class RoundTripTest(unittest.TestCase):
+    """test: every revision up, down, up again on scratch databases."""
+
+    def test_example_passes(self):
+        with Tmp() as tmp:
+            p = run(ex("test"), cwd=tmp)
+            self.assertEqual((p.returncode, p.stderr), (0, ""))
+            self.assertEqual(p.stdout, "12 revisions passed the round trip (upgrade, "
+                                       "downgrade, upgrade; schemas compared).\n")
+            self.assertEqual(os.listdir(tmp), [], "test wrote a file")
+
+    def test_findings(self):
+        with Tmp() as tmp:
+            folder = shutil.copytree(LINEAR, os.path.join(tmp, "m"))
+            path = os.path.join(folder, "e5_fifth_step.sql")
+            with open(path) as f:
+                text = f.read()
+            with open(path, "w") as f:
+                f.write(text.replace("DROP TABLE t5;", "SELECT 1;"))
+            p = run(["--dir", folder, "test"], cwd=tmp)
+            self.assertEqual(p.returncode, 1)
+            self.assertEqual(p.stderr, "")
+            self.assertIn("revision e5 (e5_fifth_step.sql): downgrade does not undo the "
+                          "upgrade: table t5: left after the downgrade\n", p.stdout)
+            p = run(["--dir", os.path.join(FIXTURES, "deps"), "test"], cwd=tmp)
+            self.assertEqual(p.returncode, 1)
+            self.assertEqual(p.stdout, "multiple heads: c1, c2, x1; merge them "
+                                       "(sqlite-migrate merge -m MESSAGE heads)\n")
 
 
 def db_tables(path):
@@ -604,9 +670,7 @@ class WriteTest(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stderr)
 
     def test_empty_history(self):
-        """Right after init: no revisions, nothing to print, nothing to do.
-        (Under SANITIZE=1 this needs the engine to accept a folder without
-        scripts: ext/bundle.c fromNamed() passes NULL to qsort() for n == 0.)"""
+        """Right after init: no revisions, nothing to print, nothing to do."""
         with Tmp() as tmp:
             self.assertEqual(run(["init"], cwd=tmp).returncode, 0)
             for args in (["heads"], ["history"], ["branches"]):
