@@ -9,7 +9,7 @@
 ** out.c       output: Alembic's revision formats, errors, usage lines
 ** commands.c  upgrade, downgrade, stamp, current, check, test, bundle
 ** inspect.c   history, heads, branches, show
-** range.c     the revisions of a "history -r FROM:TO" range
+** range.c     revision sets for display: history ranges, current's heads
 ** write.c     init, revision, merge (the files they write)
 ** graph.c     graph (Graphviz DOT)
 **
