@@ -1,0 +1,384 @@
+/*
+** commands.c — the commands that run the engine: upgrade, downgrade,
+** stamp, current, check on a database; test on scratch databases; bundle
+** (write the revisions out).
+**
+**     sqlite-migrate -d app.db upgrade                  to head
+**     sqlite-migrate -d app.db upgrade +1 --backup app.db.bak
+**     sqlite-migrate -d app.db downgrade base
+**     sqlite-migrate upgrade head --sql                 the offline script
+**     sqlite-migrate upgrade 1f0c2a7d44e0:head --sql    ... from a revision
+**     sqlite-migrate -d app.db stamp head
+**     sqlite-migrate -d app.db current -v
+**     sqlite-migrate -d app.db check                    exit 0 when at head
+**     sqlite-migrate test                               round trip, scratch dbs
+**     sqlite-migrate bundle -o history.bundle
+**
+** upgrade and downgrade are Alembic's: the direction is explicit
+** (MIGRATE_UPGRADE / MIGRATE_DOWNGRADE), so "upgrade X" to an applied X does
+** nothing and "downgrade X" to a revision that is not applied is an error.
+** Each applied revision prints "Running upgrade a1 -> b2, message (12 ms)"
+** on stderr as it finishes (the engine's progress callback).  --sql prints
+** what migrate_sql_script() returns, the same text as SQL's migrate_sql().
+** A failing revision leaves the database as it was (the engine rolls back);
+** the message names the revision, the statement and SQLite's error.
+*/
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "shell.h"
+
+/* ======================================================================
+** upgrade, downgrade, stamp
+*/
+
+/* The engine's progress callback: Alembic's "Running upgrade" line. */
+static void progressLine(void *pArg, const migrate_revision *r, int isUp,
+                         const char *zFrom, const char *zTo, double ms) {
+  (void)pArg;
+  if (r->message[0]) {
+    fprintf(stderr, "Running %s %s -> %s, %s (%.0f ms)\n",
+            isUp ? "upgrade" : "downgrade", zFrom, zTo, r->message, ms);
+  } else {
+    fprintf(stderr, "Running %s %s -> %s (%.0f ms)\n",
+            isUp ? "upgrade" : "downgrade", zFrom, zTo, ms);
+  }
+}
+
+/* "a,b" -> "a, b" (Alembic's format_as_comma); "" for NULL. Caller frees. */
+static char *commaSpace(const char *z) {
+  size_t n = z ? strlen(z) : 0, i, j = 0, nComma = 0;
+  char *zOut;
+  for (i = 0; i < n; i++) nComma += z[i] == ',';
+  zOut = sqlite3_malloc64(n + nComma + 1);
+  if (zOut == 0) return 0;
+  for (i = 0; i < n; i++) {
+    zOut[j++] = z[i];
+    if (z[i] == ',') zOut[j++] = ' ';
+  }
+  zOut[j] = 0;
+  return zOut;
+}
+
+/* A starting version for --sql FROM:TO: "base" or resolved ids joined by
+** commas (sqlite3_free).  NULL on error (printed, *pRc set). */
+static char *resolveFrom(Shell *s, migrate_bundle *b, const char *zFrom,
+                         int *pRc) {
+  int *a = 0, n = 0, i, rc;
+  char *zErr = 0, *zOut = 0;
+  if (zFrom[0] == 0) {
+    *pRc = outUsage(s, "empty starting revision in FROM:TO");
+    return 0;
+  }
+  rc = migrate_bundle_resolve(b, zFrom, 0, 0, &a, &n, &zErr);
+  if (rc != SQLITE_OK) {
+    *pRc = outFail("%s (starting revision '%s')",
+                   zErr ? zErr : sqlite3_errstr(rc), zFrom);
+    sqlite3_free(zErr);
+    return 0;
+  }
+  if (n == 0) {
+    zOut = sqlite3_mprintf("base");
+  } else {
+    for (i = 0; i < n; i++) {
+      char *z = sqlite3_mprintf("%z%s%s", zOut, i ? "," : "",
+                                migrate_bundle_revision(b, a[i])->id);
+      if (z == 0) break;
+      zOut = z;
+    }
+    if (i < n) {
+      sqlite3_free(zOut);
+      zOut = 0;
+    }
+  }
+  sqlite3_free(a);
+  if (zOut == 0) *pRc = outFail("out of memory");
+  return zOut;
+}
+
+/* --sql: print the offline script for zArg ("TARGET" or "FROM:TO"). */
+static int printSql(Shell *s, Args *a, const char *zArg, int mode) {
+  migrate_bundle *b;
+  sqlite3 *db = 0;
+  char *zFrom = 0, *zSql = 0, *zErr = 0, *zTo = 0;
+  const char *zColon = strchr(zArg, ':');
+  int rc;
+  if (argsHas(a, "backup")) {
+    return outUsage(s, "--backup and --sql do not go together (--sql "
+                       "changes nothing)");
+  }
+  rc = shellBundle(s, &b);
+  if (rc) return rc;
+  if (zColon) {
+    zTo = sqlite3_mprintf("%s", zColon + 1);
+    if (zTo == 0) return outFail("out of memory");
+    if (zTo[0] == 0) {
+      sqlite3_free(zTo);
+      return outUsage(s, "empty target in FROM:TO");
+    }
+    {
+      char *zF = sqlite3_mprintf("%.*s", (int)(zColon - zArg), zArg);
+      if (zF == 0) {
+        sqlite3_free(zTo);
+        return outFail("out of memory");
+      }
+      zFrom = resolveFrom(s, b, zF, &rc);
+      sqlite3_free(zF);
+    }
+    if (zFrom == 0) {
+      sqlite3_free(zTo);
+      return rc;
+    }
+  } else if (s->zDbPath && shellDbExists(s)) {
+    rc = shellOpenDb(s, DB_READ, &db, 0);
+    if (rc) return rc;
+  } else if (mode == MIGRATE_DOWNGRADE) {
+    return outUsage(s, "downgrade with --sql needs <fromrev>:<torev>, or "
+                       "an existing database (-d) to start from");
+  } else {
+    zFrom = sqlite3_mprintf("base");
+    if (zFrom == 0) return outFail("out of memory");
+  }
+  rc = migrate_sql_script(db, b, zFrom, zTo ? zTo : zArg, mode, &zSql, &zErr);
+  if (rc != SQLITE_OK) {
+    rc = outFail("%s", zErr ? zErr : sqlite3_errstr(rc));
+  } else {
+    fputs(zSql, stdout);
+    rc = EXIT_OK;
+  }
+  sqlite3_free(zSql);
+  sqlite3_free(zErr);
+  sqlite3_free(zFrom);
+  sqlite3_free(zTo);
+  return shellCloseDb(s, db, rc);
+}
+
+/* Remove a database file this command created if it is still empty (a
+** failed first upgrade must not leave an empty database behind). */
+static void dropIfEmpty(const Shell *s) {
+  struct stat st;
+  if (stat(s->zDbPath, &st) == 0 && st.st_size == 0) unlink(s->zDbPath);
+}
+
+/* upgrade / downgrade / stamp, online or --sql. */
+static int runMigrate(Shell *s, Args *a, const char *zTarget, int mode) {
+  migrate_bundle *b;
+  sqlite3 *db = 0;
+  migrate_options o;
+  char *zVersion = 0, *zErr = 0, *zBefore = 0;
+  int rc, bCreated = 0;
+  static const char *azFunc[] = {"migrate", "upgrade", "downgrade", "stamp"};
+
+  if (argsHas(a, "sql")) return printSql(s, a, zTarget, mode);
+  if (strchr(zTarget, ':')) {
+    return outUsage(s, "a range FROM:TO is only allowed with --sql");
+  }
+  rc = shellBundle(s, &b);
+  if (rc) return rc;
+  rc = shellOpenDb(s, mode == MIGRATE_DOWNGRADE ? DB_WRITE_EXISTING : DB_WRITE,
+                   &db, &bCreated);
+  if (rc) return rc;
+  if (argsValue(a, "backup")) {
+    rc = shellBackup(db, argsValue(a, "backup"));
+    if (rc) goto done;
+  }
+  if (mode == MIGRATE_STAMP) {
+    rc = migrate_current(db, &zBefore, &zErr);
+    if (rc != SQLITE_OK) {
+      rc = outFail("%s", zErr ? zErr : sqlite3_errstr(rc));
+      goto done;
+    }
+  }
+  memset(&o, 0, sizeof(o));
+  o.mode = mode;
+  o.zFunc = azFunc[mode];
+  o.nCallerStmt = 0;
+  o.xProgress = mode == MIGRATE_STAMP ? 0 : progressLine;
+  o.pProgressArg = 0;
+  rc = migrate_run(db, b, zTarget, &o, &zVersion, &zErr);
+  if (rc != SQLITE_OK) {
+    rc = outFail("%s", zErr ? zErr : sqlite3_errstr(rc));
+    goto done;
+  }
+  if (mode == MIGRATE_STAMP) {
+    char *z1 = commaSpace(zBefore), *z2 = commaSpace(zVersion);
+    if (z1 && z2) fprintf(stderr, "Running stamp_revision %s -> %s\n", z1, z2);
+    sqlite3_free(z1);
+    sqlite3_free(z2);
+  }
+  rc = EXIT_OK;
+done:
+  sqlite3_free(zVersion);
+  sqlite3_free(zErr);
+  sqlite3_free(zBefore);
+  rc = shellCloseDb(s, db, rc);
+  if (rc != EXIT_OK && bCreated) dropIfEmpty(s);
+  return rc;
+}
+
+int cmdUpgrade(Shell *s, Args *a) {
+  return runMigrate(s, a, a->nPos ? a->azPos[0] : "head", MIGRATE_UPGRADE);
+}
+
+int cmdDowngrade(Shell *s, Args *a) {
+  return runMigrate(s, a, a->azPos[0], MIGRATE_DOWNGRADE);
+}
+
+int cmdStamp(Shell *s, Args *a) {
+  return runMigrate(s, a, a->azPos[0], MIGRATE_STAMP);
+}
+
+/* ======================================================================
+** current, check
+*/
+
+int cmdCurrent(Shell *s, Args *a) {
+  migrate_bundle *b;
+  sqlite3 *db = 0;
+  int *aCur = 0, nCur = 0, i, rc;
+  int bVerbose = argsHas(a, "verbose");
+  rc = shellBundle(s, &b);
+  if (rc) return rc;
+  rc = shellOpenDb(s, DB_READ, &db, 0);
+  if (rc) return rc;
+  rc = shellCurrent(s, db, b, &aCur, &nCur);
+  if (rc == EXIT_OK) {
+    int *aRows = aCur;
+    int src = rangeCurrentHeads(b, aRows, nCur, &aCur, &nCur);
+    sqlite3_free(aRows);
+    if (src != SQLITE_OK) rc = outFail("out of memory");
+  }
+  if (rc == EXIT_OK) {
+    if (bVerbose) {
+      char *zUrl = shellDbUrl(s);
+      printf("Current revision(s) for %s:\n", zUrl ? zUrl : s->zDbPath);
+      sqlite3_free(zUrl);
+    }
+    for (i = 0; i < nCur; i++) {
+      if (bVerbose) {
+        outLogEntry(stdout, s, b, aCur[i], 0);
+        fputs("\n", stdout);
+      } else {
+        outHeadOnly(stdout, b, aCur[i], FMT_TREE, 0);
+      }
+    }
+  }
+  sqlite3_free(aCur);
+  return shellCloseDb(s, db, rc);
+}
+
+int cmdCheck(Shell *s, Args *a) {
+  migrate_bundle *b;
+  sqlite3 *db = 0;
+  char *zReport = 0, *zErr = 0, *zVer = 0;
+  int rc;
+  (void)a;
+  rc = shellBundle(s, &b);
+  if (rc) return rc;
+  rc = shellOpenDb(s, DB_READ, &db, 0);
+  if (rc) return rc;
+  rc = migrate_check_report(db, b, &zReport, &zErr);
+  if (rc == SQLITE_OK && zReport == 0) rc = migrate_current(db, &zVer, &zErr);
+  if (rc != SQLITE_OK) {
+    rc = outFail("%s", zErr ? zErr : sqlite3_errstr(rc));
+  } else if (zReport) {
+    printf("%s\n", zReport);
+    rc = EXIT_FAIL;
+  } else {
+    char *z = commaSpace(zVer);
+    printf("No pending revisions; the database is at head (%s).\n",
+           z && z[0] ? z : "base");
+    sqlite3_free(z);
+    rc = EXIT_OK;
+  }
+  sqlite3_free(zReport);
+  sqlite3_free(zErr);
+  sqlite3_free(zVer);
+  return shellCloseDb(s, db, rc);
+}
+
+/* ======================================================================
+** test
+*/
+
+/* Every revision upgraded, downgraded and upgraded again on scratch
+** in-memory databases, schemas compared (migrate_roundtrip()). */
+int cmdTest(Shell *s, Args *a) {
+  migrate_bundle *b;
+  char *zReport = 0, *zErr = 0;
+  int rc, n;
+  (void)a;
+  rc = shellBundle(s, &b);
+  if (rc) return rc;
+  n = migrate_bundle_count(b);
+  rc = migrate_roundtrip(b, &zReport, &zErr);
+  if (rc != SQLITE_OK) {
+    rc = outFail("%s", zErr ? zErr : sqlite3_errstr(rc));
+  } else if (zReport) {
+    printf("%s\n", zReport);
+    rc = EXIT_FAIL;
+  } else {
+    printf("%d revision%s passed the round trip (upgrade, downgrade, "
+           "upgrade; schemas compared).\n",
+           n, n == 1 ? "" : "s");
+    rc = EXIT_OK;
+  }
+  sqlite3_free(zReport);
+  sqlite3_free(zErr);
+  return rc;
+}
+
+/* ======================================================================
+** bundle
+*/
+
+int cmdBundle(Shell *s, Args *a) {
+  migrate_bundle *b;
+  const char *zOut = argsValue(a, "output");
+  unsigned char *aData = 0;
+  size_t nData = 0;
+  char *zErr = 0, *zTmp = 0;
+  FILE *f;
+  int rc;
+  if (zOut == 0) return outUsage(s, "the following arguments are required: -o FILE");
+  if (zOut[0] == 0) return outUsage(s, "-o: empty file name");
+  rc = shellBundle(s, &b);
+  if (rc) return rc;
+  rc = migrate_bundle_encode(b, &aData, &nData, &zErr);
+  if (rc != SQLITE_OK) {
+    rc = outFail("cannot encode the bundle: %s",
+                 zErr ? zErr : sqlite3_errstr(rc));
+    sqlite3_free(zErr);
+    return rc;
+  }
+  /* write a temporary file next to the target, then rename it over */
+  zTmp = sqlite3_mprintf("%s.tmp-%d", zOut, (int)getpid());
+  if (zTmp == 0) {
+    sqlite3_free(aData);
+    return outFail("out of memory");
+  }
+  f = fopen(zTmp, "wb");
+  if (f == 0) {
+    rc = outFail("cannot write %s: %s", zOut, strerror(errno));
+  } else {
+    int bBad = fwrite(aData, 1, nData, f) != nData;
+    if (fclose(f) != 0) bBad = 1;
+    if (bBad) {
+      rc = outFail("cannot write %s: %s", zOut, strerror(errno));
+      unlink(zTmp);
+    } else if (rename(zTmp, zOut) != 0) {
+      rc = outFail("cannot write %s: %s", zOut, strerror(errno));
+      unlink(zTmp);
+    } else {
+      printf("%s: %d revisions, %zu bytes\n", zOut, migrate_bundle_count(b),
+             nData);
+      rc = EXIT_OK;
+    }
+  }
+  sqlite3_free(zTmp);
+  sqlite3_free(aData);
+  return rc;
+}

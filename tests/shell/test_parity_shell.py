@@ -1,0 +1,213 @@
+"""Parity with Alembic through the shell: every step of tests/parity, explicit.
+
+tests/parity/cases.json holds revision graphs and step sequences and
+tests/parity/expected.json what Alembic 1.8.1 did for each step (recorded by
+tools/alembic_oracle.py; see tests/python/test_parity.py). That test runs the
+steps through migrate_to(), which infers the direction, so it leaves out the
+steps whose "auto_ok" is false: an `upgrade X` to an applied X (Alembic does
+nothing) or a `downgrade X` to an X that is not applied (Alembic refuses).
+
+Here every step runs as the shell's own command, `sqlite-migrate upgrade X` or
+`sqlite-migrate downgrade X` (MIGRATE_UPGRADE / MIGRATE_DOWNGRADE), on a
+database file that holds the trace table, with the case's graph written as
+script files. After each step the trace rows the scripts added and the
+migrate_version rows are compared with Alembic's trace and alembic_version:
+
+- a step Alembic refused must exit 1 and leave trace and version unchanged;
+- a step Alembic only warned about passes with one of the recorded
+  `alternatives` or a clean refusal (exit 1, nothing changed);
+- an `order_free` step must run the same revisions in a valid order;
+- after the first failing step the rest of that case is not run.
+"""
+
+import json
+import os
+import shutil
+import sqlite3
+import sys
+import tempfile
+import unittest
+
+from shell_support import REPO, run
+
+PARITY = os.path.join(REPO, "tests", "parity")
+
+
+def load(name):
+    with open(os.path.join(PARITY, name)) as f:
+        return json.load(f)
+
+
+def script_text(node):
+    """One revision as a script (the same text test_parity.py writes)."""
+    rid = node["id"]
+    lines = ["-- rev %s" % rid, "--", "-- Revision ID: %s" % rid,
+             ("-- Revises: %s" % ", ".join(node["revises"])).rstrip()]
+    if node.get("labels"):
+        lines.append("-- Branch Labels: %s" % ", ".join(node["labels"]))
+    if node.get("depends"):
+        lines.append("-- Depends On: %s" % ", ".join(node["depends"]))
+    lines += ["", "-- migrate:upgrade",
+              "INSERT INTO trace(step) VALUES ('up %s');" % rid, "",
+              "-- migrate:downgrade",
+              "INSERT INTO trace(step) VALUES ('down %s');" % rid, ""]
+    return "\n".join(lines)
+
+
+def prerequisites(nodes):
+    by_label = {lab: n["id"] for n in nodes for lab in n.get("labels", [])}
+    return {n["id"]: set(n["revises"]) | {by_label.get(d, d) for d in n.get("depends", [])}
+            for n in nodes}
+
+
+def order_problem(ran, needs):
+    pos = {row.split(" ", 1)[1]: (i, row.split(" ", 1)[0]) for i, row in enumerate(ran)}
+    for rid, (i, direction) in pos.items():
+        for need in needs.get(rid, ()):
+            if need in pos:
+                j = pos[need][0]
+                if direction == "up" and j > i:
+                    return "%s ran before %s, which it needs" % (rid, need)
+                if direction == "down" and j < i:
+                    return "%s was un-applied before %s, which needs it" % (need, rid)
+    return None
+
+
+class State:
+    def __init__(self, path):
+        self.path = path
+        conn = sqlite3.connect(path)
+        conn.execute("CREATE TABLE trace(n INTEGER PRIMARY KEY, step TEXT)")
+        conn.commit()
+        conn.close()
+
+    def read(self):
+        conn = sqlite3.connect(self.path)
+        try:
+            trace = [r[0] for r in conn.execute("SELECT step FROM trace ORDER BY n")]
+            heads = []
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = "
+                            "'migrate_version'").fetchone():
+                heads = [r[0] for r in conn.execute(
+                    "SELECT version_num FROM migrate_version ORDER BY 1")]
+            return trace, heads
+        finally:
+            conn.close()
+
+
+class ShellParityTest(unittest.TestCase):
+    maxDiff = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cases = load("cases.json")
+        cls.expected = load("expected.json")
+
+    def test_every_step_through_the_shell(self):
+        tally = dict(cases=0, steps=0, explicit_only=0, refusals=0, warned_same=0,
+                     warned_refused=0, failed=0, not_reached=0)
+        for case in self.cases["cases"]:
+            tally["cases"] += 1
+            self.run_case(case, tally)
+        sys.stderr.write(
+            "\nshell parity: %(cases)d cases, %(steps)d steps run through sqlite-migrate "
+            "upgrade/downgrade (%(explicit_only)d of them auto_ok=false, %(refusals)d "
+            "refusals), %(warned_same)d warned step(s) matched an Alembic outcome, "
+            "%(warned_refused)d refused; %(failed)d failed, %(not_reached)d not reached\n"
+            % tally)
+        self.assertEqual(tally["failed"], 0)
+        self.assertGreater(tally["explicit_only"], 0)
+
+    def run_case(self, case, tally):
+        nodes = self.cases["graphs"][case["graph"]]
+        needs = prerequisites(nodes)
+        steps = self.expected[case["name"]]
+        tmp = tempfile.mkdtemp(prefix="migrate-shell-parity-")
+        try:
+            folder = os.path.join(tmp, "migrations")
+            os.makedirs(folder)
+            for node in nodes:
+                with open(os.path.join(folder, "%s_rev.sql" % node["id"]), "w") as f:
+                    f.write(script_text(node))
+            state = State(os.path.join(tmp, "test.db"))
+            for i, exp in enumerate(steps):
+                tally["steps"] += 1
+                if not exp["auto_ok"]:
+                    tally["explicit_only"] += 1
+                problems = self.run_step(tmp, folder, state, exp, needs, tally)
+                with self.subTest(case=case["name"], step=i + 1, cmd=exp["cmd"],
+                                  target=exp["target"]):
+                    if problems:
+                        tally["failed"] += 1
+                        tally["not_reached"] += len(steps) - i - 1
+                        self.fail("%s %s (graph %s): %s" % (
+                            exp["cmd"], exp["target"], case["graph"], "; ".join(problems)))
+                if problems:
+                    break
+        finally:
+            shutil.rmtree(tmp)
+
+    def run_step(self, tmp, folder, state, exp, needs, tally):
+        trace0, heads0 = state.read()
+        p = run(["-d", "test.db", "--dir", folder, exp["cmd"], exp["target"]], cwd=tmp)
+        trace1, heads = state.read()
+        ran = trace1[len(trace0):]
+        unchanged = trace1 == trace0 and heads == heads0
+        if p.returncode not in (0, 1):
+            return ["exit status %d (usage error?): %s" % (p.returncode, p.stderr)]
+        if p.stdout:
+            return ["printed on stdout: %r" % p.stdout]
+        failed = p.returncode == 1
+        if failed and not p.stderr.startswith("FAILED: "):
+            return ["exit 1 without a FAILED: message: %r" % p.stderr]
+
+        if exp["error"] is not None:
+            tally["refusals"] += 1
+            if not failed:
+                return ["Alembic refuses (%r) but the shell exited 0, ran %r, heads %r"
+                        % (exp["error"], ran, heads)]
+            if not unchanged:
+                return ["refused (%s) but changed the database: ran %r, heads %r -> %r"
+                        % (p.stderr.strip(), ran, heads0, heads)]
+            return []
+
+        if exp["warnings"]:
+            if failed:
+                if unchanged:
+                    tally["warned_refused"] += 1
+                    return []
+                return ["refused but changed the database"]
+            if {"ran": ran, "heads": heads} in exp["alternatives"]:
+                tally["warned_same"] += 1
+                return []
+            return ["ran %r, heads %r; Alembic gives one of %r, or refuse it"
+                    % (ran, heads, exp["alternatives"])]
+
+        if failed:
+            return ["failed (%s); Alembic ran %r and left heads %r"
+                    % (p.stderr.strip(), exp["ran"], exp["heads"])]
+        problems = []
+        if exp["order_free"]:
+            if sorted(ran) != sorted(exp["ran"]):
+                problems.append("ran %r; Alembic ran %r (in any valid order)"
+                                % (ran, exp["ran"]))
+            else:
+                why = order_problem(ran, needs)
+                if why:
+                    problems.append("ran %r: %s" % (ran, why))
+        elif ran != exp["ran"]:
+            problems.append("ran %r; Alembic ran %r" % (ran, exp["ran"]))
+        if heads != exp["heads"]:
+            problems.append("migrate_version holds %r; alembic_version held %r"
+                            % (heads, exp["heads"]))
+        # one progress line per applied revision
+        n_progress = sum(1 for line in p.stderr.splitlines()
+                         if line.startswith("Running "))
+        if n_progress != len(ran):
+            problems.append("%d progress lines for %d revisions: %r"
+                            % (n_progress, len(ran), p.stderr))
+        return problems
+
+
+if __name__ == "__main__":
+    unittest.main()
