@@ -453,31 +453,48 @@ static int addLabel(migrate_bundle *b, migrate_revision *r, const char *z,
 }
 
 /* Alembic's _add_branches: a declared label spreads to the revision's
-** descendants, and down its ancestors until a branch point or merge. */
+** descendants (children only), then down from the last revision that walk
+** visited, through single parents, until a revision that is a branch point
+** (children and dependents counted) or a merge point.  So it reaches the
+** labelled revision's ancestors only when nothing above it branches or
+** merges.  The walk is Alembic's stack-based one, children pushed in file
+** order. */
 static int propagateLabels(migrate_bundle *b) {
   int *anAlloc = sqlite3_malloc64(sizeof(int) * (size_t)(b->nRev + 1));
+  int *aStack = 0;
+  MigBits *aSeen = bitsNew(b);
   int i, rc = SQLITE_OK;
-  if (anAlloc == 0) return SQLITE_NOMEM;
+  size_t nEdge = 1;
+  /* a revision is pushed once per parent that reaches it, at most */
+  for (i = 0; i < b->nRev; i++) nEdge += (size_t)b->aRev[i].nchild;
+  aStack = sqlite3_malloc64(sizeof(int) * nEdge);
+  if (anAlloc == 0 || aStack == 0 || aSeen == 0) {
+    rc = SQLITE_NOMEM;
+    goto done;
+  }
   memset(anAlloc, 0, sizeof(int) * (size_t)(b->nRev + 1));
   for (i = 0; i < b->nRev && rc == SQLITE_OK; i++) {
     migrate_revision *r = &b->aRev[i];
-    MigBits *aDesc;
-    int j, k;
+    int nStack = 0, iLast = i, j, k;
     if (r->nlabel == 0) continue;
-    aDesc = reach(b, &i, 1, W_DESC_CHILD);
-    if (aDesc == 0) {
-      rc = SQLITE_NOMEM;
-      break;
-    }
-    for (j = 0; j < b->nRev && rc == SQLITE_OK; j++) {
-      if (!MIG_BIT_TEST(aDesc, j)) continue;
-      for (k = 0; k < r->nlabel && rc == SQLITE_OK; k++) {
-        rc = addLabel(b, &b->aRev[j], r->labels[k], anAlloc, j);
+    memset(aSeen, 0, MIG_BITS_WORDS(b->nRev) * sizeof(MigBits));
+    aStack[nStack++] = i;
+    while (nStack > 0 && rc == SQLITE_OK) {
+      int x = aStack[--nStack];
+      migrate_revision *q = &b->aRev[x];
+      if (MIG_BIT_TEST(aSeen, x)) continue;
+      MIG_BIT_SET(aSeen, x);
+      for (k = 0; k < q->nchild; k++) {
+        if (!MIG_BIT_TEST(aSeen, q->child_idx[k])) {
+          aStack[nStack++] = q->child_idx[k];
+        }
       }
+      for (k = 0; k < r->nlabel && rc == SQLITE_OK; k++) {
+        rc = addLabel(b, q, r->labels[k], anAlloc, x);
+      }
+      iLast = x;
     }
-    sqlite3_free(aDesc);
-    /* downwards from the revision while the line is plain */
-    j = r->nparent == 1 ? r->parent_idx[0] : -1;
+    j = iLast;
     while (j >= 0 && rc == SQLITE_OK) {
       migrate_revision *p = &b->aRev[j];
       if (p->nchild + p->ndependent > 1 || p->nparent > 1) break;
@@ -487,7 +504,10 @@ static int propagateLabels(migrate_bundle *b) {
       j = p->nparent == 1 ? p->parent_idx[0] : -1;
     }
   }
+done:
   sqlite3_free(anAlloc);
+  sqlite3_free(aStack);
+  sqlite3_free(aSeen);
   return rc;
 }
 
