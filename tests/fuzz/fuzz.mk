@@ -36,7 +36,8 @@ REPLAY_CC    ?= gcc
 FUZZ_OUT     := $(if $(B),$(B),build)/fuzz
 FUZZ_NAMES   := script target bundle
 FUZZ_ENGINE  := util script graph bundle
-FUZZ_HDRS    := ext/internal.h ext/migrate.h tests/fuzz/fuzz_common.h
+FUZZ_HDRS    := ext/internal.h ext/migrate.h tests/fuzz/fuzz_common.h \
+                tests/fuzz/fuzz.mk
 FUZZ_LIBS    := -lsqlite3 -lz -lpthread
 FUZZ_CFLAGS  := -std=c11 -g -O1 -Wall -Wextra -Iext -fno-omit-frame-pointer \
                 -ftrivial-auto-var-init=pattern -D_POSIX_C_SOURCE=200809L -DSQLITE_CORE \
