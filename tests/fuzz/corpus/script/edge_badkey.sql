@@ -1,0 +1,6 @@
+-- unknown
+-- Revision ID: bad3
+-- Revize: x
+
+-- migrate:upgrade
+SELECT 1;

@@ -1,0 +1,7 @@
+-- txn
+-- Revision ID: bad1
+-- Revises:
+
+-- migrate:upgrade
+BEGIN;
+COMMIT;

@@ -1,0 +1,6 @@
+﻿-- bom
+-- Revision ID: b1
+-- Revises:
+
+-- migrate:upgrade
+SELECT 1;

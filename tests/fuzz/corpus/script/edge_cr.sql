@@ -1,0 +1,1 @@
+-- m-- Revision ID: cr-- Revises:-- migrate:upgradeSELECT 1;SELECT 2

@@ -1,0 +1,5 @@
+-- m
+-- Revision ID: self
+-- Revises: self
+
+-- migrate:upgrade

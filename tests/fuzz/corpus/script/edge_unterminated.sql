@@ -1,0 +1,7 @@
+-- m
+-- Revision ID: u1
+-- Revises:
+
+-- migrate:upgrade
+SELECT 'unterminated;
+/* open comment ;

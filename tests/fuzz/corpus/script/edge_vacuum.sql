@@ -1,0 +1,6 @@
+-- vacuum in txn
+-- Revision ID: bad2
+-- Revises:
+
+-- migrate:upgrade
+VACUUM;
