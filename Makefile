@@ -107,6 +107,7 @@ $(B)/test_unit: $(UNIT_SRC) tests/unit/unit.h $(B)/libsqlitemigrate.a
 
 test: all $(B)/test_unit $(FIXTURE_MODULES)
 	@SANITIZE=$(SANITIZE) $(PYTHON) tests/run_all.py
+	@$(MAKE) --no-print-directory test-fuzz-regressions
 	@$(MAKE) --no-print-directory test-faults-short
 
 test-unit: $(B)/test_unit
@@ -138,3 +139,6 @@ clean:
 
 # Fault injection (I/O errors, out of memory, crashes): tests/faults/.
 include tests/faults/faults.mk
+
+# Fuzzing (make fuzz, needs clang) and the replay of its regressions.
+include tests/fuzz/fuzz.mk

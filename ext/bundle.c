@@ -217,7 +217,7 @@ int migrate_bundle_open_blob(const void *aData, size_t nData,
   char *zNames = 0;
   int zrc, rc = SQLITE_OK;
   unsigned int i;
-  size_t off = 0;
+  size_t off = 0, nNameUsed = 0;
 
   *ppOut = 0;
   if (aData == 0 || nData < BUNDLE_HDR) {
@@ -322,14 +322,16 @@ int migrate_bundle_open_blob(const void *aData, size_t nData,
     goto done;
   }
   a = sqlite3_malloc64(sizeof(NamedText) * ((size_t)nScript + 1));
-  zNames = sqlite3_malloc64((size_t)nScript * (MIG_MAX_FILENAME + 1) + 1);
+  /* names are copied NUL-terminated: at most the payload plus one byte a
+  ** script, whatever the header claims */
+  zNames = sqlite3_malloc64((size_t)nPay + nScript + 1);
   if (a == 0 || zNames == 0) {
     rc = migSetError(pzErr, SQLITE_NOMEM, "out of memory");
     goto done;
   }
   for (i = 0; i < nScript; i++) {
     unsigned int nName, nText;
-    char *zName = zNames + (size_t)i * (MIG_MAX_FILENAME + 1);
+    char *zName = zNames + nNameUsed;
     if (nPay - off < 4) goto truncated;
     nName = get32(aPay + off);
     off += 4;
@@ -343,6 +345,7 @@ int migrate_bundle_open_blob(const void *aData, size_t nData,
     }
     memcpy(zName, aPay + off, nName);
     zName[nName] = 0;
+    nNameUsed += nName + 1;
     if (strlen(zName) != nName || strchr(zName, '/')) {
       rc = migSetError(pzErr, SQLITE_CORRUPT,
                        "corrupt bundle: script %u has an invalid name", i + 1);

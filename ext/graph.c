@@ -1075,6 +1075,12 @@ static int parseTarget(const char *zTarget, Target *t, char **pzErr) {
                          "must come before '@'",
                          zTarget);
     }
+    if (zAt[1] == 0) {
+      return migSetError(pzErr, SQLITE_ERROR,
+                         "No such revision or branch '%s'; a revision, head, "
+                         "heads, base or a relative step must come after '@'",
+                         zTarget);
+    }
     memcpy(t->zLabel, zTarget, (size_t)(zAt - zTarget));
     zRest = zAt + 1;
   }
@@ -1111,7 +1117,7 @@ static int parseUpgradeTarget(const migrate_bundle *b, const int *aCur,
                               int nCur, const Target *t, IntList *pOut,
                               char **pzErr) {
   const char *zLabel = t->zLabel[0] ? t->zLabel : 0;
-  int rc, iRev;
+  int rc = SQLITE_OK, iRev = R_NONE;
   if (!t->bRel) return getRevisions(b, zLabel, t->zSym, t->zArg, pOut, pzErr);
   if (t->nRel > 0 || (t->nRel == 0 && strchr(t->zArg, '+'))) {
     if (t->zSym[0] == 0) {
@@ -1243,7 +1249,7 @@ static int parseDowngradeTarget(const migrate_bundle *b, const int *aCur,
                                 int nCur, Target *t, const char **pzLabel,
                                 int *piRev, char **pzErr) {
   const char *zLabel = t->zLabel[0] ? t->zLabel : 0;
-  int rc, iRev;
+  int rc = SQLITE_OK, iRev = R_NONE;
   *pzLabel = zLabel;
   if (!t->bRel) return getRevision(b, 0, t->zSym, t->zArg, piRev, pzErr);
   if (t->nRel > 0 || (t->nRel == 0 && !strchr(t->zArg, '-'))) {

@@ -377,7 +377,7 @@ CASES = [
      [good_with(ffff6666_f__sql=script("ffff6666", "bbbb2222",
                                        labels="aaaa1111"))],
      "migrate_bundle('{dir}/m'): ffff6666_f.sql: Branch name 'aaaa1111' in "
-     "revision ffff6666 already used by revision aaaa1111 "
+     "revision ffff6666 is also the id of revision aaaa1111 "
      "(aaaa1111_base.sql); choose another label"),
     ("graph_unknown_dependency",
      "SELECT migrate_to('head', migrate_bundle(?))",
@@ -396,7 +396,7 @@ CASES = [
     ("graph_path_text_file",
      "SELECT migrate_to('head', migrate_bundle(?))",
      [bundle_file(b"-- not a bundle\n")],
-     "migrate_bundle('{dir}/h.bundle'): {dir}/h.bundle: not a bundle: 16 "
+     "migrate_bundle('{dir}/h.bundle'): not a bundle: 16 "
      "bytes is shorter than the 32-byte header"),
     # -- bundles: bytes given as the bundle argument or as a file ----------
     ("bundle_empty_blob",
@@ -419,7 +419,7 @@ CASES = [
      "SELECT migrate_to('head', migrate_bundle(?))",
      [bundle_file(GOOD_BUNDLE + b"garbage")],
      TRUNCATED_OR_PADDED % (
-         "migrate_bundle('{dir}/h.bundle'): {dir}/h.bundle: ",
+         "migrate_bundle('{dir}/h.bundle'): ",
          GOOD_C, GOOD_C + 7)),
     ("bundle_bad_magic",
      "SELECT migrate_to('head', ?)", [b"SQLMIGR\x1b" + GOOD_BUNDLE[8:]],
@@ -439,7 +439,8 @@ CASES = [
      "SELECT migrate_to('head', ?)",
      [bundle(GOOD_PAYLOAD, size=len(GOOD_PAYLOAD) + 1)],
      "migrate_to(): corrupt bundle: zlib stream does not inflate to %d "
-     "bytes (size differs)" % (len(GOOD_PAYLOAD) + 1)),
+     "bytes (the stream ends after %d bytes)"
+     % (len(GOOD_PAYLOAD) + 1, len(GOOD_PAYLOAD))),
     ("bundle_size_smaller_than_data",
      "SELECT migrate_to('head', ?)",
      [bundle(GOOD_PAYLOAD, size=len(GOOD_PAYLOAD) - 1)],
@@ -464,11 +465,13 @@ CASES = [
     ("bundle_junk_after_zlib_stream",
      "SELECT count(*) FROM migrations(?)",
      [bundle(GOOD_PAYLOAD, tail=b"junk")],
-     "corrupt bundle: 4 bytes after the end of the zlib stream"),
+     "migrations: corrupt bundle: zlib stream does not inflate to %d bytes "
+     "(4 bytes follow the end of the stream)" % len(GOOD_PAYLOAD)),
     ("bundle_million_scripts",
      "SELECT migrate_to('head', ?)",
      [bundle(b"\0" * 8000000, nscript=1000000)],
-     "migrate_to(): corrupt bundle: script 1 has a name of 0 bytes"),
+     "migrate_to(): corrupt bundle: script 1 has a name of 0 bytes (1 to 255 "
+     "bytes, within the 7999996 bytes left)"),
     ("bundle_not_zlib",
      "SELECT migrate_to('head', ?)",
      [bundle(GOOD_PAYLOAD, comp=b"\xff" * 64)],
@@ -505,11 +508,13 @@ CASES = [
     ("bundle_name_empty",
      "SELECT migrate_to('head', ?)",
      [bundle(payload([("", script("a1"))]))],
-     "migrate_to(): corrupt bundle: script 1 has a name of 0 bytes"),
+     "migrate_to(): corrupt bundle: script 1 has a name of 0 bytes (1 to 255 "
+     "bytes, within the 111 bytes left)"),
     ("bundle_name_256_bytes",
      "SELECT migrate_to('head', ?)",
      [bundle(payload([("a" * 252 + ".sql", script("a1"))]))],
-     "migrate_to(): corrupt bundle: script 1 has a name of 256 bytes"),
+     "migrate_to(): corrupt bundle: script 1 has a name of 256 bytes (1 to "
+     "255 bytes, within the 367 bytes left)"),
     ("bundle_text_past_end",
      "SELECT migrate_to('head', ?)",
      [bundle(payload([("a1_x.sql", script("a1"))])[:-1], nscript=1)],
@@ -519,7 +524,7 @@ CASES = [
      "SELECT migrate_to('head', ?)",
      [bundle(payload([("a1_x.sql", script("a1")),
                       ("a1_x.sql", script("a2"))]))],
-     "migrate_to(): in bundle: bundle holds two scripts named a1_x.sql"),
+     "migrate_to(): in bundle: two scripts are named a1_x.sql"),
     ("bundle_bad_script_inside",
      "SELECT migrate_to('head', ?)",
      [bundle(payload([("a1_x.sql", "SELECT 1;\n")]))],
@@ -533,7 +538,7 @@ CASES = [
     ("bundle_file_bad_magic",
      "SELECT migrate_to('head', migrate_bundle(?))",
      [bundle_file(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)],
-     "migrate_bundle('{dir}/h.bundle'): {dir}/h.bundle: not a bundle: bad "
+     "migrate_bundle('{dir}/h.bundle'): not a bundle: bad "
      "magic (expected a file written by 'mkbundle' or 'sqlite-migrate "
      "bundle')"),
     ("bundle_as_text",
@@ -561,11 +566,11 @@ CASES = [
      "'mkbundle' or 'sqlite-migrate bundle')"),
     ("bundle_vtab_short_blob",
      "SELECT count(*) FROM migrations(?)", [b"\1\2\3"],
-     "not a bundle: 3 bytes is shorter than the 32-byte header"),
+     "migrations: not a bundle: 3 bytes is shorter than the 32-byte header"),
     ("bundle_vtab_text",
      "SELECT count(*) FROM migrations(?)", ["migrations"],
-     "the bundle argument must be the BLOB that migrate_bundle() returns, "
-     "e.g. migrations(migrate_bundle('migrations'))"),
+     "migrations: the bundle argument must be the BLOB that migrate_bundle() "
+     "returns, e.g. SELECT * FROM migrations(migrate_bundle('migrations'))"),
     # -- targets (the good bundle; the database has heads cccc3333, ffff6666)
     ("target_empty",
      "SELECT migrate_to(?, migrate_bundle(?))", ["", "{good}"],
@@ -730,11 +735,11 @@ CASES = [
     ("func_bundle_1mb_path", "SELECT migrate_bundle(?)", [MB], LONG_PATH_MSG),
     ("func_check_text", "SELECT migrate_check('migrations')", [],
      "migrate_check(): the bundle argument must be the BLOB that "
-     "migrate_bundle() returns, e.g. migrate_check('head', "
+     "migrate_bundle() returns, e.g. migrate_check("
      "migrate_bundle('migrations')); got text"),
     ("func_check_negative", "SELECT migrate_check(-1)", [],
      "migrate_check(): the bundle argument must be the BLOB that "
-     "migrate_bundle() returns, e.g. migrate_check('head', "
+     "migrate_bundle() returns, e.g. migrate_check("
      "migrate_bundle('migrations')); got a number"),
     ("func_to_in_trigger_context",
      "SELECT migrate_to('base', migrate_bundle(?)) FROM t", ["{good}"],
@@ -780,14 +785,14 @@ CASES = [
         DROP TABLE migrate_version;
         CREATE TABLE migrate_version(version_num);
         INSERT INTO migrate_version VALUES (NULL), (x'00ff'), (3.5);""")],
-     "migrate_to: the database is at revision 'NULL', which the bundle does "
+     "migrate_to('base'): the database is at revision 'NULL', which the bundle does "
      "not know and migrate_scripts does not hold; use the bundle that "
      "applied it (or migrate_stamp() to a revision this bundle has)"),
     ("db_unknown_version",
      "SELECT migrate_to('head', migrate_bundle(?))",
      [lambda d: prepare(d, "UPDATE migrate_version SET version_num = "
                            "'zzzz9999' WHERE version_num = 'ffff6666'")],
-     "migrate_to: the database is at revision 'zzzz9999', which the bundle "
+     "migrate_to('head'): the database is at revision 'zzzz9999', which the bundle "
      "does not know and migrate_scripts does not hold; use the bundle that "
      "applied it (or migrate_stamp() to a revision this bundle has)"),
 ]
