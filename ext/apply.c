@@ -1271,6 +1271,22 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
   }
   for (i = 0; i < plan.nStep; i++) {
     const migrate_revision *rv = &b->aRev[plan.aStep[i].iRev];
+    if (!rv->statements_checked) {
+      /* a decoded bundle (or a stored revision): check the statements now,
+      ** before anything changes */
+      rc = migScriptCheckStatements(rv, pzErr);
+      if (rc) {
+        if (rc != SQLITE_NOMEM && pzErr && *pzErr) {
+          char *z = sqlite3_mprintf("%s('%s'): %s", o->zFunc, zTarget,
+                                    *pzErr);
+          if (z) {
+            sqlite3_free(*pzErr);
+            *pzErr = z;
+          }
+        }
+        goto fail;
+      }
+    }
     if (!plan.aStep[i].isUpgrade && rv->downgrade == 0) {
       rc = migSetError(pzErr, SQLITE_ERROR,
                        "%s('%s'): revision %s (%s) has no '-- migrate:"

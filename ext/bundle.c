@@ -69,6 +69,12 @@ void migrate_bundle_free(migrate_bundle *b) {
 int migBundleFromFiles(int nFile, const char **azName, const char **azText,
                        const size_t *anText, migrate_bundle **ppOut,
                        char **pzErr) {
+  return migBundleFromFilesEx(nFile, azName, azText, anText, 1, ppOut, pzErr);
+}
+
+int migBundleFromFilesEx(int nFile, const char **azName, const char **azText,
+                         const size_t *anText, int bCheckStatements,
+                         migrate_bundle **ppOut, char **pzErr) {
   migrate_bundle *b;
   int i, rc = SQLITE_OK;
   *ppOut = 0;
@@ -78,8 +84,8 @@ int migBundleFromFiles(int nFile, const char **azName, const char **azText,
   b->aRev = migArenaAlloc(&b->arena, sizeof(migrate_revision) * (size_t)(nFile + 1));
   if (b->aRev == 0) rc = SQLITE_NOMEM;
   for (i = 0; rc == SQLITE_OK && i < nFile; i++) {
-    rc = migScriptParse(&b->arena, azName[i], azText[i], anText[i],
-                        &b->aRev[i], pzErr);
+    rc = migScriptParseEx(&b->arena, azName[i], azText[i], anText[i],
+                          &b->aRev[i], bCheckStatements, pzErr);
     b->nRev = i + 1;
   }
   if (rc == SQLITE_OK) rc = migGraphBuild(b, pzErr);
@@ -176,8 +182,8 @@ static int cmpNamed(const void *a, const void *b) {
 }
 
 /* Build from an array of named texts (sorted here). */
-static int fromNamed(NamedText *a, int n, migrate_bundle **ppOut,
-                     char **pzErr) {
+static int fromNamed(NamedText *a, int n, int bCheckStatements,
+                     migrate_bundle **ppOut, char **pzErr) {
   const char **azName, **azText;
   size_t *anText;
   int i, rc;
@@ -199,7 +205,8 @@ static int fromNamed(NamedText *a, int n, migrate_bundle **ppOut,
       azText[i] = a[i].zText;
       anText[i] = a[i].nText;
     }
-    rc = migBundleFromFiles(n, azName, azText, anText, ppOut, pzErr);
+    rc = migBundleFromFilesEx(n, azName, azText, anText, bCheckStatements,
+                              ppOut, pzErr);
   }
   sqlite3_free(azName);
   sqlite3_free(azText);
@@ -367,7 +374,9 @@ int migrate_bundle_open_blob(const void *aData, size_t nData,
                      (unsigned long long)((size_t)nPay - off));
     goto done;
   }
-  rc = fromNamed(a, (int)nScript, ppOut, pzErr);
+  /* statements are checked when a revision is about to run (the bundler
+  ** checked them when it built the bundle) */
+  rc = fromNamed(a, (int)nScript, 0, ppOut, pzErr);
   if (rc && rc != SQLITE_NOMEM && pzErr && *pzErr) {
     /* name the source of a bad graph: it came from a bundle */
     char *z = sqlite3_mprintf("in bundle: %s", *pzErr);
@@ -502,7 +511,7 @@ static int openFolder(const char *zDir, migrate_bundle **ppOut, char **pzErr) {
     n++;
   }
   closedir(d);
-  if (rc == SQLITE_OK) rc = fromNamed(a, n, ppOut, pzErr);
+  if (rc == SQLITE_OK) rc = fromNamed(a, n, 1, ppOut, pzErr);
   if (rc == SQLITE_NOMEM) migSetError(pzErr, SQLITE_NOMEM, "out of memory");
   for (i = 0; i < 2 * n; i++) sqlite3_free(azFree[i]);
   sqlite3_free(azFree);

@@ -80,6 +80,15 @@ typedef uint64_t MigBits;
 ** "file:line: message". */
 int migScriptParse(MigArena *, const char *zFile, const char *zText,
                    size_t nText, migrate_revision *pRev, char **pzErr);
+/* The same, checking each section's statements (transaction control,
+** statements that need "Transaction: none") only when bCheckStatements:
+** a decoded bundle leaves that to migScriptCheckStatements() at apply
+** time, so loading a large bundle does not split every script. */
+int migScriptParseEx(MigArena *, const char *zFile, const char *zText,
+                     size_t nText, migrate_revision *pRev,
+                     int bCheckStatements, char **pzErr);
+/* Check both sections' statements of r ("file:line: ..." on error). */
+int migScriptCheckStatements(const migrate_revision *r, char **pzErr);
 
 /* Statement iterator over a section body, splitting the way SQLite does
 ** (sqlite3_complete).  Returns 1 and sets *pzStmt, *pnStmt and *piLine (line
@@ -132,6 +141,10 @@ int migGraphBuild(migrate_bundle *, char **pzErr);
 int migBundleFromFiles(int nFile, const char **azName, const char **azText,
                        const size_t *anText, migrate_bundle **ppOut,
                        char **pzErr);
+/* The same; bCheckStatements as for migScriptParseEx(). */
+int migBundleFromFilesEx(int nFile, const char **azName, const char **azText,
+                         const size_t *anText, int bCheckStatements,
+                         migrate_bundle **ppOut, char **pzErr);
 
 /* ------------------------------------------------------------------------
 ** graph.c: targets and plans

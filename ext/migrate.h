@@ -63,6 +63,7 @@ typedef struct migrate_revision {
   int is_base;             /* Revises is empty */
   int is_merge;            /* more than one parent */
   int is_branchpoint;      /* more than one child */
+  int statements_checked;  /* sections' statements checked at parse time */
 } migrate_revision;
 
 typedef struct migrate_bundle migrate_bundle;

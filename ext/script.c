@@ -355,9 +355,28 @@ static int isDirective(const char *z, const char *zEnd, const char **pzName,
   return 1;
 }
 
-/* Parse one script.  See internal.h. */
+/* Parse one script, checking its statements.  See internal.h. */
 int migScriptParse(MigArena *pA, const char *zFile, const char *zText,
                    size_t nText, migrate_revision *pRev, char **pzErr) {
+  return migScriptParseEx(pA, zFile, zText, nText, pRev, 1, pzErr);
+}
+
+/* Check both sections of an already parsed revision.  The bodies are
+** arena copies the splitter may modify for a moment (and restores). */
+int migScriptCheckStatements(const migrate_revision *r, char **pzErr) {
+  int rc = checkSection(r->file, (char *)r->upgrade, r->upgrade_line,
+                        "upgrade", r->no_transaction, pzErr);
+  if (rc == SQLITE_OK && r->downgrade) {
+    rc = checkSection(r->file, (char *)r->downgrade, r->downgrade_line,
+                      "downgrade", r->no_transaction, pzErr);
+  }
+  return rc;
+}
+
+/* Parse one script.  See internal.h. */
+int migScriptParseEx(MigArena *pA, const char *zFile, const char *zText,
+                     size_t nText, migrate_revision *pRev,
+                     int bCheckStatements, char **pzErr) {
   size_t n;
   char *z;
   const char *p, *zEnd;
@@ -604,11 +623,10 @@ int migScriptParse(MigArena *pA, const char *zFile, const char *zText,
     pRev->upgrade_line = upLine;
     pRev->downgrade_line = zDown ? downLine : 0;
     pRev->checksum = migCrc32(zU, strlen(zU));
-    rc = checkSection(zFile, zU, upLine, "upgrade", pRev->no_transaction,
-                      pzErr);
-    if (rc == SQLITE_OK && zD) {
-      rc = checkSection(zFile, zD, downLine, "downgrade",
-                        pRev->no_transaction, pzErr);
+    rc = SQLITE_OK;
+    if (bCheckStatements) {
+      rc = migScriptCheckStatements(pRev, pzErr);
+      pRev->statements_checked = rc == SQLITE_OK;
     }
   }
   return rc;

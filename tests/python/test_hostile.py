@@ -530,6 +530,21 @@ CASES = [
      [bundle(payload([("a1_x.sql", "SELECT 1;\n")]))],
      "migrate_to(): in bundle: a1_x.sql:1: no header: a script starts with "
      "'-- <message>' and '-- Revision ID: <id>' lines"),
+    # a bundle is not re-split when it is loaded: a crafted one that carries
+    # transaction control is refused when the revision is about to run
+    ("bundle_commit_inside",
+     "SELECT migrate_to('a1', ?)",
+     [bundle(payload([("a1_x.sql", script("a1", up="CREATE TABLE t1(x);\n"
+                                          "COMMIT;"))]))],
+     "migrate_to('a1'): a1_x.sql:8: COMMIT in the upgrade section: "
+     "scripts must not contain BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT or "
+     "RELEASE (the engine runs each revision in a transaction); remove it"),
+    ("bundle_vacuum_inside",
+     "SELECT migrate_to('a1', ?)",
+     [bundle(payload([("a1_x.sql", script("a1", up="VACUUM;"))]))],
+     "migrate_to('a1'): a1_x.sql:7: VACUUM cannot run inside a "
+     "transaction; add '-- Transaction: none' to the header to run this "
+     "revision outside one"),
     ("bundle_bad_graph_inside",
      "SELECT migrate_to('head', ?)",
      [bundle(payload([("a1_x.sql", script("a1", "nope"))]))],
