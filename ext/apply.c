@@ -1045,27 +1045,22 @@ static int fkCheckNew(sqlite3 *db, const char *zBefore, const char *zFunc,
                       const char *zTarget, char **pzErr) {
   MigStr now = {0};
   int rc = fkViolations(db, &now);
-  size_t n;
-  const char *z;
+  char *z;
   if (rc) {
     migStrReset(&now);
     return migSetError(pzErr, rc, "%s('%s'): PRAGMA foreign_key_check "
                        "failed: %s", zFunc, zTarget, sqlite3_errmsg(db));
   }
-  z = migFirstNewLine(zBefore, now.z, &n);
+  z = migFkFirstNew(zBefore, now.z, &rc);
   if (z) {
-    const char *zT, *zR, *zP;
-    int nT, nR, nP;
-    migLineField(z, n, 0, &zT, &nT);
-    migLineField(z, n, 1, &zR, &nR);
-    migLineField(z, n, 2, &zP, &nP);
     rc = migSetError(pzErr, SQLITE_CONSTRAINT,
                      "%s('%s'): FOREIGN KEY constraint failed after the "
-                     "migration: table %.*s, row %.*s references %.*s, "
-                     "which has no matching row (PRAGMA foreign_key_check). "
-                     "Nothing was changed; fix the data in the revision that "
-                     "removed or changed the parent rows",
-                     zFunc, zTarget, nT, zT, nR, zR, nP, zP);
+                     "migration: %s, which has no matching row (PRAGMA "
+                     "foreign_key_check). Nothing was changed; fix the data "
+                     "in the revision that removed or changed the parent "
+                     "rows",
+                     zFunc, zTarget, z);
+    sqlite3_free(z);
   }
   migStrReset(&now);
   return rc;

@@ -55,13 +55,10 @@ void migStrReset(MigStr *);
 ** Returns SQLITE_NOMEM if the message could not be allocated, else rc. */
 int migSetError(char **pzErr, int rc, const char *zFmt, ...);
 
-/* The first line of zNow that zBefore does not hold, or NULL; *pn its
-** length without the '\n'.  For foreign_key_check rows before and after. */
-const char *migFirstNewLine(const char *zBefore, const char *zNow,
-                            size_t *pn);
-/* Field k of the '|'-separated line z[0..n) as *pz, *pnField. */
-void migLineField(const char *z, size_t n, int k, const char **pz,
-                  int *pnField);
+/* The first foreign_key_check row ("table|rowid|parent" lines) of zNow
+** that zBefore does not hold, as "table T, row R references P"; NULL when
+** none (or on OOM, *pRc = SQLITE_NOMEM).  Caller frees. */
+char *migFkFirstNew(const char *zBefore, const char *zNow, int *pRc);
 
 /* Bitset over revision indices. */
 typedef uint64_t MigBits;

@@ -1019,8 +1019,7 @@ static int fkBefore(Rebuild *p) {
 static int fkAfter(Rebuild *p) {
   MigStr s = {0};
   char *zFail = 0;
-  const char *z;
-  size_t n;
+  char *z;
   int rc = fkRows(p, &s, &zFail);
   if (rc) {
     migStrReset(&s);
@@ -1038,19 +1037,14 @@ static int fkAfter(Rebuild *p) {
     migStrReset(&s);
     return rc;
   }
-  z = migFirstNewLine(p->zFkBefore, s.z, &n);
+  z = migFkFirstNew(p->zFkBefore, s.z, &rc);
   if (z) {
-    const char *zT, *zR, *zP;
-    int nT, nR, nP;
-    migLineField(z, n, 0, &zT, &nT);
-    migLineField(z, n, 1, &zR, &nR);
-    migLineField(z, n, 2, &zP, &nP);
     rc = rbErr(p, SQLITE_CONSTRAINT,
-               "FOREIGN KEY constraint failed after the rebuild: table %.*s, "
-               "rowid %.*s references %.*s, which has no matching row "
-               "(PRAGMA foreign_key_check); fix the data or the new "
-               "definition first",
-               nT, zT, nR, zR, nP, zP);
+               "FOREIGN KEY constraint failed after the rebuild: %s, which "
+               "has no matching row (PRAGMA foreign_key_check); fix the data "
+               "or the new definition first",
+               z);
+    sqlite3_free(z);
   }
   migStrReset(&s);
   return rc;

@@ -164,8 +164,8 @@ int migSetError(char **pzErr, int rc, const char *zFmt, ...) {
 
 /* The first line of zNow that zBefore does not hold, or NULL.  Lines end
 ** in '\n'; *pn gets the line's length without it. */
-const char *migFirstNewLine(const char *zBefore, const char *zNow,
-                            size_t *pn) {
+static const char *migFirstNewLine(const char *zBefore, const char *zNow,
+                                   size_t *pn) {
   const char *z = zNow;
   while (z && *z) {
     const char *e = strchr(z, '\n');
@@ -188,8 +188,8 @@ const char *migFirstNewLine(const char *zBefore, const char *zNow,
 
 /* Field k (0-based) of the '|'-separated line z[0..n): *pz and *pnField
 ** (0 and "" when the line has fewer fields). */
-void migLineField(const char *z, size_t n, int k, const char **pz,
-                  int *pnField) {
+static void migLineField(const char *z, size_t n, int k, const char **pz,
+                         int *pnField) {
   const char *zEnd = z + n;
   while (k > 0 && z < zEnd) {
     const char *p = memchr(z, '|', (size_t)(zEnd - z));
@@ -210,4 +210,23 @@ void migLineField(const char *z, size_t n, int k, const char **pz,
     *pz = z;
     *pnField = (int)((p ? p : zEnd) - z);
   }
+}
+
+/* The first foreign_key_check row ("table|rowid|parent" lines) of zNow
+** that zBefore does not hold, as "table T, row R references P"; NULL when
+** there is none, or on OOM with *pRc = SQLITE_NOMEM.  Caller frees. */
+char *migFkFirstNew(const char *zBefore, const char *zNow, int *pRc) {
+  size_t n;
+  const char *z = migFirstNewLine(zBefore, zNow, &n);
+  const char *zT, *zR, *zP;
+  int nT, nR, nP;
+  char *zOut;
+  if (z == 0) return 0;
+  migLineField(z, n, 0, &zT, &nT);
+  migLineField(z, n, 1, &zR, &nR);
+  migLineField(z, n, 2, &zP, &nP);
+  zOut = sqlite3_mprintf("table %.*s, row %.*s references %.*s", nT, zT, nR,
+                         zR, nP, zP);
+  if (zOut == 0) *pRc = SQLITE_NOMEM;
+  return zOut;
 }

@@ -504,7 +504,7 @@ class ForeignKeys(Base):
         self.refused(
             ("parent", self.NEW_PARENT, '{"code": "upper(code)"}'),
             "migrate_rebuild('parent'): FOREIGN KEY constraint failed after "
-            "the rebuild: table code_child, rowid 1 references parent, which "
+            "the rebuild: table code_child, row 1 references parent, which "
             "has no matching row (PRAGMA foreign_key_check); fix the data or "
             "the new definition first. Nothing was changed",
             error=sqlite3.IntegrityError)
@@ -562,7 +562,7 @@ class ForeignKeys(Base):
         self.refused(
             ("tree", new, '{"parent": "parent + 10"}'),
             "migrate_rebuild('tree'): FOREIGN KEY constraint failed after the "
-            "rebuild: table tree, rowid 2 references tree, which has no "
+            "rebuild: table tree, row 2 references tree, which has no "
             "matching row (PRAGMA foreign_key_check); fix the data or the new "
             "definition first. Nothing was changed", error=sqlite3.IntegrityError)
 
