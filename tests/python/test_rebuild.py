@@ -515,7 +515,7 @@ class ForeignKeys(Base):
             ("orphan", "CREATE TABLE orphan (id INTEGER PRIMARY KEY, "
                        "pid INTEGER REFERENCES parent(id))"),
             "migrate_rebuild('orphan'): FOREIGN KEY constraint failed after "
-            "the rebuild: table orphan, rowid 2 references parent, which has "
+            "the rebuild: table orphan, row 2 references parent, which has "
             "no matching row (PRAGMA foreign_key_check); fix the data or the "
             "new definition first. Nothing was changed",
             error=sqlite3.IntegrityError)
@@ -524,7 +524,7 @@ class ForeignKeys(Base):
             ("orphan", "CREATE TABLE orphan (id INTEGER PRIMARY KEY, "
                        "pid INTEGER REFERENCES parent(id))"),
             "migrate_rebuild('orphan'): FOREIGN KEY constraint failed after "
-            "the rebuild: table orphan, rowid 2 references parent, which has "
+            "the rebuild: table orphan, row 2 references parent, which has "
             "no matching row (PRAGMA foreign_key_check); fix the data or the "
             "new definition first. Nothing was changed",
             error=sqlite3.IntegrityError)
