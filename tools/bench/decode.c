@@ -6,18 +6,21 @@
 ** Times, over many iterations of the same bundle file (written by
 ** `mkbundle -o`):
 **
-**     inflate   zlib uncompress of the payload alone
-**     decode    migrate_bundle_open_blob(): inflate + CRC + parse every
-**               script + build the graph (what a process pays once before
-**               it can plan anything), then migrate_bundle_free() (untimed)
-**     graph     migGraphBuild() alone, on scripts parsed beforehand
+**     decode    migrate_bundle_open_blob(): everything a process pays before
+**               it can plan (checks, inflate, parse, graph), then
+**               migrate_bundle_free() (untimed)
+**     full      decode + migrate_bundle_revision(b, 0), the first access to
+**               a script's text (equal to decode unless the bundle format
+**               lets the text be inflated later)
+**     inflate   zlib uncompress of the payload alone (format 1 only)
+**     graph     migGraphBuild() alone, on a copy of the parsed revisions
 **
 ** and prints one line of key=value pairs: the best and the median of each
-** (milliseconds), the number of iterations, the bundle's sizes, and peak RSS
+** (milliseconds), the number of iterations, the bundle's size, and peak RSS
 ** (getrusage ru_maxrss, KiB) before the first decode and at the end.  Run one
-** process per bundle so each peak belongs to one size.  Links against
-** build/libsqlitemigrate.a; graph uses the engine's internal API
-** (ext/internal.h) to separate the graph from the parser.
+** process per bundle, through tools/bench/run, so each peak belongs to one
+** size.  Links against build/libsqlitemigrate.a; graph uses the engine's
+** internal API (ext/internal.h) to separate the graph from the parser.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,40 +75,26 @@ static void die(const char *zWhat, const char *zErr) {
   exit(1);
 }
 
-/* Parse every script of the inflated payload into a fresh bundle (no graph
-** yet), as migBundleFromFiles() does. */
-static migrate_bundle *parseOnly(const unsigned char *aPay, size_t nPay,
-                                 int nScript) {
-  migrate_bundle *b = sqlite3_malloc64(sizeof(*b));
-  size_t off = 0;
-  int i;
-  char *zErr = 0;
-  char zName[MIG_MAX_FILENAME + 1];
-  if (b == 0) die("parse", "out of memory");
-  memset(b, 0, sizeof(*b));
-  b->aRev = migArenaAlloc(&b->arena,
-                          sizeof(migrate_revision) * (size_t)(nScript + 1));
-  if (b->aRev == 0) die("parse", "out of memory");
-  for (i = 0; i < nScript; i++) {
-    unsigned int nName, nText;
-    if (nPay - off < 4) die("parse", "truncated payload");
-    nName = get32(aPay + off);
-    off += 4;
-    if (nName > MIG_MAX_FILENAME || nName > nPay - off) die("parse", "name");
-    memcpy(zName, aPay + off, nName);
-    zName[nName] = 0;
-    off += nName;
-    nText = get32(aPay + off);
-    off += 4;
-    if (nText > nPay - off) die("parse", "truncated payload");
-    if (migScriptParse(&b->arena, zName, (const char *)aPay + off, nText,
-                       &b->aRev[i], &zErr)) {
-      die("parse", zErr);
-    }
-    b->nRev = i + 1;
-    off += nText;
+/* A copy of b's revisions with the graph fields cleared (strings borrowed
+** from b), ready for migGraphBuild(): the graph is timed alone, whatever
+** the bundle format. */
+static migrate_bundle *cloneForGraph(const migrate_bundle *b) {
+  migrate_bundle *p = sqlite3_malloc64(sizeof(*p));
+  int i, n = migrate_bundle_count(b);
+  if (p == 0) die("graph", "out of memory");
+  memset(p, 0, sizeof(*p));
+  p->aRev = migArenaAlloc(&p->arena, sizeof(migrate_revision) * (size_t)(n + 1));
+  if (p->aRev == 0) die("graph", "out of memory");
+  for (i = 0; i < n; i++) {
+    migrate_revision *r = &p->aRev[i];
+    *r = b->aRev[i];
+    r->parent_idx = r->depend_idx = r->child_idx = r->dependent_idx = 0;
+    r->nchild = r->ndependent = r->nall_label = 0;
+    r->all_labels = 0;
+    r->is_head = r->is_base = r->is_merge = r->is_branchpoint = 0;
   }
-  return b;
+  p->nRev = n;
+  return p;
 }
 
 int main(int argc, char **argv) {
@@ -115,11 +104,12 @@ int main(int argc, char **argv) {
   FILE *f;
   long n;
   unsigned char *aData, *aPay;
-  unsigned int nScript, nPay, nComp;
+  unsigned int version, nPay, nComp;
+  char zInf[80];
   long rss0, rss1;
   char *zErr = 0;
   migrate_bundle *b;
-  Series sInf = {0}, sDec = {0}, sGraph = {0};
+  Series sInf = {0}, sDec = {0}, sFull = {0}, sGraph = {0};
   double t0, tStart;
   int nRev;
 
@@ -153,15 +143,16 @@ int main(int argc, char **argv) {
   }
   fclose(f);
   if (n < 32 || memcmp(aData, "SQLMIGR\x1a", 8) != 0) die(zFile, "not a bundle");
-  nScript = get32(aData + 12);
+  version = get32(aData + 8);
   nPay = get32(aData + 16);
   nComp = get32(aData + 20);
   aPay = malloc((size_t)nPay + 1);
   if (aPay == 0) die("inflate", "out of memory");
   sInf.a = malloc(sizeof(double) * (size_t)nMax);
   sDec.a = malloc(sizeof(double) * (size_t)nMax);
+  sFull.a = malloc(sizeof(double) * (size_t)nMax);
   sGraph.a = malloc(sizeof(double) * (size_t)nMax);
-  if (!sInf.a || !sDec.a || !sGraph.a) die("timing", "out of memory");
+  if (!sInf.a || !sDec.a || !sFull.a || !sGraph.a) die("timing", "out of memory");
 
   rss0 = maxRssKb();
 
@@ -170,9 +161,10 @@ int main(int argc, char **argv) {
   nRev = migrate_bundle_count(b);
   migrate_bundle_free(b);
 
-  /* inflate alone */
+  /* inflate alone (format 1: the payload is one zlib stream) */
   tStart = nowMs();
-  for (i = 0; i < nMax && (i < nMin || nowMs() - tStart < tBudget * 1e3);
+  for (i = 0; version == 1 && i < nMax &&
+              (i < nMin || nowMs() - tStart < tBudget * 1e3);
        i++) {
     uLongf nOut = nPay;
     t0 = nowMs();
@@ -182,7 +174,7 @@ int main(int argc, char **argv) {
     seriesAdd(&sInf, nowMs() - t0);
   }
 
-  /* the whole decode */
+  /* the decode: what a process pays before it can plan */
   tStart = nowMs();
   for (i = 0; i < nMax && (i < nMin || nowMs() - tStart < tBudget * 1e3);
        i++) {
@@ -194,30 +186,56 @@ int main(int argc, char **argv) {
     migrate_bundle_free(b);
   }
 
-  /* the graph alone */
+  /* decode + the first access to a script's text (the same as decode
+  ** unless the format lets the text be inflated later) */
   tStart = nowMs();
   for (i = 0; i < nMax && (i < nMin || nowMs() - tStart < tBudget * 1e3);
        i++) {
-    b = parseOnly(aPay, nPay, (int)nScript);
     t0 = nowMs();
-    if (migGraphBuild(b, &zErr)) die("graph", zErr);
-    seriesAdd(&sGraph, nowMs() - t0);
+    if (migrate_bundle_open_blob(aData, (size_t)n, &b, &zErr)) {
+      die(zFile, zErr);
+    }
+    if (nRev > 0 && migrate_bundle_revision(b, 0)->upgrade == 0) {
+      die(zFile, "no script text");
+    }
+    seriesAdd(&sFull, nowMs() - t0);
     migrate_bundle_free(b);
   }
+
+  /* the graph alone */
+  if (migrate_bundle_open_blob(aData, (size_t)n, &b, &zErr)) die(zFile, zErr);
+  tStart = nowMs();
+  for (i = 0; i < nMax && (i < nMin || nowMs() - tStart < tBudget * 1e3);
+       i++) {
+    migrate_bundle *g = cloneForGraph(b);
+    t0 = nowMs();
+    if (migGraphBuild(g, &zErr)) die("graph", zErr);
+    seriesAdd(&sGraph, nowMs() - t0);
+    migrate_bundle_free(g);
+  }
+  migrate_bundle_free(b);
   rss1 = maxRssKb();
 
-  printf("revisions=%d compressed=%ld payload=%u iterations=%d/%d/%d "
-         "inflate_best=%.3f inflate_median=%.3f "
+  if (version == 1) {
+    snprintf(zInf, sizeof(zInf), "inflate_best=%.3f inflate_median=%.3f",
+             seriesBest(&sInf), seriesMedian(&sInf));
+  } else {
+    snprintf(zInf, sizeof(zInf), "inflate_best=n/a inflate_median=n/a");
+  }
+  printf("format=%u revisions=%d compressed=%ld iterations=%d/%d/%d/%d %s "
          "decode_best=%.3f decode_median=%.3f "
+         "full_best=%.3f full_median=%.3f "
          "graph_best=%.3f graph_median=%.3f "
          "rss_before_kb=%ld rss_peak_kb=%ld\n",
-         nRev, n, nPay, sInf.n, sDec.n, sGraph.n, seriesBest(&sInf),
-         seriesMedian(&sInf), seriesBest(&sDec), seriesMedian(&sDec),
-         seriesBest(&sGraph), seriesMedian(&sGraph), rss0, rss1);
+         version, nRev, n, sInf.n, sDec.n, sFull.n, sGraph.n, zInf,
+         seriesBest(&sDec), seriesMedian(&sDec), seriesBest(&sFull),
+         seriesMedian(&sFull), seriesBest(&sGraph), seriesMedian(&sGraph),
+         rss0, rss1);
   free(aData);
   free(aPay);
   free(sInf.a);
   free(sDec.a);
+  free(sFull.a);
   free(sGraph.a);
   return 0;
 }
