@@ -187,7 +187,7 @@ class Bench:
         self.so = os.path.join(self.build, "migrate.so")
         self.mkbundle = os.path.join(self.build, "mkbundle")
         self.decode = os.path.join(self.dir, "decode")
-        self.shell = os.path.join(self.build, "sqlite-migrate")
+        self.shell = a.shell or os.path.join(self.build, "sqlite-migrate")
         self.has_shell = os.access(self.shell, os.X_OK)
         self.rows = []        # main table
         self.sizes = []       # bundle sizes
@@ -257,7 +257,8 @@ class Bench:
              None),
         ]
         cmd = "downgrade" if direction == "down" else "upgrade"
-        reason = None if self.has_shell else "n/a (no build/sqlite-migrate)"
+        reason = None if self.has_shell else "n/a (no %s)" % os.path.relpath(
+            self.shell, ROOT)
         v.append(("shell-dir", "sqlite-migrate --dir",
                   lambda db: ([self.shell, "-d", db, "--dir", folder, cmd,
                                target], None), reason))
@@ -699,6 +700,10 @@ def main():
     ap.add_argument("--no-rebuild", action="store_true")
     ap.add_argument("--make", default=os.environ.get("MAKE", "make"))
     ap.add_argument("--sqlite3", default="sqlite3")
+    ap.add_argument("--shell", default=None,
+                    help="the sqlite-migrate program (default: "
+                         "BUILD/sqlite-migrate; its rows say n/a when it "
+                         "does not exist)")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     a.sizes = [int(x) for x in a.sizes.replace(",", " ").split()]
