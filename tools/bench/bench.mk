@@ -5,6 +5,9 @@
 #   make bench BENCH_SIZES="100 1000"  fewer histories (minutes)
 #   make bench BENCH_RUNS=7            more rounds per case
 #   make bench BENCH_BUDGET=0 BENCH_SLOW=0   no shortcuts (hours)
+#   make bench BENCH_IR=1000           also count instructions (callgrind)
+#                                      for N = 1000 (+10 min): deterministic
+#                                      ratios on a noisy machine
 #
 # Results: $(B)/bench.md and stdout.  No timing is ever asserted; `make
 # test` does not run this.
@@ -12,7 +15,8 @@
 BENCH_SIZES  ?= 100 1000 5000
 BENCH_DECODE ?= 1000 10000
 BENCH_RUNS   ?= 5
-BENCH_BUDGET ?= 150
+BENCH_BUDGET ?= 300
+BENCH_IR     ?=
 BENCH_SLOW   ?= 60
 BENCH_ARGS   ?=
 
@@ -38,4 +42,5 @@ bench: all bench-tools
 	$(PYTHON) tools/bench/bench.py --build $(B) --make "$(BENCH_MAKE)" \
 	  --sqlite3 $(SQLITE3) --sizes "$(BENCH_SIZES)" \
 	  --decode-sizes "$(BENCH_DECODE)" --runs $(BENCH_RUNS) \
-	  --case-budget $(BENCH_BUDGET) --slow-seconds $(BENCH_SLOW) $(BENCH_ARGS)
+	  --case-budget $(BENCH_BUDGET) --slow-seconds $(BENCH_SLOW) \
+	  --ir-sizes "$(BENCH_IR)" $(BENCH_ARGS)

@@ -193,6 +193,7 @@ class Bench:
         self.sizes = []       # bundle sizes
         self.decodes = []     # in-process rows
         self.rebuild = None   # rebuild rows or reason
+        self.irs = []         # instruction counts
         self.notes = []
         self.targets = []
 
@@ -429,6 +430,44 @@ class Bench:
                 n, op, entries,
                 slow_keep=None if op == "no-op at head" else {"so-embedded"})
             self.add_rows(n, op, entries, res, skipped, entries[0][0])
+            if n in self.a.ir_sizes:
+                self.instructions(n, op, entries)
+
+    # -- instruction counts (optional) -----------------------------------
+
+    def instructions(self, n, op, entries):
+        """Instructions executed (callgrind) by the reference and the
+        embedded-bundle variant: deterministic where wall time is noisy."""
+        keep = {entries[0][0], "schema", "so-embedded"}
+        db = os.path.join(self.work, "ir.db")
+        out = os.path.join(self.work, "callgrind.out")
+        log = os.path.join(self.work, "callgrind.log")
+        got = {}
+        for key, label, build, prep, check, reason in entries:
+            if key not in keep or reason is not None:
+                continue
+            self.log("N=%d %s: callgrind %s" % (n, op, key))
+            prep(db)
+            argv, stdin = build(db)
+            with open(stdin or os.devnull) as fin:
+                p = subprocess.run(["valgrind", "--tool=callgrind",
+                                    "--callgrind-out-file=" + out,
+                                    "--log-file=" + log] + argv,
+                                   stdin=fin, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, text=True)
+            if p.returncode != 0:
+                raise BenchError("callgrind %s: %s" % (" ".join(argv),
+                                                        p.stderr[-2000:]))
+            check(db, key, 0)
+            with open(log) as f:
+                m = re.search(r"Collected : (\d+)", f.read())
+            if not m:
+                raise BenchError("no instruction count in " + log)
+            got[key] = (label, int(m.group(1)))
+        ref = got[entries[0][0]][1]
+        for key in [e[0] for e in entries if e[0] in got]:
+            label, ir = got[key]
+            self.irs.append((n, op, label, ir, ir / ref))
 
     # -- in-process decode -------------------------------------------------
 
@@ -561,6 +600,18 @@ class Bench:
                    "1.00" if r["ref"] else "**%.2f**" % r["ratio"], r["cpu"],
                    "1.00" if r["ref"] else "%.2f" % r["cpu_ratio"], r["rss"]))
         w("")
+        if self.irs:
+            w("### Instructions (callgrind), one run each")
+            w("")
+            w("Deterministic where wall time is not: instructions executed by "
+              "the whole process (valgrind --tool=callgrind), ratio to the "
+              "first row of the case.")
+            w("")
+            w("| N | operation | variant | instructions | ratio |")
+            w("|---:|---|---|---:|---:|")
+            for n, op, label, ir, ratio in self.irs:
+                w("| %d | %s | %s | %d | %.3f |" % (n, op, label, ir, ratio))
+            w("")
         w("### Bundle size and in-process decode")
         w("")
         w("`tools/bench/decode` (linked against build/libsqlitemigrate.a) on "
@@ -689,13 +740,16 @@ def main():
     ap.add_argument("--sizes", default="100 1000 5000")
     ap.add_argument("--decode-sizes", default="1000 10000")
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--case-budget", type=float, default=150.0,
+    ap.add_argument("--case-budget", type=float, default=300.0,
                     help="seconds a case may take before it gets fewer "
                          "rounds (0: no limit)")
     ap.add_argument("--slow-seconds", type=float, default=60.0,
                     help="raw runs longer than this keep only raw and the "
                          "embedded bundle (0: no limit)")
     ap.add_argument("--decode-seconds", type=float, default=1.5)
+    ap.add_argument("--ir-sizes", default="",
+                    help="also count instructions with callgrind for these "
+                         "N (slow: ~10 min for 1000)")
     ap.add_argument("--rebuild-rows", type=int, default=1000000)
     ap.add_argument("--no-rebuild", action="store_true")
     ap.add_argument("--make", default=os.environ.get("MAKE", "make"))
@@ -708,6 +762,7 @@ def main():
     a = ap.parse_args()
     a.sizes = [int(x) for x in a.sizes.replace(",", " ").split()]
     a.decode_sizes = [int(x) for x in a.decode_sizes.replace(",", " ").split()]
+    a.ir_sizes = [int(x) for x in a.ir_sizes.replace(",", " ").split()]
     b = Bench(a)
     t0 = time.monotonic()
     load0 = loadavg()
