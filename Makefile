@@ -142,3 +142,7 @@ include tests/faults/faults.mk
 
 # Fuzzing (make fuzz, needs clang) and the replay of its regressions.
 include tests/fuzz/fuzz.mk
+
+# make bench: this project against SQLite running the same statements
+# (tools/bench/, issue #6).  Not part of make test.
+include tools/bench/bench.mk
