@@ -439,7 +439,9 @@ int migVerifyChecksums(sqlite3 *db, migrate_bundle *b, const MigBits *aApplied,
     const migrate_revision *r = &b->aRev[k];
     char zNow[16];
     if (!MIG_BIT_TEST(aApplied, k) || aSum[9 * k] == 0) continue;
-    if (r->source[0] == 0) continue; /* stored revision: nothing to compare */
+    /* a stored revision (source "") has no script to compare; a script not
+    ** yet inflated (source NULL) has its checksum from the bundle's index */
+    if (r->source && r->source[0] == 0) continue;
     snprintf(zNow, sizeof(zNow), "%08x", r->checksum);
     if (strcmp(zNow, &aSum[9 * k]) == 0) continue;
     if (pnBad) (*pnBad)++;
@@ -1266,21 +1268,21 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
   }
   for (i = 0; i < plan.nStep; i++) {
     const migrate_revision *rv = &b->aRev[plan.aStep[i].iRev];
-    if (!rv->statements_checked) {
-      /* a decoded bundle (or a stored revision): check the statements now,
-      ** before anything changes */
+    /* a decoded bundle inflates the scripts the plan runs, and checks their
+    ** statements, before anything changes */
+    rc = migBundleLoad(b, plan.aStep[i].iRev, pzErr);
+    if (rc == SQLITE_OK && !rv->statements_checked) {
       rc = migScriptCheckStatements(rv, pzErr);
-      if (rc) {
-        if (rc != SQLITE_NOMEM && pzErr && *pzErr) {
-          char *z = sqlite3_mprintf("%s('%s'): %s", o->zFunc, zTarget,
-                                    *pzErr);
-          if (z) {
-            sqlite3_free(*pzErr);
-            *pzErr = z;
-          }
+    }
+    if (rc) {
+      if (rc != SQLITE_NOMEM && pzErr && *pzErr) {
+        char *z = sqlite3_mprintf("%s('%s'): %s", o->zFunc, zTarget, *pzErr);
+        if (z) {
+          sqlite3_free(*pzErr);
+          *pzErr = z;
         }
-        goto fail;
       }
+      goto fail;
     }
     if (!plan.aStep[i].isUpgrade && rv->downgrade == 0) {
       rc = migSetError(pzErr, SQLITE_ERROR,

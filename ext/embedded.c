@@ -24,8 +24,9 @@ int migrate_bundle_embedded(migrate_bundle **ppOut, char **pzErr) {
   if (pEmbedded == 0) {
     /* A failure (e.g. out of memory) is not remembered: the next call
     ** tries again. */
-    rc = migrate_bundle_open_blob(migrate_embedded_data,
-                                  migrate_embedded_size, &pEmbedded, pzErr);
+    /* the bytes live as long as the module: used in place */
+    rc = migBundleOpenBlobEx(migrate_embedded_data, migrate_embedded_size, 1,
+                             &pEmbedded, pzErr);
     if (rc == SQLITE_OK) {
       pEmbedded->nRef = 1; /* shared: migrate_bundle_free() leaves it */
     } else if (pzErr && *pzErr) {

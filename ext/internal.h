@@ -77,13 +77,23 @@ typedef uint64_t MigBits;
 ** "file:line: message". */
 int migScriptParse(MigArena *, const char *zFile, const char *zText,
                    size_t nText, migrate_revision *pRev, char **pzErr);
-/* The same, checking each section's statements (transaction control,
-** statements that need "Transaction: none") only when bCheckStatements:
-** a decoded bundle leaves that to migScriptCheckStatements() at apply
-** time, so loading a large bundle does not split every script. */
+/* The same, with flags:
+**   MIG_PARSE_CHECK   check each section's statements (transaction control,
+**                     statements that need "Transaction: none"); without
+**                     it a decoded bundle leaves that to
+**                     migScriptCheckStatements() at apply time, so loading
+**                     a large bundle does not split every script;
+**   MIG_PARSE_HEADER  zText is a header alone (migScriptHeaderLen() bytes
+**                     of a normalized script): the header fields are set,
+**                     the sections, source and checksum are left empty. */
+#define MIG_PARSE_CHECK  1
+#define MIG_PARSE_HEADER 2
 int migScriptParseEx(MigArena *, const char *zFile, const char *zText,
-                     size_t nText, migrate_revision *pRev,
-                     int bCheckStatements, char **pzErr);
+                     size_t nText, migrate_revision *pRev, int flags,
+                     char **pzErr);
+/* How many bytes of normalized script z[0..n) its header takes: the run of
+** "--" lines at the top that are not "-- migrate:" directives. */
+size_t migScriptHeaderLen(const char *z, size_t n);
 /* Check both sections' statements of r ("file:line: ..." on error). */
 int migScriptCheckStatements(const migrate_revision *r, char **pzErr);
 
@@ -123,7 +133,15 @@ struct migrate_bundle {
   int **aaDown;           /* per revision: parents + normalized deps */
   int *anDown;
   int nRef;               /* >0: shared (embedded bundle), never freed */
+  struct MigLazy *pLazy;  /* format 2: script texts not yet inflated */
 };
+
+/* Make sure revision i's text fields (upgrade, downgrade, source, the
+** lines) are set: a bundle decoded from format 2 inflates a script when it
+** is first needed.  Thread-safe; a no-op for parsed folders and for
+** revisions already loaded.  i < 0 loads every revision.  SQLITE_CORRUPT
+** with a message naming the script when the bundle's text is damaged. */
+int migBundleLoad(migrate_bundle *, int i, char **pzErr);
 
 /* migrate_bundle_encode() with a zlib level (1 fast .. 9 small). */
 int migBundleEncodeLevel(migrate_bundle *, int level, unsigned char **paOut,
@@ -140,8 +158,15 @@ int migBundleFromFiles(int nFile, const char **azName, const char **azText,
                        char **pzErr);
 /* The same; bCheckStatements as for migScriptParseEx(). */
 int migBundleFromFilesEx(int nFile, const char **azName, const char **azText,
-                         const size_t *anText, int bCheckStatements,
+                         const size_t *anText, int flags,
                          migrate_bundle **ppOut, char **pzErr);
+/* Decode a bundle; with bBorrow the compressed bytes are used in place
+** (they must outlive the bundle: the embedded bundle). */
+int migBundleOpenBlobEx(const void *aData, size_t nData, int bBorrow,
+                        migrate_bundle **ppOut, char **pzErr);
+/* migrate_bundle_encode() writing format 1 (for tests of old bundles). */
+int migBundleEncodeV1(migrate_bundle *, int level, unsigned char **paOut,
+                      size_t *pnOut, char **pzErr);
 
 /* ------------------------------------------------------------------------
 ** graph.c: targets and plans

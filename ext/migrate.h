@@ -93,7 +93,16 @@ int migrate_bundle_encode(migrate_bundle *, unsigned char **paOut,
                           size_t *pnOut, char **pzErr);
 
 int migrate_bundle_count(const migrate_bundle *);
+/* Revision i.  Its header fields and graph fields are always set.  Its
+** text fields (upgrade, downgrade, source and the line numbers) are set
+** for a bundle read from a folder; a bundle decoded from bundle bytes
+** inflates a script only when it is needed, so call migrate_bundle_load()
+** before reading them (until then they are NULL). */
 const migrate_revision *migrate_bundle_revision(const migrate_bundle *, int i);
+/* Make sure revision i's text fields are set (every revision's when i < 0).
+** Thread-safe.  SQLITE_CORRUPT with *pzErr naming the script when the
+** bundle's text is damaged. */
+int migrate_bundle_load(const migrate_bundle *, int i, char **pzErr);
 /* Index of revision zId (exact id), or -1. */
 int migrate_bundle_find(const migrate_bundle *, const char *zId);
 /* Revisions in history order: parents before children (Alembic's order,

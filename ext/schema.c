@@ -1735,6 +1735,8 @@ int migrate_roundtrip(migrate_bundle *b, char **pzReport, char **pzErr) {
   t.b = b;
   t.pzErr = pzErr;
   if (b->nRev == 0) return SQLITE_OK;
+  rc = migBundleLoad(b, -1, pzErr); /* every script runs */
+  if (rc) return rc;
 
   if (b->nHead > 1) {
     MigStr h = {0};

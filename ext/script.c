@@ -232,7 +232,10 @@ static int checkSection(const char *zFile, char *zBody, int iFirstLine,
 ** Header
 */
 
-static int isIdChar(char c) { return isalnum((unsigned char)c) || c == '_'; }
+static int isIdChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '_';
+}
 
 /* Validate an identifier (revision id or branch label). NULL if ok, else a
 ** reason. */
@@ -316,6 +319,7 @@ enum { K_ID, K_REVISES, K_DATE, K_LABELS, K_DEPENDS, K_TXN, K_COUNT };
 static const char *azKey[K_COUNT] = {"Revision ID",   "Revises",
                                      "Create Date",   "Branch Labels",
                                      "Depends On",    "Transaction"};
+static const size_t anKey[K_COUNT] = {11, 7, 11, 13, 10, 11};
 
 /* Normalize line endings and drop a BOM: returns an arena copy. */
 static char *normalizeText(MigArena *pA, const char *z, size_t n, size_t *pn) {
@@ -325,6 +329,11 @@ static char *normalizeText(MigArena *pA, const char *z, size_t n, size_t *pn) {
       (unsigned char)z[2] == 0xBF) {
     z += 3;
     n -= 3;
+  }
+  if (memchr(z, '\r', n) == 0) {
+    /* already LF only: the common case */
+    *pn = n;
+    return migArenaStrndup(pA, z, n);
   }
   zOut = migArenaAlloc(pA, n + 1);
   if (zOut == 0) return 0;
@@ -347,7 +356,10 @@ static int isDirective(const char *z, const char *zEnd, const char **pzName,
                        size_t *pnName) {
   if (zEnd - z < 2 || z[0] != '-' || z[1] != '-') return 0;
   z = trimLeft(z + 2, zEnd);
-  if (zEnd - z < 8 || sqlite3_strnicmp(z, "migrate:", 8) != 0) return 0;
+  if (zEnd - z < 8 || (z[0] != 'm' && z[0] != 'M') ||
+      sqlite3_strnicmp(z, "migrate:", 8) != 0) {
+    return 0;
+  }
   z += 8;
   zEnd = trimRight(z, zEnd);
   *pzName = z;
@@ -358,7 +370,8 @@ static int isDirective(const char *z, const char *zEnd, const char **pzName,
 /* Parse one script, checking its statements.  See internal.h. */
 int migScriptParse(MigArena *pA, const char *zFile, const char *zText,
                    size_t nText, migrate_revision *pRev, char **pzErr) {
-  return migScriptParseEx(pA, zFile, zText, nText, pRev, 1, pzErr);
+  return migScriptParseEx(pA, zFile, zText, nText, pRev, MIG_PARSE_CHECK,
+                          pzErr);
 }
 
 /* Check both sections of an already parsed revision.  The bodies are
@@ -373,10 +386,29 @@ int migScriptCheckStatements(const migrate_revision *r, char **pzErr) {
   return rc;
 }
 
+/* Length of the header of normalized text z[0..n): the run of "--" lines
+** at the top, up to the first "-- migrate:" directive or other line.  See
+** internal.h. */
+size_t migScriptHeaderLen(const char *z, size_t n) {
+  const char *p = z, *zEnd = z + n;
+  while (p < zEnd) {
+    const char *zEol = memchr(p, '\n', (size_t)(zEnd - p));
+    const char *zLineEnd = zEol ? zEol : zEnd;
+    const char *zName;
+    size_t nName;
+    if (zLineEnd - p < 2 || p[0] != '-' || p[1] != '-') break;
+    if (isDirective(p, zLineEnd, &zName, &nName)) break;
+    p = zEol ? zEol + 1 : zEnd;
+  }
+  return (size_t)(p - z);
+}
+
 /* Parse one script.  See internal.h. */
 int migScriptParseEx(MigArena *pA, const char *zFile, const char *zText,
                      size_t nText, migrate_revision *pRev,
-                     int bCheckStatements, char **pzErr) {
+                     int flags, char **pzErr) {
+  int bCheckStatements = (flags & MIG_PARSE_CHECK) != 0;
+  int bHeaderOnly = (flags & MIG_PARSE_HEADER) != 0;
   size_t n;
   char *z;
   const char *p, *zEnd;
@@ -404,8 +436,10 @@ int migScriptParseEx(MigArena *pA, const char *zFile, const char *zText,
   if (z == 0 || pRev->file == 0) return SQLITE_NOMEM;
   pRev->message = "";
   pRev->create_date = "";
-  pRev->source = z;
-  pRev->nsource = n;
+  if (!bHeaderOnly) {
+    pRev->source = z;
+    pRev->nsource = n;
+  }
 
   p = z;
   zEnd = z + n;
@@ -470,7 +504,7 @@ int migScriptParseEx(MigArena *pA, const char *zFile, const char *zText,
         }
         zKEnd = trimRight(zK, zColon);
         for (k = 0; k < K_COUNT; k++) {
-          if ((size_t)(zKEnd - zK) == strlen(azKey[k]) &&
+          if ((size_t)(zKEnd - zK) == anKey[k] &&
               sqlite3_strnicmp(zK, azKey[k], (int)(zKEnd - zK)) == 0) {
             break;
           }
@@ -591,7 +625,7 @@ int migScriptParseEx(MigArena *pA, const char *zFile, const char *zText,
                        "revision)",
                        zFile);
   }
-  if (!zUp) {
+  if (!zUp && !bHeaderOnly) {
     return migSetError(pzErr, SQLITE_ERROR,
                        "%s: no '-- migrate:upgrade' section", zFile);
   }
@@ -613,6 +647,14 @@ int migScriptParseEx(MigArena *pA, const char *zFile, const char *zText,
     }
   }
 
+  if (bHeaderOnly) {
+    /* the sections come later (migBundleLoad): a header has none */
+    if (zUp || zDown) {
+      return migSetError(pzErr, SQLITE_ERROR,
+                         "%s: the header holds a section", zFile);
+    }
+    return SQLITE_OK;
+  }
   {
     char *zU = migArenaStrndup(pA, zUp, (size_t)(zUpEnd - zUp));
     char *zD = zDown ? migArenaStrndup(pA, zDown, (size_t)(zDownEnd - zDown))

@@ -152,7 +152,11 @@ int migBundleWithStored(sqlite3 *db, migrate_bundle *b,
   rc = SQLITE_OK;
   if (nStored == 0) goto fail; /* nothing to add: *ppOut stays NULL */
 
-  /* the union, in file-name order; graph fields start empty */
+  /* the union, in file-name order; graph fields start empty.  The copies
+  ** carry b's texts, so b inflates them all first (a rare path: the
+  ** database holds revisions the bundle lacks) */
+  rc = migBundleLoad(b, -1, pzErr);
+  if (rc) goto fail;
   p->nRev = b->nRev + nStored;
   p->aRev = migArenaAlloc(&p->arena, sizeof(migrate_revision) * (size_t)p->nRev);
   if (p->aRev == 0) {

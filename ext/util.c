@@ -21,8 +21,8 @@ struct MigArenaChunk {
 #define MIG_CHUNK_HDR ((sizeof(MigArenaChunk) + 15) & ~(size_t)15)
 #define MIG_CHUNK_MIN (64 * 1024)
 
-/* Allocate n zeroed bytes from the arena; NULL on OOM. */
-void *migArenaAlloc(MigArena *p, size_t n) {
+/* Allocate n bytes from the arena, not zeroed; NULL on OOM. */
+static void *arenaAllocRaw(MigArena *p, size_t n) {
   MigArenaChunk *c = p->pChunk;
   n = (n + 15) & ~(size_t)15;
   if (n == 0) n = 16;
@@ -45,14 +45,20 @@ void *migArenaAlloc(MigArena *p, size_t n) {
   {
     char *pRet = (char *)c + MIG_CHUNK_HDR + c->nUsed;
     c->nUsed += n;
-    memset(pRet, 0, n);
     return pRet;
   }
 }
 
+/* Allocate n zeroed bytes from the arena; NULL on OOM. */
+void *migArenaAlloc(MigArena *p, size_t n) {
+  void *pRet = arenaAllocRaw(p, n);
+  if (pRet) memset(pRet, 0, n);
+  return pRet;
+}
+
 /* Copy z[0..n) into the arena with a NUL terminator; NULL on OOM. */
 char *migArenaStrndup(MigArena *p, const char *z, size_t n) {
-  char *zOut = migArenaAlloc(p, n + 1);
+  char *zOut = arenaAllocRaw(p, n + 1);
   if (zOut) {
     if (n) memcpy(zOut, z, n);
     zOut[n] = 0;

@@ -279,15 +279,20 @@ static int migrationsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
       break;
     }
     case MIGRATIONS_COLUMN_UPGRADE_SQL:
-      sqlite3_result_text(ctx, r->upgrade, -1, SQLITE_TRANSIENT);
-      break;
-    case MIGRATIONS_COLUMN_DOWNGRADE_SQL:
-      if (r->downgrade) {
+    case MIGRATIONS_COLUMN_DOWNGRADE_SQL: {
+      /* the script's text: a decoded bundle inflates it now */
+      char *zErr = 0;
+      int rc = migBundleLoad(c->b, i, &zErr);
+      if (rc) return vtabError(cur->pVtab, rc, zErr);
+      if (iCol == MIGRATIONS_COLUMN_UPGRADE_SQL) {
+        sqlite3_result_text(ctx, r->upgrade, -1, SQLITE_TRANSIENT);
+      } else if (r->downgrade) {
         sqlite3_result_text(ctx, r->downgrade, -1, SQLITE_TRANSIENT);
       } else {
         sqlite3_result_null(ctx);
       }
       break;
+    }
     default: /* MIGRATIONS_COLUMN_BUNDLE */
       sqlite3_result_null(ctx);
       break;

@@ -137,10 +137,12 @@ void outHeadOnly(FILE *f, const migrate_bundle *b, int i, int flags,
 ** its dashes, trimmed; blank lines at either end dropped; every line
 ** indented by four spaces (a blank line becomes four spaces). */
 static void outLongdoc(FILE *f, const migrate_revision *r) {
-  const char *z = r->source, *zEnd = r->source + r->nsource;
+  const char *z = r->source, *zEnd;
   const char *azLine[512];
   size_t anLine[512];
   int n = 0, iFirst = 0, k;
+  if (z == 0) return; /* not loaded (migrate_bundle_load failed) */
+  zEnd = z + r->nsource;
   while (z < zEnd && n < 512) {
     const char *zEol = memchr(z, '\n', (size_t)(zEnd - z));
     const char *e = zEol ? zEol : zEnd;
@@ -184,7 +186,13 @@ static void outPath(FILE *f, const Shell *s, const migrate_revision *r) {
 void outLogEntry(FILE *f, const Shell *s, const migrate_bundle *b, int i,
                  int bCurrent) {
   const migrate_revision *r = migrate_bundle_revision(b, i);
+  char *zErr = 0;
   if (r == 0) return;
+  if (migrate_bundle_load(b, i, &zErr) != SQLITE_OK) {
+    /* the entry goes out without its longdoc */
+    fprintf(stderr, "sqlite-migrate: %s\n", zErr ? zErr : "out of memory");
+    sqlite3_free(zErr);
+  }
   fprintf(f, "Rev: %s%s%s%s%s\n", r->id, r->is_head ? " (head)" : "",
           r->is_branchpoint ? " (branchpoint)" : "",
           r->is_merge ? " (mergepoint)" : "", bCurrent ? " (current)" : "");

@@ -169,14 +169,34 @@ static void testRoundTrip(void) {
   CHECK_INT(migrate_bundle_encode(b, &a, &n, &zErr), SQLITE_OK);
   CHECK(n > 32);
   CHECK(memcmp(a, "SQLMIGR\x1a", 8) == 0);
-  CHECK_INT(get32(a + 8), 1);
+  CHECK_INT(get32(a + 8), 2);
   CHECK_INT(get32(a + 12), 5);
-  CHECK_INT(get32(a + 20), n - 32);
+  CHECK(get32(a + 20) > 0 && get32(a + 20) < n - 32);
+  CHECK_INT(get32(a + 24), migCrc32((const char *)a + 32, get32(a + 20)));
   CHECK_INT(get32(a + 28), migCrc32((const char *)a, 28));
   CHECK_INT(migrate_bundle_open_blob(a, n, &b2, &zErr), SQLITE_OK);
   CHECK_STR(zErr, 0);
   if (b2 == 0) goto done;
   CHECK_INT(migrate_bundle_count(b2), migrate_bundle_count(b));
+  /* format 2: the headers are parsed, the texts wait for a load */
+  {
+    const migrate_revision *r1 = migrate_bundle_revision(b2, ut_idx(b2, "b1"));
+    const migrate_revision *r2 = migrate_bundle_revision(b2, ut_idx(b2, "c1"));
+    CHECK_STR(r1->id, "b1");
+    CHECK_INT(r1->checksum, migrate_bundle_revision(b, ut_idx(b, "b1"))->checksum);
+    CHECK(r1->upgrade == 0 && r1->source == 0 && r1->upgrade_line == 0);
+    CHECK_INT(migrate_bundle_load(b2, ut_idx(b2, "b1"), &zErr), SQLITE_OK);
+    CHECK_STR(zErr, 0);
+    CHECK_STR(r1->upgrade, "SELECT 'b';\n");
+    CHECK(r2->upgrade == 0); /* only the one asked for */
+    CHECK_INT(migrate_bundle_load(b2, ut_idx(b2, "b1"), &zErr), SQLITE_OK);
+    CHECK_INT(migrate_bundle_load(b2, 5, &zErr), SQLITE_RANGE);
+    CHECK_STR(zErr, "no revision 5 in the bundle");
+    sqlite3_free(zErr);
+    zErr = 0;
+    CHECK_INT(migrate_bundle_load(b2, -1, &zErr), SQLITE_OK);
+    CHECK_STR(r2->upgrade, "SELECT 'c';\n");
+  }
   for (i = 0; i < migrate_bundle_count(b) && i < migrate_bundle_count(b2);
        i++) {
     sameRevision(migrate_bundle_revision(b, i), migrate_bundle_revision(b2, i));
@@ -211,10 +231,33 @@ static void testRoundTrip(void) {
     memset(aCopy, 0, n);
     free(aCopy);
     if (b3) {
+      CHECK_INT(migrate_bundle_load(b3, ut_idx(b3, "m1"), &zErr), SQLITE_OK);
       CHECK_STR(migrate_bundle_revision(b3, ut_idx(b3, "m1"))->upgrade,
                 "SELECT 'm';\n");
       migrate_bundle_free(b3);
     }
+  }
+  /* format 1 is still read: every text parsed at once */
+  {
+    unsigned char *a1 = 0;
+    size_t n1 = 0;
+    migrate_bundle *b4 = 0;
+    CHECK_INT(migBundleEncodeV1(b, 9, &a1, &n1, &zErr), SQLITE_OK);
+    if (a1) {
+      CHECK_INT(get32(a1 + 8), 1);
+      CHECK_INT(migrate_bundle_open_blob(a1, n1, &b4, &zErr), SQLITE_OK);
+      CHECK_STR(zErr, 0);
+    }
+    if (b4) {
+      CHECK_INT(migrate_bundle_count(b4), migrate_bundle_count(b));
+      for (i = 0; i < migrate_bundle_count(b) && i < migrate_bundle_count(b4);
+           i++) {
+        sameRevision(migrate_bundle_revision(b, i),
+                     migrate_bundle_revision(b4, i));
+      }
+      migrate_bundle_free(b4);
+    }
+    sqlite3_free(a1);
   }
 
 done:
@@ -238,7 +281,7 @@ done:
     CHECK_STR(zErr, 0);
     if (a) {
       CHECK_INT(get32(a + 12), 0);
-      CHECK_INT(get32(a + 16), 0);
+      CHECK_INT(get32(a + 16), 8); /* the index: no chunks, 0 bytes */
       CHECK_INT(migrate_bundle_open_blob(a, n, &e2, &zErr), SQLITE_OK);
       CHECK_STR(zErr, 0);
       if (e2) CHECK_INT(migrate_bundle_count(e2), 0);
@@ -263,7 +306,8 @@ static void testRefusals(void) {
   sqlite3_free(zErr);
   zErr = 0;
   if (b == 0) return;
-  CHECK_INT(migrate_bundle_encode(b, &aValid, &nValid, &zErr), SQLITE_OK);
+  /* these refusals are of format 1, which is still read */
+  CHECK_INT(migBundleEncodeV1(b, 9, &aValid, &nValid, &zErr), SQLITE_OK);
   migrate_bundle_free(b);
   if (aValid == 0) return;
   nComp = get32(aValid + 20);
@@ -303,16 +347,16 @@ static void testRefusals(void) {
 
   TEST("bundle refusal: version");
   memcpy(a, aValid, nValid);
-  put32(a + 8, 2);
+  put32(a + 8, 3);
   fixHeaderCrc(a);
   CHECK_TAKE(openErr(a, nValid),
-             "rc 11: bundle format version 2 is not supported (this build "
-             "reads version 1); rebuild the bundle");
+             "rc 11: bundle format version 3 is not supported (this build "
+             "reads versions 1 and 2); rebuild the bundle");
   put32(a + 8, 0);
   fixHeaderCrc(a);
   CHECK_TAKE(openErr(a, nValid),
              "rc 11: bundle format version 0 is not supported (this build "
-             "reads version 1); rebuild the bundle");
+             "reads versions 1 and 2); rebuild the bundle");
 
   TEST("bundle refusal: compressed size (truncated, padded)");
   memcpy(a, aValid, nValid);
@@ -656,10 +700,11 @@ static void testFiles(void) {
     fwrite(a, 1, n - 1, f);
     fclose(f);
     {
+      unsigned nArea = (unsigned)(n - 32 - get32(a + 20));
       char *zWant = sqlite3_mprintf(
-          "rc 11: %s: corrupt bundle: header says %u compressed bytes, file "
-          "holds %u (truncated or padded?)",
-          zPath, (unsigned)(n - 32), (unsigned)(n - 33));
+          "rc 11: %s: corrupt bundle: the index says the chunks take %u "
+          "bytes, file holds %u (truncated or padded?)",
+          zPath, nArea, nArea - 1);
       CHECK_TAKE(ut_guarded(openPathErr, zPath), zWant);
       sqlite3_free(zWant);
     }

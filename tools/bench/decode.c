@@ -195,8 +195,9 @@ int main(int argc, char **argv) {
     if (migrate_bundle_open_blob(aData, (size_t)n, &b, &zErr)) {
       die(zFile, zErr);
     }
-    if (nRev > 0 && migrate_bundle_revision(b, 0)->upgrade == 0) {
-      die(zFile, "no script text");
+    if (nRev > 0 && (migrate_bundle_load(b, 0, &zErr) != SQLITE_OK ||
+                     migrate_bundle_revision(b, 0)->upgrade == 0)) {
+      die(zFile, zErr ? zErr : "no script text");
     }
     seriesAdd(&sFull, nowMs() - t0);
     migrate_bundle_free(b);
