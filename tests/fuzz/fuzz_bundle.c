@@ -5,10 +5,17 @@
 **     make fuzz FUZZ_SECONDS=60            (tests/fuzz/fuzz.mk)
 **     build/fuzz/fuzz_bundle build/fuzz/corpus/bundle tests/fuzz/corpus/bundle
 **
-** Two kinds of input:
+** Three kinds of input:
 **  - one that starts with the bundle magic "SQLMIGR\x1a" is a bundle file
 **    and goes to migrate_bundle_open_blob() as it is (header checks, sizes,
 **    zlib, CRCs);
+**  - one that starts with "V2" is the inside of a format-2 bundle: u32
+**    index length U, U bytes of UNCOMPRESSED index, then the chunk area as
+**    stored.  It is wrapped into a format-2 bundle with a correct header,
+**    a deflated index, its CRC, and the chunk CRCs in the index table
+**    rewritten to match the area (where the table's sizes fit it), so the
+**    fuzzer reaches the index walk, the header parser, the graph, and on
+**    loading the texts the chunk inflation and the whole-script checks;
 **  - anything else is taken as an uncompressed payload (N times { u32 name
 **    length, name, u32 text length, text }, N counted by walking it) and
 **    wrapped into a valid bundle first: correct header, compression and
@@ -72,6 +79,88 @@ static int wrapPayload(const uint8_t *aPay, size_t nPay, unsigned char **paOut,
   put32(aOut + 28, migCrc32((const char *)aOut, 28));
   *paOut = aOut;
   *pnOut = 32 + (size_t)nComp;
+  return 0;
+}
+
+/* Wrap the inside of a format-2 bundle (see the top).  Caller frees. */
+static int wrapV2(const uint8_t *aIn, size_t nIn, unsigned char **paOut,
+                  size_t *pnOut) {
+  size_t nIdx, nArea;
+  unsigned char *aIdx, *aOut;
+  uLongf nComp;
+  z_stream zs;
+  if (nIn < 6) return 1;
+  nIdx = get32(aIn + 2);
+  if (nIdx > nIn - 6) nIdx = nIn - 6;
+  nArea = nIn - 6 - nIdx;
+  aIdx = malloc(nIdx + 1);
+  if (aIdx == 0) return 1;
+  memcpy(aIdx, aIn + 6, nIdx);
+  /* chunk CRCs over the stored bytes, where the table fits the area */
+  if (nIdx >= 8) {
+    unsigned int k, nChunk = get32(aIdx);
+    size_t off = 8, at = 0;
+    for (k = 0; k < nChunk && nIdx - off >= 12; k++, off += 12) {
+      size_t nStored = get32(aIdx + off);
+      if (nStored > nArea - at) break;
+      put32(aIdx + off + 8,
+            migCrc32((const char *)aIn + 6 + nIdx + at, nStored));
+      at += nStored;
+    }
+  }
+  nComp = compressBound((uLong)nIdx) + 64;
+  aOut = malloc(32 + (size_t)nComp + nArea);
+  if (aOut == 0) {
+    free(aIdx);
+    return 1;
+  }
+  memset(&zs, 0, sizeof(zs));
+  if (deflateInit2(&zs, 6, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+    free(aIdx);
+    free(aOut);
+    return 1;
+  }
+  zs.next_in = aIdx;
+  zs.avail_in = (uInt)nIdx;
+  zs.next_out = aOut + 32;
+  zs.avail_out = (uInt)nComp;
+  if (deflate(&zs, Z_FINISH) != Z_STREAM_END) {
+    deflateEnd(&zs);
+    free(aIdx);
+    free(aOut);
+    return 1;
+  }
+  nComp = nComp - zs.avail_out;
+  deflateEnd(&zs);
+  memcpy(aOut + 32 + nComp, aIn + 6 + nIdx, nArea);
+  memcpy(aOut, "SQLMIGR\x1a", 8);
+  put32(aOut + 8, 2);
+  /* the script count: what the index could hold, from a guess in the
+  ** index itself is not possible, so count entries by walking it */
+  {
+    unsigned int nScript = 0, nChunk = nIdx >= 8 ? get32(aIdx) : 0;
+    size_t off = 8 + (size_t)nChunk * 12;
+    while (nIdx >= off && nIdx - off >= 8) {
+      size_t n = get32(aIdx + off + 4);
+      off += 8;
+      if (n > nIdx - off) break;
+      off += n;
+      if (nIdx - off < 4) break;
+      n = get32(aIdx + off);
+      off += 4;
+      if (n > nIdx - off || nIdx - off - n < 16) break;
+      off += n + 16;
+      nScript++;
+    }
+    put32(aOut + 12, nScript);
+  }
+  put32(aOut + 16, (unsigned int)nIdx);
+  put32(aOut + 20, (unsigned int)nComp);
+  put32(aOut + 24, migCrc32((const char *)aOut + 32, nComp));
+  put32(aOut + 28, migCrc32((const char *)aOut, 28));
+  free(aIdx);
+  *paOut = aOut;
+  *pnOut = 32 + (size_t)nComp + nArea;
   return 0;
 }
 
@@ -143,7 +232,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData) {
   char *zErr = 0;
   int rc;
 
-  if (nData < 8 || memcmp(aData, "SQLMIGR\x1a", 8) != 0) {
+  if (nData >= 2 && aData[0] == 'V' && aData[1] == '2') {
+    if (wrapV2(aData, nData, &aWrapped, &nWrapped)) return 0;
+    aIn = aWrapped;
+    nIn = nWrapped;
+  } else if (nData < 8 || memcmp(aData, "SQLMIGR\x1a", 8) != 0) {
     if (wrapPayload(aData, nData, &aWrapped, &nWrapped)) return 0;
     aIn = aWrapped;
     nIn = nWrapped;
@@ -152,6 +245,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData) {
   if (rc != SQLITE_OK) {
     fuzzCheckError("migrate_bundle_open_blob", rc, zErr);
     if (b) fuzzFail("failed decode left a bundle");
+    goto done;
+  }
+  /* format 2: inflate and check every script now */
+  rc = migBundleLoad(b, -1, &zErr);
+  if (rc != SQLITE_OK) {
+    fuzzCheckError("migBundleLoad", rc, zErr);
     goto done;
   }
   rc = migrate_bundle_encode(b, &aEnc, &nEnc, &zErr);
@@ -163,6 +262,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData) {
   if (rc != SQLITE_OK) {
     if (rc == SQLITE_NOMEM) goto done;
     fuzzFail("a bundle the engine encoded does not decode: %s",
+             zErr ? zErr : "(no message)");
+  }
+  rc = migBundleLoad(b2, -1, &zErr);
+  if (rc != SQLITE_OK) {
+    if (rc == SQLITE_NOMEM) goto done;
+    fuzzFail("a bundle the engine encoded does not load: %s",
              zErr ? zErr : "(no message)");
   }
   compareBundles(b, b2);

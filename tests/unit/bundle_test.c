@@ -10,6 +10,7 @@
 */
 #include "unit.h"
 
+#include <pthread.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -766,8 +767,110 @@ static void testFiles(void) {
   migrate_bundle_free(b);
 }
 
+/* Lazy loading (format 2) from several threads at once: every thread
+** loads every revision, in its own order; the chunks are inflated once and
+** every thread sees the same, complete texts. */
+#define LZ_REVS 300
+#define LZ_THREADS 4
+typedef struct LazyArg {
+  migrate_bundle *b;
+  int iThread;
+  int nFail; /* loads that failed or gave a wrong text */
+} LazyArg;
+static void *lazyThread(void *p) {
+  LazyArg *a = p;
+  int k;
+  for (k = 0; k < LZ_REVS; k++) {
+    /* thread t walks from a different start, alternating directions */
+    int i = a->iThread % 2 ? (LZ_REVS - 1 - (k + 37 * a->iThread) % LZ_REVS)
+                           : (k + 37 * a->iThread) % LZ_REVS;
+    char *zErr = 0;
+    const migrate_revision *r = migrate_bundle_revision(a->b, i);
+    char zWant[64];
+    if (migrate_bundle_load(a->b, i, &zErr) != SQLITE_OK) a->nFail++;
+    sqlite3_free(zErr);
+    snprintf(zWant, sizeof(zWant), "SELECT '%s';", r->id);
+    if (r->upgrade == 0 || strncmp(r->upgrade, zWant, strlen(zWant)) != 0) {
+      a->nFail++;
+    }
+  }
+  return 0;
+}
+
+static void testLazyThreads(void) {
+  char *azName[LZ_REVS], *azText[LZ_REVS];
+  migrate_bundle *b = 0, *b2 = 0;
+  unsigned char *a = 0;
+  size_t n = 0;
+  char *zErr = 0;
+  pthread_t aT[LZ_THREADS];
+  LazyArg aArg[LZ_THREADS];
+  int i, nChunk;
+  TEST("bundle: format-2 texts loaded from several threads");
+  for (i = 0; i < LZ_REVS; i++) {
+    char zId[16], zPrev[16], zUp[1200];
+    snprintf(zId, sizeof(zId), "r%04d", i);
+    snprintf(zPrev, sizeof(zPrev), "r%04d", i - 1);
+    /* about 1 KiB a script: several 128 KiB chunks */
+    snprintf(zUp, sizeof(zUp), "SELECT '%s';\n-- %0900d\n", zId, i);
+    azName[i] = sqlite3_mprintf("%s_x.sql", zId);
+    azText[i] = ut_script(zId, i ? zPrev : "", "", "", zUp, "SELECT 1;\n");
+  }
+  CHECK_INT(ut_bundle_texts(LZ_REVS, (const char **)azName,
+                            (const char **)azText, &b, &zErr),
+            SQLITE_OK);
+  CHECK_STR(zErr, 0);
+  if (b) CHECK_INT(migrate_bundle_encode(b, &a, &n, &zErr), SQLITE_OK);
+  if (a) CHECK_INT(migrate_bundle_open_blob(a, n, &b2, &zErr), SQLITE_OK);
+  CHECK_STR(zErr, 0);
+  if (a) {
+    /* the index's first word: the number of chunks */
+    unsigned char aIdx[4];
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    inflateInit2(&zs, -15);
+    zs.next_in = a + 32;
+    zs.avail_in = get32(a + 20);
+    zs.next_out = aIdx;
+    zs.avail_out = 4;
+    inflate(&zs, Z_SYNC_FLUSH);
+    inflateEnd(&zs);
+    nChunk = (int)get32(aIdx);
+    CHECK(nChunk >= 3);
+  }
+  if (b2) {
+    for (i = 0; i < LZ_THREADS; i++) {
+      aArg[i].b = b2;
+      aArg[i].iThread = i;
+      aArg[i].nFail = 0;
+      CHECK_INT(pthread_create(&aT[i], 0, lazyThread, &aArg[i]), 0);
+    }
+    for (i = 0; i < LZ_THREADS; i++) {
+      pthread_join(aT[i], 0);
+      CHECK_INT(aArg[i].nFail, 0);
+    }
+    for (i = 0; i < LZ_REVS; i++) {
+      const migrate_revision *x = migrate_bundle_revision(b, i);
+      const migrate_revision *y = migrate_bundle_revision(b2, i);
+      if (strcmp(x->source, y->source) != 0) {
+        CHECK_STR(y->source, x->source);
+        break;
+      }
+    }
+  }
+  for (i = 0; i < LZ_REVS; i++) {
+    sqlite3_free(azName[i]);
+    sqlite3_free(azText[i]);
+  }
+  sqlite3_free(zErr);
+  sqlite3_free(a);
+  migrate_bundle_free(b);
+  migrate_bundle_free(b2);
+}
+
 void ut_bundle_tests(void) {
   testRoundTrip();
+  testLazyThreads();
   testRefusals();
   testFiles();
 }
