@@ -1068,6 +1068,18 @@ static int fkCheckNew(sqlite3 *db, const char *zBefore, const char *zFunc,
   return rc;
 }
 
+/* Prefix *pzErr with "zFunc('zTarget'): " (not for out of memory). */
+static void prefixCall(int rc, const char *zFunc, const char *zTarget,
+                       char **pzErr) {
+  if (rc != SQLITE_NOMEM && pzErr && *pzErr) {
+    char *z = sqlite3_mprintf("%s('%s'): %s", zFunc, zTarget, *pzErr);
+    if (z) {
+      sqlite3_free(*pzErr);
+      *pzErr = z;
+    }
+  }
+}
+
 /* The heart: see migrate.h.  pDb NULL means offline (zFrom given). */
 static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
                    const char *zTarget, const migrate_options *o,
@@ -1257,13 +1269,7 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
 
   rc = migPlan(b, aCur, nCur, zTarget, o->mode, &plan, pzErr);
   if (rc) {
-    if (rc != SQLITE_NOMEM && pzErr && *pzErr) {
-      char *z = sqlite3_mprintf("%s('%s'): %s", o->zFunc, zTarget, *pzErr);
-      if (z) {
-        sqlite3_free(*pzErr);
-        *pzErr = z;
-      }
-    }
+    prefixCall(rc, o->zFunc, zTarget, pzErr);
     goto fail;
   }
   for (i = 0; i < plan.nStep; i++) {
@@ -1275,13 +1281,7 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
       rc = migScriptCheckStatements(rv, pzErr);
     }
     if (rc) {
-      if (rc != SQLITE_NOMEM && pzErr && *pzErr) {
-        char *z = sqlite3_mprintf("%s('%s'): %s", o->zFunc, zTarget, *pzErr);
-        if (z) {
-          sqlite3_free(*pzErr);
-          *pzErr = z;
-        }
-      }
+      prefixCall(rc, o->zFunc, zTarget, pzErr);
       goto fail;
     }
     if (!plan.aStep[i].isUpgrade && rv->downgrade == 0) {

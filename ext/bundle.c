@@ -129,11 +129,15 @@ void migrate_bundle_free(migrate_bundle *b) {
   sqlite3_free(b);
 }
 
-/* Inflate raw deflate aIn[0..nIn) into exactly nOut bytes at aOut.  NULL
-** on success, else why not (zBuf may hold the words). */
-static const char *inflateRaw(const unsigned char *aIn, size_t nIn,
-                              unsigned char *aOut, size_t nOut, int *pbNoMem,
-                              char *zBuf, size_t nBuf) {
+/* Inflate aIn[0..nIn) into exactly nOut bytes at aOut: raw deflate
+** (windowBits -15, format 2) or a zlib stream (15, format 1).  inflate()
+** rather than uncompress(), to tell a truncated stream from one that holds
+** more than declared.  NULL on success, else why not (zBuf may hold the
+** words; *pbNoMem set when zlib ran out of memory). */
+static const char *inflateStream(const unsigned char *aIn, size_t nIn,
+                                 unsigned char *aOut, size_t nOut,
+                                 int windowBits, int *pbNoMem, char *zBuf,
+                                 size_t nBuf) {
   z_stream zs;
   int zrc;
   const char *zWhy = 0;
@@ -143,7 +147,7 @@ static const char *inflateRaw(const unsigned char *aIn, size_t nIn,
   zs.avail_in = (uInt)nIn;
   zs.next_out = aOut;
   zs.avail_out = (uInt)nOut;
-  zrc = inflateInit2(&zs, -15);
+  zrc = inflateInit2(&zs, windowBits);
   if (zrc != Z_OK) {
     *pbNoMem = zrc == Z_MEM_ERROR;
     return zrc == Z_MEM_ERROR ? "out of memory" : "zlib inflateInit2 failed";
@@ -194,8 +198,9 @@ static int lazyLoadOne(migrate_bundle *b, int i, char **pzErr) {
     }
     z = sqlite3_malloc64((size_t)c->nRaw + 1);
     if (z == 0) return migSetError(pzErr, SQLITE_NOMEM, "out of memory");
-    zWhy = inflateRaw(p->aArea + c->iStored, c->nStored, (unsigned char *)z,
-                      c->nRaw, &bNoMem, zBuf, sizeof(zBuf));
+    zWhy = inflateStream(p->aArea + c->iStored, c->nStored,
+                         (unsigned char *)z, c->nRaw, -15, &bNoMem, zBuf,
+                         sizeof(zBuf));
     if (zWhy) {
       sqlite3_free(z);
       if (bNoMem) return migSetError(pzErr, SQLITE_NOMEM, "out of memory");
@@ -637,6 +642,26 @@ static void inBundle(int rc, char **pzErr) {
   }
 }
 
+/* The checks of an inflated size nRaw against the limit and against what
+** deflate can make of nStored bytes (1032:1): a bomb is refused before
+** inflating.  zWhat names it ("payload", "index"). */
+static int checkInflatedSize(const char *zWhat, unsigned int nRaw,
+                             unsigned int nStored, char **pzErr) {
+  if (nRaw > MIG_MAX_PAYLOAD) {
+    return migSetError(pzErr, SQLITE_CORRUPT,
+                       "corrupt bundle: %s size %u exceeds the limit of %u "
+                       "bytes",
+                       zWhat, nRaw, MIG_MAX_PAYLOAD);
+  }
+  if ((unsigned long long)nRaw > (unsigned long long)nStored * 1032 + 64) {
+    return migSetError(pzErr, SQLITE_CORRUPT,
+                       "corrupt bundle: %s size %u is impossible for %u "
+                       "compressed bytes",
+                       zWhat, nRaw, nStored);
+  }
+  return SQLITE_OK;
+}
+
 /* Format 1: one zlib stream, every script parsed now. */
 static int decodeV1(const unsigned char *p, size_t nData,
                     migrate_bundle **ppOut, char **pzErr) {
@@ -644,7 +669,7 @@ static int decodeV1(const unsigned char *p, size_t nData,
   unsigned char *aPay = 0;
   NamedText *a = 0;
   char *zNames = 0;
-  int zrc, rc = SQLITE_OK;
+  int rc = SQLITE_OK;
   unsigned int i;
   size_t off = 0, nNameUsed = 0;
 
@@ -658,18 +683,8 @@ static int decodeV1(const unsigned char *p, size_t nData,
                        "file holds %llu (truncated or padded?)",
                        nComp, (unsigned long long)(nData - BUNDLE_HDR));
   }
-  if (nPay > MIG_MAX_PAYLOAD) {
-    return migSetError(pzErr, SQLITE_CORRUPT,
-                       "corrupt bundle: payload size %u exceeds the limit "
-                       "of %u bytes",
-                       nPay, MIG_MAX_PAYLOAD);
-  }
-  if ((unsigned long long)nPay > (unsigned long long)nComp * 1032 + 64) {
-    return migSetError(pzErr, SQLITE_CORRUPT,
-                       "corrupt bundle: payload size %u is impossible for "
-                       "%u compressed bytes",
-                       nPay, nComp);
-  }
+  rc = checkInflatedSize("payload", nPay, nComp, pzErr);
+  if (rc) return rc;
   if (nScript > MIG_MAX_REVISIONS || (unsigned long long)nScript * 8 > nPay) {
     return migSetError(pzErr, SQLITE_CORRUPT,
                        "corrupt bundle: %u scripts cannot fit in %u bytes",
@@ -678,44 +693,12 @@ static int decodeV1(const unsigned char *p, size_t nData,
   aPay = sqlite3_malloc64((size_t)nPay + 1);
   if (aPay == 0) return migSetError(pzErr, SQLITE_NOMEM, "out of memory");
   {
-    /* inflate() rather than uncompress(), to tell a truncated stream from
-    ** one that holds more than the header declares */
-    z_stream zs;
-    const char *zWhy = 0;
     char zBuf[64];
-    memset(&zs, 0, sizeof(zs));
-    zs.next_in = (Bytef *)(p + BUNDLE_HDR);
-    zs.avail_in = (uInt)nComp;
-    zs.next_out = aPay;
-    zs.avail_out = (uInt)nPay;
-    zrc = inflateInit(&zs);
-    if (zrc != Z_OK) {
-      rc = migSetError(pzErr, zrc == Z_MEM_ERROR ? SQLITE_NOMEM : SQLITE_ERROR,
-                       "zlib inflateInit failed (%d)", zrc);
-      goto done;
-    }
-    zrc = inflate(&zs, Z_FINISH);
-    if (zrc == Z_STREAM_END && zs.avail_out == 0 && zs.avail_in == 0) {
-      /* exactly the declared payload */
-    } else if (zrc == Z_STREAM_END && zs.avail_out > 0) {
-      snprintf(zBuf, sizeof(zBuf), "the stream ends after %u bytes",
-               nPay - zs.avail_out);
-      zWhy = zBuf;
-    } else if (zrc == Z_STREAM_END) {
-      snprintf(zBuf, sizeof(zBuf), "%u bytes follow the end of the stream",
-               zs.avail_in);
-      zWhy = zBuf;
-    } else if (zrc == Z_BUF_ERROR || zrc == Z_OK) {
-      zWhy = zs.avail_in == 0 ? "the stream is truncated"
-                              : "more data than declared";
-    } else if (zrc == Z_MEM_ERROR) {
-      zWhy = "out of memory";
-    } else {
-      zWhy = "bad data";
-    }
-    inflateEnd(&zs);
+    int bNoMem;
+    const char *zWhy = inflateStream(p + BUNDLE_HDR, nComp, aPay, nPay, 15,
+                                     &bNoMem, zBuf, sizeof(zBuf));
     if (zWhy) {
-      rc = migSetError(pzErr, zrc == Z_MEM_ERROR ? SQLITE_NOMEM : SQLITE_CORRUPT,
+      rc = migSetError(pzErr, bNoMem ? SQLITE_NOMEM : SQLITE_CORRUPT,
                        "corrupt bundle: zlib stream does not inflate to %u "
                        "bytes (%s)",
                        nPay, zWhy);
@@ -810,18 +793,8 @@ static int decodeV2(const unsigned char *p, size_t nData, int bBorrow,
                        "bytes, file holds %llu after the header (truncated?)",
                        nIdxStored, (unsigned long long)(nData - BUNDLE_HDR));
   }
-  if (nIdx > MIG_MAX_PAYLOAD) {
-    return migSetError(pzErr, SQLITE_CORRUPT,
-                       "corrupt bundle: index size %u exceeds the limit of "
-                       "%u bytes",
-                       nIdx, MIG_MAX_PAYLOAD);
-  }
-  if ((unsigned long long)nIdx > (unsigned long long)nIdxStored * 1032 + 64) {
-    return migSetError(pzErr, SQLITE_CORRUPT,
-                       "corrupt bundle: index size %u is impossible for %u "
-                       "compressed bytes",
-                       nIdx, nIdxStored);
-  }
+  rc = checkInflatedSize("index", nIdx, nIdxStored, pzErr);
+  if (rc) return rc;
   /* an entry takes at least 25 bytes: position, lengths, a 1-byte name,
   ** locations */
   if (nScript > MIG_MAX_REVISIONS ||
@@ -840,8 +813,8 @@ static int decodeV2(const unsigned char *p, size_t nData, int bBorrow,
   {
     char zBuf[64];
     int bNoMem;
-    const char *zWhy = inflateRaw(p + BUNDLE_HDR, nIdxStored, aIdx, nIdx,
-                                  &bNoMem, zBuf, sizeof(zBuf));
+    const char *zWhy = inflateStream(p + BUNDLE_HDR, nIdxStored, aIdx, nIdx,
+                                     -15, &bNoMem, zBuf, sizeof(zBuf));
     if (zWhy) {
       rc = migSetError(pzErr, bNoMem ? SQLITE_NOMEM : SQLITE_CORRUPT,
                        bNoMem ? "out of memory"
