@@ -1369,10 +1369,19 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
       rc = setHead(&r, plan.aStamp[i], 1);
     }
     if (rc == SQLITE_OK) rc = migAppliedOf(b, plan.aStamp, plan.nStamp, &aNew);
-    /* stored scripts follow the applied set */
+    /* stored scripts follow the applied set (their downgrades are stored,
+    ** so a decoded bundle inflates them; a damaged one fails the stamp,
+    ** whose transaction then rolls back) */
     for (i = 0; i < b->nRev && rc == SQLITE_OK; i++) {
       int bWas = MIG_BIT_TEST(r.aApplied, i), bIs = MIG_BIT_TEST(aNew, i);
-      if (bIs && !bWas) rc = saveScript(&r, i);
+      if (bIs && !bWas) {
+        rc = migBundleLoad(b, i, pzErr);
+        if (rc) {
+          prefixCall(rc, o->zFunc, zTarget, pzErr);
+        } else {
+          rc = saveScript(&r, i);
+        }
+      }
       if (!bIs && bWas) {
         if (!queueOp(&r, BK_DEL_SCRIPT, i)) rc = SQLITE_NOMEM;
       }

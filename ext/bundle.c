@@ -86,7 +86,7 @@ static unsigned int get32(const unsigned char *p) {
 typedef struct MigLazyChunk {
   unsigned int nStored; /* bytes of raw deflate in aStored */
   unsigned int nRaw;    /* inflated size */
-  unsigned int crc;     /* CRC-32 of the inflated bytes */
+  unsigned int crc;     /* CRC-32 of the stored (deflated) bytes */
   size_t iStored;       /* offset in the chunk area */
   char *zRaw;           /* inflated, once needed (sqlite3_malloc) */
 } MigLazyChunk;
@@ -968,7 +968,7 @@ static int decodeV2(const unsigned char *p, size_t nData, int bBorrow,
     int c = strcmp(b->aRev[i - 1].file, b->aRev[i].file);
     if (c >= 0) {
       rc = migSetError(pzErr, SQLITE_CORRUPT,
-                       c == 0 ? "two scripts are named %s"
+                       c == 0 ? "in bundle: two scripts are named %s"
                               : "corrupt bundle: script %s is out of name "
                                 "order",
                        b->aRev[i].file);

@@ -283,7 +283,12 @@ static int migrationsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
       /* the script's text: a decoded bundle inflates it now */
       char *zErr = 0;
       int rc = migBundleLoad(c->b, i, &zErr);
-      if (rc) return vtabError(cur->pVtab, rc, zErr);
+      if (rc) {
+        char *z = sqlite3_mprintf("migrations: %s", zErr ? zErr : "");
+        sqlite3_free(zErr);
+        return vtabError(cur->pVtab, rc == SQLITE_CORRUPT ? SQLITE_ERROR : rc,
+                         z);
+      }
       if (iCol == MIGRATIONS_COLUMN_UPGRADE_SQL) {
         sqlite3_result_text(ctx, r->upgrade, -1, SQLITE_TRANSIENT);
       } else if (r->downgrade) {
