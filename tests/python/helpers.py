@@ -150,6 +150,11 @@ def parse_script(path):
     line or the end) with CRLF/CR normalized to LF and a BOM dropped."""
     with open(path, "rb") as f:
         raw = f.read()
+    return parse_text(raw, os.path.basename(path))
+
+
+def parse_text(raw, file):
+    """parse_script() of the bytes raw, as if read from a file so named."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     text = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").decode("utf-8")
@@ -190,7 +195,7 @@ def parse_script(path):
     if "downgrade" in sections:
         down = text[sections["downgrade"][0]:sections["downgrade"][1]]
     return {
-        "file": os.path.basename(path),
+        "file": file,
         "id": keys["revision id"],
         "parents": split_list(keys.get("revises")),
         "message": header[0],

@@ -133,11 +133,13 @@ def payload(entries):
 
 def bundle(pay, version=1, size=None, comp=None, crc=None,
            hcrc=None, magic=b"SQLMIGR\x1a", tail=b"", nscript=None):
-    """A bundle file (format at the top of ext/bundle.c) with any field
-    overridden: nscript = script count (default: the entries of pay),
-    size = declared payload size, comp = the compressed bytes, crc =
-    payload CRC, hcrc = header CRC, tail = bytes after the zlib stream that
-    the header counts as compressed bytes."""
+    """A format-1 bundle file with any field overridden.  (Format 1 is
+    still read, see the top of ext/bundle.c; the encoder writes format 2,
+    whose damage test_bundle.py's Format2Test covers.)  nscript = script
+    count (default: the entries of pay), size = declared payload size, comp
+    = the compressed bytes, crc = payload CRC, hcrc = header CRC, tail =
+    bytes after the zlib stream that the header counts as compressed
+    bytes."""
     if comp is None:
         comp = zlib.compress(pay, 9)
     comp += tail
@@ -429,9 +431,18 @@ CASES = [
      "SELECT migrate_to('head', ?)", [bundle(GOOD_PAYLOAD, hcrc=1234)],
      "migrate_to(): corrupt bundle: header checksum mismatch"),
     ("bundle_wrong_version",
+     "SELECT migrate_to('head', ?)", [bundle(GOOD_PAYLOAD, version=3)],
+     "migrate_to(): bundle format version 3 is not supported (this build "
+     "reads versions 1 and 2); rebuild the bundle"),
+    ("bundle_version_0",
+     "SELECT migrate_to('head', ?)", [bundle(GOOD_PAYLOAD, version=0)],
+     "migrate_to(): bundle format version 0 is not supported (this build "
+     "reads versions 1 and 2); rebuild the bundle"),
+    # a format-1 layout labelled 2 is read as format 2: the CRC at offset
+    # 24 is the inflated payload's, not the stored index's
+    ("bundle_v1_labelled_version_2",
      "SELECT migrate_to('head', ?)", [bundle(GOOD_PAYLOAD, version=2)],
-     "migrate_to(): bundle format version 2 is not supported (this build "
-     "reads version 1); rebuild the bundle"),
+     "migrate_to(): corrupt bundle: index checksum mismatch"),
     ("bundle_bad_payload_crc",
      "SELECT migrate_to('head', ?)", [bundle(GOOD_PAYLOAD, crc=1234)],
      "migrate_to(): corrupt bundle: payload checksum mismatch"),
