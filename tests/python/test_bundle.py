@@ -1074,10 +1074,10 @@ class Format2Test(unittest.TestCase):
         v = self.v2.copy()
         by_pos = sorted(v.entries, key=lambda e: e["pos"])
         by_pos[5]["name"] = by_pos[4]["name"]
-        # no "corrupt bundle: " here, unlike the other index checks (format
-        # 1 says "in bundle: two scripts are named ...")
+        # worded as format 1 words it
         self.assertRefused(
-            v.pack(), "two scripts are named %s" % by_pos[4]["name"].decode())
+            v.pack(),
+            "in bundle: two scripts are named %s" % by_pos[4]["name"].decode())
 
     def test_text_outside_its_chunk(self):
         raw = len(self.v2.chunks()[0][0])
@@ -1126,13 +1126,17 @@ class Format2Test(unittest.TestCase):
              {"error": "migrate_to('head'): " + message % first}),
             ("SELECT migrate_sql('head', ?)",
              {"error": "migrate_sql('head'): " + message % first}),
-            # xColumn's error has no "migrations: " before it
             ("SELECT revision, upgrade_sql FROM migrations(?)",
-             {"error": message % first}),
+             {"error": "migrations: " + message % first}),
             ("SELECT downgrade_sql FROM migrations(?)",
-             {"error": message % first}),
+             {"error": "migrations: " + message % first}),
             ("SELECT migrate_bundle(?)",  # re-encoding needs every text
              {"error": "migrate_bundle('{path}'): " + message % (
+                 name_order_first or first)}),
+            # stamping stores the downgrades: it needs every text it stamps,
+            # in name order, and its transaction rolls back
+            ("SELECT migrate_stamp('head', ?)",
+             {"error": "migrate_stamp('head'): " + message % (
                  name_order_first or first)}),
             ("SELECT revision FROM migrations(?)", {"rows": ids}),
         ]
@@ -1343,13 +1347,10 @@ class Format2Test(unittest.TestCase):
                 self.assertEqual(log_rows(db), want_log)
                 self.assertEqual(schema_rows(db), want_schema)
 
-    @unittest.expectedFailure
     def test_stamp_stores_the_downgrade_texts(self):
         """migrate_stamp() keeps each stamped revision's downgrade script in
-        migrate_scripts.  ENGINE BUG: from a format-2 bundle it stores NULL,
-        since stamping inflates no chunk (apply.c emitSaveScript() writes
-        r->downgrade, unset until migBundleLoad()).  Remove expectedFailure
-        once fixed."""
+        migrate_scripts; from a format-2 bundle it inflates them for that
+        (it once stored NULL)."""
         sql = ("SELECT revision, downgrade_sql FROM migrate_scripts "
                "ORDER BY revision")
         want = connect()
@@ -1360,15 +1361,10 @@ class Format2Test(unittest.TestCase):
         self.assertEqual(got.execute(sql).fetchall(),
                          want.execute(sql).fetchall())
 
-    @unittest.expectedFailure
     def test_stamp_with_the_embedded_bundle_stores_the_downgrade_texts(self):
-        """The same ENGINE BUG with the embedded bundle (format 2 too):
-        SELECT migrate_stamp('<rev>') leaves downgrade_sql NULL, so a later
-        downgrade through migrate_scripts says the revision has no
-        downgrade section.  In a fresh process: the embedded bundle is
-        shared by the process, and once anything has read its texts (SELECT
-        * FROM migrations, a migrate_to()) stamping stores them.  Remove
-        expectedFailure once fixed."""
+        """The same with the embedded bundle, in a fresh process (the
+        embedded bundle is shared by the process: once anything has read
+        its texts they are there)."""
         sql = ("SELECT revision, downgrade_sql FROM migrate_scripts "
                "ORDER BY revision")
         code = ("import json, sys\nfrom helpers import connect\n"
