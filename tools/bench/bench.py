@@ -620,11 +620,13 @@ class Bench:
         w("")
         w("`tools/bench/decode` (linked against build/libsqlitemigrate.a) on "
           "the bundle file `mkbundle -o` writes: best and median of many "
-          "iterations, ms.  decode = `migrate_bundle_open_blob()` (inflate, "
-          "CRC, parse every script, build the graph); inflate = zlib alone "
-          "(format 1); graph = `migGraphBuild()` alone on the parsed "
-          "revisions.  Peak RSS of the whole harness process (before the "
-          "first decode → end).")
+          "iterations, ms.  decode = `migrate_bundle_open_blob()`: "
+          "everything before a plan can be made (format 2: CRC, inflate the "
+          "index, parse the headers, build the graph); decode + text = the "
+          "same plus `migrate_bundle_load()` of the first script (one chunk "
+          "inflated); inflate = zlib alone (format 1 only); graph = "
+          "`migGraphBuild()` alone on the parsed revisions.  Peak RSS of the "
+          "whole harness process (before the first decode → end).")
         w("")
         dec = dict(self.decodes)
         # a format that inflates the scripts' text later: show that too

@@ -9,9 +9,8 @@
 **     decode    migrate_bundle_open_blob(): everything a process pays before
 **               it can plan (checks, inflate, parse, graph), then
 **               migrate_bundle_free() (untimed)
-**     full      decode + migrate_bundle_revision(b, 0), the first access to
-**               a script's text (equal to decode unless the bundle format
-**               lets the text be inflated later)
+**     full      decode + migrate_bundle_load(b, 0): the first script's text
+**               (format 2 inflates its chunk then; format 1 has it already)
 **     inflate   zlib uncompress of the payload alone (format 1 only)
 **     graph     migGraphBuild() alone, on a copy of the parsed revisions
 **
