@@ -662,6 +662,32 @@ static int checkInflatedSize(const char *zWhat, unsigned int nRaw,
   return SQLITE_OK;
 }
 
+/* Read script i's name (u32 length, bytes) at a[*pOff..n) into zName (room
+** for MIG_MAX_FILENAME + 1 bytes) and move *pOff past it; the caller has
+** checked that the length word is there.  SQLITE_CORRUPT with a message
+** for a bad length or name. */
+static int readName(const unsigned char *a, size_t n, size_t *pOff,
+                    unsigned int i, char *zName, char **pzErr) {
+  size_t off = *pOff;
+  unsigned int nName = get32(a + off);
+  off += 4;
+  if (nName == 0 || nName > MIG_MAX_FILENAME || nName > n - off) {
+    return migSetError(pzErr, SQLITE_CORRUPT,
+                       "corrupt bundle: script %u has a name of %u bytes "
+                       "(1 to %d bytes, within the %llu bytes left)",
+                       i + 1, nName, MIG_MAX_FILENAME,
+                       (unsigned long long)(n - off));
+  }
+  memcpy(zName, a + off, nName);
+  zName[nName] = 0;
+  if (strlen(zName) != nName || strchr(zName, '/')) {
+    return migSetError(pzErr, SQLITE_CORRUPT,
+                       "corrupt bundle: script %u has an invalid name", i + 1);
+  }
+  *pOff = off + nName;
+  return SQLITE_OK;
+}
+
 /* Format 1: one zlib stream, every script parsed now. */
 static int decodeV1(const unsigned char *p, size_t nData,
                     migrate_bundle **ppOut, char **pzErr) {
@@ -719,28 +745,12 @@ static int decodeV1(const unsigned char *p, size_t nData,
     goto done;
   }
   for (i = 0; i < nScript; i++) {
-    unsigned int nName, nText;
+    unsigned int nText;
     char *zName = zNames + nNameUsed;
     if (nPay - off < 4) goto truncated;
-    nName = get32(aPay + off);
-    off += 4;
-    if (nName == 0 || nName > MIG_MAX_FILENAME || nName > nPay - off) {
-      rc = migSetError(pzErr, SQLITE_CORRUPT,
-                       "corrupt bundle: script %u has a name of %u bytes "
-                       "(1 to %d bytes, within the %llu bytes left)",
-                       i + 1, nName, MIG_MAX_FILENAME,
-                       (unsigned long long)(nPay - off));
-      goto done;
-    }
-    memcpy(zName, aPay + off, nName);
-    zName[nName] = 0;
-    nNameUsed += nName + 1;
-    if (strlen(zName) != nName || strchr(zName, '/')) {
-      rc = migSetError(pzErr, SQLITE_CORRUPT,
-                       "corrupt bundle: script %u has an invalid name", i + 1);
-      goto done;
-    }
-    off += nName;
+    rc = readName(aPay, nPay, &off, i, zName, pzErr);
+    if (rc) goto done;
+    nNameUsed += strlen(zName) + 1;
     if (nPay - off < 4) goto truncated;
     nText = get32(aPay + off);
     off += 4;
@@ -900,7 +910,7 @@ static int decodeV2(const unsigned char *p, size_t nData, int bBorrow,
     const unsigned char *a = pLazy->aIdx;
     MigLazyRev *l;
     migrate_revision *r;
-    unsigned int nName, nHead, iPos;
+    unsigned int nHead, iPos;
     char zName[MIG_MAX_FILENAME + 1]; /* the parser keeps a copy */
     if (nIdx - off < 8) goto truncated;
     iPos = get32(a + off);
@@ -914,24 +924,8 @@ static int decodeV2(const unsigned char *p, size_t nData, int bBorrow,
     }
     l = &pLazy->aRev[iPos];
     r = &b->aRev[iPos];
-    nName = get32(a + off);
-    off += 4;
-    if (nName == 0 || nName > MIG_MAX_FILENAME || nName > nIdx - off) {
-      rc = migSetError(pzErr, SQLITE_CORRUPT,
-                       "corrupt bundle: script %u has a name of %u bytes "
-                       "(1 to %d bytes, within the %llu bytes left)",
-                       i + 1, nName, MIG_MAX_FILENAME,
-                       (unsigned long long)(nIdx - off));
-      goto fail;
-    }
-    memcpy(zName, a + off, nName);
-    zName[nName] = 0;
-    if (strlen(zName) != nName || strchr(zName, '/')) {
-      rc = migSetError(pzErr, SQLITE_CORRUPT,
-                       "corrupt bundle: script %u has an invalid name", i + 1);
-      goto fail;
-    }
-    off += nName;
+    rc = readName(a, nIdx, &off, i, zName, pzErr);
+    if (rc) goto fail;
     if (nIdx - off < 4) goto truncated;
     nHead = get32(a + off);
     off += 4;
