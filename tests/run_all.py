@@ -58,8 +58,10 @@ def run_unit(env):
 
 
 def run_sql(env):
-    """Each tests/sql/NAME.sql through the sqlite3 shell; stdout then stderr
-    must equal NAME.expected."""
+    """Each tests/sql/NAME.sql through the sqlite3 shell with -echo, its
+    output and errors in one stream (stdout line-buffered by stdbuf, so each
+    error stands under the statement that raised it); the transcript must
+    equal NAME.expected.  UPDATE_EXPECTED=1 rewrites the .expected files."""
     d = os.path.join(ROOT, "tests", "sql")
     passed = failed = 0
     for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
@@ -67,7 +69,7 @@ def run_sql(env):
             continue
         script = os.path.join(d, name)
         expected_path = script[:-4] + ".expected"
-        cmd = ["sqlite3", "-batch", ":memory:"]
+        cmd = ["sqlite3", "-batch", "-echo", ":memory:"]
         vg_log = None
         if os.environ.get("VALGRIND") == "1":
             vg_log = os.path.join(BUILD, "valgrind-%s.log" % name[:-4])
@@ -75,12 +77,16 @@ def run_sql(env):
                    "--leak-check=full", "--errors-for-leak-kinds=definite",
                    "--log-file=" + vg_log] + cmd
         with open(script, "rb") as f:
-            p = subprocess.run(cmd, stdin=f, cwd=ROOT, capture_output=True,
-                               env=env)
-        got = (p.stdout + p.stderr).decode("utf-8", "replace")
+            p = subprocess.run(["stdbuf", "-oL"] + cmd, stdin=f, cwd=ROOT,
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, env=env)
+        got = p.stdout.decode("utf-8", "replace")
         if vg_log and p.returncode == 99:
             with open(vg_log) as f:
                 got += "\nvalgrind:\n" + f.read()
+        if os.environ.get("UPDATE_EXPECTED") == "1":
+            with open(expected_path, "w", encoding="utf-8") as f:
+                f.write(got)
         try:
             with open(expected_path, encoding="utf-8") as f:
                 want = f.read()

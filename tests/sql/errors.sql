@@ -1,8 +1,7 @@
 .load build/migrate
--- Errors as the sqlite3 shell prints them.  The runner compares stdout
--- followed by stderr, so the section labels below come first in the
--- expected output and the errors after them, each with the line of its
--- statement ("Runtime error near line N").
+-- Errors as the sqlite3 shell prints them.  The runner echoes every
+-- statement, so in errors.expected each error stands under the statement
+-- that raised it ("Runtime error near line N").
 .mode list
 SELECT '-- unknown revisions';
 SELECT migrate_to('x7');
