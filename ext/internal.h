@@ -54,11 +54,12 @@ void migStrReset(MigStr *);
 /* Replace *pzErr with a new printf-formatted message (old one freed).
 ** Returns SQLITE_NOMEM if the message could not be allocated, else rc. */
 int migSetError(char **pzErr, int rc, const char *zFmt, ...);
-
-/* The first foreign_key_check row ("table|rowid|parent" lines) of zNow
-** that zBefore does not hold, as "table T, row R references P"; NULL when
-** none (or on OOM, *pRc = SQLITE_NOMEM).  Caller frees. */
-char *migFkFirstNew(const char *zBefore, const char *zNow, int *pRc);
+/* Put printf-formatted text before *pzErr ("migrate_to('head'): " + the
+** message).  Nothing happens when there is no message (or on OOM: the
+** message stays as it was). */
+void migErrPrefix(char **pzErr, const char *zFmt, ...);
+/* Append zSuffix to *pzErr, likewise. */
+void migErrSuffix(char **pzErr, const char *zSuffix);
 
 /* Bitset over revision indices. */
 typedef uint64_t MigBits;
@@ -204,6 +205,72 @@ int migAppliedOf(migrate_bundle *, const int *aCur, int nCur,
                  MigBits **paApplied);
 
 /* ------------------------------------------------------------------------
+** txn.c: the write frame of migrate_to()/migrate_stamp() and
+** migrate_rebuild()
+*/
+
+/* Refuse (SQLITE_MISUSE + message) when another statement on db is active:
+** nCallerStmt busy read-only statements are the caller's own (1 for a SQL
+** function, 0 for the C API).  In autocommit mode a caller that holds a read
+** transaction (SELECT f() FROM t) is refused too.  Statements the applier
+** itself is running (a migrate_rebuild() inside a revision) are allowed. */
+int migCheckIdle(sqlite3 *db, int nCallerStmt, const char *zFunc,
+                 char **pzErr);
+
+/* The connection migrate_run() is applying revisions on in this thread (or
+** NULL): functions called from a revision's statements see it. */
+sqlite3 *migApplyingDb(void);
+/* Set it; returns the previous one (to put back: runs nest on scratch
+** databases). */
+sqlite3 *migApplyingSet(sqlite3 *db);
+
+/* One write: BEGIN IMMEDIATE in autocommit mode (the busy timeout applies),
+** else SAVEPOINT zSavepoint inside the caller's transaction; foreign-key
+** enforcement off while it runs.  The functions return SQLite codes and
+** leave the message in the connection (sqlite3_errmsg). */
+typedef struct MigTxn {
+  sqlite3 *db;
+  const char *zSavepoint;
+  int bAuto; /* autocommit when the call started: BEGIN IMMEDIATE */
+  int bFk;   /* the caller enforces foreign keys: switched off until End */
+  int bOpen; /* our transaction or savepoint is open */
+} MigTxn;
+void migTxnInit(MigTxn *, sqlite3 *db, const char *zSavepoint);
+/* Switch foreign keys off if they are on (t->bFk says they were). */
+int migTxnFkOff(MigTxn *);
+/* BEGIN IMMEDIATE or SAVEPOINT. */
+int migTxnBegin(MigTxn *);
+/* COMMIT or RELEASE. */
+int migTxnCommit(MigTxn *);
+/* Has SQLite rolled back the caller's whole transaction under our open
+** savepoint (RAISE(ROLLBACK), SQLITE_FULL, ...)? */
+int migTxnLost(const MigTxn *);
+/* Undo the work: MIG_TXN_UNDONE (or nothing was open), MIG_TXN_LOST (the
+** caller's whole transaction was already rolled back by SQLite) or
+** MIG_TXN_STUCK (the rollback failed: the transaction is still open). */
+#define MIG_TXN_UNDONE 0
+#define MIG_TXN_LOST 1
+#define MIG_TXN_STUCK 2
+int migTxnRollback(MigTxn *);
+/* Foreign keys back as the caller had them, whatever happened. */
+void migTxnEnd(MigTxn *);
+/* A transaction that cannot be rolled back inside the call: veto every
+** COMMIT on db until it ends.  Returns 1 when armed (a slot was free). */
+int migTxnGuard(sqlite3 *db);
+
+/* Append PRAGMA foreign_key_check's rows to *pOut, one "table|rowid|parent"
+** line each (rowid NULL for WITHOUT ROWID tables): of the whole main
+** database (zTab NULL) or of table zTab, and then only the rows whose parent
+** is zParent (when not NULL).  SQLITE_ERROR (message in db) for a foreign
+** key mismatch. */
+int migFkRows(sqlite3 *db, const char *zTab, const char *zParent,
+              MigStr *pOut);
+/* The first foreign_key_check row ("table|rowid|parent" lines) of zNow
+** that zBefore does not hold, as "table T, row R references P"; NULL when
+** none (or on OOM, *pRc = SQLITE_NOMEM).  Caller frees. */
+char *migFkFirstNew(const char *zBefore, const char *zNow, int *pRc);
+
+/* ------------------------------------------------------------------------
 ** schema.c: snapshots and comparison
 */
 typedef struct MigSchema MigSchema;
@@ -267,20 +334,11 @@ int migVerifyChecksums(sqlite3 *db, migrate_bundle *b, const MigBits *aApplied,
 /* Comma-separated ids of aIdx (NULL when n==0). Caller frees. */
 char *migJoinIds(migrate_bundle *, const int *aIdx, int n);
 
-/* Refuse (SQLITE_MISUSE + message) when another statement on db is active:
-** nCallerStmt busy read-only statements are the caller's own (1 for a SQL
-** function, 0 for the C API).  In autocommit mode a caller that holds a read
-** transaction (SELECT f() FROM t) is refused too.  Statements the applier
-** itself is running (a migrate_rebuild() inside a revision) are allowed. */
-int migCheckIdle(sqlite3 *db, int nCallerStmt, const char *zFunc,
-                 char **pzErr);
-
-/* The connection migrate_run() is applying revisions on in this thread (or
-** NULL): functions called from a revision's statements see it. */
-sqlite3 *migApplyingDb(void);
-
 /* Does table zName exist in schema main? */
 int migTableExists(sqlite3 *db, const char *zName, int *pExists);
+/* bookkeeping.c: CREATE TABLE IF NOT EXISTS of migrate_version,
+** migrate_log and migrate_scripts (one script, statements end in ";\n"). */
+extern const char migBookkeepingSql[];
 
 /* Embedded bundle bytes (generated by mkbundle into build/). */
 extern const unsigned char migrate_embedded_data[];

@@ -966,33 +966,13 @@ static int fkRows(Rebuild *p, MigStr *pOut, char **pzFail) {
   int i, rc = SQLITE_OK;
   *pzFail = 0;
   for (i = -1; i < p->nChild && rc == SQLITE_OK && *pzFail == 0; i++) {
-    const char *zT = i < 0 ? p->zTab : p->azChild[i];
-    sqlite3_stmt *st = 0;
-    rc = sqlite3_prepare_v2(p->db,
-                            "SELECT \"table\", rowid, parent FROM "
-                            "pragma_foreign_key_check(?1, 'main')",
-                            -1, &st, 0);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, zT, -1, SQLITE_STATIC);
-    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-      const char *zParent = (const char *)sqlite3_column_text(st, 2);
-      rc = SQLITE_OK;
-      if (i >= 0 && sqlite3_stricmp(zParent ? zParent : "", p->zTab) != 0) {
-        continue; /* the child's other foreign keys are not ours */
-      }
-      if (sqlite3_column_type(st, 1) == SQLITE_NULL) {
-        migStrAppendf(pOut, "%s|NULL|%s\n", sqlite3_column_text(st, 0),
-                      zParent);
-      } else {
-        migStrAppendf(pOut, "%s|%lld|%s\n", sqlite3_column_text(st, 0),
-                      sqlite3_column_int64(st, 1), zParent);
-      }
-    }
-    if (rc == SQLITE_DONE) rc = SQLITE_OK;
+    /* a child's other foreign keys are not ours */
+    rc = migFkRows(p->db, i < 0 ? p->zTab : p->azChild[i],
+                   i < 0 ? 0 : p->zTab, pOut);
     if (rc == SQLITE_ERROR) {
       *pzFail = sqlite3_mprintf("%s", sqlite3_errmsg(p->db));
       rc = *pzFail ? SQLITE_OK : SQLITE_NOMEM;
     }
-    sqlite3_finalize(st);
   }
   if (rc) return rbErrDb(p, rc, "PRAGMA foreign_key_check");
   return pOut->rc;
@@ -1647,147 +1627,119 @@ static int checkCreate(Rebuild *p, const char *zCreate, NewDef *pDef) {
   return rc;
 }
 
-/* Switch foreign keys back to bOn, in or out of a transaction. */
-static void restoreFk(sqlite3 *db, int bOn) {
-  if (sqlite3_get_autocommit(db)) {
-    sqlite3_exec(db, bOn ? "PRAGMA foreign_keys=ON" : "PRAGMA foreign_keys=OFF",
-                 0, 0, 0);
+/* The arguments: table, create_sql, column_map (NULL or JSON text).  On a
+** problem the body says what (or *pzErr is complete: a NULL table). */
+static int readArgs(Rebuild *p, sqlite3_value **argv, int argc,
+                    const char **pzCreate, const char **pzMap, char **pzErr) {
+  p->zArg = sqlite3_value_type(argv[0]) == SQLITE_NULL
+                ? 0
+                : (const char *)sqlite3_value_text(argv[0]);
+  if (p->zArg == 0) {
+    return migSetError(pzErr, SQLITE_MISUSE,
+                       "migrate_rebuild(): table is NULL; give the name of "
+                       "the table to rebuild");
   }
-  /* the PRAGMA is a no-op inside a transaction; db_config is not */
-  sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FKEY, bOn, 0);
+  *pzCreate = sqlite3_value_type(argv[1]) == SQLITE_NULL
+                  ? 0
+                  : (const char *)sqlite3_value_text(argv[1]);
+  if (*pzCreate == 0) {
+    return rbErr(p, SQLITE_MISUSE,
+                 "create_sql is NULL; give the table's new definition, "
+                 "CREATE TABLE %s (...)",
+                 p->zArg);
+  }
+  if (argc > 2 && sqlite3_value_type(argv[2]) != SQLITE_NULL) {
+    if (sqlite3_value_type(argv[2]) != SQLITE_TEXT) {
+      return rbErr(p, SQLITE_MISMATCH,
+                   "column_map must be JSON text such as '{\"new column\": "
+                   "\"old column or expression\"}', or NULL");
+    }
+    *pzMap = (const char *)sqlite3_value_text(argv[2]);
+    if (*pzMap == 0) return SQLITE_NOMEM;
+  }
+  return SQLITE_OK;
+}
+
+/* Foreign keys off, BEGIN IMMEDIATE or SAVEPOINT migrate_rebuild; on a
+** problem the body says what. */
+static int openFrame(Rebuild *p, MigTxn *t) {
+  int rc = migTxnFkOff(t);
+  p->bFk = t->bFk;
+  if (rc) return rbErrDb(p, rc, "switching foreign keys off");
+  rc = migTxnBegin(t);
+  if (rc == SQLITE_BUSY) {
+    return rbErr(p, rc,
+                 "cannot take the write lock: %s (another connection is "
+                 "writing; set a busy timeout to wait for it)",
+                 sqlite3_errmsg(p->db));
+  }
+  if (rc) return rbErrDb(p, rc, t->bAuto ? "BEGIN IMMEDIATE" : "SAVEPOINT");
+  return SQLITE_OK;
+}
+
+/* COMMIT or RELEASE; on a problem the body says what. */
+static int commitFrame(Rebuild *p, MigTxn *t) {
+  int rc = migTxnCommit(t);
+  if (rc) {
+    rc = rbErr(p, rc, "cannot commit: %s%s", sqlite3_errmsg(p->db),
+               rc == SQLITE_BUSY ? " (other connections are reading; set "
+                                   "a busy timeout to wait for them)"
+                                 : "");
+  }
+  return rc;
+}
+
+/* After a failure inside the frame: roll back; when SQLite had already
+** rolled back the caller's whole transaction, or the rollback failed, the
+** complete message (p->zFinal) says so. */
+static void rollbackFrame(Rebuild *p, MigTxn *t, int rc) {
+  const char *zBody = p->zErr ? p->zErr : sqlite3_errstr(rc);
+  int eUndo = migTxnRollback(t);
+  if (eUndo == MIG_TXN_LOST) {
+    p->zFinal = sqlite3_mprintf(
+        "migrate_rebuild('%s'): %s; SQLite rolled back the caller's "
+        "whole transaction, so everything since its BEGIN is undone",
+        p->zArg, zBody);
+  } else if (eUndo == MIG_TXN_STUCK) {
+    /* never claim "nothing was changed" when the undo itself failed */
+    p->zFinal = sqlite3_mprintf(
+        "migrate_rebuild('%s'): %s; then rolling back failed too (%s), so "
+        "%s",
+        p->zArg, zBody, sqlite3_errmsg(p->db),
+        t->bAuto ? "the connection may still be inside the transaction: "
+                   "ROLLBACK it"
+                 : "ROLLBACK the whole transaction");
+  }
 }
 
 /* migrate_rebuild(): returns an SQLite code; *pzErr a complete message. */
 static int rebuildRun(Rebuild *p, sqlite3_value **argv, int argc,
                       char **pzErr) {
-  const char *zCreate, *zMap = 0;
+  const char *zCreate = 0, *zMap = 0;
   NewDef def;
-  int rc, bAuto = 0, bLegacy = 0, bOpen = 0, bSettings = 0;
+  MigTxn t;
+  int rc, bLegacy = 0;
   memset(&def, 0, sizeof(def));
+  migTxnInit(&t, p->db, RB_SAVEPOINT);
   *pzErr = 0;
-
-  /* -- arguments -------------------------------------------------------- */
-  p->zArg = sqlite3_value_type(argv[0]) == SQLITE_NULL
-                ? 0
-                : (const char *)sqlite3_value_text(argv[0]);
-  if (p->zArg == 0) {
-    *pzErr = sqlite3_mprintf("migrate_rebuild(): table is NULL; give the "
-                             "name of the table to rebuild");
-    return *pzErr ? SQLITE_MISUSE : SQLITE_NOMEM;
-  }
-  zCreate = sqlite3_value_type(argv[1]) == SQLITE_NULL
-                ? 0
-                : (const char *)sqlite3_value_text(argv[1]);
-  if (zCreate == 0) {
-    rc = rbErr(p, SQLITE_MISUSE,
-               "create_sql is NULL; give the table's new definition, "
-               "CREATE TABLE %s (...)",
-               p->zArg);
-    goto finish;
-  }
-  if (argc > 2 && sqlite3_value_type(argv[2]) != SQLITE_NULL) {
-    if (sqlite3_value_type(argv[2]) != SQLITE_TEXT) {
-      rc = rbErr(p, SQLITE_MISMATCH,
-                 "column_map must be JSON text such as '{\"new column\": "
-                 "\"old column or expression\"}', or NULL");
-      goto finish;
-    }
-    zMap = (const char *)sqlite3_value_text(argv[2]);
-    if (zMap == 0) {
-      rc = SQLITE_NOMEM;
-      goto finish;
-    }
-  }
-  rc = migCheckIdle(p->db, 1, "migrate_rebuild", pzErr);
-  if (rc) return rc;
-  rc = checkCreate(p, zCreate, &def);
-  if (rc) goto finish;
-
-  /* -- foreign keys off, transaction ------------------------------------ */
-  bAuto = sqlite3_get_autocommit(p->db);
-  rc = sqlite3_db_config(p->db, SQLITE_DBCONFIG_ENABLE_FKEY, -1, &p->bFk);
+  rc = readArgs(p, argv, argc, &zCreate, &zMap, pzErr);
+  if (rc && p->zArg == 0) return rc;
   if (rc == SQLITE_OK) {
-    rc = sqlite3_db_config(p->db, SQLITE_DBCONFIG_LEGACY_ALTER_TABLE, -1,
-                           &bLegacy);
+    rc = migCheckIdle(p->db, 1, "migrate_rebuild", pzErr);
+    if (rc) return rc;
+    rc = checkCreate(p, zCreate, &def);
   }
-  if (rc) {
-    p->bFk = 0;
-    rc = rbErrDb(p, rc, "reading foreign_keys and legacy_alter_table");
-    goto finish;
-  }
-  bSettings = 1;
-  if (p->bFk) {
-    rc = bAuto ? sqlite3_exec(p->db, "PRAGMA foreign_keys=OFF", 0, 0, 0)
-               : sqlite3_db_config(p->db, SQLITE_DBCONFIG_ENABLE_FKEY, 0, 0);
-    if (rc) {
-      rc = rbErrDb(p, rc, "switching foreign keys off");
-      goto finish;
-    }
-  }
-  rc = sqlite3_exec(
-      p->db, bAuto ? "BEGIN IMMEDIATE" : "SAVEPOINT " RB_SAVEPOINT, 0, 0, 0);
-  if (rc) {
-    if (rc == SQLITE_BUSY) {
-      rc = rbErr(p, rc,
-                 "cannot take the write lock: %s (another connection is "
-                 "writing; set a busy timeout to wait for it)",
-                 sqlite3_errmsg(p->db));
-    } else {
-      rc = rbErrDb(p, rc, bAuto ? "BEGIN IMMEDIATE" : "SAVEPOINT");
-    }
-    goto finish;
-  }
-  bOpen = 1;
-
-  /* -- the work --------------------------------------------------------- */
-  rc = rebuildBody(p, zCreate, &def, zMap);
   if (rc == SQLITE_OK) {
-    rc = sqlite3_exec(p->db, bAuto ? "COMMIT" : "RELEASE " RB_SAVEPOINT, 0, 0,
-                      0);
-    if (rc) {
-      rc = rbErr(p, rc, "cannot commit: %s%s", sqlite3_errmsg(p->db),
-                 rc == SQLITE_BUSY ? " (other connections are reading; set "
-                                     "a busy timeout to wait for them)"
-                                   : "");
-    } else {
-      bOpen = 0;
+    /* cannot fail: the option exists in every supported SQLite */
+    sqlite3_db_config(p->db, SQLITE_DBCONFIG_LEGACY_ALTER_TABLE, -1,
+                      &bLegacy);
+    rc = openFrame(p, &t);
+    if (rc == SQLITE_OK) {
+      rc = rebuildBody(p, zCreate, &def, zMap);
+      if (rc == SQLITE_OK) rc = commitFrame(p, &t);
     }
-  }
-
-finish:
-  if (bOpen) {
-    int rcRb = SQLITE_OK;
-    if (bAuto) {
-      if (!sqlite3_get_autocommit(p->db)) {
-        rcRb = sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
-      }
-    } else if (sqlite3_get_autocommit(p->db)) {
-      /* SQLite rolled back the caller's whole transaction */
-      p->zFinal = sqlite3_mprintf(
-          "migrate_rebuild('%s'): %s; SQLite rolled back the caller's "
-          "whole transaction, so everything since its BEGIN is undone",
-          p->zArg, p->zErr ? p->zErr : sqlite3_errstr(rc));
-    } else {
-      rcRb = sqlite3_exec(p->db,
-                          "ROLLBACK TO " RB_SAVEPOINT "; RELEASE " RB_SAVEPOINT,
-                          0, 0, 0);
-    }
-    if (rcRb) {
-      /* never claim "nothing was changed" when the undo itself failed */
-      p->zFinal = sqlite3_mprintf(
-          "migrate_rebuild('%s'): %s; then rolling back failed too (%s), so "
-          "%s",
-          p->zArg, p->zErr ? p->zErr : sqlite3_errstr(rc),
-          sqlite3_errmsg(p->db),
-          bAuto ? "the connection may still be inside the transaction: "
-                  "ROLLBACK it"
-                : "ROLLBACK the whole transaction");
-    }
-  }
-  if (bSettings) {
-    /* db_config cannot fail for these two options; restoreFk also issues
-    ** the PRAGMA when outside a transaction */
-    if (p->bFk) restoreFk(p->db, 1);
+    if (rc) rollbackFrame(p, &t, rc);
+    migTxnEnd(&t);
     sqlite3_db_config(p->db, SQLITE_DBCONFIG_LEGACY_ALTER_TABLE, bLegacy, 0);
   }
   sqlite3_free(def.zSchema);

@@ -164,75 +164,29 @@ int migSetError(char **pzErr, int rc, const char *zFmt, ...) {
   return z ? rc : SQLITE_NOMEM;
 }
 
-/* ======================================================================
-** Line sets (foreign_key_check rows before and after a change)
-*/
-
-/* The first line of zNow that zBefore does not hold, or NULL.  Lines end
-** in '\n'; *pn gets the line's length without it. */
-static const char *migFirstNewLine(const char *zBefore, const char *zNow,
-                                   size_t *pn) {
-  const char *z = zNow;
-  while (z && *z) {
-    const char *e = strchr(z, '\n');
-    size_t n = e ? (size_t)(e - z) : strlen(z);
-    const char *q = zBefore;
-    int bOld = 0;
-    while (q && *q && !bOld) {
-      bOld = strncmp(q, z, n) == 0 && (q[n] == '\n' || q[n] == 0);
-      q = strchr(q, '\n');
-      if (q) q++;
+void migErrPrefix(char **pzErr, const char *zFmt, ...) {
+  va_list ap;
+  char *z;
+  if (pzErr == 0 || *pzErr == 0) return;
+  va_start(ap, zFmt);
+  z = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  if (z) {
+    char *zNew = sqlite3_mprintf("%s%s", z, *pzErr);
+    if (zNew) {
+      sqlite3_free(*pzErr);
+      *pzErr = zNew;
     }
-    if (!bOld) {
-      *pn = n;
-      return z;
-    }
-    z = e ? e + 1 : z + n;
-  }
-  return 0;
-}
-
-/* Field k (0-based) of the '|'-separated line z[0..n): *pz and *pnField
-** (0 and "" when the line has fewer fields). */
-static void migLineField(const char *z, size_t n, int k, const char **pz,
-                         int *pnField) {
-  const char *zEnd = z + n;
-  while (k > 0 && z < zEnd) {
-    const char *p = memchr(z, '|', (size_t)(zEnd - z));
-    if (p == 0) {
-      z = zEnd;
-      break;
-    }
-    z = p + 1;
-    k--;
-  }
-  if (k > 0 || z >= zEnd) {
-    *pz = "";
-    *pnField = 0;
-    return;
-  }
-  {
-    const char *p = memchr(z, '|', (size_t)(zEnd - z));
-    *pz = z;
-    *pnField = (int)((p ? p : zEnd) - z);
+    sqlite3_free(z);
   }
 }
 
-/* The first foreign_key_check row ("table|rowid|parent" lines) of zNow
-** that zBefore does not hold, as "table T, row R references P"; NULL when
-** there is none, or on OOM with *pRc = SQLITE_NOMEM.  Caller frees. */
-char *migFkFirstNew(const char *zBefore, const char *zNow, int *pRc) {
-  size_t n;
-  const char *z = migFirstNewLine(zBefore, zNow, &n);
-  const char *zT, *zR, *zP;
-  int nT, nR, nP;
-  char *zOut;
-  if (z == 0) return 0;
-  migLineField(z, n, 0, &zT, &nT);
-  migLineField(z, n, 1, &zR, &nR);
-  migLineField(z, n, 2, &zP, &nP);
-  zOut = sqlite3_mprintf("table %.*s, row %.*s references %.*s", nT, zT, nR,
-                         zR, nP, zP);
-  if (zOut == 0) *pRc = SQLITE_NOMEM;
-  return zOut;
+void migErrSuffix(char **pzErr, const char *zSuffix) {
+  char *z;
+  if (pzErr == 0 || *pzErr == 0) return;
+  z = sqlite3_mprintf("%s%s", *pzErr, zSuffix);
+  if (z) {
+    sqlite3_free(*pzErr);
+    *pzErr = z;
+  }
 }
