@@ -129,26 +129,6 @@ static int bundleArg(MigConn *c, sqlite3_value *pVal, const char *zFunc,
   return SQLITE_OK;
 }
 
-/* Shared by the virtual tables: resolve a bundle argument through the
-** connection cache kept in the module's client data. */
-int migBundleFromValue(sqlite3_value *pVal, const char *zExample,
-                       migrate_bundle **pp, int *pbOwned, char **pzErr) {
-  /* Without a connection cache: decode privately (caller frees). */
-  *pbOwned = 0;
-  if (pVal == 0 || sqlite3_value_type(pVal) == SQLITE_NULL) {
-    return migrate_bundle_embedded(pp, pzErr);
-  }
-  if (sqlite3_value_type(pVal) != SQLITE_BLOB) {
-    return migSetError(pzErr, SQLITE_MISMATCH,
-                       "the bundle argument must be the BLOB that "
-                       "migrate_bundle() returns, e.g. %s",
-                       zExample);
-  }
-  *pbOwned = 1;
-  return migrate_bundle_open_blob(sqlite3_value_blob(pVal),
-                                  (size_t)sqlite3_value_bytes(pVal), pp, pzErr);
-}
-
 /* Report an error from a function: NOMEM as such, else the message. */
 static void resultError(sqlite3_context *ctx, int rc, char *zErr) {
   if (rc == SQLITE_NOMEM) {

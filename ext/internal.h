@@ -1,9 +1,27 @@
 /*
 ** internal.h — what the engine's files share and nothing else links against.
 **
-** Data flows one way: files -> script.c (parse) -> graph.c (validate, resolve
-** targets, plan) -> apply.c (run a plan) -> func.c / vtab_*.c (SQL faces).
-** bundle.c serializes and decodes the parsed scripts.
+** The layers, bottom to top.  A file calls only files of its own layer or
+** below (tools/layers.sh checks it on the objects' symbols):
+**
+**   1. util.c                      arena, strings, the error vocabulary
+**   2. script.c graph.c            one script parsed; the graph, targets, plans
+**   3. bundle.c                    bundles: folders, encode, decode
+**   4. embedded.c                  the bundle built in; a bundle from an SQL value
+**   5. bookkeeping.c stored.c      the engine's tables and reading them;
+**      txn.c schema.c              the write frame; snapshots and their diff
+**   6. apply.c rebuild.c           the writers: migrate_run(), migrate_rebuild();
+**      vtab_migrations.c           the virtual tables (read-only)
+**      vtab_history.c
+**   7. check.c                     migrate_check, drift, round trip
+**   8. func.c                      the SQL functions
+**   9. migrate.c                   sqlite3_migrate_init()
+**
+**   tools/layers.sh build/core "util" "script graph" "bundle" "embedded" \
+**     "bookkeeping stored txn schema" \
+**     "apply rebuild vtab_history vtab_migrations" "check" "func" "migrate"
+**
+** mkbundle links layers 1-3 only.
 */
 #ifndef MIGRATE_INTERNAL_H
 #define MIGRATE_INTERNAL_H
@@ -282,8 +300,28 @@ int migSchemaSnapshot(sqlite3 *db, const char *zDb, MigSchema **pp,
 int migSchemaDiff(const MigSchema *pHistory, const MigSchema *pDatabase,
                   char **pzReport, char **pzErr);
 void migSchemaFree(MigSchema *);
-/* migrate_schema_diff(), migrate_drift(), migrate_roundtrip() */
-int migRegisterSchema(sqlite3 *db, char **pzErr);
+/* How the two sides of a comparison are named in report lines. */
+typedef struct MigDiffWords {
+  const char *zA;     /* "in the history" */
+  const char *zB;     /* "in the database" */
+  const char *zOnlyA; /* "missing in the database" */
+  const char *zOnlyB; /* "in the database, not in the history" */
+} MigDiffWords;
+/* The words of migSchemaDiff(): A is the history, B the database. */
+extern const MigDiffWords migHistoryWords;
+/* Append the differences of A and B to *pOut, one line each starting with
+** zPrefix, "\n" between lines; *pnLine counts the lines already in *pOut
+** (so the first new one is separated from them) and grows.  On OOM
+** pOut->rc is set. */
+void migSchemaDiffAppend(MigStr *pOut, int *pnLine, const char *zPrefix,
+                         const MigDiffWords *w, const MigSchema *pA,
+                         const MigSchema *pB);
+
+/* ------------------------------------------------------------------------
+** check.c: migrate_check_report(), drift, round trip (migrate.h), and
+** migrate_schema_diff(), migrate_drift(), migrate_roundtrip()
+*/
+int migRegisterChecks(sqlite3 *db, char **pzErr);
 
 /* ------------------------------------------------------------------------
 ** func.c / vtabs / apply.c glue
@@ -291,8 +329,8 @@ int migRegisterSchema(sqlite3 *db, char **pzErr);
 int migRegisterFunctions(sqlite3 *db, char **pzErr);
 /* rebuild.c: migrate_rebuild() */
 int migRegisterRebuild(sqlite3 *db, char **pzErr);
-int migRegisterVtabMigrations(sqlite3 *db);
-int migRegisterVtabHistory(sqlite3 *db);
+int migRegisterVtabMigrations(sqlite3 *db, char **pzErr);
+int migRegisterVtabHistory(sqlite3 *db, char **pzErr);
 /* xBestIndex for a table whose hidden column iBundleCol takes a bundle:
 ** idxNum 1 and argv[0] when an equality on it is usable. */
 int migBestIndexBundle(sqlite3_index_info *p, int iBundleCol);

@@ -246,6 +246,11 @@ static sqlite3_module historyModule = {
     0                  /* xShadowName */
 };
 
-int migRegisterVtabHistory(sqlite3 *db) {
-  return sqlite3_create_module(db, "migration_history", &historyModule, 0);
+int migRegisterVtabHistory(sqlite3 *db, char **pzErr) {
+  int rc = sqlite3_create_module(db, "migration_history", &historyModule, 0);
+  if (rc) {
+    migSetError(pzErr, rc, "cannot register module migration_history: %s",
+                sqlite3_errmsg(db));
+  }
+  return rc;
 }

@@ -371,6 +371,11 @@ static sqlite3_module migrationsModule = {
     0                     /* xShadowName */
 };
 
-int migRegisterVtabMigrations(sqlite3 *db) {
-  return sqlite3_create_module(db, "migrations", &migrationsModule, 0);
+int migRegisterVtabMigrations(sqlite3 *db, char **pzErr) {
+  int rc = sqlite3_create_module(db, "migrations", &migrationsModule, 0);
+  if (rc) {
+    migSetError(pzErr, rc, "cannot register module migrations: %s",
+                sqlite3_errmsg(db));
+  }
+  return rc;
 }
