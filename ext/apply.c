@@ -326,27 +326,13 @@ static char *headString(Run *p, int *pRc) {
     if (MIG_BIT_TEST(p->aHead, i)) az[n++] = b->aRev[i].id;
   }
   if (n > 1) qsort(az, (size_t)n, sizeof(char *), cmpStr);
-  for (i = 0; i < n; i++) {
-    if (i) migStrAppendZ(&s, ",");
-    migStrAppendZ(&s, az[i]);
-  }
+  migStrJoin(&s, az, n, ",");
   sqlite3_free(az);
   {
     char *z = migStrFinish(&s);
     if (z == 0) *pRc = SQLITE_NOMEM;
     return z;
   }
-}
-
-/* Join a string list with sep ("" when empty). Caller frees; NULL on OOM. */
-static char *joinList(const char *const *az, int n, const char *zSep) {
-  MigStr s = {0};
-  int i;
-  for (i = 0; i < n; i++) {
-    if (i) migStrAppendZ(&s, zSep);
-    migStrAppendZ(&s, az[i]);
-  }
-  return migStrFinish(&s);
 }
 
 /* Current UTC time as ISO-8601 with milliseconds. */
@@ -419,11 +405,11 @@ static int isBuiltOn(Run *p, int i) {
 /* Write revision i's stored copy (parents, downgrade) to migrate_scripts. */
 static int emitSaveScript(Run *p, int i) {
   const migrate_revision *r = &p->b->aRev[i];
-  char zSum[16];
-  char *zPar = joinList(r->parents, r->nparent, ",");
-  char *zDep = joinList(r->depends, r->ndepend, ",");
+  char zSum[MIG_CHECKSUM_BUF];
+  char *zPar = migJoin(r->parents, r->nparent, ",");
+  char *zDep = migJoin(r->depends, r->ndepend, ",");
   int rc;
-  snprintf(zSum, sizeof(zSum), "%08x", r->checksum);
+  migChecksumText(r->checksum, zSum);
   if (zPar == 0 || zDep == 0) {
     rc = SQLITE_NOMEM;
   } else {
@@ -454,12 +440,12 @@ static int flushBk(Run *p) {
       rc = emitBk(&p->e, BK_DEL_SCRIPT, a, 1, p->pzErr);
     } else {
       const migrate_revision *r = op->iRev >= 0 ? &b->aRev[op->iRev] : 0;
-      char zSum[16];
+      char zSum[MIG_CHECKSUM_BUF];
       BkArg a[7] = {TN(r ? r->id : 0), T(op->zDir), TN(op->zBefore),
                     TN(op->zAfter), {A_NULL, 0, 0, 0}, {A_NOW, 0, 0, 0},
                     {A_REAL, 0, op->ms, 0}};
       if (r && op->bSum) {
-        snprintf(zSum, sizeof(zSum), "%08x", r->checksum);
+        migChecksumText(r->checksum, zSum);
         a[4].e = A_TEXT;
         a[4].z = zSum;
       }
@@ -541,23 +527,16 @@ static int logStep(Run *p, int iRev, const char *zDir, const char *zBefore,
 
 /* "a, b" of a revision's parents (Alembic's progress wording). */
 static char *parentsText(const migrate_revision *r) {
-  return joinList(r->parents, r->nparent, ", ");
+  return migJoin(r->parents, r->nparent, ", ");
 }
 
 /* Prefix *pzErr with the function, target, revision and direction. */
 static void blameStep(Run *p, const migrate_revision *r, int bUp,
                       const char *zTail) {
-  char *zOld = p->pzErr ? *p->pzErr : 0;
-  char *z = sqlite3_mprintf("%s('%s'): %s of %s (%s) failed at %s%s",
-                            p->opt->zFunc, p->zTarget,
-                            bUp ? "upgrade" : "downgrade", r->id, r->message,
-                            zOld ? zOld : "?", zTail);
-  if (z && p->pzErr) {
-    sqlite3_free(*p->pzErr);
-    *p->pzErr = z;
-  } else {
-    sqlite3_free(z);
-  }
+  if (*p->pzErr == 0) migSetError(p->pzErr, SQLITE_ERROR, "?");
+  migErrPrefix(p->pzErr, "%s('%s'): %s of %s (%s) failed at ", p->opt->zFunc,
+               p->zTarget, bUp ? "upgrade" : "downgrade", r->id, r->message);
+  migErrSuffix(p->pzErr, zTail);
 }
 
 /* ======================================================================
@@ -1233,7 +1212,9 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
                    const char *zTarget, const migrate_options *o,
                    int bOffline, char **pzOut, char **pzErr) {
   Run r;
+  char *zIgnored = 0; /* the message when the caller wants none */
   int rc;
+  if (pzErr == 0) pzErr = &zIgnored;
   memset(&r, 0, sizeof(r));
   r.b = b;
   r.opt = o;
@@ -1245,17 +1226,19 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
   r.e.bOffline = bOffline;
   *pzOut = 0;
   if (zTarget == 0) {
-    return migSetError(pzErr, SQLITE_MISUSE,
-                       "%s(): target is NULL; give head, heads, base, a "
-                       "revision, +N or -N",
-                       o->zFunc);
+    rc = migSetError(pzErr, SQLITE_MISUSE,
+                     "%s(): target is NULL; give head, heads, base, a "
+                     "revision, +N or -N",
+                     o->zFunc);
+  } else {
+    rc = emitOpen(&r);
   }
-  rc = emitOpen(&r);
   if (rc == SQLITE_OK) {
     rc = runBody(&r);
     if (rc) emitFail(&r, rc);
   }
   runFree(&r);
+  sqlite3_free(zIgnored);
   return rc;
 }
 

@@ -207,12 +207,12 @@ int migVerifyChecksums(sqlite3 *db, migrate_bundle *b, const MigBits *aApplied,
   for (i = 0; i < b->nRev && rc == SQLITE_OK; i++) {
     int k = b->aOrder[i];
     const migrate_revision *r = &b->aRev[k];
-    char zNow[16];
+    char zNow[MIG_CHECKSUM_BUF];
     if (!MIG_BIT_TEST(aApplied, k) || aSum[9 * k] == 0) continue;
     /* a stored revision (source "") has no script to compare; a script not
     ** yet inflated (source NULL) has its checksum from the bundle's index */
     if (r->source && r->source[0] == 0) continue;
-    snprintf(zNow, sizeof(zNow), "%08x", r->checksum);
+    migChecksumText(r->checksum, zNow);
     if (strcmp(zNow, &aSum[9 * k]) == 0) continue;
     if (pnBad) (*pnBad)++;
     if (pOut) {
@@ -273,7 +273,7 @@ int migrate_current(sqlite3 *db, char **pzVersion, char **pzErr) {
       0);
   if (rc) return migSetError(pzErr, rc, "%s", sqlite3_errmsg(db));
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (n++) migStrAppendZ(&s, ",");
+    migStrSep(&s, &n, ",");
     migStrAppendZ(&s, (const char *)sqlite3_column_text(st, 0));
   }
   sqlite3_finalize(st);

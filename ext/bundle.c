@@ -223,11 +223,7 @@ static int lazyLoadOne(migrate_bundle *b, int i, char **pzErr) {
     return migSetError(pzErr, SQLITE_NOMEM, "out of memory");
   }
   if (rc) {
-    char *z = pzErr && *pzErr ? sqlite3_mprintf("in bundle: %s", *pzErr) : 0;
-    if (z) {
-      sqlite3_free(*pzErr);
-      *pzErr = z;
-    }
+    migErrPrefix(pzErr, "in bundle: ");
     return SQLITE_CORRUPT;
   }
   /* the whole script must have the header the index gave (same bytes, and
@@ -633,13 +629,7 @@ int migBundleOpenBlobEx(const void *aData, size_t nData, int bBorrow,
 
 /* Prefix a graph or parse error of a decoded bundle with "in bundle: ". */
 static void inBundle(int rc, char **pzErr) {
-  if (rc && rc != SQLITE_NOMEM && pzErr && *pzErr) {
-    char *z = sqlite3_mprintf("in bundle: %s", *pzErr);
-    if (z) {
-      sqlite3_free(*pzErr);
-      *pzErr = z;
-    }
-  }
+  if (rc && rc != SQLITE_NOMEM) migErrPrefix(pzErr, "in bundle: ");
 }
 
 /* The checks of an inflated size nRaw against the limit and against what
@@ -1152,13 +1142,7 @@ int migrate_bundle_open_path(const char *zPath, migrate_bundle **ppOut,
     if (rc) return rc;
     rc = migrate_bundle_open_blob(z, n, ppOut, pzErr);
     sqlite3_free(z);
-    if (rc && pzErr && *pzErr) {
-      char *zE = sqlite3_mprintf("%s: %s", zPath, *pzErr);
-      if (zE) {
-        sqlite3_free(*pzErr);
-        *pzErr = zE;
-      }
-    }
+    if (rc) migErrPrefix(pzErr, "%s: ", zPath);
     return rc;
   }
 }

@@ -394,8 +394,10 @@ int migrate_roundtrip(migrate_bundle *b, char **pzReport, char **pzErr) {
 
   if (b->nHead > 1) {
     MigStr h = {0};
+    int n = 0;
     for (i = 0; i < b->nHead; i++) {
-      migStrAppendf(&h, "%s%s", i ? ", " : "", b->aRev[b->aHead[i]].id);
+      migStrSep(&h, &n, ", ");
+      migStrAppendZ(&h, b->aRev[b->aHead[i]].id);
     }
     if (h.rc) {
       migStrReset(&h);
@@ -466,10 +468,8 @@ done:
 
 static void schResult(sqlite3_context *ctx, int rc, char *zErr,
                       char *zReport) {
-  if (rc == SQLITE_NOMEM) {
-    sqlite3_result_error_nomem(ctx);
-  } else if (rc) {
-    sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
+  if (rc) {
+    migResultError(ctx, rc, zErr);
   } else if (zReport) {
     sqlite3_result_text(ctx, zReport, -1, sqlite3_free);
     zReport = 0;
@@ -543,10 +543,8 @@ static void schWithBundle(sqlite3_context *ctx, int argc, sqlite3_value **argv,
     }
   }
   if (rc && rc != SQLITE_NOMEM) {
-    char *z = sqlite3_mprintf("%s(): %s", zFunc,
-                              zErr ? zErr : sqlite3_errstr(rc));
-    sqlite3_free(zErr);
-    zErr = z;
+    if (zErr == 0) migSetError(&zErr, rc, "%s", sqlite3_errstr(rc));
+    migErrPrefix(&zErr, "%s(): ", zFunc);
   }
   if (bOwned) migrate_bundle_free(b);
   schResult(ctx, rc, zErr, zRep);

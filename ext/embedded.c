@@ -32,12 +32,8 @@ int migrate_bundle_embedded(migrate_bundle **ppOut, char **pzErr) {
                              &pEmbedded, pzErr);
     if (rc == SQLITE_OK) {
       pEmbedded->nRef = 1; /* shared: migrate_bundle_free() leaves it */
-    } else if (pzErr && *pzErr) {
-      char *z = sqlite3_mprintf("embedded bundle: %s", *pzErr);
-      if (z) {
-        sqlite3_free(*pzErr);
-        *pzErr = z;
-      }
+    } else {
+      migErrPrefix(pzErr, "embedded bundle: ");
     }
   }
   *ppOut = pEmbedded;

@@ -79,6 +79,30 @@ void migErrPrefix(char **pzErr, const char *zFmt, ...);
 /* Append zSuffix to *pzErr, likewise. */
 void migErrSuffix(char **pzErr, const char *zSuffix);
 
+/* How an engine error becomes an SQL error, for every SQL function: out of
+** memory as such; otherwise the message (zErr, or SQLite's text for rc)
+** with the code kept when it tells the caller what to do about the
+** database (BUSY, LOCKED, READONLY, CONSTRAINT, FULL, IOERR, extended
+** codes included) and SQLITE_ERROR for everything else: a bad argument, a
+** refusal, a damaged bundle (SQLITE_CORRUPT is about the database file). */
+void migResultError(sqlite3_context *, int rc, const char *zErr);
+/* Replace a virtual table's error message with a printf-formatted one;
+** returns rc. */
+int migVtabError(sqlite3_vtab *, int rc, const char *zFmt, ...);
+
+/* Joining: migStrSep() appends zSep before every item but the first (*pn
+** counts them); migStrJoin() appends az[0..n) with zSep between; migJoin()
+** returns that as a new string ("" when n == 0, NULL on OOM; caller
+** frees). */
+void migStrSep(MigStr *, int *pn, const char *zSep);
+void migStrJoin(MigStr *, const char *const *az, int n, const char *zSep);
+char *migJoin(const char *const *az, int n, const char *zSep);
+
+/* A script checksum as the database stores it: 8 lower-case hex digits in
+** zBuf (MIG_CHECKSUM_BUF bytes); returns zBuf. */
+#define MIG_CHECKSUM_BUF 9
+char *migChecksumText(unsigned int sum, char *zBuf);
+
 /* Bitset over revision indices. */
 typedef uint64_t MigBits;
 #define MIG_BITS_WORDS(n) (((size_t)(n) + 63) / 64)

@@ -809,7 +809,8 @@ static int probeDml(Rebuild *p, const char *zSchema, const char *zTab,
   i = 0;
   while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
     const char *zCol = (const char *)sqlite3_column_text(st, 0);
-    migStrAppendf(&set, "%s\"%w\" = \"%w\"", i++ ? ", " : "", zCol, zCol);
+    migStrSep(&set, &i, ", ");
+    migStrAppendf(&set, "\"%w\" = \"%w\"", zCol, zCol);
     rc = SQLITE_OK;
   }
   if (rc == SQLITE_DONE) rc = SQLITE_OK;
@@ -1769,14 +1770,8 @@ static void fnRebuild(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   rc = rebuildRun(&r, argv, argc, &zErr);
   if (rc == SQLITE_OK) {
     sqlite3_result_int64(ctx, r.nRow);
-  } else if (rc == SQLITE_NOMEM) {
-    sqlite3_result_error_nomem(ctx);
   } else {
-    sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
-    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED ||
-        (rc & 0xff) == SQLITE_CONSTRAINT) {
-      sqlite3_result_error_code(ctx, rc);
-    }
+    migResultError(ctx, rc, zErr);
   }
   sqlite3_free(zErr);
   rbFree(&r);

@@ -1294,7 +1294,7 @@ static void schColumnList(MigStr *s, const SchObj *o, const SchObj *x,
     const SchItem *it = &o->aItem[i];
     if (it->eKind != SI_COLUMN) continue;
     if (!bShow && schFindItem(x, it) == 0) continue;
-    if (n++) migStrAppendZ(s, ", ");
+    migStrSep(s, &n, ", ");
     migStrAppendZ(s, bShow ? it->zLabel + 7 /* after "column " */ : it->zKey);
   }
   migStrAppendZ(s, ")");

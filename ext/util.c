@@ -7,6 +7,7 @@
 #include "internal.h"
 SQLITE_EXTENSION_INIT3
 
+#include <stdio.h>
 #include <string.h>
 
 /* ======================================================================
@@ -189,4 +190,60 @@ void migErrSuffix(char **pzErr, const char *zSuffix) {
     sqlite3_free(*pzErr);
     *pzErr = z;
   }
+}
+
+/* ======================================================================
+** Joining and checksums
+*/
+
+void migStrSep(MigStr *p, int *pn, const char *zSep) {
+  if ((*pn)++ > 0) migStrAppendZ(p, zSep);
+}
+
+void migStrJoin(MigStr *p, const char *const *az, int n, const char *zSep) {
+  int i, k = 0;
+  for (i = 0; i < n; i++) {
+    migStrSep(p, &k, zSep);
+    migStrAppendZ(p, az[i]);
+  }
+}
+
+char *migJoin(const char *const *az, int n, const char *zSep) {
+  MigStr s = {0};
+  migStrJoin(&s, az, n, zSep);
+  return migStrFinish(&s);
+}
+
+char *migChecksumText(unsigned int sum, char *zBuf) {
+  snprintf(zBuf, MIG_CHECKSUM_BUF, "%08x", sum);
+  return zBuf;
+}
+
+/* ======================================================================
+** Errors as SQL sees them
+*/
+
+void migResultError(sqlite3_context *ctx, int rc, const char *zErr) {
+  int prim = rc & 0xff;
+  if (rc == SQLITE_NOMEM) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
+  /* a damaged bundle is not a damaged database: SQLITE_CORRUPT (and every
+  ** other code) stays SQLITE_ERROR */
+  if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED ||
+      prim == SQLITE_READONLY || prim == SQLITE_CONSTRAINT ||
+      prim == SQLITE_FULL || prim == SQLITE_IOERR) {
+    sqlite3_result_error_code(ctx, rc);
+  }
+}
+
+int migVtabError(sqlite3_vtab *p, int rc, const char *zFmt, ...) {
+  va_list ap;
+  sqlite3_free(p->zErrMsg);
+  va_start(ap, zFmt);
+  p->zErrMsg = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  return rc;
 }
