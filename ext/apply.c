@@ -219,23 +219,10 @@ static int emitSection(Emitter *e, const migrate_revision *r, int bUp,
       if (rc == SQLITE_DONE) rc = SQLITE_OK;
     }
     if (rc) {
-      /* find the statement's first line: skip blanks and comments */
-      const char *p = z;
-      int iLine = iLine0;
-      const char *q;
+      /* the statement's first line: after blanks and comments */
+      const char *p = z + migSqlSkipSpace(z, 0);
+      int iLine = iLine0 + migSqlLines(zBody, (size_t)(p - zBody));
       char *zEx;
-      for (;;) {
-        while (*p == ' ' || *p == '\t' || *p == '\n') p++;
-        if (p[0] == '-' && p[1] == '-') {
-          while (*p && *p != '\n') p++;
-        } else if (p[0] == '/' && p[1] == '*') {
-          const char *zEnd = strstr(p + 2, "*/");
-          p = zEnd ? zEnd + 2 : p + strlen(p);
-        } else {
-          break;
-        }
-      }
-      for (q = zBody; q < p; q++) iLine += *q == '\n';
       zEx = stmtExcerpt(p);
       migSetError(pzErr, rc, "%s:%d: %s [statement: %s]", r->file, iLine,
                   sqlite3_errmsg(e->db), zEx ? zEx : "?");

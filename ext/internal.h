@@ -4,7 +4,8 @@
 ** The layers, bottom to top.  A file calls only files of its own layer or
 ** below (tools/layers.sh checks it on the objects' symbols):
 **
-**   1. util.c                      arena, strings, the error vocabulary
+**   1. util.c sqltok.c             arena, strings, the error vocabulary; the
+**                                  SQL tokenizer
 **   2. script.c graph.c            one script parsed; the graph, targets, plans
 **   3. bundle.c                    bundles: folders, encode, decode
 **   4. embedded.c                  the bundle built in; a bundle from an SQL value
@@ -17,7 +18,7 @@
 **   8. func.c                      the SQL functions
 **   9. migrate.c                   sqlite3_migrate_init()
 **
-**   tools/layers.sh build/core "util" "script graph" "bundle" "embedded" \
+**   tools/layers.sh build/core "util sqltok" "script graph" "bundle" "embedded" \
 **     "bookkeeping stored txn schema" \
 **     "apply rebuild vtab_history vtab_migrations" "check" "func" "migrate"
 **
@@ -109,6 +110,35 @@ typedef uint64_t MigBits;
 #define MIG_BIT_TEST(a, i) (((a)[(i) >> 6] >> ((i)&63)) & 1)
 #define MIG_BIT_SET(a, i) ((a)[(i) >> 6] |= (MigBits)1 << ((i)&63))
 #define MIG_BIT_CLEAR(a, i) ((a)[(i) >> 6] &= ~((MigBits)1 << ((i)&63)))
+
+/* ------------------------------------------------------------------------
+** sqltok.c: the SQL tokenizer (SQLite's rules)
+*/
+enum {
+  MIG_TK_EOF,     /* the terminating NUL (length 0) */
+  MIG_TK_SPACE,   /* white space */
+  MIG_TK_COMMENT, /* -- to the end of the line, or a block comment */
+  MIG_TK_WORD,    /* keyword or bare identifier */
+  MIG_TK_QUOTED,  /* "identifier", `identifier`, [identifier] */
+  MIG_TK_STRING,  /* 'string' */
+  MIG_TK_BLOB,    /* x'hex' */
+  MIG_TK_NUMBER,
+  MIG_TK_VAR,     /* ?1 :a @a $a */
+  MIG_TK_PUNCT    /* operators (->>, ||, <=, ... as one), ( ) , ; . */
+};
+/* The token at z (NUL-terminated): its length, and *peType a MIG_TK_*. */
+size_t migSqlToken(const char *z, int *peType);
+/* Length of the spaces and comments at z; *pnLine (if not NULL) grows by
+** the newlines in them. */
+size_t migSqlSkipSpace(const char *z, int *pnLine);
+/* The newlines in z[0..n). */
+int migSqlLines(const char *z, size_t n);
+/* The name a WORD, QUOTED or STRING token z[0..n) spells, quotes removed
+** and doubled quotes undone.  Caller frees; NULL on OOM. */
+char *migSqlUnquote(const char *z, size_t n);
+int migSqlIsSpace(unsigned char c);
+int migSqlIsIdStart(unsigned char c);
+int migSqlIsIdChar(unsigned char c);
 
 /* ------------------------------------------------------------------------
 ** script.c: one revision script

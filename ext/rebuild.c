@@ -88,7 +88,7 @@ SQLITE_EXTENSION_INIT3
 #define PROBE_DELETE 4
 
 /* ======================================================================
-** Tokens: just enough of SQLite's tokenizer to find the table name in
+** Tokens (sqltok.c) as this file needs them: to find the table name in
 ** create_sql, its table options, and a trigger's UPDATE OF columns.
 */
 enum { TK_EOF, TK_SPACE, TK_ID, TK_QUOTED, TK_STRING, TK_PUNCT };
@@ -99,66 +99,22 @@ typedef struct Tok {
   size_t n;      /* length in bytes */
 } Tok;
 
-static int isSpace(unsigned char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
-         c == '\v';
-}
-static int isIdStart(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-         c >= 0x80;
-}
-static int isIdChar(unsigned char c) {
-  return isIdStart(c) || (c >= '0' && c <= '9') || c == '$';
-}
-
-/* The token at z, spaces and comments included; returns the end of it. */
+/* The token at z (sqltok.c), spaces and comments included; returns the end
+** of it. */
 static const char *tokRaw(const char *z, Tok *t) {
-  const unsigned char *s = (const unsigned char *)z;
-  size_t n = 0;
+  int e;
   t->z = z;
-  if (s[0] == 0) {
-    t->e = TK_EOF;
-  } else if (isSpace(s[0])) {
-    while (isSpace(s[n])) n++;
-    t->e = TK_SPACE;
-  } else if (s[0] == '-' && s[1] == '-') {
-    while (s[n] && s[n] != '\n') n++;
-    t->e = TK_SPACE;
-  } else if (s[0] == '/' && s[1] == '*') {
-    n = 2;
-    while (s[n] && !(s[n] == '*' && s[n + 1] == '/')) n++;
-    if (s[n]) n += 2;
-    t->e = TK_SPACE;
-  } else if (s[0] == '\'' || s[0] == '"' || s[0] == '`') {
-    unsigned char q = s[0];
-    n = 1;
-    while (s[n]) {
-      if (s[n] == q) {
-        if (s[n + 1] != q) {
-          n++;
-          break;
-        }
-        n++;
-      }
-      n++;
-    }
-    t->e = q == '\'' ? TK_STRING : TK_QUOTED;
-  } else if (s[0] == '[') {
-    while (s[n] && s[n] != ']') n++;
-    if (s[n]) n++;
-    t->e = TK_QUOTED;
-  } else if (isIdStart(s[0])) {
-    while (isIdChar(s[n])) n++;
-    t->e = TK_ID;
-  } else if (s[0] >= '0' && s[0] <= '9') {
-    while (isIdChar(s[n]) || s[n] == '.') n++;
-    t->e = TK_PUNCT;
-  } else {
-    n = 1;
-    t->e = TK_PUNCT;
+  t->n = migSqlToken(z, &e);
+  switch (e) {
+    case MIG_TK_EOF: t->e = TK_EOF; break;
+    case MIG_TK_SPACE:
+    case MIG_TK_COMMENT: t->e = TK_SPACE; break;
+    case MIG_TK_WORD: t->e = TK_ID; break;
+    case MIG_TK_QUOTED: t->e = TK_QUOTED; break;
+    case MIG_TK_STRING: t->e = TK_STRING; break;
+    default: t->e = TK_PUNCT; break;
   }
-  t->n = n;
-  return z + n;
+  return z + t->n;
 }
 
 /* The next token that is not a space or a comment. */
@@ -185,24 +141,7 @@ static int tokIsName(const Tok *t) {
 }
 
 /* The name t spells, quotes removed.  Caller frees; NULL on OOM. */
-static char *tokName(const Tok *t) {
-  char *z;
-  size_t i, j = 0, n = t->n;
-  char q = t->z[0];
-  if (t->e == TK_ID) return sqlite3_mprintf("%.*s", (int)t->n, t->z);
-  if (q == '[') {
-    return sqlite3_mprintf("%.*s", (int)(n >= 2 ? n - 2 : 0), t->z + 1);
-  }
-  if (n >= 2 && t->z[n - 1] == q) n--;
-  z = sqlite3_malloc64(n + 1);
-  if (z == 0) return 0;
-  for (i = 1; i < n; i++) {
-    z[j++] = t->z[i];
-    if (t->z[i] == q && i + 1 < n && t->z[i + 1] == q) i++;
-  }
-  z[j] = 0;
-  return z;
-}
+static char *tokName(const Tok *t) { return migSqlUnquote(t->z, t->n); }
 
 /* From just after a CREATE TABLE's "(": note AUTOINCREMENT inside the
 ** column list and WITHOUT ROWID after it; return the end of the statement

@@ -64,17 +64,6 @@ typedef struct SchLex {
   int rc;
 } SchLex;
 
-static int schIsIdStart(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-         c >= 0x80;
-}
-static int schIsIdChar(unsigned char c) {
-  return schIsIdStart(c) || (c >= '0' && c <= '9') || c == '$';
-}
-static int schIsSpace(unsigned char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
-         c == '\v';
-}
 static char schLowerC(char c) {
   return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
 }
@@ -184,114 +173,48 @@ static void schPushName(SchLex *p, const char *z, size_t n, int bQuoted) {
   }
 }
 
-/* Tokenize zSql into p (appending).  Never fails on odd input: an
-** unterminated quote runs to the end. */
+/* Push the quoted identifier z[0..n) as the name it spells. */
+static void schPushQuoted(SchLex *p, const char *z, size_t n) {
+  char *zName = migSqlUnquote(z, n);
+  if (zName == 0) {
+    p->rc = SQLITE_NOMEM;
+    return;
+  }
+  schPushName(p, zName, strlen(zName), 1);
+  sqlite3_free(zName);
+}
+
+/* Push the punctuation z[0..n), one spelling per operator. */
+static void schPushPunct(SchLex *p, const char *z, size_t n) {
+  if (n == 2 && strncmp(z, "==", 2) == 0) {
+    schPush(p, TK_PUNCT, "=", 1, 0);
+  } else if (n == 2 && strncmp(z, "<>", 2) == 0) {
+    schPush(p, TK_PUNCT, "!=", 2, 0);
+  } else {
+    schPush(p, TK_PUNCT, z, n, 0);
+  }
+}
+
+/* Tokenize zSql (sqltok.c) into p (appending).  Never fails on odd input:
+** an unterminated quote runs to the end. */
 static int schLex(SchLex *p, const char *zSql) {
-  const unsigned char *z = (const unsigned char *)zSql;
   size_t i = 0;
-  while (z[i] && p->rc == SQLITE_OK) {
-    unsigned char c = z[i];
-    size_t j;
-    if (schIsSpace(c)) {
-      i++;
-    } else if (c == '-' && z[i + 1] == '-') {
-      while (z[i] && z[i] != '\n') i++;
-    } else if (c == '/' && z[i + 1] == '*') {
-      i += 2;
-      while (z[i] && !(z[i] == '*' && z[i + 1] == '/')) i++;
-      if (z[i]) i += 2;
-    } else if (c == '\'') {
-      for (j = i + 1; z[j]; j++) {
-        if (z[j] == '\'') {
-          if (z[j + 1] == '\'') {
-            j++;
-          } else {
-            break;
-          }
-        }
-      }
-      if (z[j]) j++;
-      schPush(p, TK_STRING, (const char *)z + i, j - i, 0);
-      i = j;
-    } else if (c == '"' || c == '`' || c == '[') {
-      /* quoted identifier: unquote (doubled quotes) */
-      unsigned char cEnd = c == '[' ? ']' : c;
-      MigStr s = {0};
-      for (j = i + 1; z[j]; j++) {
-        if (z[j] == cEnd) {
-          if (cEnd != ']' && z[j + 1] == cEnd) {
-            j++;
-          } else {
-            break;
-          }
-        }
-        migStrAppend(&s, (const char *)z + j, 1);
-      }
-      if (z[j]) j++;
-      if (s.rc) {
-        p->rc = SQLITE_NOMEM;
-      } else {
-        schPushName(p, s.z ? s.z : "", s.n, 1);
-      }
-      migStrReset(&s);
-      i = j;
-    } else if ((c == 'x' || c == 'X') && z[i + 1] == '\'') {
-      for (j = i + 2; z[j] && z[j] != '\''; j++) {
-      }
-      if (z[j]) j++;
-      schPush(p, TK_BLOB, (const char *)z + i, j - i, 1);
-      i = j;
-    } else if ((c >= '0' && c <= '9') ||
-               (c == '.' && z[i + 1] >= '0' && z[i + 1] <= '9')) {
-      int bHex = c == '0' && (z[i + 1] == 'x' || z[i + 1] == 'X');
-      for (j = i; z[j]; j++) {
-        unsigned char d = z[j];
-        if ((d >= '0' && d <= '9') || (d >= 'a' && d <= 'z') ||
-            (d >= 'A' && d <= 'Z') || d == '.' || d == '_') {
-          continue;
-        }
-        if ((d == '+' || d == '-') && !bHex &&
-            (z[j - 1] == 'e' || z[j - 1] == 'E')) {
-          continue;
-        }
-        break;
-      }
-      schPush(p, TK_NUMBER, (const char *)z + i, j - i, 1);
-      i = j;
-    } else if (c == '?' || ((c == ':' || c == '@' || c == '$') &&
-                            schIsIdChar(z[i + 1]))) {
-      for (j = i + 1; z[j] && schIsIdChar(z[j]); j++) {
-      }
-      schPush(p, TK_VAR, (const char *)z + i, j - i, 0);
-      i = j;
-    } else if (schIsIdStart(c)) {
-      for (j = i; z[j] && schIsIdChar(z[j]); j++) {
-      }
-      schPushName(p, (const char *)z + i, j - i, 0);
-      i = j;
-    } else {
-      static const char *azOp[] = {"->>", "||", "<<", ">>", "<=", ">=",
-                                   "==",  "!=", "<>", "->"};
-      const char *zTok = 0;
-      size_t k, n = 1;
-      for (k = 0; k < sizeof(azOp) / sizeof(azOp[0]); k++) {
-        size_t m = strlen(azOp[k]);
-        if (strncmp((const char *)z + i, azOp[k], m) == 0) {
-          n = m;
-          zTok = azOp[k];
-          break;
-        }
-      }
-      /* one spelling per operator */
-      if (zTok && strcmp(zTok, "==") == 0) zTok = "=";
-      if (zTok && strcmp(zTok, "<>") == 0) zTok = "!=";
-      if (zTok) {
-        schPush(p, TK_PUNCT, zTok, strlen(zTok), 0);
-      } else {
-        schPush(p, TK_PUNCT, (const char *)z + i, 1, 0);
-      }
-      i += n;
+  while (zSql[i] && p->rc == SQLITE_OK) {
+    int e;
+    const char *z = zSql + i;
+    size_t n = migSqlToken(z, &e);
+    switch (e) {
+      case MIG_TK_SPACE:
+      case MIG_TK_COMMENT: break;
+      case MIG_TK_STRING: schPush(p, TK_STRING, z, n, 0); break;
+      case MIG_TK_QUOTED: schPushQuoted(p, z, n); break;
+      case MIG_TK_BLOB: schPush(p, TK_BLOB, z, n, 1); break;
+      case MIG_TK_NUMBER: schPush(p, TK_NUMBER, z, n, 1); break;
+      case MIG_TK_VAR: schPush(p, TK_VAR, z, n, 0); break;
+      case MIG_TK_WORD: schPushName(p, z, n, 0); break;
+      default: schPushPunct(p, z, n); break;
     }
+    i += n;
   }
   return p->rc;
 }

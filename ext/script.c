@@ -52,25 +52,7 @@ unsigned int migCrc32(const char *z, size_t n) {
 /* Skip whitespace and SQL comments starting at z[i]; return the new offset
 ** and add the newlines passed to *pnLine. */
 static size_t skipSpace(const char *z, size_t i, int *pnLine) {
-  for (;;) {
-    if (z[i] == '\n') {
-      (*pnLine)++;
-      i++;
-    } else if (isspace((unsigned char)z[i])) {
-      i++;
-    } else if (z[i] == '-' && z[i + 1] == '-') {
-      while (z[i] && z[i] != '\n') i++;
-    } else if (z[i] == '/' && z[i + 1] == '*') {
-      i += 2;
-      while (z[i] && !(z[i] == '*' && z[i + 1] == '/')) {
-        if (z[i] == '\n') (*pnLine)++;
-        i++;
-      }
-      if (z[i]) i += 2;
-    } else {
-      return i;
-    }
-  }
+  return i + migSqlSkipSpace(z + i, pnLine);
 }
 
 /* Next statement of the body in p.  See internal.h. */
@@ -84,29 +66,13 @@ int migSplitNext(MigSplit *p, const char **pzStmt, size_t *pnStmt,
     p->i = i;
     return 0;
   }
-  /* Walk to each ';' and ask SQLite whether the text so far is complete.
-  ** Quotes and comments are skipped so that a ';' inside them is not even
-  ** tried; sqlite3_complete() handles CREATE TRIGGER ... END. */
+  /* Walk the tokens to each ';' and ask SQLite whether the text so far is
+  ** complete (sqlite3_complete() handles CREATE TRIGGER ... END); a ';'
+  ** inside a string, identifier or comment is not even tried. */
   while (z[i]) {
-    char c = z[i];
-    if (c == '\'' || c == '"' || c == '`' || c == '[') {
-      char cEnd = c == '[' ? ']' : c;
-      i++;
-      while (z[i] && z[i] != cEnd) {
-        if (z[i] == '\n') p->iLine++;
-        i++;
-      }
-      if (z[i]) i++;
-    } else if (c == '-' && z[i + 1] == '-') {
-      while (z[i] && z[i] != '\n') i++;
-    } else if (c == '/' && z[i + 1] == '*') {
-      i += 2;
-      while (z[i] && !(z[i] == '*' && z[i + 1] == '/')) {
-        if (z[i] == '\n') p->iLine++;
-        i++;
-      }
-      if (z[i]) i += 2;
-    } else if (c == ';') {
+    int e;
+    size_t n = migSqlToken(z + i, &e);
+    if (e == MIG_TK_PUNCT && z[i] == ';') {
       char cSave = z[i + 1];
       int bComplete;
       z[i + 1] = 0;
@@ -115,8 +81,8 @@ int migSplitNext(MigSplit *p, const char **pzStmt, size_t *pnStmt,
       i++;
       if (bComplete) break;
     } else {
-      if (c == '\n') p->iLine++;
-      i++;
+      p->iLine += migSqlLines(z + i, n);
+      i += n;
     }
   }
   *pzStmt = z + iStart;
@@ -135,30 +101,28 @@ int migSplitNext(MigSplit *p, const char **pzStmt, size_t *pnStmt,
 ** "PRAGMA main.journal_mode" gives PRAGMA, MAIN, JOURNAL_MODE. */
 static void stmtWord(const char *z, int k, char *zOut, size_t nOut) {
   size_t i = 0;
-  int nLine = 0;
   int w;
   zOut[0] = 0;
   for (w = 0; w <= k; w++) {
-    size_t n = 0, iStart;
-    i = skipSpace(z, i, &nLine);
-    if (z[i] == '.') i = skipSpace(z, i + 1, &nLine);
-    iStart = i;
-    if (z[i] == '"' || z[i] == '`' || z[i] == '[') {
-      char cEnd = z[i] == '[' ? ']' : z[i];
-      i++;
-      while (z[i] && z[i] != cEnd) {
-        if (w == k && n + 1 < nOut) zOut[n++] = (char)toupper((unsigned char)z[i]);
-        i++;
-      }
-      if (z[i]) i++;
-    } else {
-      while (isalnum((unsigned char)z[i]) || z[i] == '_') {
-        if (w == k && n + 1 < nOut) zOut[n++] = (char)toupper((unsigned char)z[i]);
-        i++;
-      }
-      if (i == iStart) return; /* punctuation or the end: no more words */
+    int e;
+    size_t n, m = 0, j;
+    char *zName;
+    i += migSqlSkipSpace(z + i, 0);
+    if (z[i] == '.') i += 1 + migSqlSkipSpace(z + i + 1, 0);
+    n = migSqlToken(z + i, &e);
+    if (e != MIG_TK_WORD && e != MIG_TK_QUOTED && e != MIG_TK_NUMBER) {
+      return; /* punctuation or the end: no more words */
     }
-    if (w == k) zOut[n] = 0;
+    if (w == k) {
+      zName = e == MIG_TK_QUOTED ? migSqlUnquote(z + i, n) : 0;
+      if (e == MIG_TK_QUOTED && zName == 0) return; /* OOM: no word */
+      for (j = 0; (zName ? zName[j] != 0 : j < n) && m + 1 < nOut; j++) {
+        zOut[m++] = (char)toupper((unsigned char)(zName ? zName[j] : z[i + j]));
+      }
+      zOut[m] = 0;
+      sqlite3_free(zName);
+    }
+    i += n;
   }
 }
 
