@@ -136,9 +136,6 @@ int migSqlLines(const char *z, size_t n);
 /* The name a WORD, QUOTED or STRING token z[0..n) spells, quotes removed
 ** and doubled quotes undone.  Caller frees; NULL on OOM. */
 char *migSqlUnquote(const char *z, size_t n);
-int migSqlIsSpace(unsigned char c);
-int migSqlIsIdStart(unsigned char c);
-int migSqlIsIdChar(unsigned char c);
 
 /* ------------------------------------------------------------------------
 ** script.c: one revision script

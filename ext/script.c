@@ -81,7 +81,11 @@ int migSplitNext(MigSplit *p, const char **pzStmt, size_t *pnStmt,
       i++;
       if (bComplete) break;
     } else {
-      p->iLine += migSqlLines(z + i, n);
+      /* only these can span lines */
+      if (e == MIG_TK_SPACE || e == MIG_TK_COMMENT || e == MIG_TK_STRING ||
+          e == MIG_TK_QUOTED || e == MIG_TK_BLOB) {
+        p->iLine += migSqlLines(z + i, n);
+      }
       i += n;
     }
   }

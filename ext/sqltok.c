@@ -22,19 +22,18 @@ SQLITE_EXTENSION_INIT3
 
 #include <string.h>
 
-int migSqlIsSpace(unsigned char c) {
+static int isSpace(unsigned char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
          c == '\v';
 }
-
-int migSqlIsIdStart(unsigned char c) {
+static int isIdStart(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
          c >= 0x80;
 }
-
-int migSqlIsIdChar(unsigned char c) {
-  return migSqlIsIdStart(c) || (c >= '0' && c <= '9') || c == '$';
+static int isIdChar(unsigned char c) {
+  return isIdStart(c) || (c >= '0' && c <= '9') || c == '$';
 }
+
 
 /* Length of a quoted token at z opening with z[0]; cEnd closes it, and a
 ** doubled cEnd is a quote inside when bDouble. */
@@ -73,17 +72,18 @@ static size_t numberLen(const unsigned char *z) {
   return j;
 }
 
-/* Length of the punctuation at z: an operator of two or three characters,
-** else one. */
+/* Length of the punctuation at z: an operator of two or three characters
+** (->> -> || << >> <= >= <> == !=), else one. */
 static size_t punctLen(const unsigned char *z) {
-  static const char *azOp[] = {"->>", "||", "<<", ">>", "<=", ">=",
-                               "==",  "!=", "<>", "->"};
-  size_t k;
-  for (k = 0; k < sizeof(azOp) / sizeof(azOp[0]); k++) {
-    size_t m = strlen(azOp[k]);
-    if (strncmp((const char *)z, azOp[k], m) == 0) return m;
+  switch (z[0]) {
+    case '-': return z[1] == '>' ? (z[2] == '>' ? 3 : 2) : 1;
+    case '|': return z[1] == '|' ? 2 : 1;
+    case '<': return z[1] == '<' || z[1] == '=' || z[1] == '>' ? 2 : 1;
+    case '>': return z[1] == '>' || z[1] == '=' ? 2 : 1;
+    case '=':
+    case '!': return z[1] == '=' ? 2 : 1;
+    default: return 1;
   }
-  return 1;
 }
 
 size_t migSqlToken(const char *zSql, int *peType) {
@@ -94,8 +94,8 @@ size_t migSqlToken(const char *zSql, int *peType) {
     *peType = MIG_TK_EOF;
     return 0;
   }
-  if (migSqlIsSpace(c)) {
-    for (n = 1; migSqlIsSpace(z[n]); n++) {
+  if (isSpace(c)) {
+    for (n = 1; isSpace(z[n]); n++) {
     }
     *peType = MIG_TK_SPACE;
     return n;
@@ -133,14 +133,14 @@ size_t migSqlToken(const char *zSql, int *peType) {
     return numberLen(z);
   }
   if (c == '?' || ((c == ':' || c == '@' || c == '$') &&
-                   migSqlIsIdChar(z[1]))) {
-    for (n = 1; migSqlIsIdChar(z[n]); n++) {
+                   isIdChar(z[1]))) {
+    for (n = 1; isIdChar(z[n]); n++) {
     }
     *peType = MIG_TK_VAR;
     return n;
   }
-  if (migSqlIsIdStart(c)) {
-    for (n = 1; migSqlIsIdChar(z[n]); n++) {
+  if (isIdStart(c)) {
+    for (n = 1; isIdChar(z[n]); n++) {
     }
     *peType = MIG_TK_WORD;
     return n;
