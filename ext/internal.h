@@ -375,11 +375,15 @@ void migSchemaDiffAppend(MigStr *pOut, int *pnLine, const char *zPrefix,
 int migRegisterChecks(sqlite3 *db, char **pzErr);
 
 /* ------------------------------------------------------------------------
-** func.c / vtabs / apply.c glue
+** The SQL faces' registration (each sets *pzErr naming what failed), the
+** bundle argument (embedded.c) and the bookkeeping tables (bookkeeping.c,
+** stored.c)
 */
+/* func.c: migrate_to(), migrate_sql(), ... */
 int migRegisterFunctions(sqlite3 *db, char **pzErr);
 /* rebuild.c: migrate_rebuild() */
 int migRegisterRebuild(sqlite3 *db, char **pzErr);
+/* vtab_migrations.c, vtab_history.c: the two modules */
 int migRegisterVtabMigrations(sqlite3 *db, char **pzErr);
 int migRegisterVtabHistory(sqlite3 *db, char **pzErr);
 /* xBestIndex for a table whose hidden column iBundleCol takes a bundle:
@@ -387,7 +391,7 @@ int migRegisterVtabHistory(sqlite3 *db, char **pzErr);
 int migBestIndexBundle(sqlite3_index_info *p, int iBundleCol);
 
 /* Resolve an optional bundle argument without the connection cache (the
-** virtual tables, schema.c): NULL -> embedded.  zExample shows a correct
+** virtual tables, check.c): NULL -> embedded.  zExample shows a correct
 ** call in the error message.  *pbOwned says whether the caller frees it. */
 int migBundleFromValue(sqlite3_value *, const char *zExample,
                        migrate_bundle **pp, int *pbOwned, char **pzErr);
@@ -414,7 +418,7 @@ int migBundleWithStored(sqlite3 *db, migrate_bundle *b,
 
 /* Checksum findings: for each applied revision whose last upgrade or stamp
 ** in migrate_log recorded another checksum than b has, one line in *pOut
-** (when pOut) and ++*pnBad; with bFail the first one is an error instead,
+** (when pOut) and ++*pnBad; without pOut the first one is an error instead,
 ** worded for zFunc/zTarget. */
 int migVerifyChecksums(sqlite3 *db, migrate_bundle *b, const MigBits *aApplied,
                        const int *aCur, int nCur, MigStr *pOut, int *pnBad,
