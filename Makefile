@@ -25,9 +25,9 @@ endif
 ALL_CFLAGS := $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS)
 LIBS       := -lsqlite3 -lz -lpthread
 
-# every ext/*.c is part of the engine; mkbundle needs only the first four
+# every ext/*.c is part of the engine; mkbundle needs only these
 ENGINE  := $(basename $(notdir $(wildcard ext/*.c)))
-BUNDLER := util script graph bundle
+BUNDLER := util sqltok script graph bundle
 HEADERS := ext/internal.h ext/migrate.h
 
 EXT_OBJS  := $(ENGINE:%=$(B)/ext/%.o) $(B)/ext/embedded_bundle.o

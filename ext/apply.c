@@ -1,17 +1,13 @@
 /*
-** apply.c — running a plan: locks, savepoints, the version table, the log.
+** apply.c — running a plan: migrate_to(), migrate_stamp() and
+** migrate_sql(), through the C API migrate_run() and migrate_sql_script().
 **
 **     migrate_run(db, bundle, "head", &opts, &zVersion, &zErr);
 **     migrate_sql_script(db, bundle, 0, "head", MIGRATE_AUTO, &zSql, &zErr);
 **
-** Tables it keeps in the database (created on first change):
-**
-**     migrate_version(version_num TEXT PRIMARY KEY)   the current heads
-**     migrate_log(id, revision, direction, version_before, version_after,
-**                 checksum, started_at, duration_ms)  one row per step
-**     migrate_scripts(revision PRIMARY KEY, file, parents, depends_on,
-**                 message, checksum, downgrade_sql, transaction_none)
-**                                                     per applied revision
+** It writes the bookkeeping tables bookkeeping.c defines and reads
+** (migrate_version, migrate_log, migrate_scripts) inside the write frame of
+** txn.c.
 **
 ** How it works.  Before anything changes, the call refuses if another
 ** statement on the connection is active (sqlite3_next_stmt/stmt_busy; the
@@ -20,53 +16,30 @@
 ** DROP TABLE would then fail half-way.  In autocommit mode it takes the
 ** write lock with BEGIN IMMEDIATE (so the busy timeout applies) and reads
 ** the version only then, so two processes never apply a revision twice;
-** inside the caller's transaction it works in SAVEPOINT migrate.  Any
-** failure rolls back to where the call started; if SQLite itself rolled
-** back the caller's whole transaction (RAISE(ROLLBACK), SQLITE_FULL, ...)
-** the error says so.  A revision marked "Transaction: none" commits the
-** steps before it and runs outside a transaction.
+** inside the caller's transaction it works in SAVEPOINT migrate.  Then it
+** plans the move and checks every step (scripts loaded, downgrades present,
+** applied checksums unchanged), runs the steps, writes the bookkeeping,
+** checks foreign keys and commits.  Any failure rolls back to where the
+** call started; if SQLite itself rolled back the caller's whole transaction
+** (RAISE(ROLLBACK), SQLITE_FULL, ...) the error says so.  A revision marked
+** "Transaction: none" commits the steps before it and runs outside a
+** transaction.
 **
-** Online and offline (migrate_sql) share one loop: each action goes through
+** Online and offline (migrate_sql) share one run: each action goes through
 ** an Emitter that either executes it, binding values, or renders it as SQL
-** text with quoted literals.
+** text with quoted literals; the emit* functions hold every difference.
 */
 #include "internal.h"
 SQLITE_EXTENSION_INIT3
 
 #include <stdio.h>
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static const char zSchemaSql[] =
-    "CREATE TABLE IF NOT EXISTS migrate_version(\n"
-    "  version_num TEXT NOT NULL PRIMARY KEY\n"
-    ");\n"
-    "CREATE TABLE IF NOT EXISTS migrate_log(\n"
-    "  id INTEGER PRIMARY KEY,\n"
-    "  revision TEXT,\n"
-    "  direction TEXT NOT NULL,\n"
-    "  version_before TEXT,\n"
-    "  version_after TEXT,\n"
-    "  checksum TEXT,\n"
-    "  started_at TEXT NOT NULL,\n"
-    "  duration_ms REAL\n"
-    ");\n"
-    "CREATE TABLE IF NOT EXISTS migrate_scripts(\n"
-    "  revision TEXT NOT NULL PRIMARY KEY,\n"
-    "  file TEXT NOT NULL,\n"
-    "  parents TEXT NOT NULL,\n"
-    "  depends_on TEXT NOT NULL,\n"
-    "  message TEXT NOT NULL,\n"
-    "  checksum TEXT NOT NULL,\n"
-    "  downgrade_sql TEXT,\n"
-    "  transaction_none INTEGER NOT NULL\n"
-    ");\n";
 
 /* Bookkeeping statements; values are bound online, rendered offline. */
 enum { BK_DEL_VER, BK_INS_VER, BK_LOG, BK_SAVE_SCRIPT, BK_DEL_SCRIPT, BK_N };
@@ -102,6 +75,9 @@ typedef struct Emitter {
   MigStr out;                 /* offline script */
   sqlite3_stmt *aStmt[BK_N];  /* online, prepared lazily */
   char zNow[80];              /* online: start time of the current step */
+  MigTxn txn;                 /* online: the write frame */
+  int bSavepoint;             /* online: inside SAVEPOINT migrate */
+  char *zFkBefore;            /* online: foreign_key_check rows before */
 } Emitter;
 
 static void emitterClose(Emitter *e) {
@@ -243,23 +219,10 @@ static int emitSection(Emitter *e, const migrate_revision *r, int bUp,
       if (rc == SQLITE_DONE) rc = SQLITE_OK;
     }
     if (rc) {
-      /* find the statement's first line: skip blanks and comments */
-      const char *p = z;
-      int iLine = iLine0;
-      const char *q;
+      /* the statement's first line: after blanks and comments */
+      const char *p = z + migSqlSkipSpace(z, 0);
+      int iLine = iLine0 + migSqlLines(zBody, (size_t)(p - zBody));
       char *zEx;
-      for (;;) {
-        while (*p == ' ' || *p == '\t' || *p == '\n') p++;
-        if (p[0] == '-' && p[1] == '-') {
-          while (*p && *p != '\n') p++;
-        } else if (p[0] == '/' && p[1] == '*') {
-          const char *zEnd = strstr(p + 2, "*/");
-          p = zEnd ? zEnd + 2 : p + strlen(p);
-        } else {
-          break;
-        }
-      }
-      for (q = zBody; q < p; q++) iLine += *q == '\n';
       zEx = stmtExcerpt(p);
       migSetError(pzErr, rc, "%s:%d: %s [statement: %s]", r->file, iLine,
                   sqlite3_errmsg(e->db), zEx ? zEx : "?");
@@ -271,252 +234,6 @@ static int emitSection(Emitter *e, const migrate_revision *r, int bUp,
     if (zTail == 0 || zTail == z) break;
     z = zTail;
   }
-  return SQLITE_OK;
-}
-
-/* ======================================================================
-** Reading the database
-*/
-
-/* Does table zName exist in schema main? */
-int migTableExists(sqlite3 *db, const char *zName, int *pExists) {
-  sqlite3_stmt *st;
-  int rc = sqlite3_prepare_v2(
-      db, "SELECT 1 FROM main.sqlite_master WHERE type='table' AND name=?",
-      -1, &st, 0);
-  *pExists = 0;
-  if (rc) return rc;
-  sqlite3_bind_text(st, 1, zName, -1, SQLITE_STATIC);
-  rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) *pExists = 1;
-  rc = sqlite3_finalize(st);
-  return rc;
-}
-
-/* Read the heads: see internal.h. */
-int migReadVersion(sqlite3 *db, migrate_bundle *b, const char *zFunc,
-                   int **paCur, int *pnCur, migrate_bundle **ppAug,
-                   char **pzErr) {
-  sqlite3_stmt *st = 0;
-  int bExists, rc, n = 0, k;
-  int *a = 0;
-  char **azId = 0;
-  migrate_bundle *pAug = 0;
-  *paCur = 0;
-  *pnCur = 0;
-  if (ppAug) *ppAug = 0;
-  rc = migTableExists(db, "migrate_version", &bExists);
-  if (rc) {
-    return migSetError(pzErr, rc, "%s: cannot read the schema: %s", zFunc,
-                       sqlite3_errmsg(db));
-  }
-  if (!bExists) return SQLITE_OK;
-  rc = sqlite3_prepare_v2(db, "SELECT version_num FROM main.migrate_version",
-                          -1, &st, 0);
-  if (rc) {
-    return migSetError(pzErr, rc, "%s: cannot read migrate_version: %s",
-                       zFunc, sqlite3_errmsg(db));
-  }
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    const char *z = (const char *)sqlite3_column_text(st, 0);
-    char **azNew;
-    if ((n & (n - 1)) == 0) {
-      azNew = sqlite3_realloc64(azId, sizeof(char *) * (size_t)(n ? 2 * n : 1));
-      if (azNew == 0) {
-        rc = SQLITE_NOMEM;
-        break;
-      }
-      azId = azNew;
-    }
-    azId[n] = sqlite3_mprintf("%s", z ? z : "NULL");
-    if (azId[n] == 0) {
-      rc = SQLITE_NOMEM;
-      break;
-    }
-    n++;
-  }
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) {
-    if (rc != SQLITE_NOMEM) {
-      migSetError(pzErr, rc, "%s: cannot read migrate_version: %s", zFunc,
-                  sqlite3_errmsg(db));
-    }
-    goto done;
-  }
-  rc = SQLITE_OK;
-  a = sqlite3_malloc64(sizeof(int) * (size_t)(n + 1));
-  if (a == 0) {
-    rc = SQLITE_NOMEM;
-    goto done;
-  }
-  for (k = 0; k < n; k++) {
-    migrate_bundle *pB = pAug ? pAug : b;
-    a[k] = migrate_bundle_find(pB, azId[k]);
-    if (a[k] < 0 && ppAug && pAug == 0) {
-      /* a newer build applied it: look among the stored revisions */
-      rc = migBundleWithStored(db, b, &pAug, pzErr);
-      if (rc) goto done;
-      if (pAug) {
-        k = -1; /* resolve every head again against the union */
-        continue;
-      }
-    }
-    if (a[k] < 0) {
-      rc = migSetError(pzErr, MIG_UNKNOWN_HEAD,
-                       "%s: the database is at revision '%s', which the "
-                       "bundle does not know%s; use the bundle that applied "
-                       "it (or migrate_stamp() to a revision this bundle has)",
-                       zFunc, azId[k],
-                       ppAug ? " and migrate_scripts does not hold" : "");
-      goto done;
-    }
-  }
-  /* heads in id order, whatever the row order: messages and plans do not
-  ** depend on how the table was written */
-  if (rc == SQLITE_OK) {
-    migrate_bundle *pB = pAug ? pAug : b;
-    int x, y;
-    for (x = 1; x < n; x++) {
-      int v = a[x];
-      for (y = x; y > 0 && strcmp(pB->aRev[a[y - 1]].id, pB->aRev[v].id) > 0;
-           y--) {
-        a[y] = a[y - 1];
-      }
-      a[y] = v;
-    }
-  }
-done:
-  for (k = 0; k < n; k++) sqlite3_free(azId[k]);
-  sqlite3_free(azId);
-  if (rc) {
-    sqlite3_free(a);
-    migrate_bundle_free(pAug);
-    return rc;
-  }
-  *paCur = a;
-  *pnCur = n;
-  if (ppAug) *ppAug = pAug;
-  return SQLITE_OK;
-}
-
-/* Checksum findings: see internal.h. */
-int migVerifyChecksums(sqlite3 *db, migrate_bundle *b, const MigBits *aApplied,
-                       const int *aCur, int nCur, MigStr *pOut, int *pnBad,
-                       const char *zFunc, const char *zTarget, char **pzErr) {
-  sqlite3_stmt *st = 0;
-  char *aSum = 0; /* 9 bytes per revision: last recorded checksum, or "" */
-  int bExists, rc, i;
-  rc = migTableExists(db, "migrate_log", &bExists);
-  if (rc || !bExists) return rc;
-  aSum = sqlite3_malloc64((size_t)b->nRev * 9 + 1);
-  if (aSum == 0) return SQLITE_NOMEM;
-  memset(aSum, 0, (size_t)b->nRev * 9 + 1);
-  rc = sqlite3_prepare_v2(
-      db,
-      "SELECT revision, checksum FROM main.migrate_log WHERE direction IN "
-      "('upgrade', 'stamp') AND checksum IS NOT NULL ORDER BY id",
-      -1, &st, 0);
-  if (rc) {
-    sqlite3_free(aSum);
-    return migSetError(pzErr, rc, "%s: cannot read migrate_log: %s", zFunc,
-                       sqlite3_errmsg(db));
-  }
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    const char *zRev = (const char *)sqlite3_column_text(st, 0);
-    const char *zSum = (const char *)sqlite3_column_text(st, 1);
-    int k = zRev ? migrate_bundle_find(b, zRev) : -1;
-    if (k >= 0 && zSum) snprintf(&aSum[9 * k], 9, "%s", zSum);
-  }
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) {
-    sqlite3_free(aSum);
-    return migSetError(pzErr, rc, "%s: cannot read migrate_log: %s", zFunc,
-                       sqlite3_errmsg(db));
-  }
-  rc = SQLITE_OK;
-  for (i = 0; i < b->nRev && rc == SQLITE_OK; i++) {
-    int k = b->aOrder[i];
-    const migrate_revision *r = &b->aRev[k];
-    char zNow[16];
-    if (!MIG_BIT_TEST(aApplied, k) || aSum[9 * k] == 0) continue;
-    /* a stored revision (source "") has no script to compare; a script not
-    ** yet inflated (source NULL) has its checksum from the bundle's index */
-    if (r->source && r->source[0] == 0) continue;
-    snprintf(zNow, sizeof(zNow), "%08x", r->checksum);
-    if (strcmp(zNow, &aSum[9 * k]) == 0) continue;
-    if (pnBad) (*pnBad)++;
-    if (pOut) {
-      migStrAppendf(pOut,
-                    "%schecksum: %s (%s) was applied with checksum %s, the "
-                    "bundle's script has %s",
-                    pOut->n ? "\n" : "", r->id, r->file, &aSum[9 * k], zNow);
-      continue;
-    }
-    {
-      int bHead = 0, j;
-      char *zCur = migJoinIds(b, aCur, nCur);
-      char *zHow;
-      for (j = 0; j < nCur; j++) bHead |= aCur[j] == k;
-      if (bHead) {
-        zHow = sqlite3_mprintf("SELECT migrate_stamp('%s')", r->id);
-      } else if (nCur == 1) {
-        zHow = sqlite3_mprintf("SELECT migrate_stamp('%s') and then "
-                               "SELECT migrate_stamp('%s') to return to "
-                               "the current version",
-                               r->id, zCur);
-      } else {
-        zHow = sqlite3_mprintf("SELECT migrate_stamp('%s'), then stamp "
-                               "each current head (%s) again",
-                               r->id, zCur ? zCur : "");
-      }
-      rc = zHow ? migSetError(pzErr, SQLITE_ERROR,
-                              "%s('%s'): revision %s (%s) was applied with "
-                              "checksum %s but the bundle's script now has "
-                              "checksum %s: its upgrade section was edited "
-                              "after it ran. Nothing was changed. Restore the "
-                              "script, or accept the edit with %s",
-                              zFunc, zTarget, r->id, r->file, &aSum[9 * k],
-                              zNow, zHow)
-                : SQLITE_NOMEM;
-      sqlite3_free(zHow);
-      sqlite3_free(zCur);
-    }
-  }
-  sqlite3_free(aSum);
-  return rc;
-}
-
-/* Current heads, comma-separated and sorted: see migrate.h. */
-int migrate_current(sqlite3 *db, char **pzVersion, char **pzErr) {
-  sqlite3_stmt *st = 0;
-  int bExists, rc;
-  MigStr s = {0};
-  int n = 0;
-  *pzVersion = 0;
-  rc = migTableExists(db, "migrate_version", &bExists);
-  if (rc || !bExists) {
-    if (rc) migSetError(pzErr, rc, "%s", sqlite3_errmsg(db));
-    return rc;
-  }
-  rc = sqlite3_prepare_v2(
-      db, "SELECT version_num FROM main.migrate_version ORDER BY 1", -1, &st,
-      0);
-  if (rc) return migSetError(pzErr, rc, "%s", sqlite3_errmsg(db));
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (n++) migStrAppendZ(&s, ",");
-    migStrAppendZ(&s, (const char *)sqlite3_column_text(st, 0));
-  }
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) {
-    migStrReset(&s);
-    return migSetError(pzErr, rc, "%s", sqlite3_errmsg(db));
-  }
-  if (s.rc) {
-    migStrReset(&s);
-    return SQLITE_NOMEM;
-  }
-  *pzVersion = n ? migStrFinish(&s) : 0;
-  migStrReset(&s);
   return SQLITE_OK;
 }
 
@@ -540,17 +257,31 @@ typedef struct BkOp {
 } BkOp;
 
 typedef struct Run {
-  migrate_bundle *b;
+  /* the call */
+  migrate_bundle *b;     /* the bundle, or pAug */
+  const char *zFrom;     /* offline: the starting heads (NULL: read db) */
+  const char *zTarget;
+  const migrate_options *opt;
+  char **pzOut;          /* the new version, or the offline script */
+  char **pzErr;
   Emitter e;
+  /* where from, where to */
+  int *aCur, nCur;       /* starting heads */
+  migrate_bundle *pAug;  /* b plus the revisions the database stores */
+  char *zUnknownBefore;  /* stamp over heads nobody knows: the old rows */
+  MigPlan plan;
+  /* heads and the bookkeeping queue */
   MigBits *aApplied;
   MigBits *aHead;
   MigBits *aHeadFlushed; /* heads as migrate_version holds them */
   BkOp *aOp;             /* queued bookkeeping */
   int nOp, nOpAlloc;
   int bClearVersion;     /* flush empties migrate_version first */
-  const migrate_options *opt;
-  const char *zTarget;
-  char **pzErr;
+  char *zBefore;         /* heads before the current step */
+  /* progress */
+  int bCommitted;        /* steps were committed (Transaction: none) */
+  int bLocked;           /* this run holds migrate_lock */
+  int bDone;             /* the last step committed the run */
 } Run;
 
 static int cmpStr(const void *a, const void *b) {
@@ -582,30 +313,13 @@ static char *headString(Run *p, int *pRc) {
     if (MIG_BIT_TEST(p->aHead, i)) az[n++] = b->aRev[i].id;
   }
   if (n > 1) qsort(az, (size_t)n, sizeof(char *), cmpStr);
-  for (i = 0; i < n; i++) {
-    if (i) migStrAppendZ(&s, ",");
-    migStrAppendZ(&s, az[i]);
-  }
+  migStrJoin(&s, az, n, ",");
   sqlite3_free(az);
   {
     char *z = migStrFinish(&s);
     if (z == 0) *pRc = SQLITE_NOMEM;
     return z;
   }
-}
-
-/* Sorted, comma-separated ids for messages and the version result. */
-char *migJoinIds(migrate_bundle *b, const int *aIdx, int n);
-
-/* Join a string list with sep ("" when empty). Caller frees; NULL on OOM. */
-static char *joinList(const char *const *az, int n, const char *zSep) {
-  MigStr s = {0};
-  int i;
-  for (i = 0; i < n; i++) {
-    if (i) migStrAppendZ(&s, zSep);
-    migStrAppendZ(&s, az[i]);
-  }
-  return migStrFinish(&s);
 }
 
 /* Current UTC time as ISO-8601 with milliseconds. */
@@ -678,11 +392,11 @@ static int isBuiltOn(Run *p, int i) {
 /* Write revision i's stored copy (parents, downgrade) to migrate_scripts. */
 static int emitSaveScript(Run *p, int i) {
   const migrate_revision *r = &p->b->aRev[i];
-  char zSum[16];
-  char *zPar = joinList(r->parents, r->nparent, ",");
-  char *zDep = joinList(r->depends, r->ndepend, ",");
+  char zSum[MIG_CHECKSUM_BUF];
+  char *zPar = migJoin(r->parents, r->nparent, ",");
+  char *zDep = migJoin(r->depends, r->ndepend, ",");
   int rc;
-  snprintf(zSum, sizeof(zSum), "%08x", r->checksum);
+  migChecksumText(r->checksum, zSum);
   if (zPar == 0 || zDep == 0) {
     rc = SQLITE_NOMEM;
   } else {
@@ -713,12 +427,12 @@ static int flushBk(Run *p) {
       rc = emitBk(&p->e, BK_DEL_SCRIPT, a, 1, p->pzErr);
     } else {
       const migrate_revision *r = op->iRev >= 0 ? &b->aRev[op->iRev] : 0;
-      char zSum[16];
+      char zSum[MIG_CHECKSUM_BUF];
       BkArg a[7] = {TN(r ? r->id : 0), T(op->zDir), TN(op->zBefore),
                     TN(op->zAfter), {A_NULL, 0, 0, 0}, {A_NOW, 0, 0, 0},
                     {A_REAL, 0, op->ms, 0}};
       if (r && op->bSum) {
-        snprintf(zSum, sizeof(zSum), "%08x", r->checksum);
+        migChecksumText(r->checksum, zSum);
         a[4].e = A_TEXT;
         a[4].z = zSum;
       }
@@ -800,127 +514,16 @@ static int logStep(Run *p, int iRev, const char *zDir, const char *zBefore,
 
 /* "a, b" of a revision's parents (Alembic's progress wording). */
 static char *parentsText(const migrate_revision *r) {
-  return joinList(r->parents, r->nparent, ", ");
+  return migJoin(r->parents, r->nparent, ", ");
 }
 
 /* Prefix *pzErr with the function, target, revision and direction. */
 static void blameStep(Run *p, const migrate_revision *r, int bUp,
                       const char *zTail) {
-  char *zOld = p->pzErr ? *p->pzErr : 0;
-  char *z = sqlite3_mprintf("%s('%s'): %s of %s (%s) failed at %s%s",
-                            p->opt->zFunc, p->zTarget,
-                            bUp ? "upgrade" : "downgrade", r->id, r->message,
-                            zOld ? zOld : "?", zTail);
-  if (z && p->pzErr) {
-    sqlite3_free(*p->pzErr);
-    *p->pzErr = z;
-  } else {
-    sqlite3_free(z);
-  }
-}
-
-/* The connection this thread is applying revisions on (see internal.h).
-** Set around each section so a migrate_rebuild() called from a revision
-** knows the busy statements above it are the applier's own. */
-static _Thread_local sqlite3 *applyingDb = 0;
-
-sqlite3 *migApplyingDb(void) { return applyingDb; }
-
-/* Refuse when another statement on db is active: see internal.h. */
-int migCheckIdle(sqlite3 *db, int nCallerStmt, const char *zFunc,
-                 char **pzErr) {
-  sqlite3_stmt *s = 0;
-  int nBusy = 0, nWrite = 0;
-  if (applyingDb == db) {
-    /* nested in our own applier: the outer statements are ours */
-    return SQLITE_OK;
-  }
-  while ((s = sqlite3_next_stmt(db, s)) != 0) {
-    if (sqlite3_stmt_busy(s)) {
-      nBusy++;
-      if (!sqlite3_stmt_readonly(s)) nWrite++;
-    }
-  }
-  if (nBusy > nCallerStmt || (nCallerStmt && nWrite > 0)) {
-    return migSetError(pzErr, SQLITE_MISUSE,
-                       "%s() must run as a statement of its own, e.g. "
-                       "SELECT %s(...); another statement on this "
-                       "connection is still active (an unfinished SELECT, or "
-                       "a call inside INSERT ... SELECT, a trigger or a "
-                       "CHECK); finish or reset it first. Nothing was "
-                       "changed",
-                       zFunc, zFunc);
-  }
-  if (nCallerStmt && sqlite3_get_autocommit(db) &&
-      sqlite3_libversion_number() >= 3034000 &&
-      sqlite3_txn_state(db, 0) != SQLITE_TXN_NONE) {
-    return migSetError(pzErr, SQLITE_MISUSE,
-                       "%s() must run as a statement of its own, e.g. "
-                       "SELECT %s(...); it was called from a statement "
-                       "that reads tables (SELECT ... FROM), which keeps "
-                       "them locked. Nothing was changed",
-                       zFunc, zFunc);
-  }
-  return SQLITE_OK;
-}
-
-/* ======================================================================
-** When a failed call cannot roll back
-**
-** Inside SELECT migrate_to(...), an out-of-memory error leaves SQLite's
-** malloc-failed flag set until the outer statement ends, so no statement,
-** not even ROLLBACK, can be prepared: the engine's transaction stays open
-** with part of the migration in it.  The call then fails saying so, and a
-** commit hook vetoes every COMMIT on that connection (turning it into a
-** rollback) until the transaction ends, so the partial migration can never
-** be committed.  The hooks replace any the application had installed.
-*/
-#define MIG_GUARDS 16
-static struct {
-  sqlite3 *db;
-} aGuard[MIG_GUARDS];
-static pthread_mutex_t guardMutex = PTHREAD_MUTEX_INITIALIZER;
-
-static int guardFind(sqlite3 *db) {
-  int i;
-  for (i = 0; i < MIG_GUARDS; i++) {
-    if (aGuard[i].db == db) return i;
-  }
-  return -1;
-}
-
-/* Commit hook: veto while the connection is guarded. */
-static int guardCommit(void *pArg) {
-  int i, bVeto;
-  pthread_mutex_lock(&guardMutex);
-  i = guardFind((sqlite3 *)pArg);
-  bVeto = i >= 0;
-  if (bVeto) aGuard[i].db = 0; /* the veto rolls the transaction back */
-  pthread_mutex_unlock(&guardMutex);
-  return bVeto;
-}
-
-/* Rollback hook: the transaction is gone, so is the guard. */
-static void guardRollback(void *pArg) {
-  int i;
-  pthread_mutex_lock(&guardMutex);
-  i = guardFind((sqlite3 *)pArg);
-  if (i >= 0) aGuard[i].db = 0;
-  pthread_mutex_unlock(&guardMutex);
-}
-
-/* Guard db; returns 1 when a slot was free. */
-static int guardArm(sqlite3 *db) {
-  int i;
-  pthread_mutex_lock(&guardMutex);
-  i = guardFind(db);
-  if (i < 0) i = guardFind(0);
-  if (i >= 0) aGuard[i].db = db;
-  pthread_mutex_unlock(&guardMutex);
-  if (i < 0) return 0;
-  sqlite3_commit_hook(db, guardCommit, db);
-  sqlite3_rollback_hook(db, guardRollback, db);
-  return 1;
+  if (*p->pzErr == 0) migSetError(p->pzErr, SQLITE_ERROR, "?");
+  migErrPrefix(p->pzErr, "%s('%s'): %s of %s (%s) failed at ", p->opt->zFunc,
+               p->zTarget, bUp ? "upgrade" : "downgrade", r->id, r->message);
+  migErrSuffix(p->pzErr, zTail);
 }
 
 /* ======================================================================
@@ -1023,45 +626,35 @@ static int lockDrop(sqlite3 *db, char **pzErr) {
   return SQLITE_OK;
 }
 
-/* Append PRAGMA foreign_key_check's rows to *pOut, one
-** "table|rowid|parent" line each (rowid NULL for WITHOUT ROWID tables). */
-static int fkViolations(sqlite3 *db, MigStr *pOut) {
-  sqlite3_stmt *st;
-  int rc = sqlite3_prepare_v2(db, "PRAGMA main.foreign_key_check", -1, &st, 0);
-  if (rc) return rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    migStrAppendf(pOut, "%s|%s|%s\n", sqlite3_column_text(st, 0),
-                  sqlite3_column_type(st, 1) == SQLITE_NULL
-                      ? "NULL"
-                      : (const char *)sqlite3_column_text(st, 1),
-                  sqlite3_column_text(st, 2));
-  }
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) return rc;
-  return pOut->rc;
-}
+/* ======================================================================
+** The run: one call of migrate_run() or migrate_sql_script()
+**
+** Every piece of state lives in Run; each function below does one stage of
+** the "How it works" paragraph at the top and returns an SQLite code with
+** *pzErr set.  Where online and offline differ, the emit* functions decide.
+*/
 
 /* With foreign keys enforced by the caller: fail if foreign_key_check finds
-** a violation that was not there before the call (zBefore). */
-static int fkCheckNew(sqlite3 *db, const char *zBefore, const char *zFunc,
-                      const char *zTarget, char **pzErr) {
+** a violation that was not there before the call. */
+static int fkCheckNew(Run *p) {
   MigStr now = {0};
-  int rc = fkViolations(db, &now);
+  int rc = migFkRows(p->e.db, 0, 0, &now);
   char *z;
   if (rc) {
     migStrReset(&now);
-    return migSetError(pzErr, rc, "%s('%s'): PRAGMA foreign_key_check "
-                       "failed: %s", zFunc, zTarget, sqlite3_errmsg(db));
+    return migSetError(p->pzErr, rc, "%s('%s'): PRAGMA foreign_key_check "
+                       "failed: %s", p->opt->zFunc, p->zTarget,
+                       sqlite3_errmsg(p->e.db));
   }
-  z = migFkFirstNew(zBefore, now.z, &rc);
+  z = migFkFirstNew(p->e.zFkBefore, now.z, &rc);
   if (z) {
-    rc = migSetError(pzErr, SQLITE_CONSTRAINT,
+    rc = migSetError(p->pzErr, SQLITE_CONSTRAINT,
                      "%s('%s'): FOREIGN KEY constraint failed after the "
                      "migration: %s, which has no matching row (PRAGMA "
                      "foreign_key_check). Nothing was changed; fix the data "
                      "in the revision that removed or changed the parent "
                      "rows",
-                     zFunc, zTarget, z);
+                     p->opt->zFunc, p->zTarget, z);
     sqlite3_free(z);
   }
   migStrReset(&now);
@@ -1069,567 +662,570 @@ static int fkCheckNew(sqlite3 *db, const char *zBefore, const char *zFunc,
 }
 
 /* Prefix *pzErr with "zFunc('zTarget'): " (not for out of memory). */
-static void prefixCall(int rc, const char *zFunc, const char *zTarget,
-                       char **pzErr) {
-  if (rc != SQLITE_NOMEM && pzErr && *pzErr) {
-    char *z = sqlite3_mprintf("%s('%s'): %s", zFunc, zTarget, *pzErr);
-    if (z) {
-      sqlite3_free(*pzErr);
-      *pzErr = z;
+static int prefixCall(Run *p, int rc) {
+  if (rc != SQLITE_NOMEM) {
+    migErrPrefix(p->pzErr, "%s('%s'): ", p->opt->zFunc, p->zTarget);
+  }
+  return rc;
+}
+
+/* Online: refuse a nested or busy call, switch foreign keys off and take
+** the write lock (BEGIN IMMEDIATE) or open SAVEPOINT migrate.  A failure
+** here leaves nothing to roll back. */
+static int emitOpen(Run *p) {
+  Emitter *e = &p->e;
+  int rc;
+  if (e->bOffline) return SQLITE_OK;
+  if (migApplyingDb() == e->db) {
+    return migSetError(p->pzErr, SQLITE_MISUSE,
+                       "%s() cannot be called from a revision script while "
+                       "the database is being migrated; write the revision's "
+                       "SQL directly",
+                       p->opt->zFunc);
+  }
+  rc = migCheckIdle(e->db, p->opt->nCallerStmt, p->opt->zFunc, p->pzErr);
+  if (rc) return rc;
+  /* Scripts run with foreign-key enforcement off, so rebuilding a parent
+  ** table never cascades into its children; foreign_key_check runs before
+  ** the commit instead. */
+  migTxnInit(&e->txn, e->db, "migrate");
+  rc = migTxnFkOff(&e->txn);
+  if (rc) {
+    migSetError(p->pzErr, rc, "cannot switch foreign keys off: %s",
+                sqlite3_errmsg(e->db));
+  } else {
+    rc = migTxnBegin(&e->txn);
+    if (rc) migSetError(p->pzErr, rc, "%s", sqlite3_errmsg(e->db));
+  }
+  if (rc) {
+    migErrPrefix(p->pzErr, "%s('%s'): cannot %s: ", p->opt->zFunc,
+                 p->zTarget,
+                 e->txn.bAuto ? "take the write lock" : "open a savepoint");
+    if (rc == SQLITE_BUSY) {
+      migErrSuffix(p->pzErr, " (another connection is writing and the busy "
+                   "timeout expired or is not set; PRAGMA busy_timeout sets "
+                   "it)");
     }
+    return rc;
+  }
+  e->bSavepoint = !e->txn.bAuto;
+  return SQLITE_OK;
+}
+
+/* Online: wait while another run is in the middle of a Transaction: none
+** revision (within the busy timeout, in autocommit mode only). */
+static int waitRunLock(Run *p) {
+  sqlite3 *db = p->e.db;
+  int nWaited = 0, nTimeout = 0, rc;
+  sqlite3_stmt *st;
+  if (p->e.bOffline) return SQLITE_OK;
+  if (sqlite3_prepare_v2(db, "PRAGMA busy_timeout", -1, &st, 0) == 0) {
+    if (sqlite3_step(st) == SQLITE_ROW) nTimeout = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+  }
+  for (;;) {
+    int bHeld;
+    long long pid = 0;
+    char zRev[MIG_MAX_ID + 1], zSince[40];
+    rc = lockCheck(db, &bHeld, &pid, zRev, sizeof(zRev), zSince,
+                   sizeof(zSince));
+    if (rc) {
+      return migSetError(p->pzErr, rc,
+                         "%s('%s'): cannot read migrate_lock: %s",
+                         p->opt->zFunc, p->zTarget, sqlite3_errmsg(db));
+    }
+    if (!bHeld) return SQLITE_OK;
+    if (!p->e.txn.bAuto || nWaited >= nTimeout) {
+      return migSetError(p->pzErr, SQLITE_BUSY,
+                         "%s('%s'): another migration (process %lld) is "
+                         "running revision %s outside a transaction "
+                         "(Transaction: none) since %s; try again when it "
+                         "has finished%s",
+                         p->opt->zFunc, p->zTarget, pid, zRev, zSince,
+                         p->e.txn.bAuto ? " or set a longer busy timeout"
+                                        : "");
+    }
+    sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
+    sqlite3_sleep(20);
+    nWaited += 20;
+    rc = migTxnBegin(&p->e.txn);
+    if (rc) return migSetError(p->pzErr, rc, "%s", sqlite3_errmsg(db));
   }
 }
 
-/* The heart: see migrate.h.  pDb NULL means offline (zFrom given). */
+/* The starting heads from a comma-separated list of revisions (prefixes
+** resolved): migrate_sql_script()'s zFrom. */
+static int startFromList(Run *p, const char *zFrom) {
+  const char *z = zFrom;
+  int nAlloc = 0;
+  if (strcmp(zFrom, "base") == 0) return SQLITE_OK;
+  while (*z) {
+    const char *zE = strchr(z, ',');
+    size_t n = zE ? (size_t)(zE - z) : strlen(z);
+    char zId[MIG_MAX_ID + 1];
+    int idx;
+    if (n == 0 || n > MIG_MAX_ID) {
+      return migSetError(p->pzErr, SQLITE_ERROR,
+                         "%s: bad starting revision list '%s'", p->opt->zFunc,
+                         zFrom);
+    }
+    memcpy(zId, z, n);
+    zId[n] = 0;
+    idx = migrate_bundle_find(p->b, zId);
+    if (idx < 0) {
+      return migSetError(p->pzErr, SQLITE_ERROR,
+                         "%s: No such revision or branch '%s' (starting "
+                         "revision)",
+                         p->opt->zFunc, zId);
+    }
+    if (p->nCur >= nAlloc) {
+      int *aNew;
+      nAlloc = nAlloc ? nAlloc * 2 : 4;
+      aNew = sqlite3_realloc64(p->aCur, sizeof(int) * (size_t)nAlloc);
+      if (aNew == 0) return SQLITE_NOMEM;
+      p->aCur = aNew;
+    }
+    p->aCur[p->nCur++] = idx;
+    z += n;
+    if (*z == ',') z++;
+  }
+  return SQLITE_OK;
+}
+
+/* The starting heads as the database records them (the stored revisions
+** join the bundle when a head is one of them). */
+static int startFromDb(Run *p) {
+  int rc;
+  char *zWho = sqlite3_mprintf("%s('%s')", p->opt->zFunc, p->zTarget);
+  if (zWho == 0) return SQLITE_NOMEM;
+  rc = migReadVersion(p->e.db, p->b, zWho, &p->aCur, &p->nCur, &p->pAug,
+                      p->pzErr);
+  sqlite3_free(zWho);
+  if (rc == MIG_UNKNOWN_HEAD && p->opt->mode == MIGRATE_STAMP &&
+      !p->e.bOffline) {
+    /* stamping replaces a version nobody knows: start from base and
+    ** clear the table when the new version is written */
+    rc = migrate_current(p->e.db, &p->zUnknownBefore, p->pzErr);
+    if (rc) return rc;
+    p->bClearVersion = 1;
+  }
+  if (rc) return rc;
+  if (p->pAug) p->b = p->pAug; /* the bundle plus the stored revisions */
+  return SQLITE_OK;
+}
+
+/* Plan the move, and check every step can run before anything changes: a
+** decoded bundle inflates the scripts the plan runs and checks their
+** statements. */
+static int makePlan(Run *p) {
+  migrate_bundle *b = p->b;
+  int i, rc = migPlan(b, p->aCur, p->nCur, p->zTarget, p->opt->mode, &p->plan,
+                      p->pzErr);
+  if (rc) return prefixCall(p, rc);
+  for (i = 0; i < p->plan.nStep; i++) {
+    const migrate_revision *rv = &b->aRev[p->plan.aStep[i].iRev];
+    rc = migBundleLoad(b, p->plan.aStep[i].iRev, p->pzErr);
+    if (rc == SQLITE_OK && !rv->statements_checked) {
+      rc = migScriptCheckStatements(rv, p->pzErr);
+    }
+    if (rc) return prefixCall(p, rc);
+    if (!p->plan.aStep[i].isUpgrade && rv->downgrade == 0) {
+      return migSetError(p->pzErr, SQLITE_ERROR,
+                         "%s('%s'): revision %s (%s) has no '-- migrate:"
+                         "downgrade' section, so it cannot be downgraded; "
+                         "nothing was changed",
+                         p->opt->zFunc, p->zTarget, rv->id, rv->file);
+    }
+    if (rv->no_transaction && p->e.bSavepoint) {
+      return migSetError(p->pzErr, SQLITE_ERROR,
+                         "%s('%s'): revision %s (%s) is marked 'Transaction: "
+                         "none' and cannot run inside the transaction this "
+                         "call was made in; COMMIT first and call %s() in "
+                         "autocommit mode. Nothing was changed",
+                         p->opt->zFunc, p->zTarget, rv->id, rv->file,
+                         p->opt->zFunc);
+    }
+  }
+  return SQLITE_OK;
+}
+
+/* The applied set and the heads, as the database holds them now. */
+static int initHeads(Run *p) {
+  size_t nByte = MIG_BITS_WORDS(p->b->nRev ? p->b->nRev : 1) * sizeof(MigBits);
+  int i, rc = migAppliedOf(p->b, p->aCur, p->nCur, &p->aApplied);
+  if (rc) return rc;
+  p->aHead = sqlite3_malloc64(nByte);
+  p->aHeadFlushed = sqlite3_malloc64(nByte);
+  if (p->aHead == 0 || p->aHeadFlushed == 0) return SQLITE_NOMEM;
+  memset(p->aHead, 0, nByte);
+  for (i = 0; i < p->nCur; i++) MIG_BIT_SET(p->aHead, p->aCur[i]);
+  memcpy(p->aHeadFlushed, p->aHead, nByte);
+  return SQLITE_OK;
+}
+
+/* Before anything changes: the applied scripts must match the bundle's
+** (when the version came from the database), and, online with foreign keys
+** enforced, the violations already there are remembered. */
+static int checkBefore(Run *p) {
+  int rc = SQLITE_OK;
+  if (p->plan.nStep == 0) return SQLITE_OK;
+  if (!p->zFrom) {
+    rc = migVerifyChecksums(p->e.db, p->b, p->aApplied, p->aCur, p->nCur, 0,
+                            0, p->opt->zFunc, p->zTarget, p->pzErr);
+  }
+  if (rc == SQLITE_OK && !p->e.bOffline && p->e.txn.bFk) {
+    MigStr fk = {0};
+    rc = migFkRows(p->e.db, 0, 0, &fk);
+    p->e.zFkBefore = migStrFinish(&fk);
+    if (rc == SQLITE_OK && p->e.zFkBefore == 0) rc = SQLITE_NOMEM;
+  }
+  return rc;
+}
+
+/* Offline: the script's header and BEGIN; then (both) the bookkeeping
+** tables when anything is written; then the heads before the first step. */
+static int emitStart(Run *p) {
+  int rc = SQLITE_OK;
+  if (p->e.bOffline) {
+    char *zNow = headString(p, &rc);
+    if (rc) return rc;
+    migStrAppendf(&p->e.out, "-- sqlite-migrate %s: %s -> %s\n\n",
+                  MIGRATE_VERSION, zNow ? zNow : "base", p->zTarget);
+    sqlite3_free(zNow);
+    emitExec(&p->e, "BEGIN;\n", p->pzErr);
+  }
+  if (p->plan.nStep > 0 || p->plan.isStamp) {
+    rc = emitExec(&p->e, migBookkeepingSql, p->pzErr);
+    if (rc) return rc;
+    if (p->e.bOffline) migStrAppendZ(&p->e.out, "\n");
+  }
+  if (p->zUnknownBefore) {
+    p->zBefore = sqlite3_mprintf("%s", p->zUnknownBefore);
+    return p->zBefore ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  p->zBefore = headString(p, &rc);
+  return rc;
+}
+
+/* A stamp: the new heads, the stored scripts following the applied set,
+** one log row per new head (or one for base). */
+static int stampHeads(Run *p) {
+  migrate_bundle *b = p->b;
+  MigBits *aNew = 0;
+  char *zAfter;
+  int i, rc = SQLITE_OK;
+  for (i = 0; i < b->nRev; i++) {
+    if (MIG_BIT_TEST(p->aHead, i)) setHead(p, i, 0);
+  }
+  for (i = 0; i < p->plan.nStamp; i++) setHead(p, p->plan.aStamp[i], 1);
+  rc = migAppliedOf(b, p->plan.aStamp, p->plan.nStamp, &aNew);
+  /* stored scripts follow the applied set (their downgrades are stored,
+  ** so a decoded bundle inflates them; a damaged one fails the stamp,
+  ** whose transaction then rolls back) */
+  for (i = 0; i < b->nRev && rc == SQLITE_OK; i++) {
+    int bWas = MIG_BIT_TEST(p->aApplied, i), bIs = MIG_BIT_TEST(aNew, i);
+    if (bIs && !bWas) {
+      rc = migBundleLoad(b, i, p->pzErr);
+      if (rc) {
+        prefixCall(p, rc);
+      } else {
+        rc = saveScript(p, i);
+      }
+    }
+    if (!bIs && bWas && !queueOp(p, BK_DEL_SCRIPT, i)) rc = SQLITE_NOMEM;
+  }
+  sqlite3_free(aNew);
+  if (rc) return rc;
+  nowIso(p->e.zNow, sizeof(p->e.zNow));
+  zAfter = headString(p, &rc);
+  if (rc) return rc;
+  if (p->plan.nStamp == 0) {
+    rc = logStep(p, -1, "stamp", p->zBefore, zAfter, 0, 0.0);
+  }
+  for (i = 0; i < p->plan.nStamp && rc == SQLITE_OK; i++) {
+    rc = logStep(p, p->plan.aStamp[i], "stamp", p->zBefore, zAfter, 1, 0.0);
+  }
+  sqlite3_free(zAfter);
+  return rc;
+}
+
+/* Before a Transaction: none revision: commit the steps before it (online
+** with the run lock taken for it), so it runs outside a transaction. */
+static int emitCommitBefore(Run *p, const migrate_revision *rv) {
+  int rc = flushBk(p);
+  if (p->e.bOffline) {
+    return rc ? rc : emitExec(&p->e, "COMMIT;\n\n", p->pzErr);
+  }
+  if (rc == SQLITE_OK && p->e.txn.bFk) rc = fkCheckNew(p);
+  if (rc == SQLITE_OK) {
+    rc = lockTake(p->e.db, rv->id, p->e.zNow, p->pzErr);
+    p->bLocked = rc == SQLITE_OK;
+  }
+  if (rc == SQLITE_OK) rc = emitExec(&p->e, "COMMIT", p->pzErr);
+  if (rc == SQLITE_OK) p->bCommitted = 1;
+  return rc;
+}
+
+/* A new transaction after a Transaction: none revision. */
+static int emitReopen(Run *p) {
+  return emitExec(&p->e, p->e.bOffline ? "BEGIN;\n" : "BEGIN IMMEDIATE",
+                  p->pzErr);
+}
+
+/* Run one section (online with the applier's marker set, so a
+** migrate_rebuild() in it knows its callers) or append it (offline, after
+** a comment naming the step). */
+static int emitStep(Run *p, const migrate_revision *rv, int bUp,
+                    const char *zPar) {
+  sqlite3 *pPrev;
+  int rc;
+  if (p->e.bOffline) {
+    migStrAppendf(&p->e.out, "-- Running %s %s -> %s, %s\n",
+                  bUp ? "upgrade" : "downgrade", bUp ? zPar : rv->id,
+                  bUp ? rv->id : zPar, rv->message);
+    return emitSection(&p->e, rv, bUp, p->pzErr);
+  }
+  /* a nested run on another connection (drift's scratch database) must
+  ** give the marker back */
+  pPrev = migApplyingSet(p->e.db);
+  rc = emitSection(&p->e, rv, bUp, p->pzErr);
+  migApplyingSet(pPrev);
+  if (rc == SQLITE_OK) return SQLITE_OK;
+  if (p->e.bSavepoint && migTxnLost(&p->e.txn)) {
+    p->e.bSavepoint = 0;
+    p->e.txn.bOpen = 0; /* nothing left to roll back */
+    blameStep(p, rv, bUp,
+              "; SQLite rolled back the caller's whole transaction, so "
+              "everything since its BEGIN is undone");
+  } else {
+    blameStep(p, rv, bUp,
+              p->bCommitted ? "; the revisions before it stay applied"
+                            : "; nothing was changed");
+  }
+  return rc;
+}
+
+/* Tell the caller's progress callback (online) that a step is done. */
+static void emitProgress(Run *p, const migrate_revision *rv, int bUp,
+                         const char *zPar, double ms) {
+  const migrate_options *o = p->opt;
+  if (o->xProgress && !p->e.bOffline) {
+    o->xProgress(o->pProgressArg, rv, bUp, bUp ? zPar : rv->id,
+                 bUp ? rv->id : zPar, ms);
+  }
+}
+
+/* After a Transaction: none revision: record it durably now, give the run
+** lock back, and go on in a new transaction.  Online, when it was the last
+** step, the result is set and p->bDone: nothing may fail after its commit. */
+static int emitCommitAfter(Run *p, int bLast) {
+  int rc = flushBk(p);
+  int bFinal = bLast && !p->e.bOffline;
+  if (rc == SQLITE_OK && p->bLocked) rc = lockDrop(p->e.db, p->pzErr);
+  if (rc == SQLITE_OK && bFinal) *p->pzOut = headString(p, &rc);
+  if (rc == SQLITE_OK) {
+    rc = emitExec(&p->e, p->e.bOffline ? "COMMIT;\n" : "COMMIT", p->pzErr);
+  }
+  if (rc == SQLITE_OK && p->bLocked) {
+    p->bLocked = 0;
+    atomic_fetch_sub(&nLockHeld, 1);
+  }
+  if (rc == SQLITE_OK && bFinal) {
+    p->bDone = 1;
+    return SQLITE_OK;
+  }
+  return rc ? rc : emitReopen(p);
+}
+
+/* Step i of the plan: run the section, update the heads, queue the log
+** row.  A Transaction: none revision commits before and after itself. */
+static int runStep(Run *p, int i) {
+  int iRev = p->plan.aStep[i].iRev;
+  int bUp = p->plan.aStep[i].isUpgrade;
+  const migrate_revision *rv = &p->b->aRev[iRev];
+  double t0 = monoMs(), ms;
+  char *zAfter = 0;
+  char *zPar = parentsText(rv);
+  int rc = zPar ? SQLITE_OK : SQLITE_NOMEM;
+  nowIso(p->e.zNow, sizeof(p->e.zNow));
+  if (rc == SQLITE_OK && rv->no_transaction) rc = emitCommitBefore(p, rv);
+  if (rc == SQLITE_OK) rc = emitStep(p, rv, bUp, zPar);
+  if (rc == SQLITE_OK && rv->no_transaction) rc = emitReopen(p);
+  if (rc == SQLITE_OK) rc = recordStep(p, iRev, bUp);
+  ms = monoMs() - t0;
+  if (rc == SQLITE_OK) zAfter = headString(p, &rc);
+  if (rc == SQLITE_OK) {
+    rc = logStep(p, iRev, bUp ? "upgrade" : "downgrade", p->zBefore, zAfter,
+                 1, ms);
+  }
+  if (rc == SQLITE_OK && rv->no_transaction) {
+    rc = emitCommitAfter(p, i == p->plan.nStep - 1);
+  }
+  if (rc == SQLITE_OK && p->e.bOffline) migStrAppendZ(&p->e.out, "\n");
+  if (rc == SQLITE_OK) emitProgress(p, rv, bUp, zPar, ms);
+  sqlite3_free(zPar);
+  sqlite3_free(p->zBefore);
+  p->zBefore = zAfter;
+  return rc;
+}
+
+/* The end of a run: the last bookkeeping, then offline the script's
+** COMMIT and the script as the result; online the foreign-key check, the
+** result (first: nothing may fail after the commit) and COMMIT or
+** RELEASE. */
+static int emitFinish(Run *p) {
+  int k, rc = flushBk(p);
+  if (rc) return rc;
+  if (p->e.bOffline) {
+    rc = emitExec(&p->e, "COMMIT;\n", p->pzErr);
+    if (rc) return rc;
+    *p->pzOut = migStrFinish(&p->e.out);
+    return *p->pzOut ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  for (k = 0; k < BK_N; k++) {
+    sqlite3_finalize(p->e.aStmt[k]);
+    p->e.aStmt[k] = 0;
+  }
+  if (p->e.txn.bFk && (p->plan.nStep > 0 || p->plan.isStamp)) {
+    rc = fkCheckNew(p);
+    if (rc) return rc;
+  }
+  *p->pzOut = headString(p, &rc);
+  if (rc) return rc;
+  rc = migTxnCommit(&p->e.txn);
+  if (rc) {
+    migSetError(p->pzErr, rc, "%s", sqlite3_errmsg(p->e.db));
+    migErrPrefix(p->pzErr, "%s('%s'): cannot commit: ", p->opt->zFunc,
+                 p->zTarget);
+    return rc;
+  }
+  p->e.bSavepoint = 0;
+  return SQLITE_OK;
+}
+
+/* A Transaction: none revision failed while this run held the run lock:
+** give the lock back in a transaction of its own. */
+static void releaseRunLock(Run *p) {
+  sqlite3 *db = p->e.db;
+  if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
+  if (sqlite3_exec(db, "BEGIN IMMEDIATE; DROP TABLE main.migrate_lock; "
+                       "COMMIT",
+                   0, 0, 0) != SQLITE_OK &&
+      !sqlite3_get_autocommit(db)) {
+    sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
+  }
+  atomic_fetch_sub(&nLockHeld, 1);
+  p->bLocked = 0;
+}
+
+/* After a failure: no result, the run lock back, everything since the call
+** started rolled back; the message says when SQLite had already rolled
+** back the caller's whole transaction, or when the rollback itself failed
+** (then COMMIT is refused until the transaction ends). */
+static void emitFail(Run *p, int rc) {
+  int eUndo;
+  sqlite3_free(*p->pzOut);
+  *p->pzOut = 0;
+  if (p->bLocked) releaseRunLock(p);
+  if (rc == SQLITE_NOMEM) {
+    migSetError(p->pzErr, SQLITE_NOMEM, "%s('%s'): out of memory",
+                p->opt->zFunc, p->zTarget);
+  }
+  emitterClose(&p->e);
+  if (p->e.bOffline) return;
+  eUndo = migTxnRollback(&p->e.txn);
+  if (eUndo != MIG_TXN_UNDONE && *p->pzErr == 0) {
+    migSetError(p->pzErr, rc, "%s",
+                eUndo == MIG_TXN_LOST ? "error" : sqlite3_errstr(rc));
+  }
+  if (eUndo == MIG_TXN_LOST) {
+    migErrSuffix(p->pzErr, "; SQLite rolled back the caller's whole "
+                 "transaction");
+  } else if (eUndo == MIG_TXN_STUCK) {
+    /* see "When a failed call cannot roll back" in txn.c */
+    int bGuarded = migTxnGuard(p->e.db);
+    migErrSuffix(p->pzErr, bGuarded
+                               ? "; the partial migration could not be rolled "
+                                 "back inside the call: run ROLLBACK (a "
+                                 "COMMIT on this connection is refused until "
+                                 "then)"
+                               : "; the partial migration could not be rolled "
+                                 "back inside the call: run ROLLBACK");
+  }
+}
+
+/* Free everything the run holds; foreign keys back as the caller had
+** them, whatever happened. */
+static void runFree(Run *p) {
+  if (!p->e.bOffline) migTxnEnd(&p->e.txn);
+  emitterClose(&p->e);
+  migPlanFree(&p->plan);
+  sqlite3_free(p->e.zFkBefore);
+  sqlite3_free(p->zUnknownBefore);
+  migrate_bundle_free(p->pAug);
+  sqlite3_free(p->aCur);
+  sqlite3_free(p->aApplied);
+  sqlite3_free(p->aHead);
+  sqlite3_free(p->aHeadFlushed);
+  freeOps(p);
+  sqlite3_free(p->aOp);
+  sqlite3_free(p->zBefore);
+}
+
+/* Everything after the write lock: where the database is, the plan and its
+** checks, the steps, the commit.  On error the caller rolls back. */
+static int runBody(Run *p) {
+  int i, rc = waitRunLock(p);
+  if (rc == SQLITE_OK) rc = p->zFrom ? startFromList(p, p->zFrom)
+                                     : startFromDb(p);
+  if (rc == SQLITE_OK) rc = makePlan(p);
+  if (rc == SQLITE_OK) rc = initHeads(p);
+  if (rc == SQLITE_OK) rc = checkBefore(p);
+  if (rc == SQLITE_OK) rc = emitStart(p);
+  if (rc == SQLITE_OK && p->plan.isStamp) rc = stampHeads(p);
+  for (i = 0; i < p->plan.nStep && rc == SQLITE_OK && !p->bDone; i++) {
+    rc = runStep(p, i);
+  }
+  if (rc == SQLITE_OK && !p->bDone) rc = emitFinish(p);
+  return rc;
+}
+
+/* Move db from its version (or, offline, from zFrom: a comma-separated
+** list of revisions, "base" or "") to zTarget, as o->mode says.  bOffline
+** renders the SQL instead of running it: *pzOut is then the script, else
+** the new version ("a,b" sorted, NULL at base).  db may be NULL offline
+** when zFrom is given. */
 static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
                    const char *zTarget, const migrate_options *o,
                    int bOffline, char **pzOut, char **pzErr) {
   Run r;
-  MigPlan plan;
-  int *aCur = 0, nCur = 0, rc, i;
-  int bAuto = 0, bSavepoint = 0;
-  int bFk = 0;          /* the caller enforces foreign keys */
-  int bCommitted = 0;   /* steps were committed (Transaction: none) */
-  int bLocked = 0;      /* this run holds migrate_lock */
-  char *zBefore = 0;
-  char *zFkBefore = 0;  /* foreign_key_check rows before the call */
-  char *zUnknownBefore = 0; /* stamp over heads nobody knows: the old rows */
-  migrate_bundle *pAug = 0;
-
+  char *zIgnored = 0; /* the message when the caller wants none */
+  int rc;
+  if (pzErr == 0) pzErr = &zIgnored;
   memset(&r, 0, sizeof(r));
-  memset(&plan, 0, sizeof(plan));
   r.b = b;
   r.opt = o;
+  r.zFrom = zFrom;
   r.zTarget = zTarget;
   r.pzErr = pzErr;
+  r.pzOut = pzOut;
   r.e.db = db;
   r.e.bOffline = bOffline;
   *pzOut = 0;
-
   if (zTarget == 0) {
-    return migSetError(pzErr, SQLITE_MISUSE,
-                       "%s(): target is NULL; give head, heads, base, a "
-                       "revision, +N or -N",
-                       o->zFunc);
-  }
-
-  if (!bOffline && applyingDb == db) {
-    return migSetError(pzErr, SQLITE_MISUSE,
-                       "%s() cannot be called from a revision script while "
-                       "the database is being migrated; write the revision's "
-                       "SQL directly",
-                       o->zFunc);
-  }
-  if (!bOffline) {
-    rc = migCheckIdle(db, o->nCallerStmt, o->zFunc, pzErr);
-    if (rc) return rc;
-    bAuto = sqlite3_get_autocommit(db);
-    /* Scripts run with foreign-key enforcement off, so rebuilding a parent
-    ** table never cascades into its children; foreign_key_check runs before
-    ** the commit instead.  Outside a transaction the PRAGMA works; inside
-    ** one only sqlite3_db_config does (SQLITE-NOTES). */
-    rc = sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FKEY, -1, &bFk);
-    if (rc == SQLITE_OK && bFk) {
-      rc = bAuto ? sqlite3_exec(db, "PRAGMA foreign_keys=OFF", 0, 0, 0)
-                 : sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FKEY, 0, 0);
-    }
-    if (rc == SQLITE_OK) {
-      rc = emitExec(&r.e, bAuto ? "BEGIN IMMEDIATE" : "SAVEPOINT migrate",
-                    pzErr);
-    } else {
-      migSetError(pzErr, rc, "cannot switch foreign keys off: %s",
-                  sqlite3_errmsg(db));
-    }
-    if (rc) {
-      if (bFk) {
-        if (bAuto) {
-          sqlite3_exec(db, "PRAGMA foreign_keys=ON", 0, 0, 0);
-        } else {
-          sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, 0);
-        }
-      }
-      char *z = sqlite3_mprintf("%s('%s'): cannot %s: %s%s", o->zFunc, zTarget,
-                                bAuto ? "take the write lock"
-                                      : "open a savepoint",
-                                *pzErr,
-                                rc == SQLITE_BUSY
-                                    ? " (another connection is writing and "
-                                      "the busy timeout expired or is not "
-                                      "set; PRAGMA busy_timeout sets it)"
-                                    : "");
-      if (z) {
-        sqlite3_free(*pzErr);
-        *pzErr = z;
-      }
-      return rc;
-    }
-    bSavepoint = !bAuto;
-    /* another run in the middle of a Transaction: none revision? */
-    {
-      int nWaited = 0, nTimeout = 0;
-      sqlite3_stmt *st;
-      if (sqlite3_prepare_v2(db, "PRAGMA busy_timeout", -1, &st, 0) == 0) {
-        if (sqlite3_step(st) == SQLITE_ROW) nTimeout = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
-      }
-      for (;;) {
-        int bHeld;
-        long long pid = 0;
-        char zRev[MIG_MAX_ID + 1], zSince[40];
-        rc = lockCheck(db, &bHeld, &pid, zRev, sizeof(zRev), zSince,
-                       sizeof(zSince));
-        if (rc) {
-          migSetError(pzErr, rc, "%s('%s'): cannot read migrate_lock: %s",
-                      o->zFunc, zTarget, sqlite3_errmsg(db));
-          goto fail;
-        }
-        if (!bHeld) break;
-        if (!bAuto || nWaited >= nTimeout) {
-          rc = migSetError(pzErr, SQLITE_BUSY,
-                           "%s('%s'): another migration (process %lld) is "
-                           "running revision %s outside a transaction "
-                           "(Transaction: none) since %s; try again when it "
-                           "has finished%s",
-                           o->zFunc, zTarget, pid, zRev, zSince,
-                           bAuto ? " or set a longer busy timeout" : "");
-          goto fail;
-        }
-        sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
-        sqlite3_sleep(20);
-        nWaited += 20;
-        rc = emitExec(&r.e, "BEGIN IMMEDIATE", pzErr);
-        if (rc) goto fail;
-      }
-    }
-  }
-
-  /* -- where are we, where do we go ------------------------------------ */
-  if (zFrom) {
-    if (strcmp(zFrom, "base") != 0 && zFrom[0]) {
-      /* a comma-separated list of revisions (prefixes resolved) */
-      const char *z = zFrom;
-      int nAlloc = 0;
-      while (*z) {
-        const char *zE = strchr(z, ',');
-        size_t n = zE ? (size_t)(zE - z) : strlen(z);
-        char zId[MIG_MAX_ID + 1];
-        int idx;
-        if (n == 0 || n > MIG_MAX_ID) {
-          rc = migSetError(pzErr, SQLITE_ERROR,
-                           "%s: bad starting revision list '%s'", o->zFunc,
-                           zFrom);
-          goto fail;
-        }
-        memcpy(zId, z, n);
-        zId[n] = 0;
-        idx = migrate_bundle_find(b, zId);
-        if (idx < 0) {
-          rc = migSetError(pzErr, SQLITE_ERROR,
-                           "%s: No such revision or branch '%s' (starting "
-                           "revision)",
-                           o->zFunc, zId);
-          goto fail;
-        }
-        if (nCur >= nAlloc) {
-          int *aNew;
-          nAlloc = nAlloc ? nAlloc * 2 : 4;
-          aNew = sqlite3_realloc64(aCur, sizeof(int) * (size_t)nAlloc);
-          if (aNew == 0) {
-            rc = SQLITE_NOMEM;
-            goto fail;
-          }
-          aCur = aNew;
-        }
-        aCur[nCur++] = idx;
-        z += n;
-        if (*z == ',') z++;
-      }
-    }
+    rc = migSetError(pzErr, SQLITE_MISUSE,
+                     "%s(): target is NULL; give head, heads, base, a "
+                     "revision, +N or -N",
+                     o->zFunc);
   } else {
-    char *zWho = sqlite3_mprintf("%s('%s')", o->zFunc, zTarget);
-    if (zWho == 0) {
-      rc = SQLITE_NOMEM;
-      goto fail;
-    }
-    rc = migReadVersion(db, b, zWho, &aCur, &nCur, &pAug, pzErr);
-    sqlite3_free(zWho);
-    if (rc == MIG_UNKNOWN_HEAD && o->mode == MIGRATE_STAMP && !bOffline) {
-      /* stamping replaces a version nobody knows: start from base and
-      ** clear the table when the new version is written */
-      rc = migrate_current(db, &zUnknownBefore, pzErr);
-      if (rc) goto fail;
-      r.bClearVersion = 1;
-    }
-    if (rc) goto fail;
-    if (pAug) {
-      b = pAug; /* the bundle plus the revisions the database stores */
-      r.b = b;
-    }
+    rc = emitOpen(&r);
   }
-
-  rc = migPlan(b, aCur, nCur, zTarget, o->mode, &plan, pzErr);
-  if (rc) {
-    prefixCall(rc, o->zFunc, zTarget, pzErr);
-    goto fail;
+  if (rc == SQLITE_OK) {
+    rc = runBody(&r);
+    if (rc) emitFail(&r, rc);
   }
-  for (i = 0; i < plan.nStep; i++) {
-    const migrate_revision *rv = &b->aRev[plan.aStep[i].iRev];
-    /* a decoded bundle inflates the scripts the plan runs, and checks their
-    ** statements, before anything changes */
-    rc = migBundleLoad(b, plan.aStep[i].iRev, pzErr);
-    if (rc == SQLITE_OK && !rv->statements_checked) {
-      rc = migScriptCheckStatements(rv, pzErr);
-    }
-    if (rc) {
-      prefixCall(rc, o->zFunc, zTarget, pzErr);
-      goto fail;
-    }
-    if (!plan.aStep[i].isUpgrade && rv->downgrade == 0) {
-      rc = migSetError(pzErr, SQLITE_ERROR,
-                       "%s('%s'): revision %s (%s) has no '-- migrate:"
-                       "downgrade' section, so it cannot be downgraded; "
-                       "nothing was changed",
-                       o->zFunc, zTarget, rv->id, rv->file);
-      goto fail;
-    }
-    if (rv->no_transaction && bSavepoint) {
-      rc = migSetError(pzErr, SQLITE_ERROR,
-                       "%s('%s'): revision %s (%s) is marked 'Transaction: "
-                       "none' and cannot run inside the transaction this "
-                       "call was made in; COMMIT first and call %s() in "
-                       "autocommit mode. Nothing was changed",
-                       o->zFunc, zTarget, rv->id, rv->file, o->zFunc);
-      goto fail;
-    }
-  }
-
-  /* -- state for head maintenance -------------------------------------- */
-  rc = migAppliedOf(b, aCur, nCur, &r.aApplied);
-  if (rc) goto fail;
-  r.aHead = sqlite3_malloc64(MIG_BITS_WORDS(b->nRev ? b->nRev : 1) *
-                             sizeof(MigBits));
-  if (r.aHead == 0) {
-    rc = SQLITE_NOMEM;
-    goto fail;
-  }
-  memset(r.aHead, 0, MIG_BITS_WORDS(b->nRev ? b->nRev : 1) * sizeof(MigBits));
-  for (i = 0; i < nCur; i++) MIG_BIT_SET(r.aHead, aCur[i]);
-  r.aHeadFlushed = sqlite3_malloc64(MIG_BITS_WORDS(b->nRev ? b->nRev : 1) *
-                                    sizeof(MigBits));
-  if (r.aHeadFlushed == 0) {
-    rc = SQLITE_NOMEM;
-    goto fail;
-  }
-  memcpy(r.aHeadFlushed, r.aHead,
-         MIG_BITS_WORDS(b->nRev ? b->nRev : 1) * sizeof(MigBits));
-  if (!zFrom && plan.nStep > 0) {
-    /* the version came from the database: its scripts must match */
-    rc = migVerifyChecksums(db, b, r.aApplied, aCur, nCur, 0, 0, o->zFunc,
-                            zTarget, pzErr);
-    if (rc) goto fail;
-  }
-  if (!bOffline && plan.nStep > 0) {
-    if (bFk) {
-      MigStr fk = {0};
-      rc = fkViolations(db, &fk);
-      zFkBefore = migStrFinish(&fk);
-      if (rc == SQLITE_OK && zFkBefore == 0) rc = SQLITE_NOMEM;
-      if (rc) goto fail;
-    }
-  }
-
-  if (bOffline) {
-    char *zNow = headString(&r, &rc);
-    if (rc) goto fail;
-    migStrAppendf(&r.e.out, "-- sqlite-migrate %s: %s -> %s\n\n",
-                  MIGRATE_VERSION, zNow ? zNow : "base", zTarget);
-    sqlite3_free(zNow);
-    emitExec(&r.e, "BEGIN;\n", pzErr);
-  }
-  if (plan.nStep > 0 || plan.isStamp) {
-    rc = emitExec(&r.e, zSchemaSql, pzErr);
-    if (rc) goto fail;
-    if (bOffline) migStrAppendZ(&r.e.out, "\n");
-  }
-
-  zBefore = zUnknownBefore ? sqlite3_mprintf("%s", zUnknownBefore)
-                           : headString(&r, &rc);
-  if (zUnknownBefore && zBefore == 0) rc = SQLITE_NOMEM;
-  if (rc) goto fail;
-
-  /* -- stamp ------------------------------------------------------------ */
-  if (plan.isStamp) {
-    MigBits *aNew = 0;
-    char *zAfter;
-    /* rows: clear the old heads, set the new ones */
-    for (i = 0; i < b->nRev && rc == SQLITE_OK; i++) {
-      if (MIG_BIT_TEST(r.aHead, i)) rc = setHead(&r, i, 0);
-    }
-    for (i = 0; i < plan.nStamp && rc == SQLITE_OK; i++) {
-      rc = setHead(&r, plan.aStamp[i], 1);
-    }
-    if (rc == SQLITE_OK) rc = migAppliedOf(b, plan.aStamp, plan.nStamp, &aNew);
-    /* stored scripts follow the applied set (their downgrades are stored,
-    ** so a decoded bundle inflates them; a damaged one fails the stamp,
-    ** whose transaction then rolls back) */
-    for (i = 0; i < b->nRev && rc == SQLITE_OK; i++) {
-      int bWas = MIG_BIT_TEST(r.aApplied, i), bIs = MIG_BIT_TEST(aNew, i);
-      if (bIs && !bWas) {
-        rc = migBundleLoad(b, i, pzErr);
-        if (rc) {
-          prefixCall(rc, o->zFunc, zTarget, pzErr);
-        } else {
-          rc = saveScript(&r, i);
-        }
-      }
-      if (!bIs && bWas) {
-        if (!queueOp(&r, BK_DEL_SCRIPT, i)) rc = SQLITE_NOMEM;
-      }
-    }
-    sqlite3_free(aNew);
-    if (rc) goto fail;
-    nowIso(r.e.zNow, sizeof(r.e.zNow));
-    zAfter = headString(&r, &rc);
-    if (rc) goto fail;
-    if (plan.nStamp == 0) {
-      rc = logStep(&r, -1, "stamp", zBefore, zAfter, 0, 0.0);
-    }
-    for (i = 0; i < plan.nStamp && rc == SQLITE_OK; i++) {
-      rc = logStep(&r, plan.aStamp[i], "stamp", zBefore, zAfter, 1, 0.0);
-    }
-    sqlite3_free(zAfter);
-    if (rc) goto fail;
-  }
-
-  /* -- the steps -------------------------------------------------------- */
-  for (i = 0; i < plan.nStep; i++) {
-    int iRev = plan.aStep[i].iRev;
-    int bUp = plan.aStep[i].isUpgrade;
-    const migrate_revision *rv = &b->aRev[iRev];
-    double t0 = monoMs(), ms;
-    char *zAfter;
-    char *zPar = parentsText(rv);
-    if (zPar == 0) {
-      rc = SQLITE_NOMEM;
-      goto fail;
-    }
-    nowIso(r.e.zNow, sizeof(r.e.zNow));
-    if (rv->no_transaction) {
-      /* commit what came before, with the run lock; run this revision
-      ** outside a transaction */
-      rc = flushBk(&r);
-      if (rc == SQLITE_OK && bFk && !bOffline) {
-        rc = fkCheckNew(db, zFkBefore, o->zFunc, zTarget, pzErr);
-      }
-      if (rc == SQLITE_OK && !bOffline) {
-        rc = lockTake(db, rv->id, r.e.zNow, pzErr);
-        bLocked = rc == SQLITE_OK;
-      }
-      if (rc == SQLITE_OK) {
-        rc = emitExec(&r.e, bOffline ? "COMMIT;\n\n" : "COMMIT", pzErr);
-      }
-      if (rc) {
-        sqlite3_free(zPar);
-        goto fail;
-      }
-      bCommitted = !bOffline;
-    }
-    if (bOffline) {
-      migStrAppendf(&r.e.out, "-- Running %s %s -> %s, %s\n",
-                    bUp ? "upgrade" : "downgrade", bUp ? zPar : rv->id,
-                    bUp ? rv->id : zPar, rv->message);
-    }
-    {
-      /* a nested run on another connection (drift's scratch database)
-      ** must give the marker back */
-      sqlite3 *pPrev = applyingDb;
-      if (!bOffline) applyingDb = db;
-      rc = emitSection(&r.e, rv, bUp, pzErr);
-      applyingDb = pPrev;
-    }
-    if (rc) {
-      sqlite3_free(zPar);
-      if (!bOffline && bSavepoint && sqlite3_get_autocommit(db)) {
-        bSavepoint = 0;
-        blameStep(&r, rv, bUp,
-                  "; SQLite rolled back the caller's whole transaction, so "
-                  "everything since its BEGIN is undone");
-      } else {
-        blameStep(&r, rv, bUp,
-                  bCommitted ? "; the revisions before it stay applied"
-                             : "; nothing was changed");
-      }
-      goto fail;
-    }
-    if (rv->no_transaction) {
-      rc = emitExec(&r.e, bOffline ? "BEGIN;\n" : "BEGIN IMMEDIATE", pzErr);
-      if (rc) {
-        sqlite3_free(zPar);
-        goto fail;
-      }
-    }
-    rc = recordStep(&r, iRev, bUp);
-    ms = monoMs() - t0;
-    zAfter = rc ? 0 : headString(&r, &rc);
-    if (rc == SQLITE_OK) {
-      rc = logStep(&r, iRev, bUp ? "upgrade" : "downgrade", zBefore, zAfter,
-                   1, ms);
-    }
-    if (rc == SQLITE_OK && rv->no_transaction) {
-      /* it ran outside a transaction: record it durably now, give the
-      ** lock back, and go on in a new transaction */
-      int bLast = i == plan.nStep - 1;
-      rc = flushBk(&r);
-      if (rc == SQLITE_OK && bLocked) rc = lockDrop(db, pzErr);
-      if (rc == SQLITE_OK && bLast && !bOffline) {
-        /* the last step: the result now, nothing may fail after this
-        ** commit */
-        *pzOut = headString(&r, &rc);
-      }
-      if (rc == SQLITE_OK) {
-        rc = emitExec(&r.e, bOffline ? "COMMIT;\n" : "COMMIT", pzErr);
-      }
-      if (rc == SQLITE_OK && bLocked) {
-        bLocked = 0;
-        atomic_fetch_sub(&nLockHeld, 1);
-      }
-      if (rc == SQLITE_OK && bLast && !bOffline) {
-        if (o->xProgress) {
-          o->xProgress(o->pProgressArg, rv, bUp, bUp ? zPar : rv->id,
-                       bUp ? rv->id : zPar, ms);
-        }
-        sqlite3_free(zPar);
-        sqlite3_free(zAfter);
-        bSavepoint = 0;
-        goto done; /* committed: the run is complete */
-      }
-      if (rc == SQLITE_OK) {
-        rc = emitExec(&r.e, bOffline ? "BEGIN;\n" : "BEGIN IMMEDIATE", pzErr);
-      }
-    }
-    if (rc == SQLITE_OK && bOffline) migStrAppendZ(&r.e.out, "\n");
-    if (rc == SQLITE_OK && o->xProgress && !bOffline) {
-      o->xProgress(o->pProgressArg, rv, bUp, bUp ? zPar : rv->id,
-                   bUp ? rv->id : zPar, ms);
-    }
-    sqlite3_free(zPar);
-    sqlite3_free(zBefore);
-    zBefore = zAfter;
-    if (rc) goto fail;
-  }
-
-  /* -- finish ----------------------------------------------------------- */
-  rc = flushBk(&r);
-  if (rc) goto fail;
-  if (bOffline) {
-    rc = emitExec(&r.e, "COMMIT;\n", pzErr);
-    if (rc) goto fail;
-    *pzOut = migStrFinish(&r.e.out);
-    if (*pzOut == 0) rc = SQLITE_NOMEM;
-  } else {
-    int k;
-    for (k = 0; k < BK_N; k++) {
-      sqlite3_finalize(r.e.aStmt[k]);
-      r.e.aStmt[k] = 0;
-    }
-    if (bFk && (plan.nStep > 0 || plan.isStamp)) {
-      rc = fkCheckNew(db, zFkBefore, o->zFunc, zTarget, pzErr);
-      if (rc) goto fail;
-    }
-    /* the result first: nothing may fail after the commit */
-    *pzOut = headString(&r, &rc);
-    if (rc) goto fail;
-    rc = emitExec(&r.e, bSavepoint ? "RELEASE migrate" : "COMMIT", pzErr);
-    if (rc) {
-      char *z = sqlite3_mprintf("%s('%s'): cannot commit: %s", o->zFunc,
-                                zTarget, *pzErr);
-      if (z) {
-        sqlite3_free(*pzErr);
-        *pzErr = z;
-      }
-      goto fail;
-    }
-    bSavepoint = 0;
-  }
-  goto done;
-
-fail:
-  sqlite3_free(*pzOut);
-  *pzOut = 0;
-  if (bLocked) {
-    /* the Transaction: none revision failed: give the lock back */
-    if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE; DROP TABLE main.migrate_lock; "
-                         "COMMIT",
-                     0, 0, 0) != SQLITE_OK &&
-        !sqlite3_get_autocommit(db)) {
-      sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
-    }
-    atomic_fetch_sub(&nLockHeld, 1);
-    bLocked = 0;
-  }
-  if (rc == SQLITE_NOMEM) {
-    migSetError(pzErr, SQLITE_NOMEM, "%s('%s'): out of memory", o->zFunc,
-                zTarget);
-  }
-  emitterClose(&r.e);
-  if (!bOffline) {
-    int bStuck = 0;
-    if (bSavepoint) {
-      if (sqlite3_get_autocommit(db)) {
-        char *z = sqlite3_mprintf(
-            "%s; SQLite rolled back the caller's whole transaction",
-            *pzErr ? *pzErr : "error");
-        if (z) {
-          sqlite3_free(*pzErr);
-          *pzErr = z;
-        }
-      } else if (sqlite3_exec(db, "ROLLBACK TO migrate; RELEASE migrate", 0,
-                              0, 0) != SQLITE_OK) {
-        bStuck = 1;
-      }
-    } else if (!sqlite3_get_autocommit(db) && bAuto) {
-      sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
-      bStuck = !sqlite3_get_autocommit(db);
-    }
-    if (bStuck) {
-      /* see "When a failed call cannot roll back" above */
-      int bGuarded = guardArm(db);
-      char *z = sqlite3_mprintf(
-          "%s; the partial migration could not be rolled back inside the "
-          "call: run ROLLBACK%s",
-          *pzErr ? *pzErr : sqlite3_errstr(rc),
-          bGuarded ? " (a COMMIT on this connection is refused until then)"
-                   : "");
-      if (z) {
-        sqlite3_free(*pzErr);
-        *pzErr = z;
-      }
-    }
-  }
-done:
-  if (bFk) {
-    /* restore the caller's setting, whatever happened */
-    if (bAuto) {
-      if (sqlite3_get_autocommit(db)) {
-        sqlite3_exec(db, "PRAGMA foreign_keys=ON", 0, 0, 0);
-      }
-    } else {
-      sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, 0);
-    }
-  }
-  emitterClose(&r.e);
-  migPlanFree(&plan);
-  sqlite3_free(zFkBefore);
-  sqlite3_free(zUnknownBefore);
-  migrate_bundle_free(pAug);
-  sqlite3_free(aCur);
-  sqlite3_free(r.aApplied);
-  sqlite3_free(r.aHead);
-  sqlite3_free(r.aHeadFlushed);
-  freeOps(&r);
-  sqlite3_free(r.aOp);
-  sqlite3_free(zBefore);
+  runFree(&r);
+  sqlite3_free(zIgnored);
   return rc;
 }
 
@@ -1657,48 +1253,4 @@ int migrate_sql_script(sqlite3 *db, migrate_bundle *b, const char *zFrom,
   migrate_options o = {mode, "migrate_sql", 0, 0, 0};
   if (zFrom == 0 && db == 0) zFrom = "base";
   return runPlan(db, b, zFrom, zTarget, &o, 1, pzSql, pzErr);
-}
-
-/* Pending revisions, changed checksums and drift: see migrate.h. */
-int migrate_check_report(sqlite3 *db, migrate_bundle *b, char **pzReport,
-                         char **pzErr) {
-  int *aCur = 0, nCur = 0, rc, i, nPending = 0;
-  MigBits *aApplied = 0;
-  MigStr s = {0};
-  *pzReport = 0;
-  rc = migReadVersion(db, b, "migrate_check", &aCur, &nCur, 0, pzErr);
-  if (rc) return rc;
-  rc = migAppliedOf(b, aCur, nCur, &aApplied);
-  if (rc) goto done;
-  rc = migVerifyChecksums(db, b, aApplied, aCur, nCur, &s, &nPending,
-                          "migrate_check", "", pzErr);
-  if (rc) goto done;
-  for (i = 0; i < b->nRev; i++) {
-    int k = b->aOrder[i];
-    if (MIG_BIT_TEST(aApplied, k)) continue;
-    nPending++;
-    migStrAppendf(&s, "%spending: %s (%s) is not applied", s.n ? "\n" : "",
-                  b->aRev[k].id, b->aRev[k].message);
-  }
-  {
-    /* schema drift at the database's version */
-    char *zDrift = 0;
-    rc = migrate_check_drift(db, b, &zDrift, pzErr);
-    if (rc) goto done;
-    if (zDrift) {
-      migStrAppendf(&s, "%s%s", s.n ? "\n" : "", zDrift);
-      nPending++;
-      sqlite3_free(zDrift);
-    }
-  }
-  if (s.rc) {
-    rc = SQLITE_NOMEM;
-    goto done;
-  }
-  *pzReport = nPending ? migStrFinish(&s) : 0;
-done:
-  migStrReset(&s);
-  sqlite3_free(aCur);
-  sqlite3_free(aApplied);
-  return rc;
 }

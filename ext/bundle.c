@@ -223,11 +223,7 @@ static int lazyLoadOne(migrate_bundle *b, int i, char **pzErr) {
     return migSetError(pzErr, SQLITE_NOMEM, "out of memory");
   }
   if (rc) {
-    char *z = pzErr && *pzErr ? sqlite3_mprintf("in bundle: %s", *pzErr) : 0;
-    if (z) {
-      sqlite3_free(*pzErr);
-      *pzErr = z;
-    }
+    migErrPrefix(pzErr, "in bundle: ");
     return SQLITE_CORRUPT;
   }
   /* the whole script must have the header the index gave (same bytes, and
@@ -633,13 +629,7 @@ int migBundleOpenBlobEx(const void *aData, size_t nData, int bBorrow,
 
 /* Prefix a graph or parse error of a decoded bundle with "in bundle: ". */
 static void inBundle(int rc, char **pzErr) {
-  if (rc && rc != SQLITE_NOMEM && pzErr && *pzErr) {
-    char *z = sqlite3_mprintf("in bundle: %s", *pzErr);
-    if (z) {
-      sqlite3_free(*pzErr);
-      *pzErr = z;
-    }
-  }
+  if (rc && rc != SQLITE_NOMEM) migErrPrefix(pzErr, "in bundle: ");
 }
 
 /* The checks of an inflated size nRaw against the limit and against what
@@ -784,19 +774,16 @@ done:
   return rc;
 }
 
-/* Format 2: the index now, the texts when needed (see the top). */
-static int decodeV2(const unsigned char *p, size_t nData, int bBorrow,
-                    migrate_bundle **ppOut, char **pzErr) {
+/* Format 2's index: the header's sizes checked, the index inflated into
+** *paIdx (caller frees). */
+static int v2ReadIndex(const unsigned char *p, size_t nData,
+                       unsigned char **paIdx, char **pzErr) {
   unsigned int nScript = get32(p + 12), nIdx = get32(p + 16);
   unsigned int nIdxStored = get32(p + 20), crcIdx = get32(p + 24);
-  unsigned int nChunk, nArea, i;
-  unsigned long long nRawAll = 0, nStoredAll = 0;
-  unsigned char *aIdx = 0;
-  MigLazy *pLazy = 0;
-  migrate_bundle *b = 0;
-  size_t off;
-  int rc = SQLITE_OK;
-
+  unsigned char *aIdx;
+  char zBuf[64];
+  int bNoMem, rc;
+  const char *zWhy;
   if ((size_t)nIdxStored > nData - BUNDLE_HDR) {
     return migSetError(pzErr, SQLITE_CORRUPT,
                        "corrupt bundle: header says the index takes %u "
@@ -820,59 +807,59 @@ static int decodeV2(const unsigned char *p, size_t nData, int bBorrow,
   }
   aIdx = sqlite3_malloc64((size_t)nIdx + 1);
   if (aIdx == 0) return migSetError(pzErr, SQLITE_NOMEM, "out of memory");
-  {
-    char zBuf[64];
-    int bNoMem;
-    const char *zWhy = inflateStream(p + BUNDLE_HDR, nIdxStored, aIdx, nIdx,
-                                     -15, &bNoMem, zBuf, sizeof(zBuf));
-    if (zWhy) {
-      rc = migSetError(pzErr, bNoMem ? SQLITE_NOMEM : SQLITE_CORRUPT,
+  zWhy = inflateStream(p + BUNDLE_HDR, nIdxStored, aIdx, nIdx, -15, &bNoMem,
+                       zBuf, sizeof(zBuf));
+  if (zWhy) {
+    sqlite3_free(aIdx);
+    return migSetError(pzErr, bNoMem ? SQLITE_NOMEM : SQLITE_CORRUPT,
                        bNoMem ? "out of memory"
                               : "corrupt bundle: the index does not inflate "
                                 "to %u bytes (%s)",
                        nIdx, zWhy);
-      goto fail;
-    }
   }
-  nChunk = get32(aIdx);
-  nArea = get32(aIdx + 4);
-  off = 8;
-  if ((unsigned long long)nChunk * 12 > nIdx - off ||
-      nChunk > (nScript ? nScript : 0)) {
-    rc = migSetError(pzErr, SQLITE_CORRUPT,
-                     "corrupt bundle: %u chunks for %u scripts in an index "
-                     "of %u bytes",
-                     nChunk, nScript, nIdx);
-    goto fail;
+  *paIdx = aIdx;
+  return SQLITE_OK;
+}
+
+/* A new MigLazy that owns aIdx (also on failure) with room for nChunk
+** chunks and nScript revisions. */
+static int v2NewLazy(unsigned char *aIdx, unsigned int nChunk,
+                     unsigned int nScript, MigLazy **ppLazy, char **pzErr) {
+  MigLazy *pLazy = sqlite3_malloc64(sizeof(*pLazy));
+  if (pLazy == 0) {
+    sqlite3_free(aIdx);
+    return migSetError(pzErr, SQLITE_NOMEM, "out of memory");
   }
-  if ((size_t)nArea != nData - BUNDLE_HDR - nIdxStored) {
-    rc = migSetError(pzErr, SQLITE_CORRUPT,
-                     "corrupt bundle: the index says the chunks take %u "
-                     "bytes, file holds %llu (truncated or padded?)",
-                     nArea,
-                     (unsigned long long)(nData - BUNDLE_HDR - nIdxStored));
-    goto fail;
-  }
-  pLazy = sqlite3_malloc64(sizeof(*pLazy));
-  if (pLazy == 0) goto nomem;
   memset(pLazy, 0, sizeof(*pLazy));
   if (pthread_mutex_init(&pLazy->mutex, 0) != 0) {
     sqlite3_free(pLazy);
-    pLazy = 0;
-    rc = migSetError(pzErr, SQLITE_ERROR, "cannot create the bundle mutex");
-    goto fail;
+    sqlite3_free(aIdx);
+    return migSetError(pzErr, SQLITE_ERROR, "cannot create the bundle mutex");
   }
-  pLazy->bBorrowed = 1; /* until a copy of the area is made below */
+  pLazy->bBorrowed = 1; /* until a copy of the area is made */
   pLazy->aIdx = aIdx;
-  aIdx = 0;
+  *ppLazy = pLazy;
   pLazy->aChunk =
       sqlite3_malloc64(sizeof(MigLazyChunk) * ((size_t)nChunk + 1));
   pLazy->aRev = sqlite3_malloc64(sizeof(MigLazyRev) * ((size_t)nScript + 1));
-  if (pLazy->aChunk == 0 || pLazy->aRev == 0) goto nomem;
+  if (pLazy->aChunk == 0 || pLazy->aRev == 0) {
+    return migSetError(pzErr, SQLITE_NOMEM, "out of memory");
+  }
   memset(pLazy->aChunk, 0, sizeof(MigLazyChunk) * ((size_t)nChunk + 1));
   memset(pLazy->aRev, 0, sizeof(MigLazyRev) * ((size_t)nScript + 1));
   pLazy->nChunk = (int)nChunk;
-  for (i = 0; i < nChunk; i++) {
+  return SQLITE_OK;
+}
+
+/* The chunk table after the index's two counts: pLazy->aChunk filled and
+** checked against nArea, the bytes the file holds after the index.  *pOff
+** moves past it. */
+static int v2ReadChunks(MigLazy *pLazy, unsigned int nArea, size_t *pOff,
+                        char **pzErr) {
+  unsigned long long nRawAll = 0, nStoredAll = 0;
+  size_t off = *pOff;
+  int i;
+  for (i = 0; i < pLazy->nChunk; i++) {
     MigLazyChunk *c = &pLazy->aChunk[i];
     c->nStored = get32(pLazy->aIdx + off);
     c->nRaw = get32(pLazy->aIdx + off + 4);
@@ -884,126 +871,184 @@ static int decodeV2(const unsigned char *p, size_t nData, int bBorrow,
     if (nStoredAll > nArea || nRawAll > MIG_MAX_PAYLOAD ||
         (unsigned long long)c->nRaw >
             (unsigned long long)c->nStored * 1032 + 64) {
-      rc = migSetError(pzErr, SQLITE_CORRUPT,
-                       "corrupt bundle: chunk %u (%u bytes stored, %u "
-                       "inflated) does not fit the bundle or the limit of "
-                       "%u bytes",
-                       i + 1, c->nStored, c->nRaw, MIG_MAX_PAYLOAD);
-      goto fail;
+      return migSetError(pzErr, SQLITE_CORRUPT,
+                         "corrupt bundle: chunk %u (%u bytes stored, %u "
+                         "inflated) does not fit the bundle or the limit of "
+                         "%u bytes",
+                         (unsigned int)i + 1, c->nStored, c->nRaw,
+                         MIG_MAX_PAYLOAD);
     }
   }
   if (nStoredAll != nArea) {
-    rc = migSetError(pzErr, SQLITE_CORRUPT,
-                     "corrupt bundle: the chunks take %llu bytes, the index "
-                     "says %u",
-                     nStoredAll, nArea);
-    goto fail;
+    return migSetError(pzErr, SQLITE_CORRUPT,
+                       "corrupt bundle: the chunks take %llu bytes, the "
+                       "index says %u",
+                       nStoredAll, nArea);
   }
+  *pOff = off;
+  return SQLITE_OK;
+}
 
-  b = sqlite3_malloc64(sizeof(*b));
-  if (b == 0) goto nomem;
-  memset(b, 0, sizeof(*b));
-  b->aRev = migArenaAlloc(&b->arena,
-                          sizeof(migrate_revision) * ((size_t)nScript + 1));
-  if (b->aRev == 0) goto nomem;
-  for (i = 0; i < nScript; i++) {
-    const unsigned char *a = pLazy->aIdx;
-    MigLazyRev *l;
-    migrate_revision *r;
-    unsigned int nHead, iPos;
-    char zName[MIG_MAX_FILENAME + 1]; /* the parser keeps a copy */
-    if (nIdx - off < 8) goto truncated;
-    iPos = get32(a + off);
-    off += 4;
-    if (iPos >= nScript || b->aRev[iPos].file != 0) {
-      rc = migSetError(pzErr, SQLITE_CORRUPT,
+/* Index entry i (0-based) at pLazy->aIdx + *pOff: its position, name,
+** header (parsed now) and where its text lies.  *pOff moves past it. */
+static int v2ReadEntry(migrate_bundle *b, MigLazy *pLazy, unsigned int nIdx,
+                       unsigned int nScript, unsigned int i, size_t *pOff,
+                       char **pzErr) {
+  const unsigned char *a = pLazy->aIdx;
+  size_t off = *pOff;
+  MigLazyRev *l;
+  migrate_revision *r;
+  unsigned int nHead, iPos;
+  int rc;
+  char zName[MIG_MAX_FILENAME + 1]; /* the parser keeps a copy */
+  if (nIdx - off < 8) goto truncated;
+  iPos = get32(a + off);
+  off += 4;
+  if (iPos >= nScript || b->aRev[iPos].file != 0) {
+    return migSetError(pzErr, SQLITE_CORRUPT,
                        "corrupt bundle: index entry %u claims position %u "
                        "(positions run from 0 to %u, once each)",
                        i + 1, iPos, nScript - 1);
-      goto fail;
-    }
-    l = &pLazy->aRev[iPos];
-    r = &b->aRev[iPos];
-    rc = readName(a, nIdx, &off, i, zName, pzErr);
-    if (rc) goto fail;
-    if (nIdx - off < 4) goto truncated;
-    nHead = get32(a + off);
-    off += 4;
-    if (nHead > nIdx - off || nIdx - off - nHead < 16) goto truncated;
-    l->zHead = (const char *)a + off;
-    l->nHead = nHead;
-    off += nHead;
-    l->iChunk = get32(a + off);
-    l->iOff = get32(a + off + 4);
-    l->nBody = get32(a + off + 8);
-    r->checksum = get32(a + off + 12);
-    off += 16;
-    if (l->iChunk >= nChunk ||
-        l->iOff > pLazy->aChunk[l->iChunk].nRaw ||
-        l->nBody > pLazy->aChunk[l->iChunk].nRaw - l->iOff ||
-        (unsigned long long)nHead + l->nBody > MIG_MAX_SCRIPT) {
-      rc = migSetError(pzErr, SQLITE_CORRUPT,
+  }
+  l = &pLazy->aRev[iPos];
+  r = &b->aRev[iPos];
+  rc = readName(a, nIdx, &off, i, zName, pzErr);
+  if (rc) return rc;
+  if (nIdx - off < 4) goto truncated;
+  nHead = get32(a + off);
+  off += 4;
+  if (nHead > nIdx - off || nIdx - off - nHead < 16) goto truncated;
+  l->zHead = (const char *)a + off;
+  l->nHead = nHead;
+  off += nHead;
+  l->iChunk = get32(a + off);
+  l->iOff = get32(a + off + 4);
+  l->nBody = get32(a + off + 8);
+  off += 16;
+  if (l->iChunk >= (unsigned int)pLazy->nChunk ||
+      l->iOff > pLazy->aChunk[l->iChunk].nRaw ||
+      l->nBody > pLazy->aChunk[l->iChunk].nRaw - l->iOff ||
+      (unsigned long long)nHead + l->nBody > MIG_MAX_SCRIPT) {
+    return migSetError(pzErr, SQLITE_CORRUPT,
                        "corrupt bundle: the text of %s lies outside its "
                        "chunk",
                        zName);
-      goto fail;
-    }
-    rc = migScriptParseEx(&b->arena, zName, l->zHead, nHead, r,
-                          MIG_PARSE_HEADER, pzErr);
-    if (rc == SQLITE_NOMEM) goto nomem;
-    if (rc) {
-      r->file = 0; /* the parser may have set it */
-      goto fail;
-    }
-    r->checksum = get32(a + off - 4); /* the parser cleared it */
   }
-  /* the positions put the names in order, each name once */
+  rc = migScriptParseEx(&b->arena, zName, l->zHead, nHead, r,
+                        MIG_PARSE_HEADER, pzErr);
+  if (rc == SQLITE_NOMEM) {
+    return migSetError(pzErr, SQLITE_NOMEM, "out of memory");
+  }
+  if (rc) {
+    r->file = 0; /* the parser may have set it */
+    return rc;
+  }
+  r->checksum = get32(a + off - 4); /* the parser cleared it */
+  *pOff = off;
+  return SQLITE_OK;
+
+truncated:
+  return migSetError(pzErr, SQLITE_CORRUPT,
+                     "corrupt bundle: index entry %u runs past the end of "
+                     "the index",
+                     i + 1);
+}
+
+/* The positions put the names in order, each name once. */
+static int v2CheckOrder(const migrate_bundle *b, unsigned int nScript,
+                        char **pzErr) {
+  unsigned int i;
   for (i = 1; i < nScript; i++) {
     int c = strcmp(b->aRev[i - 1].file, b->aRev[i].file);
     if (c >= 0) {
-      rc = migSetError(pzErr, SQLITE_CORRUPT,
-                       c == 0 ? "in bundle: two scripts are named %s"
-                              : "corrupt bundle: script %s is out of name "
-                                "order",
-                       b->aRev[i].file);
-      goto fail;
+      return migSetError(pzErr, SQLITE_CORRUPT,
+                         c == 0 ? "in bundle: two scripts are named %s"
+                                : "corrupt bundle: script %s is out of name "
+                                  "order",
+                         b->aRev[i].file);
     }
   }
-  if (off != nIdx) {
+  return SQLITE_OK;
+}
+
+/* Format 2: the index now, the texts when needed (see the top). */
+static int decodeV2(const unsigned char *p, size_t nData, int bBorrow,
+                    migrate_bundle **ppOut, char **pzErr) {
+  unsigned int nScript = get32(p + 12), nIdx = get32(p + 16);
+  unsigned int nIdxStored = get32(p + 20);
+  unsigned int nChunk, nArea, i;
+  unsigned char *aIdx = 0;
+  MigLazy *pLazy = 0;
+  migrate_bundle *b = 0;
+  size_t off = 8;
+  int rc = v2ReadIndex(p, nData, &aIdx, pzErr);
+  if (rc) return rc;
+  nChunk = get32(aIdx);
+  nArea = get32(aIdx + 4);
+  if ((unsigned long long)nChunk * 12 > nIdx - off ||
+      nChunk > (nScript ? nScript : 0)) {
+    sqlite3_free(aIdx);
+    return migSetError(pzErr, SQLITE_CORRUPT,
+                       "corrupt bundle: %u chunks for %u scripts in an index "
+                       "of %u bytes",
+                       nChunk, nScript, nIdx);
+  }
+  if ((size_t)nArea != nData - BUNDLE_HDR - nIdxStored) {
+    sqlite3_free(aIdx);
+    return migSetError(pzErr, SQLITE_CORRUPT,
+                       "corrupt bundle: the index says the chunks take %u "
+                       "bytes, file holds %llu (truncated or padded?)",
+                       nArea,
+                       (unsigned long long)(nData - BUNDLE_HDR - nIdxStored));
+  }
+  rc = v2NewLazy(aIdx, nChunk, nScript, &pLazy, pzErr);
+  if (rc == SQLITE_OK) rc = v2ReadChunks(pLazy, nArea, &off, pzErr);
+  if (rc == SQLITE_OK) {
+    b = sqlite3_malloc64(sizeof(*b));
+    if (b) memset(b, 0, sizeof(*b));
+    if (b) {
+      b->aRev = migArenaAlloc(&b->arena, sizeof(migrate_revision) *
+                                             ((size_t)nScript + 1));
+    }
+    if (b == 0 || b->aRev == 0) {
+      rc = migSetError(pzErr, SQLITE_NOMEM, "out of memory");
+    }
+  }
+  for (i = 0; i < nScript && rc == SQLITE_OK; i++) {
+    rc = v2ReadEntry(b, pLazy, nIdx, nScript, i, &off, pzErr);
+  }
+  if (rc == SQLITE_OK) rc = v2CheckOrder(b, nScript, pzErr);
+  if (rc == SQLITE_OK && off != nIdx) {
     rc = migSetError(pzErr, SQLITE_CORRUPT,
                      "corrupt bundle: %llu bytes left after the last index "
                      "entry",
                      (unsigned long long)((size_t)nIdx - off));
-    goto fail;
   }
-  b->nRev = (int)nScript;
-  if (bBorrow) {
-    pLazy->aArea = p + BUNDLE_HDR + nIdxStored;
-  } else {
-    unsigned char *aCopy = sqlite3_malloc64((size_t)nArea + 1);
-    if (aCopy == 0) goto nomem;
-    memcpy(aCopy, p + BUNDLE_HDR + nIdxStored, nArea);
-    pLazy->aArea = aCopy;
-    pLazy->bBorrowed = 0;
+  if (rc == SQLITE_OK) {
+    b->nRev = (int)nScript;
+    if (bBorrow) {
+      pLazy->aArea = p + BUNDLE_HDR + nIdxStored;
+    } else {
+      unsigned char *aCopy = sqlite3_malloc64((size_t)nArea + 1);
+      if (aCopy == 0) {
+        rc = migSetError(pzErr, SQLITE_NOMEM, "out of memory");
+      } else {
+        memcpy(aCopy, p + BUNDLE_HDR + nIdxStored, nArea);
+        pLazy->aArea = aCopy;
+        pLazy->bBorrowed = 0;
+      }
+    }
   }
-  b->pLazy = pLazy;
-  pLazy = 0;
-  rc = migGraphBuild(b, pzErr);
-  if (rc) goto fail;
-  *ppOut = b;
-  return SQLITE_OK;
-
-truncated:
-  rc = migSetError(pzErr, SQLITE_CORRUPT,
-                   "corrupt bundle: index entry %u runs past the end of the "
-                   "index",
-                   i + 1);
-  goto fail;
-nomem:
-  rc = migSetError(pzErr, SQLITE_NOMEM, "out of memory");
-fail:
+  if (rc == SQLITE_OK) {
+    b->pLazy = pLazy;
+    pLazy = 0;
+    rc = migGraphBuild(b, pzErr);
+  }
+  if (rc == SQLITE_OK) {
+    *ppOut = b;
+    return SQLITE_OK;
+  }
   if (rc != SQLITE_NOMEM) inBundle(rc == SQLITE_CORRUPT ? 0 : rc, pzErr);
-  sqlite3_free(aIdx);
   lazyFree(pLazy);
   migrate_bundle_free(b);
   return rc;
@@ -1152,13 +1197,7 @@ int migrate_bundle_open_path(const char *zPath, migrate_bundle **ppOut,
     if (rc) return rc;
     rc = migrate_bundle_open_blob(z, n, ppOut, pzErr);
     sqlite3_free(z);
-    if (rc && pzErr && *pzErr) {
-      char *zE = sqlite3_mprintf("%s: %s", zPath, *pzErr);
-      if (zE) {
-        sqlite3_free(*pzErr);
-        *pzErr = zE;
-      }
-    }
+    if (rc) migErrPrefix(pzErr, "%s: ", zPath);
     return rc;
   }
 }

@@ -81,13 +81,7 @@ static int bundleArg(MigConn *c, sqlite3_value *pVal, const char *zFunc,
   *pbOwned = 0;
   if (pVal == 0 || sqlite3_value_type(pVal) == SQLITE_NULL) {
     rc = migrate_bundle_embedded(ppOut, pzErr);
-    if (rc && pzErr && *pzErr) {
-      char *z = sqlite3_mprintf("%s(): %s", zFunc, *pzErr);
-      if (z) {
-        sqlite3_free(*pzErr);
-        *pzErr = z;
-      }
-    }
+    if (rc) migErrPrefix(pzErr, "%s(): ", zFunc);
     return rc;
   }
   if (sqlite3_value_type(pVal) != SQLITE_BLOB) {
@@ -108,13 +102,7 @@ static int bundleArg(MigConn *c, sqlite3_value *pVal, const char *zFunc,
   }
   rc = migrate_bundle_open_blob(a, (size_t)n, &b, pzErr);
   if (rc) {
-    if (pzErr && *pzErr) {
-      char *z = sqlite3_mprintf("%s(): %s", zFunc, *pzErr);
-      if (z) {
-        sqlite3_free(*pzErr);
-        *pzErr = z;
-      }
-    }
+    migErrPrefix(pzErr, "%s(): ", zFunc);
     return rc;
   }
   if (c->nBusy > 0) {
@@ -129,41 +117,9 @@ static int bundleArg(MigConn *c, sqlite3_value *pVal, const char *zFunc,
   return SQLITE_OK;
 }
 
-/* Shared by the virtual tables: resolve a bundle argument through the
-** connection cache kept in the module's client data. */
-int migBundleFromValue(sqlite3_value *pVal, const char *zExample,
-                       migrate_bundle **pp, int *pbOwned, char **pzErr) {
-  /* Without a connection cache: decode privately (caller frees). */
-  *pbOwned = 0;
-  if (pVal == 0 || sqlite3_value_type(pVal) == SQLITE_NULL) {
-    return migrate_bundle_embedded(pp, pzErr);
-  }
-  if (sqlite3_value_type(pVal) != SQLITE_BLOB) {
-    return migSetError(pzErr, SQLITE_MISMATCH,
-                       "the bundle argument must be the BLOB that "
-                       "migrate_bundle() returns, e.g. %s",
-                       zExample);
-  }
-  *pbOwned = 1;
-  return migrate_bundle_open_blob(sqlite3_value_blob(pVal),
-                                  (size_t)sqlite3_value_bytes(pVal), pp, pzErr);
-}
-
-/* Report an error from a function: NOMEM as such, else the message. */
+/* Report an error from a function (migResultError()) and free zErr. */
 static void resultError(sqlite3_context *ctx, int rc, char *zErr) {
-  if (rc == SQLITE_NOMEM) {
-    sqlite3_result_error_nomem(ctx);
-  } else {
-    sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
-    /* a damaged bundle is not a damaged database: SQLITE_CORRUPT stays
-    ** SQLITE_ERROR here */
-    int prim = rc & 0xff;
-    if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED ||
-        prim == SQLITE_READONLY || prim == SQLITE_CONSTRAINT ||
-        prim == SQLITE_FULL || prim == SQLITE_IOERR) {
-      sqlite3_result_error_code(ctx, rc);
-    }
-  }
+  migResultError(ctx, rc, zErr);
   sqlite3_free(zErr);
 }
 

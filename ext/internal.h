@@ -1,9 +1,28 @@
 /*
 ** internal.h — what the engine's files share and nothing else links against.
 **
-** Data flows one way: files -> script.c (parse) -> graph.c (validate, resolve
-** targets, plan) -> apply.c (run a plan) -> func.c / vtab_*.c (SQL faces).
-** bundle.c serializes and decodes the parsed scripts.
+** The layers, bottom to top.  A file calls only files of its own layer or
+** below (tools/layers.sh checks it on the objects' symbols):
+**
+**   1. util.c sqltok.c             arena, strings, the error vocabulary; the
+**                                  SQL tokenizer
+**   2. script.c graph.c            one script parsed; the graph, targets, plans
+**   3. bundle.c                    bundles: folders, encode, decode
+**   4. embedded.c                  the bundle built in; a bundle from an SQL value
+**   5. bookkeeping.c stored.c      the engine's tables and reading them;
+**      txn.c schema.c              the write frame; snapshots and their diff
+**   6. apply.c rebuild.c           the writers: migrate_run(), migrate_rebuild();
+**      vtab_migrations.c           the virtual tables (read-only)
+**      vtab_history.c
+**   7. check.c                     migrate_check, drift, round trip
+**   8. func.c                      the SQL functions
+**   9. migrate.c                   sqlite3_migrate_init()
+**
+**   tools/layers.sh build/core "util sqltok" "script graph" "bundle" "embedded" \
+**     "bookkeeping stored txn schema" \
+**     "apply rebuild vtab_history vtab_migrations" "check" "func" "migrate"
+**
+** mkbundle links layers 1-3 only.
 */
 #ifndef MIGRATE_INTERNAL_H
 #define MIGRATE_INTERNAL_H
@@ -54,11 +73,36 @@ void migStrReset(MigStr *);
 /* Replace *pzErr with a new printf-formatted message (old one freed).
 ** Returns SQLITE_NOMEM if the message could not be allocated, else rc. */
 int migSetError(char **pzErr, int rc, const char *zFmt, ...);
+/* Put printf-formatted text before *pzErr ("migrate_to('head'): " + the
+** message).  Nothing happens when there is no message (or on OOM: the
+** message stays as it was). */
+void migErrPrefix(char **pzErr, const char *zFmt, ...);
+/* Append zSuffix to *pzErr, likewise. */
+void migErrSuffix(char **pzErr, const char *zSuffix);
 
-/* The first foreign_key_check row ("table|rowid|parent" lines) of zNow
-** that zBefore does not hold, as "table T, row R references P"; NULL when
-** none (or on OOM, *pRc = SQLITE_NOMEM).  Caller frees. */
-char *migFkFirstNew(const char *zBefore, const char *zNow, int *pRc);
+/* How an engine error becomes an SQL error, for every SQL function: out of
+** memory as such; otherwise the message (zErr, or SQLite's text for rc)
+** with the code kept when it tells the caller what to do about the
+** database (BUSY, LOCKED, READONLY, CONSTRAINT, FULL, IOERR, extended
+** codes included) and SQLITE_ERROR for everything else: a bad argument, a
+** refusal, a damaged bundle (SQLITE_CORRUPT is about the database file). */
+void migResultError(sqlite3_context *, int rc, const char *zErr);
+/* Replace a virtual table's error message with a printf-formatted one;
+** returns rc. */
+int migVtabError(sqlite3_vtab *, int rc, const char *zFmt, ...);
+
+/* Joining: migStrSep() appends zSep before every item but the first (*pn
+** counts them); migStrJoin() appends az[0..n) with zSep between; migJoin()
+** returns that as a new string ("" when n == 0, NULL on OOM; caller
+** frees). */
+void migStrSep(MigStr *, int *pn, const char *zSep);
+void migStrJoin(MigStr *, const char *const *az, int n, const char *zSep);
+char *migJoin(const char *const *az, int n, const char *zSep);
+
+/* A script checksum as the database stores it: 8 lower-case hex digits in
+** zBuf (MIG_CHECKSUM_BUF bytes); returns zBuf. */
+#define MIG_CHECKSUM_BUF 9
+char *migChecksumText(unsigned int sum, char *zBuf);
 
 /* Bitset over revision indices. */
 typedef uint64_t MigBits;
@@ -66,6 +110,32 @@ typedef uint64_t MigBits;
 #define MIG_BIT_TEST(a, i) (((a)[(i) >> 6] >> ((i)&63)) & 1)
 #define MIG_BIT_SET(a, i) ((a)[(i) >> 6] |= (MigBits)1 << ((i)&63))
 #define MIG_BIT_CLEAR(a, i) ((a)[(i) >> 6] &= ~((MigBits)1 << ((i)&63)))
+
+/* ------------------------------------------------------------------------
+** sqltok.c: the SQL tokenizer (SQLite's rules)
+*/
+enum {
+  MIG_TK_EOF,     /* the terminating NUL (length 0) */
+  MIG_TK_SPACE,   /* white space */
+  MIG_TK_COMMENT, /* -- to the end of the line, or a block comment */
+  MIG_TK_WORD,    /* keyword or bare identifier */
+  MIG_TK_QUOTED,  /* "identifier", `identifier`, [identifier] */
+  MIG_TK_STRING,  /* 'string' */
+  MIG_TK_BLOB,    /* x'hex' */
+  MIG_TK_NUMBER,
+  MIG_TK_VAR,     /* ?1 :a @a $a */
+  MIG_TK_PUNCT    /* operators (->>, ||, <=, ... as one), ( ) , ; . */
+};
+/* The token at z (NUL-terminated): its length, and *peType a MIG_TK_*. */
+size_t migSqlToken(const char *z, int *peType);
+/* Length of the spaces and comments at z; *pnLine (if not NULL) grows by
+** the newlines in them. */
+size_t migSqlSkipSpace(const char *z, int *pnLine);
+/* The newlines in z[0..n). */
+int migSqlLines(const char *z, size_t n);
+/* The name a WORD, QUOTED or STRING token z[0..n) spells, quotes removed
+** and doubled quotes undone.  Caller frees; NULL on OOM. */
+char *migSqlUnquote(const char *z, size_t n);
 
 /* ------------------------------------------------------------------------
 ** script.c: one revision script
@@ -204,6 +274,72 @@ int migAppliedOf(migrate_bundle *, const int *aCur, int nCur,
                  MigBits **paApplied);
 
 /* ------------------------------------------------------------------------
+** txn.c: the write frame of migrate_to()/migrate_stamp() and
+** migrate_rebuild()
+*/
+
+/* Refuse (SQLITE_MISUSE + message) when another statement on db is active:
+** nCallerStmt busy read-only statements are the caller's own (1 for a SQL
+** function, 0 for the C API).  In autocommit mode a caller that holds a read
+** transaction (SELECT f() FROM t) is refused too.  Statements the applier
+** itself is running (a migrate_rebuild() inside a revision) are allowed. */
+int migCheckIdle(sqlite3 *db, int nCallerStmt, const char *zFunc,
+                 char **pzErr);
+
+/* The connection migrate_run() is applying revisions on in this thread (or
+** NULL): functions called from a revision's statements see it. */
+sqlite3 *migApplyingDb(void);
+/* Set it; returns the previous one (to put back: runs nest on scratch
+** databases). */
+sqlite3 *migApplyingSet(sqlite3 *db);
+
+/* One write: BEGIN IMMEDIATE in autocommit mode (the busy timeout applies),
+** else SAVEPOINT zSavepoint inside the caller's transaction; foreign-key
+** enforcement off while it runs.  The functions return SQLite codes and
+** leave the message in the connection (sqlite3_errmsg). */
+typedef struct MigTxn {
+  sqlite3 *db;
+  const char *zSavepoint;
+  int bAuto; /* autocommit when the call started: BEGIN IMMEDIATE */
+  int bFk;   /* the caller enforces foreign keys: switched off until End */
+  int bOpen; /* our transaction or savepoint is open */
+} MigTxn;
+void migTxnInit(MigTxn *, sqlite3 *db, const char *zSavepoint);
+/* Switch foreign keys off if they are on (t->bFk says they were). */
+int migTxnFkOff(MigTxn *);
+/* BEGIN IMMEDIATE or SAVEPOINT. */
+int migTxnBegin(MigTxn *);
+/* COMMIT or RELEASE. */
+int migTxnCommit(MigTxn *);
+/* Has SQLite rolled back the caller's whole transaction under our open
+** savepoint (RAISE(ROLLBACK), SQLITE_FULL, ...)? */
+int migTxnLost(const MigTxn *);
+/* Undo the work: MIG_TXN_UNDONE (or nothing was open), MIG_TXN_LOST (the
+** caller's whole transaction was already rolled back by SQLite) or
+** MIG_TXN_STUCK (the rollback failed: the transaction is still open). */
+#define MIG_TXN_UNDONE 0
+#define MIG_TXN_LOST 1
+#define MIG_TXN_STUCK 2
+int migTxnRollback(MigTxn *);
+/* Foreign keys back as the caller had them, whatever happened. */
+void migTxnEnd(MigTxn *);
+/* A transaction that cannot be rolled back inside the call: veto every
+** COMMIT on db until it ends.  Returns 1 when armed (a slot was free). */
+int migTxnGuard(sqlite3 *db);
+
+/* Append PRAGMA foreign_key_check's rows to *pOut, one "table|rowid|parent"
+** line each (rowid NULL for WITHOUT ROWID tables): of the whole main
+** database (zTab NULL) or of table zTab, and then only the rows whose parent
+** is zParent (when not NULL).  SQLITE_ERROR (message in db) for a foreign
+** key mismatch. */
+int migFkRows(sqlite3 *db, const char *zTab, const char *zParent,
+              MigStr *pOut);
+/* The first foreign_key_check row ("table|rowid|parent" lines) of zNow
+** that zBefore does not hold, as "table T, row R references P"; NULL when
+** none (or on OOM, *pRc = SQLITE_NOMEM).  Caller frees. */
+char *migFkFirstNew(const char *zBefore, const char *zNow, int *pRc);
+
+/* ------------------------------------------------------------------------
 ** schema.c: snapshots and comparison
 */
 typedef struct MigSchema MigSchema;
@@ -215,23 +351,47 @@ int migSchemaSnapshot(sqlite3 *db, const char *zDb, MigSchema **pp,
 int migSchemaDiff(const MigSchema *pHistory, const MigSchema *pDatabase,
                   char **pzReport, char **pzErr);
 void migSchemaFree(MigSchema *);
-/* migrate_schema_diff(), migrate_drift(), migrate_roundtrip() */
-int migRegisterSchema(sqlite3 *db, char **pzErr);
+/* How the two sides of a comparison are named in report lines. */
+typedef struct MigDiffWords {
+  const char *zA;     /* "in the history" */
+  const char *zB;     /* "in the database" */
+  const char *zOnlyA; /* "missing in the database" */
+  const char *zOnlyB; /* "in the database, not in the history" */
+} MigDiffWords;
+/* The words of migSchemaDiff(): A is the history, B the database. */
+extern const MigDiffWords migHistoryWords;
+/* Append the differences of A and B to *pOut, one line each starting with
+** zPrefix, "\n" between lines; *pnLine counts the lines already in *pOut
+** (so the first new one is separated from them) and grows.  On OOM
+** pOut->rc is set. */
+void migSchemaDiffAppend(MigStr *pOut, int *pnLine, const char *zPrefix,
+                         const MigDiffWords *w, const MigSchema *pA,
+                         const MigSchema *pB);
 
 /* ------------------------------------------------------------------------
-** func.c / vtabs / apply.c glue
+** check.c: migrate_check_report(), drift, round trip (migrate.h), and
+** migrate_schema_diff(), migrate_drift(), migrate_roundtrip()
 */
+int migRegisterChecks(sqlite3 *db, char **pzErr);
+
+/* ------------------------------------------------------------------------
+** The SQL faces' registration (each sets *pzErr naming what failed), the
+** bundle argument (embedded.c) and the bookkeeping tables (bookkeeping.c,
+** stored.c)
+*/
+/* func.c: migrate_to(), migrate_sql(), ... */
 int migRegisterFunctions(sqlite3 *db, char **pzErr);
 /* rebuild.c: migrate_rebuild() */
 int migRegisterRebuild(sqlite3 *db, char **pzErr);
-int migRegisterVtabMigrations(sqlite3 *db);
-int migRegisterVtabHistory(sqlite3 *db);
+/* vtab_migrations.c, vtab_history.c: the two modules */
+int migRegisterVtabMigrations(sqlite3 *db, char **pzErr);
+int migRegisterVtabHistory(sqlite3 *db, char **pzErr);
 /* xBestIndex for a table whose hidden column iBundleCol takes a bundle:
 ** idxNum 1 and argv[0] when an equality on it is usable. */
 int migBestIndexBundle(sqlite3_index_info *p, int iBundleCol);
 
 /* Resolve an optional bundle argument without the connection cache (the
-** virtual tables, schema.c): NULL -> embedded.  zExample shows a correct
+** virtual tables, check.c): NULL -> embedded.  zExample shows a correct
 ** call in the error message.  *pbOwned says whether the caller frees it. */
 int migBundleFromValue(sqlite3_value *, const char *zExample,
                        migrate_bundle **pp, int *pbOwned, char **pzErr);
@@ -258,7 +418,7 @@ int migBundleWithStored(sqlite3 *db, migrate_bundle *b,
 
 /* Checksum findings: for each applied revision whose last upgrade or stamp
 ** in migrate_log recorded another checksum than b has, one line in *pOut
-** (when pOut) and ++*pnBad; with bFail the first one is an error instead,
+** (when pOut) and ++*pnBad; without pOut the first one is an error instead,
 ** worded for zFunc/zTarget. */
 int migVerifyChecksums(sqlite3 *db, migrate_bundle *b, const MigBits *aApplied,
                        const int *aCur, int nCur, MigStr *pOut, int *pnBad,
@@ -267,20 +427,11 @@ int migVerifyChecksums(sqlite3 *db, migrate_bundle *b, const MigBits *aApplied,
 /* Comma-separated ids of aIdx (NULL when n==0). Caller frees. */
 char *migJoinIds(migrate_bundle *, const int *aIdx, int n);
 
-/* Refuse (SQLITE_MISUSE + message) when another statement on db is active:
-** nCallerStmt busy read-only statements are the caller's own (1 for a SQL
-** function, 0 for the C API).  In autocommit mode a caller that holds a read
-** transaction (SELECT f() FROM t) is refused too.  Statements the applier
-** itself is running (a migrate_rebuild() inside a revision) are allowed. */
-int migCheckIdle(sqlite3 *db, int nCallerStmt, const char *zFunc,
-                 char **pzErr);
-
-/* The connection migrate_run() is applying revisions on in this thread (or
-** NULL): functions called from a revision's statements see it. */
-sqlite3 *migApplyingDb(void);
-
 /* Does table zName exist in schema main? */
 int migTableExists(sqlite3 *db, const char *zName, int *pExists);
+/* bookkeeping.c: CREATE TABLE IF NOT EXISTS of migrate_version,
+** migrate_log and migrate_scripts (one script, statements end in ";\n"). */
+extern const char migBookkeepingSql[];
 
 /* Embedded bundle bytes (generated by mkbundle into build/). */
 extern const unsigned char migrate_embedded_data[];

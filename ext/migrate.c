@@ -36,23 +36,11 @@ int sqlite3_migrate_init(sqlite3 *db, char **pzErrMsg,
     }
     return SQLITE_ERROR;
   }
+  /* each sets *pzErrMsg naming what it could not register */
   rc = migRegisterFunctions(db, pzErrMsg);
-  if (rc == SQLITE_OK) {
-    rc = migRegisterVtabMigrations(db);
-    if (rc && pzErrMsg) {
-      *pzErrMsg = sqlite3_mprintf("cannot register module migrations: %s",
-                                  sqlite3_errmsg(db));
-    }
-  }
-  if (rc == SQLITE_OK) {
-    rc = migRegisterVtabHistory(db);
-    if (rc && pzErrMsg) {
-      *pzErrMsg = sqlite3_mprintf("cannot register module "
-                                  "migration_history: %s",
-                                  sqlite3_errmsg(db));
-    }
-  }
-  if (rc == SQLITE_OK) rc = migRegisterSchema(db, pzErrMsg);
+  if (rc == SQLITE_OK) rc = migRegisterVtabMigrations(db, pzErrMsg);
+  if (rc == SQLITE_OK) rc = migRegisterVtabHistory(db, pzErrMsg);
+  if (rc == SQLITE_OK) rc = migRegisterChecks(db, pzErrMsg);
   if (rc == SQLITE_OK) rc = migRegisterRebuild(db, pzErrMsg);
   return rc;
 }

@@ -88,7 +88,7 @@ SQLITE_EXTENSION_INIT3
 #define PROBE_DELETE 4
 
 /* ======================================================================
-** Tokens: just enough of SQLite's tokenizer to find the table name in
+** Tokens (sqltok.c) as this file needs them: to find the table name in
 ** create_sql, its table options, and a trigger's UPDATE OF columns.
 */
 enum { TK_EOF, TK_SPACE, TK_ID, TK_QUOTED, TK_STRING, TK_PUNCT };
@@ -99,66 +99,22 @@ typedef struct Tok {
   size_t n;      /* length in bytes */
 } Tok;
 
-static int isSpace(unsigned char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
-         c == '\v';
-}
-static int isIdStart(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-         c >= 0x80;
-}
-static int isIdChar(unsigned char c) {
-  return isIdStart(c) || (c >= '0' && c <= '9') || c == '$';
-}
-
-/* The token at z, spaces and comments included; returns the end of it. */
+/* The token at z (sqltok.c), spaces and comments included; returns the end
+** of it. */
 static const char *tokRaw(const char *z, Tok *t) {
-  const unsigned char *s = (const unsigned char *)z;
-  size_t n = 0;
+  int e;
   t->z = z;
-  if (s[0] == 0) {
-    t->e = TK_EOF;
-  } else if (isSpace(s[0])) {
-    while (isSpace(s[n])) n++;
-    t->e = TK_SPACE;
-  } else if (s[0] == '-' && s[1] == '-') {
-    while (s[n] && s[n] != '\n') n++;
-    t->e = TK_SPACE;
-  } else if (s[0] == '/' && s[1] == '*') {
-    n = 2;
-    while (s[n] && !(s[n] == '*' && s[n + 1] == '/')) n++;
-    if (s[n]) n += 2;
-    t->e = TK_SPACE;
-  } else if (s[0] == '\'' || s[0] == '"' || s[0] == '`') {
-    unsigned char q = s[0];
-    n = 1;
-    while (s[n]) {
-      if (s[n] == q) {
-        if (s[n + 1] != q) {
-          n++;
-          break;
-        }
-        n++;
-      }
-      n++;
-    }
-    t->e = q == '\'' ? TK_STRING : TK_QUOTED;
-  } else if (s[0] == '[') {
-    while (s[n] && s[n] != ']') n++;
-    if (s[n]) n++;
-    t->e = TK_QUOTED;
-  } else if (isIdStart(s[0])) {
-    while (isIdChar(s[n])) n++;
-    t->e = TK_ID;
-  } else if (s[0] >= '0' && s[0] <= '9') {
-    while (isIdChar(s[n]) || s[n] == '.') n++;
-    t->e = TK_PUNCT;
-  } else {
-    n = 1;
-    t->e = TK_PUNCT;
+  t->n = migSqlToken(z, &e);
+  switch (e) {
+    case MIG_TK_EOF: t->e = TK_EOF; break;
+    case MIG_TK_SPACE:
+    case MIG_TK_COMMENT: t->e = TK_SPACE; break;
+    case MIG_TK_WORD: t->e = TK_ID; break;
+    case MIG_TK_QUOTED: t->e = TK_QUOTED; break;
+    case MIG_TK_STRING: t->e = TK_STRING; break;
+    default: t->e = TK_PUNCT; break;
   }
-  t->n = n;
-  return z + n;
+  return z + t->n;
 }
 
 /* The next token that is not a space or a comment. */
@@ -185,24 +141,7 @@ static int tokIsName(const Tok *t) {
 }
 
 /* The name t spells, quotes removed.  Caller frees; NULL on OOM. */
-static char *tokName(const Tok *t) {
-  char *z;
-  size_t i, j = 0, n = t->n;
-  char q = t->z[0];
-  if (t->e == TK_ID) return sqlite3_mprintf("%.*s", (int)t->n, t->z);
-  if (q == '[') {
-    return sqlite3_mprintf("%.*s", (int)(n >= 2 ? n - 2 : 0), t->z + 1);
-  }
-  if (n >= 2 && t->z[n - 1] == q) n--;
-  z = sqlite3_malloc64(n + 1);
-  if (z == 0) return 0;
-  for (i = 1; i < n; i++) {
-    z[j++] = t->z[i];
-    if (t->z[i] == q && i + 1 < n && t->z[i + 1] == q) i++;
-  }
-  z[j] = 0;
-  return z;
-}
+static char *tokName(const Tok *t) { return migSqlUnquote(t->z, t->n); }
 
 /* From just after a CREATE TABLE's "(": note AUTOINCREMENT inside the
 ** column list and WITHOUT ROWID after it; return the end of the statement
@@ -809,7 +748,8 @@ static int probeDml(Rebuild *p, const char *zSchema, const char *zTab,
   i = 0;
   while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
     const char *zCol = (const char *)sqlite3_column_text(st, 0);
-    migStrAppendf(&set, "%s\"%w\" = \"%w\"", i++ ? ", " : "", zCol, zCol);
+    migStrSep(&set, &i, ", ");
+    migStrAppendf(&set, "\"%w\" = \"%w\"", zCol, zCol);
     rc = SQLITE_OK;
   }
   if (rc == SQLITE_DONE) rc = SQLITE_OK;
@@ -966,33 +906,13 @@ static int fkRows(Rebuild *p, MigStr *pOut, char **pzFail) {
   int i, rc = SQLITE_OK;
   *pzFail = 0;
   for (i = -1; i < p->nChild && rc == SQLITE_OK && *pzFail == 0; i++) {
-    const char *zT = i < 0 ? p->zTab : p->azChild[i];
-    sqlite3_stmt *st = 0;
-    rc = sqlite3_prepare_v2(p->db,
-                            "SELECT \"table\", rowid, parent FROM "
-                            "pragma_foreign_key_check(?1, 'main')",
-                            -1, &st, 0);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, zT, -1, SQLITE_STATIC);
-    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-      const char *zParent = (const char *)sqlite3_column_text(st, 2);
-      rc = SQLITE_OK;
-      if (i >= 0 && sqlite3_stricmp(zParent ? zParent : "", p->zTab) != 0) {
-        continue; /* the child's other foreign keys are not ours */
-      }
-      if (sqlite3_column_type(st, 1) == SQLITE_NULL) {
-        migStrAppendf(pOut, "%s|NULL|%s\n", sqlite3_column_text(st, 0),
-                      zParent);
-      } else {
-        migStrAppendf(pOut, "%s|%lld|%s\n", sqlite3_column_text(st, 0),
-                      sqlite3_column_int64(st, 1), zParent);
-      }
-    }
-    if (rc == SQLITE_DONE) rc = SQLITE_OK;
+    /* a child's other foreign keys are not ours */
+    rc = migFkRows(p->db, i < 0 ? p->zTab : p->azChild[i],
+                   i < 0 ? 0 : p->zTab, pOut);
     if (rc == SQLITE_ERROR) {
       *pzFail = sqlite3_mprintf("%s", sqlite3_errmsg(p->db));
       rc = *pzFail ? SQLITE_OK : SQLITE_NOMEM;
     }
-    sqlite3_finalize(st);
   }
   if (rc) return rbErrDb(p, rc, "PRAGMA foreign_key_check");
   return pOut->rc;
@@ -1647,147 +1567,119 @@ static int checkCreate(Rebuild *p, const char *zCreate, NewDef *pDef) {
   return rc;
 }
 
-/* Switch foreign keys back to bOn, in or out of a transaction. */
-static void restoreFk(sqlite3 *db, int bOn) {
-  if (sqlite3_get_autocommit(db)) {
-    sqlite3_exec(db, bOn ? "PRAGMA foreign_keys=ON" : "PRAGMA foreign_keys=OFF",
-                 0, 0, 0);
+/* The arguments: table, create_sql, column_map (NULL or JSON text).  On a
+** problem the body says what (or *pzErr is complete: a NULL table). */
+static int readArgs(Rebuild *p, sqlite3_value **argv, int argc,
+                    const char **pzCreate, const char **pzMap, char **pzErr) {
+  p->zArg = sqlite3_value_type(argv[0]) == SQLITE_NULL
+                ? 0
+                : (const char *)sqlite3_value_text(argv[0]);
+  if (p->zArg == 0) {
+    return migSetError(pzErr, SQLITE_MISUSE,
+                       "migrate_rebuild(): table is NULL; give the name of "
+                       "the table to rebuild");
   }
-  /* the PRAGMA is a no-op inside a transaction; db_config is not */
-  sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FKEY, bOn, 0);
+  *pzCreate = sqlite3_value_type(argv[1]) == SQLITE_NULL
+                  ? 0
+                  : (const char *)sqlite3_value_text(argv[1]);
+  if (*pzCreate == 0) {
+    return rbErr(p, SQLITE_MISUSE,
+                 "create_sql is NULL; give the table's new definition, "
+                 "CREATE TABLE %s (...)",
+                 p->zArg);
+  }
+  if (argc > 2 && sqlite3_value_type(argv[2]) != SQLITE_NULL) {
+    if (sqlite3_value_type(argv[2]) != SQLITE_TEXT) {
+      return rbErr(p, SQLITE_MISMATCH,
+                   "column_map must be JSON text such as '{\"new column\": "
+                   "\"old column or expression\"}', or NULL");
+    }
+    *pzMap = (const char *)sqlite3_value_text(argv[2]);
+    if (*pzMap == 0) return SQLITE_NOMEM;
+  }
+  return SQLITE_OK;
+}
+
+/* Foreign keys off, BEGIN IMMEDIATE or SAVEPOINT migrate_rebuild; on a
+** problem the body says what. */
+static int openFrame(Rebuild *p, MigTxn *t) {
+  int rc = migTxnFkOff(t);
+  p->bFk = t->bFk;
+  if (rc) return rbErrDb(p, rc, "switching foreign keys off");
+  rc = migTxnBegin(t);
+  if (rc == SQLITE_BUSY) {
+    return rbErr(p, rc,
+                 "cannot take the write lock: %s (another connection is "
+                 "writing; set a busy timeout to wait for it)",
+                 sqlite3_errmsg(p->db));
+  }
+  if (rc) return rbErrDb(p, rc, t->bAuto ? "BEGIN IMMEDIATE" : "SAVEPOINT");
+  return SQLITE_OK;
+}
+
+/* COMMIT or RELEASE; on a problem the body says what. */
+static int commitFrame(Rebuild *p, MigTxn *t) {
+  int rc = migTxnCommit(t);
+  if (rc) {
+    rc = rbErr(p, rc, "cannot commit: %s%s", sqlite3_errmsg(p->db),
+               rc == SQLITE_BUSY ? " (other connections are reading; set "
+                                   "a busy timeout to wait for them)"
+                                 : "");
+  }
+  return rc;
+}
+
+/* After a failure inside the frame: roll back; when SQLite had already
+** rolled back the caller's whole transaction, or the rollback failed, the
+** complete message (p->zFinal) says so. */
+static void rollbackFrame(Rebuild *p, MigTxn *t, int rc) {
+  const char *zBody = p->zErr ? p->zErr : sqlite3_errstr(rc);
+  int eUndo = migTxnRollback(t);
+  if (eUndo == MIG_TXN_LOST) {
+    p->zFinal = sqlite3_mprintf(
+        "migrate_rebuild('%s'): %s; SQLite rolled back the caller's "
+        "whole transaction, so everything since its BEGIN is undone",
+        p->zArg, zBody);
+  } else if (eUndo == MIG_TXN_STUCK) {
+    /* never claim "nothing was changed" when the undo itself failed */
+    p->zFinal = sqlite3_mprintf(
+        "migrate_rebuild('%s'): %s; then rolling back failed too (%s), so "
+        "%s",
+        p->zArg, zBody, sqlite3_errmsg(p->db),
+        t->bAuto ? "the connection may still be inside the transaction: "
+                   "ROLLBACK it"
+                 : "ROLLBACK the whole transaction");
+  }
 }
 
 /* migrate_rebuild(): returns an SQLite code; *pzErr a complete message. */
 static int rebuildRun(Rebuild *p, sqlite3_value **argv, int argc,
                       char **pzErr) {
-  const char *zCreate, *zMap = 0;
+  const char *zCreate = 0, *zMap = 0;
   NewDef def;
-  int rc, bAuto = 0, bLegacy = 0, bOpen = 0, bSettings = 0;
+  MigTxn t;
+  int rc, bLegacy = 0;
   memset(&def, 0, sizeof(def));
+  migTxnInit(&t, p->db, RB_SAVEPOINT);
   *pzErr = 0;
-
-  /* -- arguments -------------------------------------------------------- */
-  p->zArg = sqlite3_value_type(argv[0]) == SQLITE_NULL
-                ? 0
-                : (const char *)sqlite3_value_text(argv[0]);
-  if (p->zArg == 0) {
-    *pzErr = sqlite3_mprintf("migrate_rebuild(): table is NULL; give the "
-                             "name of the table to rebuild");
-    return *pzErr ? SQLITE_MISUSE : SQLITE_NOMEM;
-  }
-  zCreate = sqlite3_value_type(argv[1]) == SQLITE_NULL
-                ? 0
-                : (const char *)sqlite3_value_text(argv[1]);
-  if (zCreate == 0) {
-    rc = rbErr(p, SQLITE_MISUSE,
-               "create_sql is NULL; give the table's new definition, "
-               "CREATE TABLE %s (...)",
-               p->zArg);
-    goto finish;
-  }
-  if (argc > 2 && sqlite3_value_type(argv[2]) != SQLITE_NULL) {
-    if (sqlite3_value_type(argv[2]) != SQLITE_TEXT) {
-      rc = rbErr(p, SQLITE_MISMATCH,
-                 "column_map must be JSON text such as '{\"new column\": "
-                 "\"old column or expression\"}', or NULL");
-      goto finish;
-    }
-    zMap = (const char *)sqlite3_value_text(argv[2]);
-    if (zMap == 0) {
-      rc = SQLITE_NOMEM;
-      goto finish;
-    }
-  }
-  rc = migCheckIdle(p->db, 1, "migrate_rebuild", pzErr);
-  if (rc) return rc;
-  rc = checkCreate(p, zCreate, &def);
-  if (rc) goto finish;
-
-  /* -- foreign keys off, transaction ------------------------------------ */
-  bAuto = sqlite3_get_autocommit(p->db);
-  rc = sqlite3_db_config(p->db, SQLITE_DBCONFIG_ENABLE_FKEY, -1, &p->bFk);
+  rc = readArgs(p, argv, argc, &zCreate, &zMap, pzErr);
+  if (rc && p->zArg == 0) return rc;
   if (rc == SQLITE_OK) {
-    rc = sqlite3_db_config(p->db, SQLITE_DBCONFIG_LEGACY_ALTER_TABLE, -1,
-                           &bLegacy);
+    rc = migCheckIdle(p->db, 1, "migrate_rebuild", pzErr);
+    if (rc) return rc;
+    rc = checkCreate(p, zCreate, &def);
   }
-  if (rc) {
-    p->bFk = 0;
-    rc = rbErrDb(p, rc, "reading foreign_keys and legacy_alter_table");
-    goto finish;
-  }
-  bSettings = 1;
-  if (p->bFk) {
-    rc = bAuto ? sqlite3_exec(p->db, "PRAGMA foreign_keys=OFF", 0, 0, 0)
-               : sqlite3_db_config(p->db, SQLITE_DBCONFIG_ENABLE_FKEY, 0, 0);
-    if (rc) {
-      rc = rbErrDb(p, rc, "switching foreign keys off");
-      goto finish;
-    }
-  }
-  rc = sqlite3_exec(
-      p->db, bAuto ? "BEGIN IMMEDIATE" : "SAVEPOINT " RB_SAVEPOINT, 0, 0, 0);
-  if (rc) {
-    if (rc == SQLITE_BUSY) {
-      rc = rbErr(p, rc,
-                 "cannot take the write lock: %s (another connection is "
-                 "writing; set a busy timeout to wait for it)",
-                 sqlite3_errmsg(p->db));
-    } else {
-      rc = rbErrDb(p, rc, bAuto ? "BEGIN IMMEDIATE" : "SAVEPOINT");
-    }
-    goto finish;
-  }
-  bOpen = 1;
-
-  /* -- the work --------------------------------------------------------- */
-  rc = rebuildBody(p, zCreate, &def, zMap);
   if (rc == SQLITE_OK) {
-    rc = sqlite3_exec(p->db, bAuto ? "COMMIT" : "RELEASE " RB_SAVEPOINT, 0, 0,
-                      0);
-    if (rc) {
-      rc = rbErr(p, rc, "cannot commit: %s%s", sqlite3_errmsg(p->db),
-                 rc == SQLITE_BUSY ? " (other connections are reading; set "
-                                     "a busy timeout to wait for them)"
-                                   : "");
-    } else {
-      bOpen = 0;
+    /* cannot fail: the option exists in every supported SQLite */
+    sqlite3_db_config(p->db, SQLITE_DBCONFIG_LEGACY_ALTER_TABLE, -1,
+                      &bLegacy);
+    rc = openFrame(p, &t);
+    if (rc == SQLITE_OK) {
+      rc = rebuildBody(p, zCreate, &def, zMap);
+      if (rc == SQLITE_OK) rc = commitFrame(p, &t);
     }
-  }
-
-finish:
-  if (bOpen) {
-    int rcRb = SQLITE_OK;
-    if (bAuto) {
-      if (!sqlite3_get_autocommit(p->db)) {
-        rcRb = sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
-      }
-    } else if (sqlite3_get_autocommit(p->db)) {
-      /* SQLite rolled back the caller's whole transaction */
-      p->zFinal = sqlite3_mprintf(
-          "migrate_rebuild('%s'): %s; SQLite rolled back the caller's "
-          "whole transaction, so everything since its BEGIN is undone",
-          p->zArg, p->zErr ? p->zErr : sqlite3_errstr(rc));
-    } else {
-      rcRb = sqlite3_exec(p->db,
-                          "ROLLBACK TO " RB_SAVEPOINT "; RELEASE " RB_SAVEPOINT,
-                          0, 0, 0);
-    }
-    if (rcRb) {
-      /* never claim "nothing was changed" when the undo itself failed */
-      p->zFinal = sqlite3_mprintf(
-          "migrate_rebuild('%s'): %s; then rolling back failed too (%s), so "
-          "%s",
-          p->zArg, p->zErr ? p->zErr : sqlite3_errstr(rc),
-          sqlite3_errmsg(p->db),
-          bAuto ? "the connection may still be inside the transaction: "
-                  "ROLLBACK it"
-                : "ROLLBACK the whole transaction");
-    }
-  }
-  if (bSettings) {
-    /* db_config cannot fail for these two options; restoreFk also issues
-    ** the PRAGMA when outside a transaction */
-    if (p->bFk) restoreFk(p->db, 1);
+    if (rc) rollbackFrame(p, &t, rc);
+    migTxnEnd(&t);
     sqlite3_db_config(p->db, SQLITE_DBCONFIG_LEGACY_ALTER_TABLE, bLegacy, 0);
   }
   sqlite3_free(def.zSchema);
@@ -1817,14 +1709,8 @@ static void fnRebuild(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   rc = rebuildRun(&r, argv, argc, &zErr);
   if (rc == SQLITE_OK) {
     sqlite3_result_int64(ctx, r.nRow);
-  } else if (rc == SQLITE_NOMEM) {
-    sqlite3_result_error_nomem(ctx);
   } else {
-    sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
-    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED ||
-        (rc & 0xff) == SQLITE_CONSTRAINT) {
-      sqlite3_result_error_code(ctx, rc);
-    }
+    migResultError(ctx, rc, zErr);
   }
   sqlite3_free(zErr);
   rbFree(&r);

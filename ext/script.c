@@ -52,25 +52,7 @@ unsigned int migCrc32(const char *z, size_t n) {
 /* Skip whitespace and SQL comments starting at z[i]; return the new offset
 ** and add the newlines passed to *pnLine. */
 static size_t skipSpace(const char *z, size_t i, int *pnLine) {
-  for (;;) {
-    if (z[i] == '\n') {
-      (*pnLine)++;
-      i++;
-    } else if (isspace((unsigned char)z[i])) {
-      i++;
-    } else if (z[i] == '-' && z[i + 1] == '-') {
-      while (z[i] && z[i] != '\n') i++;
-    } else if (z[i] == '/' && z[i + 1] == '*') {
-      i += 2;
-      while (z[i] && !(z[i] == '*' && z[i + 1] == '/')) {
-        if (z[i] == '\n') (*pnLine)++;
-        i++;
-      }
-      if (z[i]) i += 2;
-    } else {
-      return i;
-    }
-  }
+  return i + migSqlSkipSpace(z + i, pnLine);
 }
 
 /* Next statement of the body in p.  See internal.h. */
@@ -84,29 +66,13 @@ int migSplitNext(MigSplit *p, const char **pzStmt, size_t *pnStmt,
     p->i = i;
     return 0;
   }
-  /* Walk to each ';' and ask SQLite whether the text so far is complete.
-  ** Quotes and comments are skipped so that a ';' inside them is not even
-  ** tried; sqlite3_complete() handles CREATE TRIGGER ... END. */
+  /* Walk the tokens to each ';' and ask SQLite whether the text so far is
+  ** complete (sqlite3_complete() handles CREATE TRIGGER ... END); a ';'
+  ** inside a string, identifier or comment is not even tried. */
   while (z[i]) {
-    char c = z[i];
-    if (c == '\'' || c == '"' || c == '`' || c == '[') {
-      char cEnd = c == '[' ? ']' : c;
-      i++;
-      while (z[i] && z[i] != cEnd) {
-        if (z[i] == '\n') p->iLine++;
-        i++;
-      }
-      if (z[i]) i++;
-    } else if (c == '-' && z[i + 1] == '-') {
-      while (z[i] && z[i] != '\n') i++;
-    } else if (c == '/' && z[i + 1] == '*') {
-      i += 2;
-      while (z[i] && !(z[i] == '*' && z[i + 1] == '/')) {
-        if (z[i] == '\n') p->iLine++;
-        i++;
-      }
-      if (z[i]) i += 2;
-    } else if (c == ';') {
+    int e;
+    size_t n = migSqlToken(z + i, &e);
+    if (e == MIG_TK_PUNCT && z[i] == ';') {
       char cSave = z[i + 1];
       int bComplete;
       z[i + 1] = 0;
@@ -115,8 +81,12 @@ int migSplitNext(MigSplit *p, const char **pzStmt, size_t *pnStmt,
       i++;
       if (bComplete) break;
     } else {
-      if (c == '\n') p->iLine++;
-      i++;
+      /* only these can span lines */
+      if (e == MIG_TK_SPACE || e == MIG_TK_COMMENT || e == MIG_TK_STRING ||
+          e == MIG_TK_QUOTED || e == MIG_TK_BLOB) {
+        p->iLine += migSqlLines(z + i, n);
+      }
+      i += n;
     }
   }
   *pzStmt = z + iStart;
@@ -135,30 +105,28 @@ int migSplitNext(MigSplit *p, const char **pzStmt, size_t *pnStmt,
 ** "PRAGMA main.journal_mode" gives PRAGMA, MAIN, JOURNAL_MODE. */
 static void stmtWord(const char *z, int k, char *zOut, size_t nOut) {
   size_t i = 0;
-  int nLine = 0;
   int w;
   zOut[0] = 0;
   for (w = 0; w <= k; w++) {
-    size_t n = 0, iStart;
-    i = skipSpace(z, i, &nLine);
-    if (z[i] == '.') i = skipSpace(z, i + 1, &nLine);
-    iStart = i;
-    if (z[i] == '"' || z[i] == '`' || z[i] == '[') {
-      char cEnd = z[i] == '[' ? ']' : z[i];
-      i++;
-      while (z[i] && z[i] != cEnd) {
-        if (w == k && n + 1 < nOut) zOut[n++] = (char)toupper((unsigned char)z[i]);
-        i++;
-      }
-      if (z[i]) i++;
-    } else {
-      while (isalnum((unsigned char)z[i]) || z[i] == '_') {
-        if (w == k && n + 1 < nOut) zOut[n++] = (char)toupper((unsigned char)z[i]);
-        i++;
-      }
-      if (i == iStart) return; /* punctuation or the end: no more words */
+    int e;
+    size_t n, m = 0, j;
+    char *zName;
+    i += migSqlSkipSpace(z + i, 0);
+    if (z[i] == '.') i += 1 + migSqlSkipSpace(z + i + 1, 0);
+    n = migSqlToken(z + i, &e);
+    if (e != MIG_TK_WORD && e != MIG_TK_QUOTED && e != MIG_TK_NUMBER) {
+      return; /* punctuation or the end: no more words */
     }
-    if (w == k) zOut[n] = 0;
+    if (w == k) {
+      zName = e == MIG_TK_QUOTED ? migSqlUnquote(z + i, n) : 0;
+      if (e == MIG_TK_QUOTED && zName == 0) return; /* OOM: no word */
+      for (j = 0; (zName ? zName[j] != 0 : j < n) && m + 1 < nOut; j++) {
+        zOut[m++] = (char)toupper((unsigned char)(zName ? zName[j] : z[i + j]));
+      }
+      zOut[m] = 0;
+      sqlite3_free(zName);
+    }
+    i += n;
   }
 }
 
@@ -403,11 +371,156 @@ size_t migScriptHeaderLen(const char *z, size_t n) {
   return (size_t)(p - z);
 }
 
+/* One "Key: value" line of the header (zC..zCEnd, after "--"), line iLine:
+** set the field of pRev; seen[k] records the line of each key. */
+static int headerField(MigArena *pA, const char *zFile, int iLine,
+                       const char *zC, const char *zCEnd, int *seen,
+                       migrate_revision *pRev, char **pzErr) {
+  int rc;
+  const char *zColon = memchr(zC, ':', (size_t)(zCEnd - zC));
+  const char *zK = zC, *zKEnd;
+  int k;
+  if (zColon == 0) {
+    return migSetError(pzErr, SQLITE_ERROR,
+                       "%s:%d: header line is not 'Key: value' "
+                       "(keys: Revision ID, Revises, Create Date, "
+                       "Branch Labels, Depends On, Transaction); end "
+                       "the header with a blank line to write comments",
+                       zFile, iLine);
+  }
+  zKEnd = trimRight(zK, zColon);
+  for (k = 0; k < K_COUNT; k++) {
+    if ((size_t)(zKEnd - zK) == anKey[k] &&
+        sqlite3_strnicmp(zK, azKey[k], (int)(zKEnd - zK)) == 0) {
+      break;
+    }
+  }
+  if (k == K_COUNT) {
+    return migSetError(pzErr, SQLITE_ERROR,
+                       "%s:%d: unknown header key '%.*s' (keys: "
+                       "Revision ID, Revises, Create Date, Branch "
+                       "Labels, Depends On, Transaction)",
+                       zFile, iLine, (int)(zKEnd - zK), zK);
+  }
+  if (seen[k]) {
+    return migSetError(pzErr, SQLITE_ERROR,
+                       "%s:%d: header key '%s' given twice", zFile,
+                       iLine, azKey[k]);
+  }
+  seen[k] = iLine;
+  {
+    const char *zV = trimLeft(zColon + 1, zCEnd);
+    size_t nV = (size_t)(zCEnd - zV);
+    const char *zWhy;
+    switch (k) {
+      case K_ID:
+        zWhy = badIdent(zV, nV);
+        if (zWhy) {
+          return migSetError(pzErr, SQLITE_ERROR,
+                             "%s:%d: Revision ID '%.*s' %s", zFile,
+                             iLine, (int)nV, zV, zWhy);
+        }
+        pRev->id = migArenaStrndup(pA, zV, nV);
+        if (pRev->id == 0) return SQLITE_NOMEM;
+        break;
+      case K_REVISES:
+        rc = parseList(pA, zFile, iLine, "Revises", zV, zCEnd, 1,
+                       &pRev->parents, &pRev->nparent, pzErr);
+        if (rc) return rc;
+        break;
+      case K_DATE:
+        pRev->create_date = migArenaStrndup(pA, zV, nV);
+        if (pRev->create_date == 0) return SQLITE_NOMEM;
+        break;
+      case K_LABELS:
+        rc = parseList(pA, zFile, iLine, "Branch Labels", zV, zCEnd, 1,
+                       &pRev->labels, &pRev->nlabel, pzErr);
+        if (rc) return rc;
+        break;
+      case K_DEPENDS:
+        rc = parseList(pA, zFile, iLine, "Depends On", zV, zCEnd, 1,
+                       &pRev->depends, &pRev->ndepend, pzErr);
+        if (rc) return rc;
+        break;
+      default: /* K_TXN */
+        if (nV == 4 && sqlite3_strnicmp(zV, "none", 4) == 0) {
+          pRev->no_transaction = 1;
+        } else {
+          return migSetError(pzErr, SQLITE_ERROR,
+                             "%s:%d: Transaction: '%.*s' is not "
+                             "understood; the only value is 'none'",
+                             zFile, iLine, (int)nV, zV);
+        }
+        break;
+    }
+  }
+  return SQLITE_OK;
+}
+
+/* After the last line: the header has what it must (Revision ID, Revises,
+** an upgrade section unless bUpgrade says it is not needed) and no
+** revision names itself as parent or dependency. */
+static int checkHeader(const char *zFile, const int *seen, int bUpgrade,
+                       const migrate_revision *pRev, char **pzErr) {
+  if (!seen[K_ID]) {
+    return migSetError(pzErr, SQLITE_ERROR,
+                       "%s: header has no 'Revision ID:' line", zFile);
+  }
+  if (!seen[K_REVISES]) {
+    return migSetError(pzErr, SQLITE_ERROR,
+                       "%s: header has no 'Revises:' line (write "
+                       "'-- Revises:' with nothing after it for a base "
+                       "revision)",
+                       zFile);
+  }
+  if (!bUpgrade) {
+    return migSetError(pzErr, SQLITE_ERROR,
+                       "%s: no '-- migrate:upgrade' section", zFile);
+  }
+  {
+    int k;
+    for (k = 0; k < pRev->nparent; k++) {
+      if (strcmp(pRev->parents[k], pRev->id) == 0) {
+        return migSetError(pzErr, SQLITE_ERROR,
+                           "%s:%d: revision %s revises itself", zFile,
+                           seen[K_REVISES], pRev->id);
+      }
+    }
+    for (k = 0; k < pRev->ndepend; k++) {
+      if (strcmp(pRev->depends[k], pRev->id) == 0) {
+        return migSetError(pzErr, SQLITE_ERROR,
+                           "%s:%d: revision %s depends on itself", zFile,
+                           seen[K_DEPENDS], pRev->id);
+      }
+    }
+  }
+  return SQLITE_OK;
+}
+
+/* Copy the sections zUp..zUpEnd and (if any) zDown..zDownEnd into pRev,
+** with the upgrade's checksum; with bCheck their statements are checked. */
+static int setSections(MigArena *pA, migrate_revision *pRev, const char *zUp,
+                       const char *zUpEnd, const char *zDown,
+                       const char *zDownEnd, int bCheck, char **pzErr) {
+  char *zU = migArenaStrndup(pA, zUp, (size_t)(zUpEnd - zUp));
+  char *zD =
+      zDown ? migArenaStrndup(pA, zDown, (size_t)(zDownEnd - zDown)) : 0;
+  int rc = SQLITE_OK;
+  if (zU == 0 || (zDown && zD == 0)) return SQLITE_NOMEM;
+  pRev->upgrade = zU;
+  pRev->downgrade = zD;
+  pRev->checksum = migCrc32(zU, strlen(zU));
+  if (bCheck) {
+    rc = migScriptCheckStatements(pRev, pzErr);
+    pRev->statements_checked = rc == SQLITE_OK;
+  }
+  return rc;
+}
+
 /* Parse one script.  See internal.h. */
 int migScriptParseEx(MigArena *pA, const char *zFile, const char *zText,
                      size_t nText, migrate_revision *pRev,
                      int flags, char **pzErr) {
-  int bCheckStatements = (flags & MIG_PARSE_CHECK) != 0;
   int bHeaderOnly = (flags & MIG_PARSE_HEADER) != 0;
   size_t n;
   char *z;
@@ -491,83 +604,8 @@ int migScriptParseEx(MigArena *pA, const char *zFile, const char *zText,
         pRev->message = migArenaStrndup(pA, zC, (size_t)(zCEnd - zC));
         if (pRev->message == 0) return SQLITE_NOMEM;
       } else if (zC < zCEnd) {
-        const char *zColon = memchr(zC, ':', (size_t)(zCEnd - zC));
-        const char *zK = zC, *zKEnd;
-        int k;
-        if (zColon == 0) {
-          return migSetError(pzErr, SQLITE_ERROR,
-                             "%s:%d: header line is not 'Key: value' "
-                             "(keys: Revision ID, Revises, Create Date, "
-                             "Branch Labels, Depends On, Transaction); end "
-                             "the header with a blank line to write comments",
-                             zFile, iLine);
-        }
-        zKEnd = trimRight(zK, zColon);
-        for (k = 0; k < K_COUNT; k++) {
-          if ((size_t)(zKEnd - zK) == anKey[k] &&
-              sqlite3_strnicmp(zK, azKey[k], (int)(zKEnd - zK)) == 0) {
-            break;
-          }
-        }
-        if (k == K_COUNT) {
-          return migSetError(pzErr, SQLITE_ERROR,
-                             "%s:%d: unknown header key '%.*s' (keys: "
-                             "Revision ID, Revises, Create Date, Branch "
-                             "Labels, Depends On, Transaction)",
-                             zFile, iLine, (int)(zKEnd - zK), zK);
-        }
-        if (seen[k]) {
-          return migSetError(pzErr, SQLITE_ERROR,
-                             "%s:%d: header key '%s' given twice", zFile,
-                             iLine, azKey[k]);
-        }
-        seen[k] = iLine;
-        {
-          const char *zV = trimLeft(zColon + 1, zCEnd);
-          size_t nV = (size_t)(zCEnd - zV);
-          const char *zWhy;
-          switch (k) {
-            case K_ID:
-              zWhy = badIdent(zV, nV);
-              if (zWhy) {
-                return migSetError(pzErr, SQLITE_ERROR,
-                                   "%s:%d: Revision ID '%.*s' %s", zFile,
-                                   iLine, (int)nV, zV, zWhy);
-              }
-              pRev->id = migArenaStrndup(pA, zV, nV);
-              if (pRev->id == 0) return SQLITE_NOMEM;
-              break;
-            case K_REVISES:
-              rc = parseList(pA, zFile, iLine, "Revises", zV, zCEnd, 1,
-                             &pRev->parents, &pRev->nparent, pzErr);
-              if (rc) return rc;
-              break;
-            case K_DATE:
-              pRev->create_date = migArenaStrndup(pA, zV, nV);
-              if (pRev->create_date == 0) return SQLITE_NOMEM;
-              break;
-            case K_LABELS:
-              rc = parseList(pA, zFile, iLine, "Branch Labels", zV, zCEnd, 1,
-                             &pRev->labels, &pRev->nlabel, pzErr);
-              if (rc) return rc;
-              break;
-            case K_DEPENDS:
-              rc = parseList(pA, zFile, iLine, "Depends On", zV, zCEnd, 1,
-                             &pRev->depends, &pRev->ndepend, pzErr);
-              if (rc) return rc;
-              break;
-            default: /* K_TXN */
-              if (nV == 4 && sqlite3_strnicmp(zV, "none", 4) == 0) {
-                pRev->no_transaction = 1;
-              } else {
-                return migSetError(pzErr, SQLITE_ERROR,
-                                   "%s:%d: Transaction: '%.*s' is not "
-                                   "understood; the only value is 'none'",
-                                   zFile, iLine, (int)nV, zV);
-              }
-              break;
-          }
-        }
+        rc = headerField(pA, zFile, iLine, zC, zCEnd, seen, pRev, pzErr);
+        if (rc) return rc;
       }
     } else if (bHeader) {
       /* The header ends at the first line that is not a "--" comment. */
@@ -614,38 +652,8 @@ int migScriptParseEx(MigArena *pA, const char *zFile, const char *zText,
                        "'-- <message>' and '-- Revision ID: <id>' lines",
                        zFile);
   }
-  if (!seen[K_ID]) {
-    return migSetError(pzErr, SQLITE_ERROR,
-                       "%s: header has no 'Revision ID:' line", zFile);
-  }
-  if (!seen[K_REVISES]) {
-    return migSetError(pzErr, SQLITE_ERROR,
-                       "%s: header has no 'Revises:' line (write "
-                       "'-- Revises:' with nothing after it for a base "
-                       "revision)",
-                       zFile);
-  }
-  if (!zUp && !bHeaderOnly) {
-    return migSetError(pzErr, SQLITE_ERROR,
-                       "%s: no '-- migrate:upgrade' section", zFile);
-  }
-  {
-    int k;
-    for (k = 0; k < pRev->nparent; k++) {
-      if (strcmp(pRev->parents[k], pRev->id) == 0) {
-        return migSetError(pzErr, SQLITE_ERROR,
-                           "%s:%d: revision %s revises itself", zFile,
-                           seen[K_REVISES], pRev->id);
-      }
-    }
-    for (k = 0; k < pRev->ndepend; k++) {
-      if (strcmp(pRev->depends[k], pRev->id) == 0) {
-        return migSetError(pzErr, SQLITE_ERROR,
-                           "%s:%d: revision %s depends on itself", zFile,
-                           seen[K_DEPENDS], pRev->id);
-      }
-    }
-  }
+  rc = checkHeader(zFile, seen, zUp != 0 || bHeaderOnly, pRev, pzErr);
+  if (rc) return rc;
 
   if (bHeaderOnly) {
     /* the sections come later (migBundleLoad): a header has none */
@@ -655,21 +663,8 @@ int migScriptParseEx(MigArena *pA, const char *zFile, const char *zText,
     }
     return SQLITE_OK;
   }
-  {
-    char *zU = migArenaStrndup(pA, zUp, (size_t)(zUpEnd - zUp));
-    char *zD = zDown ? migArenaStrndup(pA, zDown, (size_t)(zDownEnd - zDown))
-                     : 0;
-    if (zU == 0 || (zDown && zD == 0)) return SQLITE_NOMEM;
-    pRev->upgrade = zU;
-    pRev->downgrade = zD;
-    pRev->upgrade_line = upLine;
-    pRev->downgrade_line = zDown ? downLine : 0;
-    pRev->checksum = migCrc32(zU, strlen(zU));
-    rc = SQLITE_OK;
-    if (bCheckStatements) {
-      rc = migScriptCheckStatements(pRev, pzErr);
-      pRev->statements_checked = rc == SQLITE_OK;
-    }
-  }
-  return rc;
+  pRev->upgrade_line = upLine;
+  pRev->downgrade_line = zDown ? downLine : 0;
+  return setSections(pA, pRev, zUp, zUpEnd, zDown, zDownEnd,
+                     (flags & MIG_PARSE_CHECK) != 0, pzErr);
 }

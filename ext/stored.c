@@ -174,14 +174,9 @@ int migBundleWithStored(sqlite3 *db, migrate_bundle *b,
   qsort(p->aRev, (size_t)p->nRev, sizeof(migrate_revision), cmpRevFile);
   rc = migGraphBuild(p, pzErr);
   if (rc) {
-    if (rc != SQLITE_NOMEM && pzErr && *pzErr) {
-      char *z = sqlite3_mprintf("the bundle together with the revisions "
-                                "stored in migrate_scripts: %s",
-                                *pzErr);
-      if (z) {
-        sqlite3_free(*pzErr);
-        *pzErr = z;
-      }
+    if (rc != SQLITE_NOMEM) {
+      migErrPrefix(pzErr, "the bundle together with the revisions stored "
+                   "in migrate_scripts: ");
     }
     goto fail;
   }

@@ -7,6 +7,7 @@
 #include "internal.h"
 SQLITE_EXTENSION_INIT3
 
+#include <stdio.h>
 #include <string.h>
 
 /* ======================================================================
@@ -164,75 +165,85 @@ int migSetError(char **pzErr, int rc, const char *zFmt, ...) {
   return z ? rc : SQLITE_NOMEM;
 }
 
+void migErrPrefix(char **pzErr, const char *zFmt, ...) {
+  va_list ap;
+  char *z;
+  if (pzErr == 0 || *pzErr == 0) return;
+  va_start(ap, zFmt);
+  z = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  if (z) {
+    char *zNew = sqlite3_mprintf("%s%s", z, *pzErr);
+    if (zNew) {
+      sqlite3_free(*pzErr);
+      *pzErr = zNew;
+    }
+    sqlite3_free(z);
+  }
+}
+
+void migErrSuffix(char **pzErr, const char *zSuffix) {
+  char *z;
+  if (pzErr == 0 || *pzErr == 0) return;
+  z = sqlite3_mprintf("%s%s", *pzErr, zSuffix);
+  if (z) {
+    sqlite3_free(*pzErr);
+    *pzErr = z;
+  }
+}
+
 /* ======================================================================
-** Line sets (foreign_key_check rows before and after a change)
+** Joining and checksums
 */
 
-/* The first line of zNow that zBefore does not hold, or NULL.  Lines end
-** in '\n'; *pn gets the line's length without it. */
-static const char *migFirstNewLine(const char *zBefore, const char *zNow,
-                                   size_t *pn) {
-  const char *z = zNow;
-  while (z && *z) {
-    const char *e = strchr(z, '\n');
-    size_t n = e ? (size_t)(e - z) : strlen(z);
-    const char *q = zBefore;
-    int bOld = 0;
-    while (q && *q && !bOld) {
-      bOld = strncmp(q, z, n) == 0 && (q[n] == '\n' || q[n] == 0);
-      q = strchr(q, '\n');
-      if (q) q++;
-    }
-    if (!bOld) {
-      *pn = n;
-      return z;
-    }
-    z = e ? e + 1 : z + n;
-  }
-  return 0;
+void migStrSep(MigStr *p, int *pn, const char *zSep) {
+  if ((*pn)++ > 0) migStrAppendZ(p, zSep);
 }
 
-/* Field k (0-based) of the '|'-separated line z[0..n): *pz and *pnField
-** (0 and "" when the line has fewer fields). */
-static void migLineField(const char *z, size_t n, int k, const char **pz,
-                         int *pnField) {
-  const char *zEnd = z + n;
-  while (k > 0 && z < zEnd) {
-    const char *p = memchr(z, '|', (size_t)(zEnd - z));
-    if (p == 0) {
-      z = zEnd;
-      break;
-    }
-    z = p + 1;
-    k--;
+void migStrJoin(MigStr *p, const char *const *az, int n, const char *zSep) {
+  int i, k = 0;
+  for (i = 0; i < n; i++) {
+    migStrSep(p, &k, zSep);
+    migStrAppendZ(p, az[i]);
   }
-  if (k > 0 || z >= zEnd) {
-    *pz = "";
-    *pnField = 0;
+}
+
+char *migJoin(const char *const *az, int n, const char *zSep) {
+  MigStr s = {0};
+  migStrJoin(&s, az, n, zSep);
+  return migStrFinish(&s);
+}
+
+char *migChecksumText(unsigned int sum, char *zBuf) {
+  snprintf(zBuf, MIG_CHECKSUM_BUF, "%08x", sum);
+  return zBuf;
+}
+
+/* ======================================================================
+** Errors as SQL sees them
+*/
+
+void migResultError(sqlite3_context *ctx, int rc, const char *zErr) {
+  int prim = rc & 0xff;
+  if (rc == SQLITE_NOMEM) {
+    sqlite3_result_error_nomem(ctx);
     return;
   }
-  {
-    const char *p = memchr(z, '|', (size_t)(zEnd - z));
-    *pz = z;
-    *pnField = (int)((p ? p : zEnd) - z);
+  sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
+  /* a damaged bundle is not a damaged database: SQLITE_CORRUPT (and every
+  ** other code) stays SQLITE_ERROR */
+  if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED ||
+      prim == SQLITE_READONLY || prim == SQLITE_CONSTRAINT ||
+      prim == SQLITE_FULL || prim == SQLITE_IOERR) {
+    sqlite3_result_error_code(ctx, rc);
   }
 }
 
-/* The first foreign_key_check row ("table|rowid|parent" lines) of zNow
-** that zBefore does not hold, as "table T, row R references P"; NULL when
-** there is none, or on OOM with *pRc = SQLITE_NOMEM.  Caller frees. */
-char *migFkFirstNew(const char *zBefore, const char *zNow, int *pRc) {
-  size_t n;
-  const char *z = migFirstNewLine(zBefore, zNow, &n);
-  const char *zT, *zR, *zP;
-  int nT, nR, nP;
-  char *zOut;
-  if (z == 0) return 0;
-  migLineField(z, n, 0, &zT, &nT);
-  migLineField(z, n, 1, &zR, &nR);
-  migLineField(z, n, 2, &zP, &nP);
-  zOut = sqlite3_mprintf("table %.*s, row %.*s references %.*s", nT, zT, nR,
-                         zR, nP, zP);
-  if (zOut == 0) *pRc = SQLITE_NOMEM;
-  return zOut;
+int migVtabError(sqlite3_vtab *p, int rc, const char *zFmt, ...) {
+  va_list ap;
+  sqlite3_free(p->zErrMsg);
+  va_start(ap, zFmt);
+  p->zErrMsg = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  return rc;
 }

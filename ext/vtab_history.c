@@ -104,12 +104,6 @@ static int historyClose(sqlite3_vtab_cursor *cur) {
   return SQLITE_OK;
 }
 
-static int historyError(sqlite3_vtab *p, int rc, char *zMsg) {
-  sqlite3_free(p->zErrMsg);
-  p->zErrMsg = zMsg;
-  return rc;
-}
-
 static int historyNext(sqlite3_vtab_cursor *cur) {
   HistoryCursor *c = (HistoryCursor *)cur;
   int rc;
@@ -121,10 +115,8 @@ static int historyNext(sqlite3_vtab_cursor *cur) {
   if (rc == SQLITE_ROW) return SQLITE_OK;
   c->bEof = 1;
   if (rc == SQLITE_DONE) return SQLITE_OK;
-  return historyError(cur->pVtab, rc,
-                      sqlite3_mprintf("migration_history: %s",
-                                      sqlite3_errmsg(
-                                          ((HistoryVtab *)cur->pVtab)->db)));
+  return migVtabError(cur->pVtab, rc, "migration_history: %s",
+                      sqlite3_errmsg(((HistoryVtab *)cur->pVtab)->db));
 }
 
 /* idxNum bit 1: argv[0] is the bundle. */
@@ -145,12 +137,10 @@ static int historyFilter(sqlite3_vtab_cursor *cur, int idxNum,
   if (rc) {
     c->b = 0;
     /* a damaged bundle is not a damaged database */
-    {
-      char *z = sqlite3_mprintf("migration_history: %s", zErr ? zErr : "");
-      sqlite3_free(zErr);
-      return historyError(cur->pVtab,
-                          rc == SQLITE_CORRUPT ? SQLITE_ERROR : rc, z);
-    }
+    rc = migVtabError(cur->pVtab, rc == SQLITE_CORRUPT ? SQLITE_ERROR : rc,
+                      "migration_history: %s", zErr ? zErr : "");
+    sqlite3_free(zErr);
+    return rc;
   }
   rc = migTableExists(db, "migrate_log", &bExists);
   if (rc == SQLITE_OK && bExists) {
@@ -161,10 +151,9 @@ static int historyFilter(sqlite3_vtab_cursor *cur, int idxNum,
         -1, &c->pStmt, 0);
   }
   if (rc) {
-    return historyError(cur->pVtab, rc,
-                        sqlite3_mprintf("migration_history: cannot read "
-                                        "migrate_log: %s",
-                                        sqlite3_errmsg(db)));
+    return migVtabError(cur->pVtab, rc,
+                        "migration_history: cannot read migrate_log: %s",
+                        sqlite3_errmsg(db));
   }
   return historyNext(cur);
 }
@@ -188,8 +177,8 @@ static int historyColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
       sqlite3_result_text(ctx, c->b->aRev[i].message, -1, SQLITE_TRANSIENT);
     } else {
       const char *zSum = (const char *)sqlite3_column_text(c->pStmt, 5);
-      char z[16];
-      snprintf(z, sizeof(z), "%08x", c->b->aRev[i].checksum);
+      char z[MIG_CHECKSUM_BUF];
+      migChecksumText(c->b->aRev[i].checksum, z);
       if (zSum == 0) {
         sqlite3_result_null(ctx);
       } else {
@@ -246,6 +235,11 @@ static sqlite3_module historyModule = {
     0                  /* xShadowName */
 };
 
-int migRegisterVtabHistory(sqlite3 *db) {
-  return sqlite3_create_module(db, "migration_history", &historyModule, 0);
+int migRegisterVtabHistory(sqlite3 *db, char **pzErr) {
+  int rc = sqlite3_create_module(db, "migration_history", &historyModule, 0);
+  if (rc) {
+    migSetError(pzErr, rc, "cannot register module migration_history: %s",
+                sqlite3_errmsg(db));
+  }
+  return rc;
 }

@@ -117,13 +117,6 @@ static int migrationsClose(sqlite3_vtab_cursor *cur) {
   return SQLITE_OK;
 }
 
-/* Set the vtab's error message (old one freed). */
-static int vtabError(sqlite3_vtab *p, int rc, char *zMsg) {
-  sqlite3_free(p->zErrMsg);
-  p->zErrMsg = zMsg;
-  return rc;
-}
-
 /* Fill aCurrent (rows of migrate_version) and aApplied for the cursor's
 ** bundle.  Heads the bundle does not know count through the revisions the
 ** database stores (migrate_scripts), as they do for migrate_to(); a head
@@ -182,18 +175,16 @@ static int migrationsFilter(sqlite3_vtab_cursor *cur, int idxNum,
   if (rc) {
     c->b = 0;
     /* a damaged bundle is not a damaged database */
-    {
-      char *z = sqlite3_mprintf("migrations: %s", zErr ? zErr : "");
-      sqlite3_free(zErr);
-      return vtabError(cur->pVtab, rc == SQLITE_CORRUPT ? SQLITE_ERROR : rc, z);
-    }
+    rc = migVtabError(cur->pVtab, rc == SQLITE_CORRUPT ? SQLITE_ERROR : rc,
+                      "migrations: %s", zErr ? zErr : "");
+    sqlite3_free(zErr);
+    return rc;
   }
   rc = readCurrent(((MigrationsVtab *)cur->pVtab)->db, c);
   if (rc) {
-    return vtabError(cur->pVtab, rc,
-                     sqlite3_mprintf("migrations: cannot read "
-                                     "migrate_version: %s",
-                                     sqlite3_errstr(rc)));
+    return migVtabError(cur->pVtab, rc,
+                        "migrations: cannot read migrate_version: %s",
+                        sqlite3_errstr(rc));
   }
   c->i = 0;
   return SQLITE_OK;
@@ -212,15 +203,11 @@ static int migrationsEof(sqlite3_vtab_cursor *cur) {
 /* Comma-joined list as a TEXT result, NULL when empty. */
 static void resultList(sqlite3_context *ctx, const char **az, int n) {
   MigStr s = {0};
-  int k;
   if (n == 0) {
     sqlite3_result_null(ctx);
     return;
   }
-  for (k = 0; k < n; k++) {
-    if (k) migStrAppendZ(&s, ",");
-    migStrAppendZ(&s, az[k]);
-  }
+  migStrJoin(&s, az, n, ",");
   if (s.rc) {
     migStrReset(&s);
     sqlite3_result_error_nomem(ctx);
@@ -273,8 +260,8 @@ static int migrationsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
       sqlite3_result_int(ctx, (int)MIG_BIT_TEST(c->aApplied, i));
       break;
     case MIGRATIONS_COLUMN_CHECKSUM: {
-      char z[16];
-      snprintf(z, sizeof(z), "%08x", r->checksum);
+      char z[MIG_CHECKSUM_BUF];
+      migChecksumText(r->checksum, z);
       sqlite3_result_text(ctx, z, -1, SQLITE_TRANSIENT);
       break;
     }
@@ -284,10 +271,10 @@ static int migrationsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
       char *zErr = 0;
       int rc = migBundleLoad(c->b, i, &zErr);
       if (rc) {
-        char *z = sqlite3_mprintf("migrations: %s", zErr ? zErr : "");
+        rc = migVtabError(cur->pVtab, rc == SQLITE_CORRUPT ? SQLITE_ERROR : rc,
+                          "migrations: %s", zErr ? zErr : "");
         sqlite3_free(zErr);
-        return vtabError(cur->pVtab, rc == SQLITE_CORRUPT ? SQLITE_ERROR : rc,
-                         z);
+        return rc;
       }
       if (iCol == MIGRATIONS_COLUMN_UPGRADE_SQL) {
         sqlite3_result_text(ctx, r->upgrade, -1, SQLITE_TRANSIENT);
@@ -371,6 +358,11 @@ static sqlite3_module migrationsModule = {
     0                     /* xShadowName */
 };
 
-int migRegisterVtabMigrations(sqlite3 *db) {
-  return sqlite3_create_module(db, "migrations", &migrationsModule, 0);
+int migRegisterVtabMigrations(sqlite3 *db, char **pzErr) {
+  int rc = sqlite3_create_module(db, "migrations", &migrationsModule, 0);
+  if (rc) {
+    migSetError(pzErr, rc, "cannot register module migrations: %s",
+                sqlite3_errmsg(db));
+  }
+  return rc;
 }

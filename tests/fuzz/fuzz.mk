@@ -35,7 +35,7 @@ FUZZ_CC      ?= clang
 REPLAY_CC    ?= gcc
 FUZZ_OUT     := $(if $(B),$(B),build)/fuzz
 FUZZ_NAMES   := script target bundle
-FUZZ_ENGINE  := util script graph bundle
+FUZZ_ENGINE  := util sqltok script graph bundle
 FUZZ_HDRS    := ext/internal.h ext/migrate.h tests/fuzz/fuzz_common.h \
                 tests/fuzz/fuzz.mk
 FUZZ_LIBS    := -lsqlite3 -lz -lpthread

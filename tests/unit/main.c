@@ -49,6 +49,7 @@ void ut_check_str(const char *zGot, const char *zWant, const char *zFile,
 int main(void) {
   setvbuf(stdout, 0, _IOLBF, 0);
   ut_script_tests();
+  ut_sqltok_tests();
   ut_split_tests();
   ut_graph_tests();
   ut_target_tests();

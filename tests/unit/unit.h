@@ -130,6 +130,7 @@ char *ut_read_file(const char *zPath, size_t *pn);
 
 /* ---- the test files' entries -------------------------------------------- */
 void ut_script_tests(void);
+void ut_sqltok_tests(void);
 void ut_split_tests(void);
 void ut_graph_tests(void);
 void ut_target_tests(void);
