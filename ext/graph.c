@@ -229,6 +229,127 @@ int migHeadsOf(migrate_bundle *b, const MigBits *aApplied, int **paOut,
 }
 
 /* ======================================================================
+** Version rows (Alembic's HeadMaintainer)
+*/
+
+/* Among aDown[0..nDown), keep those that are not ancestors (dependencies
+** included) of the rows of aHead other than iSkip (Alembic's
+** _unmerge_to_revisions / merge_branch_idents filter).  aOut gets them;
+** *pnOut their count.  SQLITE_OK or SQLITE_NOMEM. */
+static int notUnderOtherRows(const migrate_bundle *b, const MigBits *aHead,
+                             int iSkip, const int *aDown, int nDown,
+                             int *aOut, int *pnOut) {
+  IntList other = {0};
+  MigBits *aAnc;
+  int i, n = 0;
+  for (i = 0; i < b->nRev; i++) {
+    int k, bDown = 0;
+    if (i == iSkip || !MIG_BIT_TEST(aHead, i)) continue;
+    for (k = 0; k < nDown && iSkip < 0; k++) bDown |= aDown[k] == i;
+    if (!bDown) listAdd(&other, i);
+  }
+  if (other.rc) return other.rc;
+  aAnc = reach(b, other.a, other.n, W_ANC);
+  sqlite3_free(other.a);
+  if (aAnc == 0) return SQLITE_NOMEM;
+  for (i = 0; i < nDown; i++) {
+    if (!MIG_BIT_TEST(aAnc, aDown[i])) aOut[n++] = aDown[i];
+  }
+  sqlite3_free(aAnc);
+  *pnOut = n;
+  return SQLITE_OK;
+}
+
+/* The message for a step Alembic's bookkeeping cannot record. */
+static int rowsError(const migrate_bundle *b, const MigBits *aHead, int i,
+                     int bUp, char **pzErr) {
+  MigStr s = {0};
+  int k, n = 0;
+  char *zRows;
+  for (k = 0; k < b->nRev; k++) {
+    if (!MIG_BIT_TEST(aHead, k)) continue;
+    if (n++) migStrAppendZ(&s, ", ");
+    migStrAppendZ(&s, b->aRev[k].id);
+  }
+  zRows = migStrFinish(&s);
+  if (n && zRows == 0) return SQLITE_NOMEM;
+  k = migSetError(pzErr, SQLITE_ERROR,
+                  "cannot record the %s of %s in the version table, which "
+                  "holds %s: Alembic fails here too (its version rows do "
+                  "not show where %s stands); stamp the database to the "
+                  "revisions that are applied first",
+                  bUp ? "upgrade" : "downgrade", b->aRev[i].id,
+                  n ? zRows : "nothing", b->aRev[i].id);
+  sqlite3_free(zRows);
+  return k;
+}
+
+/* Version rows after a step: see internal.h. */
+int migHeadsStep(const migrate_bundle *b, MigBits *aHead, int i, int bUp,
+                 char **pzErr) {
+  const int *aDown = b->aaDown[i];
+  int nDown = b->anDown[i], nIn = 0, iIn = -1, k, n, rc;
+  int aBuf[16];
+  int *aTo = nDown <= 16 ? aBuf : sqlite3_malloc64(sizeof(int) * (size_t)nDown);
+  if (aTo == 0) return SQLITE_NOMEM;
+  for (k = 0; k < nDown; k++) {
+    if (MIG_BIT_TEST(aHead, aDown[k])) {
+      nIn++;
+      iIn = aDown[k];
+    }
+  }
+  rc = SQLITE_OK;
+  if (bUp) {
+    if (MIG_BIT_TEST(aHead, i)) {
+      rc = rowsError(b, aHead, i, bUp, pzErr);
+    } else if (nIn == 0) {
+      /* should_create_branch: a base, or none of its down revisions */
+    } else if (nDown > 1 && nIn > 1) {
+      /* should_merge_branches: the down revisions that no other row
+      ** needs are replaced by this one */
+      rc = notUnderOtherRows(b, aHead, -1, aDown, nDown, aTo, &n);
+      for (k = 0; rc == SQLITE_OK && k < n; k++) {
+        if (!MIG_BIT_TEST(aHead, aTo[k])) rc = rowsError(b, aHead, i, 1, pzErr);
+      }
+      if (rc == SQLITE_OK && n == 0) rc = rowsError(b, aHead, i, 1, pzErr);
+      for (k = 0; rc == SQLITE_OK && k < n; k++) MIG_BIT_CLEAR(aHead, aTo[k]);
+    } else {
+      /* update_version_num: the one down revision among the rows */
+      MIG_BIT_CLEAR(aHead, iIn);
+    }
+    if (rc == SQLITE_OK) MIG_BIT_SET(aHead, i);
+  } else if (!MIG_BIT_TEST(aHead, i)) {
+    /* Alembic updates a row that is not there and fails */
+    rc = rowsError(b, aHead, i, 0, pzErr);
+  } else {
+    /* should_delete_branch / should_unmerge_branches / update: the down
+    ** revisions that no other row needs replace this one */
+    rc = notUnderOtherRows(b, aHead, i, aDown, nDown, aTo, &n);
+    if (rc == SQLITE_OK) {
+      MIG_BIT_CLEAR(aHead, i);
+      for (k = 0; k < n; k++) MIG_BIT_SET(aHead, aTo[k]);
+    }
+  }
+  if (aTo != aBuf) sqlite3_free(aTo);
+  return rc;
+}
+
+/* Simulate the version rows through a plan: see internal.h. */
+int migHeadsAfterPlan(const migrate_bundle *b, const int *aCur, int nCur,
+                      const MigPlan *p, char **pzErr) {
+  MigBits *aHead = bitsNew(b);
+  int i, rc = SQLITE_OK;
+  if (aHead == 0) return SQLITE_NOMEM;
+  for (i = 0; i < nCur; i++) MIG_BIT_SET(aHead, aCur[i]);
+  for (i = 0; i < p->nStep && rc == SQLITE_OK; i++) {
+    rc = migHeadsStep(b, aHead, p->aStep[i].iRev, p->aStep[i].isUpgrade,
+                      pzErr);
+  }
+  sqlite3_free(aHead);
+  return rc;
+}
+
+/* ======================================================================
 ** Graph construction
 */
 
@@ -1554,12 +1675,88 @@ done:
   return rc;
 }
 
+/* An explicit upgrade or downgrade to t, checked against the version
+** rows' bookkeeping (migHeadsAfterPlan). */
+static int planExplicit(migrate_bundle *b, const int *aCur, int nCur,
+                        Target *t, int bUp, MigPlan *p, char **pzErr) {
+  int rc;
+  memset(p, 0, sizeof(*p));
+  if (bUp) {
+    IntList tg = {0};
+    rc = parseUpgradeTarget(b, aCur, nCur, t, &tg, pzErr);
+    if (rc == SQLITE_OK) rc = planUpgrade(b, aCur, nCur, tg.a, tg.n, p, pzErr);
+    sqlite3_free(tg.a);
+  } else {
+    const char *zLabel;
+    int iTarget;
+    rc = parseDowngradeTarget(b, aCur, nCur, t, &zLabel, &iTarget, pzErr);
+    if (rc == SQLITE_OK) {
+      rc = planDowngrade(b, aCur, nCur, zLabel, iTarget, t->zArg, p, pzErr);
+    }
+  }
+  if (rc == SQLITE_OK) rc = migHeadsAfterPlan(b, aCur, nCur, p, pzErr);
+  if (rc) migPlanFree(p);
+  return rc;
+}
+
+/* migrate_to()'s direction for t: 1 upgrade, 0 downgrade (*pbUp).  Relative
+** steps say it; base downgrades, head and heads upgrade; otherwise a target
+** that is applied (read as an upgrade target, or, when that fails, as a
+** downgrade target, which ignores the label of "label@rev") is a downgrade
+** target.  A target neither reading resolves gets the upgrade's error. */
+static int autoDirection(migrate_bundle *b, const int *aCur, int nCur,
+                         const Target *t, int *pbUp, char **pzErr) {
+  IntList tg = {0};
+  MigBits *aApplied = 0;
+  Target t2;
+  int rc, iRev = R_NONE;
+  *pbUp = 1;
+  if (t->bRel && t->zSym[0] == 0) {
+    *pbUp = !(t->nRel < 0 || strchr(t->zArg, '-'));
+    return SQLITE_OK;
+  }
+  if (!t->bRel && strcmp(t->zSym, "base") == 0) {
+    *pbUp = 0;
+    return SQLITE_OK;
+  }
+  if (!t->bRel && (strcmp(t->zSym, "heads") == 0 || strcmp(t->zSym, "head") == 0)) {
+    return SQLITE_OK;
+  }
+  rc = parseUpgradeTarget(b, aCur, nCur, t, &tg, pzErr);
+  if (rc == SQLITE_OK) {
+    if (tg.n > 1) {
+      sqlite3_free(tg.a);
+      return SQLITE_OK;
+    }
+    iRev = tg.n ? tg.a[0] : R_NONE;
+  } else if (rc != SQLITE_NOMEM) {
+    const char *zLabel;
+    char *zErr2 = 0;
+    t2 = *t;
+    if (parseDowngradeTarget(b, aCur, nCur, &t2, &zLabel, &iRev, &zErr2) ==
+        SQLITE_OK) {
+      rc = SQLITE_OK;
+    }
+    sqlite3_free(zErr2);
+  }
+  sqlite3_free(tg.a);
+  if (rc) return rc;
+  if (iRev < 0) {
+    *pbUp = 0;
+    return SQLITE_OK;
+  }
+  rc = migAppliedOf(b, aCur, nCur, &aApplied);
+  if (rc == SQLITE_OK) *pbUp = !MIG_BIT_TEST(aApplied, iRev);
+  sqlite3_free(aApplied);
+  return rc;
+}
+
 /* Plan a move to zTarget: see internal.h. */
 int migPlan(migrate_bundle *b, const int *aCur, int nCur, const char *zTarget,
             int mode, MigPlan *p, char **pzErr) {
   Target t;
   IntList tg = {0};
-  int rc;
+  int rc, bUp;
   memset(p, 0, sizeof(*p));
   if (zTarget == 0) {
     return migSetError(pzErr, SQLITE_MISUSE,
@@ -1576,60 +1773,28 @@ int migPlan(migrate_bundle *b, const int *aCur, int nCur, const char *zTarget,
     sqlite3_free(tg.a);
     return rc;
   }
-
-  if (mode == MIGRATE_AUTO) {
-    /* Direction: relative steps say it; base downgrades; otherwise a target
-    ** that is already applied is a downgrade target. */
-    if (t.bRel && t.zSym[0] == 0) {
-      mode = t.nRel < 0 || strchr(zTarget, '-') ? MIGRATE_DOWNGRADE
-                                                : MIGRATE_UPGRADE;
-    } else if (!t.bRel && strcmp(t.zSym, "base") == 0) {
-      mode = MIGRATE_DOWNGRADE;
-    } else if (!t.bRel && strcmp(t.zSym, "heads") == 0) {
-      mode = MIGRATE_UPGRADE;
-    } else {
-      MigBits *aApplied = 0;
-      rc = parseUpgradeTarget(b, aCur, nCur, &t, &tg, pzErr);
-      if (rc) {
-        sqlite3_free(tg.a);
-        return rc;
-      }
-      mode = MIGRATE_UPGRADE;
-      if (tg.n == 0) {
-        mode = MIGRATE_DOWNGRADE;
-      } else if (tg.n == 1) {
-        rc = migAppliedOf(b, aCur, nCur, &aApplied);
-        if (rc == SQLITE_OK && MIG_BIT_TEST(aApplied, tg.a[0])) {
-          mode = MIGRATE_DOWNGRADE;
-        }
-        sqlite3_free(aApplied);
-      }
-      if (rc == SQLITE_OK && mode == MIGRATE_UPGRADE) {
-        rc = planUpgrade(b, aCur, nCur, tg.a, tg.n, p, pzErr);
-        sqlite3_free(tg.a);
-        return rc;
-      }
-      sqlite3_free(tg.a);
-      tg.a = 0;
-      tg.n = 0;
-      if (rc) return rc;
-    }
+  if (mode != MIGRATE_AUTO) {
+    return planExplicit(b, aCur, nCur, &t, mode == MIGRATE_UPGRADE, p, pzErr);
   }
 
-  if (mode == MIGRATE_UPGRADE) {
-    rc = parseUpgradeTarget(b, aCur, nCur, &t, &tg, pzErr);
-    if (rc == SQLITE_OK) rc = planUpgrade(b, aCur, nCur, tg.a, tg.n, p, pzErr);
-    sqlite3_free(tg.a);
-    return rc;
-  } else {
-    const char *zLabel;
-    int iTarget;
-    rc = parseDowngradeTarget(b, aCur, nCur, &t, &zLabel, &iTarget, pzErr);
-    if (rc == SQLITE_OK) {
-      rc = planDowngrade(b, aCur, nCur, zLabel, iTarget, zTarget, p, pzErr);
+  rc = autoDirection(b, aCur, nCur, &t, &bUp, pzErr);
+  if (rc) return rc;
+  rc = planExplicit(b, aCur, nCur, &t, bUp, p, pzErr);
+  if (rc == SQLITE_ERROR && !bUp && !(t.bRel && t.zSym[0] == 0)) {
+    /* An applied target Alembic's downgrade refuses (applied only as a
+    ** dependency; label@rev read another way) but its upgrade accepts:
+    ** there is nothing to do, as Alembic's upgrade does. */
+    MigPlan up;
+    char *zErr2 = 0;
+    Target t2;
+    parseTarget(zTarget, &t2, &zErr2);
+    if (planExplicit(b, aCur, nCur, &t2, 1, &up, &zErr2) == SQLITE_OK) {
+      *p = up;
+      rc = SQLITE_OK;
     }
-    return rc;
+    sqlite3_free(zErr2);
   }
+  return rc;
 }
 
 /* Resolve a target for the shell: see migrate.h. */
