@@ -336,8 +336,10 @@ int migHeadsStep(const migrate_bundle *b, MigBits *aHead, int i, int bUp,
 
 /* Simulate the version rows through a plan: see internal.h. */
 int migHeadsAfterPlan(const migrate_bundle *b, const int *aCur, int nCur,
-                      const MigPlan *p, char **pzErr) {
+                      const MigPlan *p, int **paOut, int *pnOut,
+                      char **pzErr) {
   MigBits *aHead = bitsNew(b);
+  IntList l = {0};
   int i, rc = SQLITE_OK;
   if (aHead == 0) return SQLITE_NOMEM;
   for (i = 0; i < nCur; i++) MIG_BIT_SET(aHead, aCur[i]);
@@ -345,7 +347,17 @@ int migHeadsAfterPlan(const migrate_bundle *b, const int *aCur, int nCur,
     rc = migHeadsStep(b, aHead, p->aStep[i].iRev, p->aStep[i].isUpgrade,
                       pzErr);
   }
+  for (i = 0; rc == SQLITE_OK && paOut && i < b->nRev; i++) {
+    if (MIG_BIT_TEST(aHead, i)) listAdd(&l, i);
+  }
   sqlite3_free(aHead);
+  if (rc == SQLITE_OK) rc = l.rc;
+  if (rc == SQLITE_OK && paOut) {
+    *paOut = l.a;
+    *pnOut = l.n;
+    l.a = 0;
+  }
+  sqlite3_free(l.a);
   return rc;
 }
 
@@ -818,6 +830,7 @@ int migGraphBuild(migrate_bundle *b, char **pzErr) {
     r->is_base = r->nparent == 0;
     r->is_merge = r->nparent > 1;
     r->is_branchpoint = r->nchild > 1;
+    r->is_real_head = r->nchild == 0 && r->ndependent == 0;
     if (r->is_head) b->aHead[b->nHead++] = i;
     if (r->nchild == 0 && r->ndependent == 0) b->aRealHead[b->nRealHead++] = i;
     if (r->is_base) b->aBase[b->nBase++] = i;
@@ -1694,7 +1707,7 @@ static int planExplicit(migrate_bundle *b, const int *aCur, int nCur,
       rc = planDowngrade(b, aCur, nCur, zLabel, iTarget, t->zArg, p, pzErr);
     }
   }
-  if (rc == SQLITE_OK) rc = migHeadsAfterPlan(b, aCur, nCur, p, pzErr);
+  if (rc == SQLITE_OK) rc = migHeadsAfterPlan(b, aCur, nCur, p, 0, 0, pzErr);
   if (rc) migPlanFree(p);
   return rc;
 }
@@ -1736,6 +1749,8 @@ static int autoDirection(migrate_bundle *b, const int *aCur, int nCur,
     if (parseDowngradeTarget(b, aCur, nCur, &t2, &zLabel, &iRev, &zErr2) ==
         SQLITE_OK) {
       rc = SQLITE_OK;
+      sqlite3_free(*pzErr);
+      *pzErr = 0;
     }
     sqlite3_free(zErr2);
   }
@@ -1791,6 +1806,8 @@ int migPlan(migrate_bundle *b, const int *aCur, int nCur, const char *zTarget,
     if (planExplicit(b, aCur, nCur, &t2, 1, &up, &zErr2) == SQLITE_OK) {
       *p = up;
       rc = SQLITE_OK;
+      sqlite3_free(*pzErr);
+      *pzErr = 0;
     }
     sqlite3_free(zErr2);
   }
@@ -1826,6 +1843,193 @@ int migrate_bundle_resolve(migrate_bundle *b, const char *zTarget,
   *paOut = l.a;
   *pnOut = l.n;
   return SQLITE_OK;
+}
+
+/* ======================================================================
+** History ranges (Alembic's walk_revisions)
+*/
+
+/* Is z a relative downward form without a revision: "-3", "label@-1"? */
+static int isRelativeDown(const char *z) {
+  const char *zAt = strchr(z, '@');
+  if (zAt) z = zAt + 1;
+  if (*z != '-' || z[1] == 0) return 0;
+  for (z++; *z; z++) {
+    if (*z < '0' || *z > '9') return 0;
+  }
+  return 1;
+}
+
+/* Does revision r carry (after propagation) branch label z[0..n)? */
+static int hasLabel(const migrate_revision *r, const char *z, size_t n) {
+  int k;
+  for (k = 0; k < r->nall_label; k++) {
+    if (strlen(r->all_labels[k]) == n && memcmp(r->all_labels[k], z, n) == 0) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Keep the revisions of a[0..*pn) on the branch zLower ("branch@...")
+** names; a revision id there stands for its (single) branch label
+** (Alembic: "branch@... -> heads should only produce targets on the given
+** branch"). */
+static void keepOnBranch(const migrate_bundle *b, const char *zLower, int *a,
+                         int *pn) {
+  const char *zAt = strchr(zLower, '@');
+  const char *z = zLower;
+  size_t n = (size_t)(zAt - zLower);
+  int i, j = 0;
+  char zId[MIG_MAX_ID * 4 + 8];
+  if (n < sizeof(zId)) {
+    int iRev;
+    memcpy(zId, zLower, n);
+    zId[n] = 0;
+    iRev = migrate_bundle_find(b, zId);
+    if (iRev >= 0 && b->aRev[iRev].nall_label == 1) {
+      z = b->aRev[iRev].all_labels[0];
+      n = strlen(z);
+    }
+  }
+  for (i = 0; i < *pn; i++) {
+    if (hasLabel(&b->aRev[a[i]], z, n)) a[j++] = a[i];
+  }
+  *pn = j;
+}
+
+/* Alembic's get_revisions("[label@]-N"): N steps down from every real
+** head (every one of the label's branch), one result per head. */
+static int lowerFromHeads(migrate_bundle *b, const char *z, IntList *pOut,
+                          char **pzErr) {
+  const char *zAt = strchr(z, '@');
+  int i, rc = SQLITE_OK;
+  for (i = 0; rc == SQLITE_OK && i < b->nRealHead; i++) {
+    int *a = 0, n = 0;
+    int iHead = b->aRealHead[i];
+    if (zAt && !hasLabel(&b->aRev[iHead], z, (size_t)(zAt - z))) continue;
+    rc = migrate_bundle_resolve(b, zAt ? zAt + 1 : z, &iHead, 1, &a, &n, pzErr);
+    if (rc == SQLITE_OK && n > 0) listAdd(pOut, a[0]);
+    sqlite3_free(a);
+  }
+  return rc ? rc : pOut->rc;
+}
+
+/* One end of a range: "current" is aDb[0..nDb), "base" nothing, else a
+** target resolved relative to aRel[0..nRel). */
+static int rangeEnd(migrate_bundle *b, const char *z, const int *aRel,
+                    int nRel, const int *aDb, int nDb, IntList *pOut,
+                    char **pzErr) {
+  int *a = 0, n = 0, i, rc;
+  if (strcmp(z, "current") == 0) {
+    for (i = 0; i < nDb; i++) listAdd(pOut, aDb[i]);
+    return pOut->rc;
+  }
+  rc = migrate_bundle_resolve(b, z, aRel, nRel, &a, &n, pzErr);
+  for (i = 0; rc == SQLITE_OK && i < n; i++) listAdd(pOut, a[i]);
+  sqlite3_free(a);
+  return rc ? rc : pOut->rc;
+}
+
+/* The revisions of a history range: see migrate.h. */
+int migrate_bundle_range(migrate_bundle *b, const char *zLower,
+                         const char *zUpper, const int *aDb, int nDb,
+                         int **paOut, int *pnOut, char **pzErr) {
+  IntList low = {0}, up = {0};
+  MigBits *aNeed = 0, *aHave = 0, *aDesc = 0;
+  int *aOut = 0, nOut = 0, nSet = 0, i, rc;
+
+  *paOut = 0;
+  *pnOut = 0;
+  if (zUpper == 0 || zUpper[0] == 0) zUpper = "heads";
+  if (zLower == 0 || zLower[0] == 0) zLower = "base";
+  if (isRelativeDown(zLower)) {
+    rc = lowerFromHeads(b, zLower, &low, pzErr);
+  } else {
+    rc = rangeEnd(b, zLower, aDb, nDb, aDb, nDb, &low, pzErr);
+  }
+  if (rc == SQLITE_OK) {
+    rc = rangeEnd(b, zUpper, low.a, low.n, aDb, nDb, &up, pzErr);
+  }
+  if (rc) goto done;
+  if (strchr(zLower, '@')) keepOnBranch(b, zLower, up.a, &up.n);
+
+  /* (upper and its ancestors) minus the ancestors of lower, lower kept;
+  ** when lower is not base, only lower's descendants (child edges) */
+  aNeed = reach(b, up.a, up.n, W_ANC);
+  aHave = reach(b, low.a, low.n, W_ANC);
+  aDesc = reach(b, low.a, low.n, W_DESC_CHILD);
+  aOut = sqlite3_malloc64(sizeof(int) * (size_t)(b->nRev + 1));
+  if (aNeed == 0 || aHave == 0 || aDesc == 0 || aOut == 0) {
+    rc = SQLITE_NOMEM;
+    goto done;
+  }
+  for (i = 0; i < low.n; i++) {
+    if (!MIG_BIT_TEST(aNeed, low.a[i])) {
+      rc = migSetError(pzErr, SQLITE_ERROR,
+                       "Requested range %s:%s does not refer to "
+                       "ancestor/descendant revisions along the same branch",
+                       zLower, zUpper);
+      goto done;
+    }
+  }
+  for (i = 0; i < low.n; i++) MIG_BIT_CLEAR(aHave, low.a[i]);
+  for (i = 0; i < b->nRev; i++) {
+    if (MIG_BIT_TEST(aNeed, i) && !MIG_BIT_TEST(aHave, i) &&
+        (low.n == 0 || MIG_BIT_TEST(aDesc, i))) {
+      nSet++;
+    } else {
+      MIG_BIT_CLEAR(aNeed, i);
+    }
+  }
+  /* newest first: Alembic's sort from the upper revisions; anything that
+  ** sort does not reach follows in history order */
+  rc = topoSort(b, aNeed, up.a, up.n, aOut, &nOut);
+  if (rc) goto done;
+  for (i = 0; i < nOut; i++) MIG_BIT_CLEAR(aNeed, aOut[i]);
+  for (i = b->nRev - 1; i >= 0 && nOut < nSet; i--) {
+    if (MIG_BIT_TEST(aNeed, b->aOrder[i])) aOut[nOut++] = b->aOrder[i];
+  }
+  *paOut = aOut;
+  *pnOut = nOut;
+  aOut = 0;
+
+done:
+  sqlite3_free(aOut);
+  sqlite3_free(aNeed);
+  sqlite3_free(aHave);
+  sqlite3_free(aDesc);
+  sqlite3_free(low.a);
+  sqlite3_free(up.a);
+  return rc;
+}
+
+/* The applied set: see migrate.h. */
+int migrate_bundle_applied(migrate_bundle *b, const int *aCur, int nCur,
+                           int **paOut, int *pnOut) {
+  MigBits *aApplied = 0;
+  IntList l = {0};
+  int i, rc;
+  *paOut = 0;
+  *pnOut = 0;
+  rc = migAppliedOf(b, aCur, nCur, &aApplied);
+  if (rc) return rc;
+  for (i = 0; i < b->nRev; i++) {
+    if (MIG_BIT_TEST(aApplied, i)) listAdd(&l, i);
+  }
+  sqlite3_free(aApplied);
+  if (l.rc) {
+    sqlite3_free(l.a);
+    return l.rc;
+  }
+  *paOut = l.a;
+  *pnOut = l.n;
+  return SQLITE_OK;
+}
+
+/* Label lookup: see migrate.h. */
+int migrate_bundle_label(const migrate_bundle *b, const char *zLabel) {
+  return findLabel(b, zLabel);
 }
 
 /* ======================================================================

@@ -210,9 +210,12 @@ int migHeadsOf(migrate_bundle *, const MigBits *aApplied, int **paOut,
 int migHeadsStep(const migrate_bundle *, MigBits *aHead, int i, int bUp,
                  char **pzErr);
 /* Run migHeadsStep() over plan p from the rows aCur[0..nCur): SQLITE_OK
-** when every step can be recorded, so a plan is refused before it runs. */
+** when every step can be recorded (so a plan is refused before it runs),
+** and then, when paOut is not NULL, the rows afterwards in *paOut
+** (sqlite3_malloc'd, map order) and *pnOut. */
 int migHeadsAfterPlan(const migrate_bundle *, const int *aCur, int nCur,
-                      const MigPlan *p, char **pzErr);
+                      const MigPlan *p, int **paOut, int *pnOut,
+                      char **pzErr);
 
 /* Applied closure (ancestors with dependencies) of aCur. */
 int migAppliedOf(migrate_bundle *, const int *aCur, int nCur,

@@ -109,12 +109,12 @@ def ancestors(nodes_by_id, rid):
 def gen_graph(rng):
     """A random graph: list of {"id", "revises", "labels", "depends"}."""
     n = rng.randint(4, 9)
-    ids = set()
-    while len(ids) < n:
-        ids.add(rng.choice(STEMS) + "".join(rng.choice(HEX[:rng.choice((3, 16))])
-                                            for _ in range(2)))
-    order = list(ids)
-    rng.shuffle(order)  # creation order differs from the file name order
+    order = []  # creation order: not the file name order
+    while len(order) < n:
+        rid = rng.choice(STEMS) + "".join(rng.choice(HEX[:rng.choice((3, 16))])
+                                          for _ in range(2))
+        if rid not in order:
+            order.append(rid)
     labels = rng.sample(LABELS, len(LABELS))
     nodes, by_id = [], {}
     for i, rid in enumerate(order):
@@ -326,7 +326,7 @@ def main():
     ap.add_argument("--steps", type=int, default=12)
     ap.add_argument("--seed", type=int, default=12)
     ap.add_argument("--seeds", type=int, default=3, help="Python hash seeds (default 3)")
-    ap.add_argument("-j", "--jobs", type=int, default=2, help="processes at once")
+    ap.add_argument("-j", "--jobs", type=int, default=3, help="processes at once")
     ap.add_argument("-o", "--output", default=OUTPUT)
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--print", action="store_true", dest="verbose")
