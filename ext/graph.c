@@ -1485,9 +1485,10 @@ static int parseDowngradeTarget(const migrate_bundle *b, const int *aCur,
   return SQLITE_OK;
 }
 
-/* Alembic's check=True: no target may be an ancestor of another. */
+/* Alembic's check=True: no target may be an ancestor of another.  bRows:
+** a[] are the version rows, and the message says how to get out. */
 static int checkOverlap(const migrate_bundle *b, const int *a, int n,
-                        char **pzErr) {
+                        int bRows, char **pzErr) {
   int i, j;
   if (n < 2) return SQLITE_OK;
   for (i = 0; i < n; i++) {
@@ -1503,8 +1504,17 @@ static int checkOverlap(const migrate_bundle *b, const int *a, int n,
       char *zList = idList(b, l.a, l.n, ", ", 0);
       int rc = zList ? migSetError(pzErr, SQLITE_ERROR,
                                    "Requested revision %s overlaps with other "
-                                   "requested revisions %s",
-                                   b->aRev[a[i]].id, zList)
+                                   "requested revisions %s%s%s%s",
+                                   b->aRev[a[i]].id, zList,
+                                   bRows ? "; the version table holds both "
+                                           "(after a downgrade to a revision "
+                                           "that another applied revision "
+                                           "depends on, Alembic keeps it as "
+                                           "a row, and then refuses to "
+                                           "upgrade too): stamp "
+                                         : "",
+                                   bRows ? b->aRev[a[i]].id : "",
+                                   bRows ? " to keep one row" : "")
                      : SQLITE_NOMEM;
       sqlite3_free(zList);
       sqlite3_free(l.a);
@@ -1543,8 +1553,8 @@ static int planUpgrade(migrate_bundle *b, const int *aCur, int nCur,
   MigBits *aReq = 0, *aHave = 0;
   int *aOrder = 0, nOrder = 0, rc;
   size_t w;
-  rc = checkOverlap(b, aTgt, nTgt, pzErr);
-  if (rc == SQLITE_OK) rc = checkOverlap(b, aCur, nCur, pzErr);
+  rc = checkOverlap(b, aTgt, nTgt, 0, pzErr);
+  if (rc == SQLITE_OK) rc = checkOverlap(b, aCur, nCur, 1, pzErr);
   if (rc) return rc;
   aReq = reach(b, aTgt, nTgt, W_ANC);
   aHave = reach(b, aCur, nCur, W_ANC);
@@ -1783,7 +1793,7 @@ int migPlan(migrate_bundle *b, const int *aCur, int nCur, const char *zTarget,
 
   if (mode == MIGRATE_STAMP) {
     rc = parseUpgradeTarget(b, aCur, nCur, &t, &tg, pzErr);
-    if (rc == SQLITE_OK) rc = checkOverlap(b, tg.a, tg.n, pzErr);
+    if (rc == SQLITE_OK) rc = checkOverlap(b, tg.a, tg.n, 0, pzErr);
     if (rc == SQLITE_OK) rc = planStamp(b, aCur, nCur, tg.a, tg.n, p);
     sqlite3_free(tg.a);
     return rc;

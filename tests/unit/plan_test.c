@@ -532,9 +532,15 @@ static void testAlembicKinds(void) {
   P("6", "3d", DOWN, "down 6, down 5f => 3d,4e");
   P("6", "3d", AUTO, "down 6, down 5f => 3d,4e");
   P("3d,4e", "2", DOWN, "down 4e, down 3c, down 3d => 2");
+  /* Alembic refuses any upgrade from these rows; the message says why and
+  ** what to do, and the stamp it names works */
   P("3d,4e", "heads", UP,
     "error: Requested revision 4e overlaps with other requested revisions "
-    "3d");
+    "3d; the version table holds both (after a downgrade to a revision that "
+    "another applied revision depends on, Alembic keeps it as a row, and "
+    "then refuses to upgrade too): stamp 4e to keep one row");
+  P("3d,4e", "4e", STAMP, "stamp => 4e");
+  P("4e", "heads", UP, "up 5f, up 6 => 6");
   {
     /* a downgrade of a revision that is not a row: Alembic's bookkeeping
     ** fails (it updates a row that is not there); ours refuses first */
