@@ -323,9 +323,12 @@ SAME_START = (
     "Multiple head revisions are present for given argument",
     "Destination ", "Relative revision ", "No such revision or branch",
     "Not a valid downgrade target from current heads", "No such branch",
-    "Requested revision ", "Multiple revisions start with",
+    "Multiple revisions start with",
 )
 REWORDED = [
+    # the revisions named come from a set in Alembic (hash order)
+    (r"^Requested revision \S+ overlaps with other requested revisions ",
+     r"^Requested revision \S+ overlaps with other requested revisions \S"),
     (r"^Ambiguous walk$", r"^Ambiguous walk: (revision \S+ is a (merge point of|branch "
      r"point with children)|there are several (heads|bases)) \(.*\); name a revision "
      r"or a branch \('<branchname>@[-+]1'\)$"),
