@@ -315,7 +315,7 @@ def expected_auto(step):
 
 
 # Alembic's message -> what ours must say (a regular expression over the
-# message without its "migrate_to: " prefix).  Where Alembic's wording is
+# message without its "migrate_to('TARGET'): " prefix).  Where Alembic's wording is
 # ours, ours starts with it; where Alembic's command layer replaces the
 # cause by "Can't locate revision ..." or raises a bare assertion, ours
 # names the cause.
@@ -333,8 +333,10 @@ REWORDED = [
      r"point with children)|there are several (heads|bases)) \(.*\); name a revision "
      r"or a branch \('<branchname>@[-+]1'\)$"),
     (r"^Walked too far$", r"^Walked too far: \S+ goes past the (heads|base)$"),
+    # Alembic's command layer words every ResolutionError so; ours says which
     (r"^Can't locate revision identified by '(.*)'$",
-     r"^(Revision \S+ is not a member of branch '[^']+'|No such revision or branch '.*')$"),
+     r"^(Revision \S+ is not a member of branch '[^']+'|No such revision or branch "
+     r"'.*'|No such branch: '.*'|Multiple revisions start with '.*)$"),
     (r"^downgrade -1 from multiple heads is ambiguous",
      r"^Relative revision -\d+ is ambiguous: the database has several heads \(.*\); use "
      r"'<revision>-\d+' or '<branchname>@-\d+'$"),
@@ -437,9 +439,10 @@ class RandomGraphParityTest(unittest.TestCase):
             if not unchanged:
                 return ["refused (%s) but ran %r, heads %r -> %r" % (
                     err, ran, heads_before, heads)]
-            if not err.startswith("migrate_to: "):
-                return ["message without the function's prefix: %r" % err]
-            why = message_problem(err[len("migrate_to: "):], theirs)
+            prefix = "migrate_to('%s'): " % step[0]
+            if not err.startswith(prefix):
+                return ["message without the prefix %r: %r" % (prefix, err)]
+            why = message_problem(err[len(prefix):], theirs)
             return [why] if why else []
         if err is not None:
             return ["refused (%s); Alembic ran %r and left %r" % (err, exp["ran"], exp["heads"])]
