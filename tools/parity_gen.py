@@ -37,8 +37,9 @@ state: {"ran": ["+a", "-b", ...], "heads": [sorted alembic_version rows]}, or
 name for a bare assertion)}, or {"warn": message} for `downgrade -N` from
 several heads (Alembic warns and picks a version row; we refuse: the database
 state then stays as it was), plus "free": 1 when the order of `ran` changed
-with Python's hash seed (Alembic keeps some dependencies in sets; only the
-set and a parents-first order are its contract). `auto` says which of the two
+with Python's hash seed, or may change with it because a revision that ran
+has two dependencies or more (Alembic keeps them in a set; only the set and
+a parents-first order are its contract there). `auto` says which of the two
 migrate_to() (direction inferred) must match: "up" when the target is not
 applied (or does not resolve), "down" when it is applied, except "up" when it
 is applied and Alembic's downgrade refuses while its upgrade accepts (a no-op:
@@ -253,6 +254,11 @@ def run_graph(name, nodes, rng, nsteps, verbose):
             shutil.copyfile(snap, db)
             if "crash" in up or "crash" in down:
                 continue
+            for o in (up, down):
+                if "ran" in o and any(len(script.revision_map.get_revision(
+                        r[1:])._normalized_resolved_dependencies) > 1 for r in o["ran"]):
+                    # the order of these dependencies is a Python set's
+                    o["free"] = 1
             auto = auto_choice(script, target, heads, up, down)
             # the database goes on as migrate_to() leaves it, through either
             # command that leaves it so (the shell replays `cmd`)
