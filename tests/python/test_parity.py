@@ -337,9 +337,6 @@ REWORDED = [
     (r"^Can't locate revision identified by '(.*)'$",
      r"^(Revision \S+ is not a member of branch '[^']+'|No such revision or branch "
      r"'.*'|No such branch: '.*'|Multiple revisions start with '.*)$"),
-    (r"^downgrade -1 from multiple heads is ambiguous",
-     r"^Relative revision -\d+ is ambiguous: the database has several heads \(.*\); use "
-     r"'<revision>-\d+' or '<branchname>@-\d+'$"),
     (r"^Ambiguous upgrade from multiple current revisions$",
      r"^Ambiguous upgrade from multiple current revisions \(.*\); use "
      r"'<branchname>@\+\d+' or '<revision>\+\d+'$"),
@@ -347,9 +344,19 @@ REWORDED = [
 ]
 
 
+SEVERAL_HEADS = (r"^Relative revision -\d+ is ambiguous: the database has several "
+                 r"heads \(.*\); use '<revision>-\d+' or '<branchname>@-\d+'$")
+
+
 def message_problem(ours, theirs):
     """Why our refusal message `ours` is not as clear as Alembic's, or None."""
     import re
+    if re.search(SEVERAL_HEADS, ours) and re.search(
+            r"^(downgrade -1 from multiple heads is ambiguous|Relative revision -\d+ "
+            r"didn't produce|Walked too far|Ambiguous walk)", theirs):
+        # -N from several heads: Alembic warns, walks from whichever version
+        # row it reads first and then fails or not; we refuse the choice
+        return None
     if theirs.startswith(SAME_START):
         head = theirs.split(";")[0]
         return None if ours.startswith(head) else (

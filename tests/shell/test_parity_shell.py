@@ -245,10 +245,10 @@ class RandomShellParityTest(unittest.TestCase):
         cls.data = load("random.json")
 
     def test_random_graphs(self):
-        """Every EVERY-th graph (MIGRATE_PARITY_SHELL_EVERY, default 4: each
+        """Every EVERY-th graph (MIGRATE_PARITY_SHELL_EVERY, default 8: each
         step costs several processes; tests/python/test_parity.py replays
         all of them through migrate_to() in one process; 1 runs all here)."""
-        every = int(os.environ.get("MIGRATE_PARITY_SHELL_EVERY", "4"))
+        every = int(os.environ.get("MIGRATE_PARITY_SHELL_EVERY", "8"))
         tally = dict(graphs=0, steps=0, refusals=0, faces=0, failed=0, not_reached=0)
         for i, graph in enumerate(self.data["graphs"]):
             if i % every:
