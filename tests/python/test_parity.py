@@ -9,6 +9,13 @@ database file, and compares, after every step, the trace rows the revision
 scripts added and `SELECT version_num FROM migrate_version ORDER BY 1` with
 Alembic's trace rows and alembic_version rows.
 
+RandomGraphParityTest does the same for tests/parity/random.json: at least
+300 random graphs of 12 steps each, recorded from Alembic by
+tools/parity_gen.py (see its docstring for the format). Each step runs as
+migrate_to(target) and must give the outcome the file says migrate_to()
+must give (`auto`); a refusal must leave the database as it was and its
+message must be at least as clear as Alembic's (message_problem()).
+
     /usr/bin/python3 -m unittest discover -s tests/python
     MIGRATE_SO=/path/to/migrate /usr/bin/python3 -m unittest discover -s tests/python
 

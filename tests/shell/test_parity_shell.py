@@ -18,6 +18,12 @@ migrate_version rows are compared with Alembic's trace and alembic_version:
   `alternatives` or a clean refusal (exit 1, nothing changed);
 - an `order_free` step must run the same revisions in a valid order;
 - after the first failing step the rest of that case is not run.
+
+RandomShellParityTest replays tests/parity/random.json (tools/parity_gen.py)
+the same way, each step as the command Alembic's recorded state followed,
+and checks after each new state that current, history -i and show current
+list exactly the version table's rows and that heads lists the graph's
+heads, as current marks them.
 """
 
 import json
