@@ -1707,6 +1707,14 @@ static int planExplicit(migrate_bundle *b, const int *aCur, int nCur,
   if (bUp) {
     IntList tg = {0};
     rc = parseUpgradeTarget(b, aCur, nCur, t, &tg, pzErr);
+    if (rc == SQLITE_OK && tg.n == 0 && t->bRel && t->nRel < 0) {
+      /* "<rev>-N" walked down to base: Alembic's upgrade fails with a bare
+      ** assertion there */
+      rc = migSetError(pzErr, SQLITE_ERROR,
+                       "%s walks down to base, which is not an upgrade "
+                       "target; downgrade to it instead",
+                       t->zArg);
+    }
     if (rc == SQLITE_OK) rc = planUpgrade(b, aCur, nCur, tg.a, tg.n, p, pzErr);
     sqlite3_free(tg.a);
   } else {

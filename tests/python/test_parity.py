@@ -347,7 +347,12 @@ REWORDED = [
     (r"^Ambiguous upgrade from multiple current revisions$",
      r"^Ambiguous upgrade from multiple current revisions \(.*\); use "
      r"'<branchname>@\+\d+' or '<revision>\+\d+'$"),
-    (r"^(AssertionError|KeyError|TypeError|AttributeError)$", r"."),
+    # a bare assertion in Alembic: ours names what is wrong
+    (r"^AssertionError$", r"^(\S+ walks down to base, which is not an upgrade target; "
+     r"downgrade to it instead|Walked too far: \S+ goes past the (heads|base)|Relative "
+     r"revision \S+: the database has (no applied revision|several applied heads) on "
+     r"branch '\w+'|.*Alembic fails here too.*)$"),
+    (r"^(KeyError|TypeError|AttributeError)$", r"."),
 ]
 
 

@@ -63,6 +63,9 @@ static void testLinear(void) {
   P("c3", "d4-1", UP, "=> c3");
   P("c3", "c3-5", DOWN, "error: Walked too far: c3-5 goes past the base");
   P("c3", "a1-1", DOWN, "down c3, down b2, down a1 => base");
+  P("c3", "a1-1", UP,
+    "error: a1-1 walks down to base, which is not an upgrade target; "
+    "downgrade to it instead");
   P("d4", "c3-0", DOWN, "down d4 => c3");
 
   TEST("plans: linear, direction inferred (migrate_to)");
