@@ -1,6 +1,6 @@
 /*
 ** graph.c — the revision DAG: validation, heads and bases, branch labels,
-** target resolution (SPEC §3) and plans.
+** target resolution (README.md, "Targets") and plans.
 **
 **     migGraphBuild(b)                      after the scripts are parsed
 **     migPlan(b, cur, n, "ae10@+1", mode)   which scripts, in which order

@@ -47,7 +47,7 @@ typedef struct migrate_revision {
   const char *downgrade;   /* downgrade body, NULL when the section is absent */
   int upgrade_line;        /* 1-based line of the first body line */
   int downgrade_line;
-  unsigned int checksum;   /* CRC-32 of the upgrade body (SPEC §2) */
+  unsigned int checksum;   /* CRC-32 of the upgrade body */
   const char *source;      /* the whole script, BOM dropped, LF endings */
   size_t nsource;
   /* Filled in by the graph (indices into the bundle's revision array). */
@@ -114,7 +114,7 @@ int migrate_bundle_order(const migrate_bundle *, int i);
 int migrate_bundle_nhead(const migrate_bundle *);
 int migrate_bundle_head(const migrate_bundle *, int i);
 
-/* Resolve a target (SPEC §3) against a database whose heads are
+/* Resolve a target (README.md, "Targets") against a database whose heads are
 ** aCur[0..nCur) (indices): *paOut (caller frees with sqlite3_free) gets the
 ** revisions it names, *pnOut may be 0 for base.  Errors in Alembic's
 ** words. */
@@ -170,7 +170,7 @@ typedef struct migrate_options {
   void *pProgressArg;
 } migrate_options;
 
-/* Migrate database "main" of db to zTarget (SPEC §3).  On success returns
+/* Migrate database "main" of db to zTarget (README.md, "Targets").  On success returns
 ** SQLITE_OK and, if pzVersion is not NULL, *pzVersion is the resulting
 ** version (heads, comma-separated) or NULL at base.  On failure the database
 ** is as it was and *pzErr says why. */

@@ -28,7 +28,7 @@ alembic.command.downgrade, online, against the real file. After each step:
                   (Alembic keeps some dependencies in sets): only the set of
                   revisions and a valid parents-first order are Alembic's
                   contract there
-    auto_ok       whether migrate_to()'s direction inference (SPEC section 3)
+    auto_ok       whether migrate_to()'s direction inference (README.md, "Targets")
                   picks the same command as the step: fixed for head/heads/
                   <label>@head(s) (upgrade), base/<label>@base (downgrade),
                   +N/<label>@+N (upgrade), -N/<label>@-N (downgrade); otherwise
