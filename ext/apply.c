@@ -376,19 +376,6 @@ static void freeOps(Run *p) {
   p->nOp = 0;
 }
 
-/* Is any child or dependent of revision i applied? */
-static int isBuiltOn(Run *p, int i) {
-  const migrate_revision *r = &p->b->aRev[i];
-  int k;
-  for (k = 0; k < r->nchild; k++) {
-    if (MIG_BIT_TEST(p->aApplied, r->child_idx[k])) return 1;
-  }
-  for (k = 0; k < r->ndependent; k++) {
-    if (MIG_BIT_TEST(p->aApplied, r->dependent_idx[k])) return 1;
-  }
-  return 0;
-}
-
 /* Write revision i's stored copy (parents, downgrade) to migrate_scripts. */
 static int emitSaveScript(Run *p, int i) {
   const migrate_revision *r = &p->b->aRev[i];
@@ -468,30 +455,19 @@ static int flushBk(Run *p) {
   return rc;
 }
 
-/* Bookkeeping after revision i was upgraded (bUp) or downgraded. */
+/* Bookkeeping after revision i was upgraded (bUp) or downgraded.  The
+** version rows follow Alembic's HeadMaintainer (migHeadsStep in graph.c). */
 static int recordStep(Run *p, int i, int bUp) {
-  const migrate_revision *r = &p->b->aRev[i];
-  int k, rc = SQLITE_OK;
-  int nEdge = r->nparent + r->ndepend;
+  int rc;
   if (bUp) {
     MIG_BIT_SET(p->aApplied, i);
-    for (k = 0; k < nEdge && rc == SQLITE_OK; k++) {
-      int j = k < r->nparent ? r->parent_idx[k] : r->depend_idx[k - r->nparent];
-      if (MIG_BIT_TEST(p->aHead, j)) rc = setHead(p, j, 0);
-    }
-    if (rc == SQLITE_OK && !MIG_BIT_TEST(p->aHead, i)) rc = setHead(p, i, 1);
-    if (rc == SQLITE_OK) rc = saveScript(p, i);
   } else {
     MIG_BIT_CLEAR(p->aApplied, i);
-    if (MIG_BIT_TEST(p->aHead, i)) rc = setHead(p, i, 0);
-    for (k = 0; k < nEdge && rc == SQLITE_OK; k++) {
-      int j = k < r->nparent ? r->parent_idx[k] : r->depend_idx[k - r->nparent];
-      if (MIG_BIT_TEST(p->aApplied, j) && !MIG_BIT_TEST(p->aHead, j) &&
-          !isBuiltOn(p, j)) {
-        rc = setHead(p, j, 1);
-      }
-    }
-    if (rc == SQLITE_OK && !queueOp(p, BK_DEL_SCRIPT, i)) rc = SQLITE_NOMEM;
+  }
+  rc = migHeadsStep(p->b, p->aHead, i, bUp, p->pzErr);
+  if (rc == SQLITE_OK) {
+    rc = bUp ? saveScript(p, i)
+             : (queueOp(p, BK_DEL_SCRIPT, i) ? SQLITE_OK : SQLITE_NOMEM);
   }
   return rc;
 }

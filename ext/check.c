@@ -312,6 +312,20 @@ static int rtRevision(RoundTrip *t, int iRev, int *pbFailed) {
   }
   rtDiff(t, aSnap[0], aSnap[2], &schDownWords, zPrefix);
 
+  /* Alembic's bookkeeping may have kept a dependency of zDown as a version
+  ** row of its own, which blocks the next upgrade ("overlaps"): one row for
+  ** zDown's lineage again, as a user would stamp it */
+  if (nHead > 0) {
+    rc = schMove(db, b, zDown, MIGRATE_STAMP, "test", &zMsg);
+    if (rc == SQLITE_NOMEM) goto done;
+    if (rc) {
+      rtLine(t, "revision %s (%s): cannot stamp %s after its downgrade: %s",
+             r->id, r->file, zDown, zMsg ? zMsg : sqlite3_errstr(rc));
+      rc = SQLITE_OK;
+      goto done;
+    }
+  }
+
   rc = schMove(db, b, r->id, MIGRATE_UPGRADE, "test", &zMsg);
   if (rc == SQLITE_NOMEM) goto done;
   if (rc) {

@@ -1,6 +1,6 @@
 /*
 ** graph.c — the revision DAG: validation, heads and bases, branch labels,
-** target resolution (SPEC §3) and plans.
+** target resolution (README.md, "Targets") and plans.
 **
 **     migGraphBuild(b)                      after the scripts are parsed
 **     migPlan(b, cur, n, "ae10@+1", mode)   which scripts, in which order
@@ -226,6 +226,139 @@ int migHeadsOf(migrate_bundle *b, const MigBits *aApplied, int **paOut,
   *paOut = l.a;
   *pnOut = l.n;
   return SQLITE_OK;
+}
+
+/* ======================================================================
+** Version rows (Alembic's HeadMaintainer)
+*/
+
+/* Among aDown[0..nDown), keep those that are not ancestors (dependencies
+** included) of the rows of aHead other than iSkip (Alembic's
+** _unmerge_to_revisions / merge_branch_idents filter).  aOut gets them;
+** *pnOut their count.  SQLITE_OK or SQLITE_NOMEM. */
+static int notUnderOtherRows(const migrate_bundle *b, const MigBits *aHead,
+                             int iSkip, const int *aDown, int nDown,
+                             int *aOut, int *pnOut) {
+  IntList other = {0};
+  MigBits *aAnc;
+  int i, n = 0;
+  for (i = 0; i < b->nRev; i++) {
+    int k, bDown = 0;
+    if (i == iSkip || !MIG_BIT_TEST(aHead, i)) continue;
+    for (k = 0; k < nDown && iSkip < 0; k++) bDown |= aDown[k] == i;
+    if (!bDown) listAdd(&other, i);
+  }
+  if (other.rc) return other.rc;
+  aAnc = reach(b, other.a, other.n, W_ANC);
+  sqlite3_free(other.a);
+  if (aAnc == 0) return SQLITE_NOMEM;
+  for (i = 0; i < nDown; i++) {
+    if (!MIG_BIT_TEST(aAnc, aDown[i])) aOut[n++] = aDown[i];
+  }
+  sqlite3_free(aAnc);
+  *pnOut = n;
+  return SQLITE_OK;
+}
+
+/* The message for a step Alembic's bookkeeping cannot record. */
+static int rowsError(const migrate_bundle *b, const MigBits *aHead, int i,
+                     int bUp, char **pzErr) {
+  MigStr s = {0};
+  int k, n = 0;
+  char *zRows;
+  for (k = 0; k < b->nRev; k++) {
+    if (!MIG_BIT_TEST(aHead, k)) continue;
+    if (n++) migStrAppendZ(&s, ", ");
+    migStrAppendZ(&s, b->aRev[k].id);
+  }
+  zRows = migStrFinish(&s);
+  if (n && zRows == 0) return SQLITE_NOMEM;
+  k = migSetError(pzErr, SQLITE_ERROR,
+                  "cannot record the %s of %s in the version table, which "
+                  "holds %s: Alembic fails here too (its version rows do "
+                  "not show where %s stands); stamp the database to the "
+                  "revisions that are applied first",
+                  bUp ? "upgrade" : "downgrade", b->aRev[i].id,
+                  n ? zRows : "nothing", b->aRev[i].id);
+  sqlite3_free(zRows);
+  return k;
+}
+
+/* Version rows after a step: see internal.h. */
+int migHeadsStep(const migrate_bundle *b, MigBits *aHead, int i, int bUp,
+                 char **pzErr) {
+  const int *aDown = b->aaDown[i];
+  int nDown = b->anDown[i], nIn = 0, iIn = -1, k, n, rc;
+  int aBuf[16];
+  int *aTo = nDown <= 16 ? aBuf : sqlite3_malloc64(sizeof(int) * (size_t)nDown);
+  if (aTo == 0) return SQLITE_NOMEM;
+  for (k = 0; k < nDown; k++) {
+    if (MIG_BIT_TEST(aHead, aDown[k])) {
+      nIn++;
+      iIn = aDown[k];
+    }
+  }
+  rc = SQLITE_OK;
+  if (bUp) {
+    if (MIG_BIT_TEST(aHead, i)) {
+      rc = rowsError(b, aHead, i, bUp, pzErr);
+    } else if (nIn == 0) {
+      /* should_create_branch: a base, or none of its down revisions */
+    } else if (nDown > 1 && nIn > 1) {
+      /* should_merge_branches: the down revisions that no other row
+      ** needs are replaced by this one */
+      rc = notUnderOtherRows(b, aHead, -1, aDown, nDown, aTo, &n);
+      for (k = 0; rc == SQLITE_OK && k < n; k++) {
+        if (!MIG_BIT_TEST(aHead, aTo[k])) rc = rowsError(b, aHead, i, 1, pzErr);
+      }
+      if (rc == SQLITE_OK && n == 0) rc = rowsError(b, aHead, i, 1, pzErr);
+      for (k = 0; rc == SQLITE_OK && k < n; k++) MIG_BIT_CLEAR(aHead, aTo[k]);
+    } else {
+      /* update_version_num: the one down revision among the rows */
+      MIG_BIT_CLEAR(aHead, iIn);
+    }
+    if (rc == SQLITE_OK) MIG_BIT_SET(aHead, i);
+  } else if (!MIG_BIT_TEST(aHead, i)) {
+    /* Alembic updates a row that is not there and fails */
+    rc = rowsError(b, aHead, i, 0, pzErr);
+  } else {
+    /* should_delete_branch / should_unmerge_branches / update: the down
+    ** revisions that no other row needs replace this one */
+    rc = notUnderOtherRows(b, aHead, i, aDown, nDown, aTo, &n);
+    if (rc == SQLITE_OK) {
+      MIG_BIT_CLEAR(aHead, i);
+      for (k = 0; k < n; k++) MIG_BIT_SET(aHead, aTo[k]);
+    }
+  }
+  if (aTo != aBuf) sqlite3_free(aTo);
+  return rc;
+}
+
+/* Simulate the version rows through a plan: see internal.h. */
+int migHeadsAfterPlan(const migrate_bundle *b, const int *aCur, int nCur,
+                      const MigPlan *p, int **paOut, int *pnOut,
+                      char **pzErr) {
+  MigBits *aHead = bitsNew(b);
+  IntList l = {0};
+  int i, rc = SQLITE_OK;
+  if (aHead == 0) return SQLITE_NOMEM;
+  for (i = 0; i < nCur; i++) MIG_BIT_SET(aHead, aCur[i]);
+  for (i = 0; i < p->nStep && rc == SQLITE_OK; i++) {
+    rc = migHeadsStep(b, aHead, p->aStep[i].iRev, p->aStep[i].isUpgrade,
+                      pzErr);
+  }
+  for (i = 0; rc == SQLITE_OK && paOut && i < b->nRev; i++) {
+    if (MIG_BIT_TEST(aHead, i)) listAdd(&l, i);
+  }
+  sqlite3_free(aHead);
+  if (rc == SQLITE_OK) rc = l.rc;
+  if (rc == SQLITE_OK && paOut) {
+    *paOut = l.a;
+    *pnOut = l.n;
+    l.a = 0;
+  }
+  sqlite3_free(l.a);
+  return rc;
 }
 
 /* ======================================================================
@@ -697,6 +830,7 @@ int migGraphBuild(migrate_bundle *b, char **pzErr) {
     r->is_base = r->nparent == 0;
     r->is_merge = r->nparent > 1;
     r->is_branchpoint = r->nchild > 1;
+    r->is_real_head = r->nchild == 0 && r->ndependent == 0;
     if (r->is_head) b->aHead[b->nHead++] = i;
     if (r->nchild == 0 && r->ndependent == 0) b->aRealHead[b->nRealHead++] = i;
     if (r->is_base) b->aBase[b->nBase++] = i;
@@ -1351,9 +1485,10 @@ static int parseDowngradeTarget(const migrate_bundle *b, const int *aCur,
   return SQLITE_OK;
 }
 
-/* Alembic's check=True: no target may be an ancestor of another. */
+/* Alembic's check=True: no target may be an ancestor of another.  bRows:
+** a[] are the version rows, and the message says how to get out. */
 static int checkOverlap(const migrate_bundle *b, const int *a, int n,
-                        char **pzErr) {
+                        int bRows, char **pzErr) {
   int i, j;
   if (n < 2) return SQLITE_OK;
   for (i = 0; i < n; i++) {
@@ -1369,8 +1504,17 @@ static int checkOverlap(const migrate_bundle *b, const int *a, int n,
       char *zList = idList(b, l.a, l.n, ", ", 0);
       int rc = zList ? migSetError(pzErr, SQLITE_ERROR,
                                    "Requested revision %s overlaps with other "
-                                   "requested revisions %s",
-                                   b->aRev[a[i]].id, zList)
+                                   "requested revisions %s%s%s%s",
+                                   b->aRev[a[i]].id, zList,
+                                   bRows ? "; the version table holds both "
+                                           "(after a downgrade to a revision "
+                                           "that another applied revision "
+                                           "depends on, Alembic keeps it as "
+                                           "a row, and then refuses to "
+                                           "upgrade too): stamp "
+                                         : "",
+                                   bRows ? b->aRev[a[i]].id : "",
+                                   bRows ? " to keep one row" : "")
                      : SQLITE_NOMEM;
       sqlite3_free(zList);
       sqlite3_free(l.a);
@@ -1409,8 +1553,8 @@ static int planUpgrade(migrate_bundle *b, const int *aCur, int nCur,
   MigBits *aReq = 0, *aHave = 0;
   int *aOrder = 0, nOrder = 0, rc;
   size_t w;
-  rc = checkOverlap(b, aTgt, nTgt, pzErr);
-  if (rc == SQLITE_OK) rc = checkOverlap(b, aCur, nCur, pzErr);
+  rc = checkOverlap(b, aTgt, nTgt, 0, pzErr);
+  if (rc == SQLITE_OK) rc = checkOverlap(b, aCur, nCur, 1, pzErr);
   if (rc) return rc;
   aReq = reach(b, aTgt, nTgt, W_ANC);
   aHave = reach(b, aCur, nCur, W_ANC);
@@ -1554,12 +1698,98 @@ done:
   return rc;
 }
 
+/* An explicit upgrade or downgrade to t, checked against the version
+** rows' bookkeeping (migHeadsAfterPlan). */
+static int planExplicit(migrate_bundle *b, const int *aCur, int nCur,
+                        Target *t, int bUp, MigPlan *p, char **pzErr) {
+  int rc;
+  memset(p, 0, sizeof(*p));
+  if (bUp) {
+    IntList tg = {0};
+    rc = parseUpgradeTarget(b, aCur, nCur, t, &tg, pzErr);
+    if (rc == SQLITE_OK && tg.n == 0 && t->bRel && t->nRel < 0) {
+      /* "<rev>-N" walked down to base: Alembic's upgrade fails with a bare
+      ** assertion there */
+      rc = migSetError(pzErr, SQLITE_ERROR,
+                       "%s walks down to base, which is not an upgrade "
+                       "target; downgrade to it instead",
+                       t->zArg);
+    }
+    if (rc == SQLITE_OK) rc = planUpgrade(b, aCur, nCur, tg.a, tg.n, p, pzErr);
+    sqlite3_free(tg.a);
+  } else {
+    const char *zLabel;
+    int iTarget;
+    rc = parseDowngradeTarget(b, aCur, nCur, t, &zLabel, &iTarget, pzErr);
+    if (rc == SQLITE_OK) {
+      rc = planDowngrade(b, aCur, nCur, zLabel, iTarget, t->zArg, p, pzErr);
+    }
+  }
+  if (rc == SQLITE_OK) rc = migHeadsAfterPlan(b, aCur, nCur, p, 0, 0, pzErr);
+  if (rc) migPlanFree(p);
+  return rc;
+}
+
+/* migrate_to()'s direction for t: 1 upgrade, 0 downgrade (*pbUp).  Relative
+** steps say it; base downgrades, head and heads upgrade; otherwise a target
+** that is applied (read as an upgrade target, or, when that fails, as a
+** downgrade target, which ignores the label of "label@rev") is a downgrade
+** target.  A target neither reading resolves gets the upgrade's error. */
+static int autoDirection(migrate_bundle *b, const int *aCur, int nCur,
+                         const Target *t, int *pbUp, char **pzErr) {
+  IntList tg = {0};
+  MigBits *aApplied = 0;
+  Target t2;
+  int rc, iRev = R_NONE;
+  *pbUp = 1;
+  if (t->bRel && t->zSym[0] == 0) {
+    *pbUp = !(t->nRel < 0 || strchr(t->zArg, '-'));
+    return SQLITE_OK;
+  }
+  if (!t->bRel && strcmp(t->zSym, "base") == 0) {
+    *pbUp = 0;
+    return SQLITE_OK;
+  }
+  if (!t->bRel && (strcmp(t->zSym, "heads") == 0 || strcmp(t->zSym, "head") == 0)) {
+    return SQLITE_OK;
+  }
+  rc = parseUpgradeTarget(b, aCur, nCur, t, &tg, pzErr);
+  if (rc == SQLITE_OK) {
+    if (tg.n > 1) {
+      sqlite3_free(tg.a);
+      return SQLITE_OK;
+    }
+    iRev = tg.n ? tg.a[0] : R_NONE;
+  } else if (rc != SQLITE_NOMEM) {
+    const char *zLabel;
+    char *zErr2 = 0;
+    t2 = *t;
+    if (parseDowngradeTarget(b, aCur, nCur, &t2, &zLabel, &iRev, &zErr2) ==
+        SQLITE_OK) {
+      rc = SQLITE_OK;
+      sqlite3_free(*pzErr);
+      *pzErr = 0;
+    }
+    sqlite3_free(zErr2);
+  }
+  sqlite3_free(tg.a);
+  if (rc) return rc;
+  if (iRev < 0) {
+    *pbUp = 0;
+    return SQLITE_OK;
+  }
+  rc = migAppliedOf(b, aCur, nCur, &aApplied);
+  if (rc == SQLITE_OK) *pbUp = !MIG_BIT_TEST(aApplied, iRev);
+  sqlite3_free(aApplied);
+  return rc;
+}
+
 /* Plan a move to zTarget: see internal.h. */
 int migPlan(migrate_bundle *b, const int *aCur, int nCur, const char *zTarget,
             int mode, MigPlan *p, char **pzErr) {
   Target t;
   IntList tg = {0};
-  int rc;
+  int rc, bUp;
   memset(p, 0, sizeof(*p));
   if (zTarget == 0) {
     return migSetError(pzErr, SQLITE_MISUSE,
@@ -1571,65 +1801,35 @@ int migPlan(migrate_bundle *b, const int *aCur, int nCur, const char *zTarget,
 
   if (mode == MIGRATE_STAMP) {
     rc = parseUpgradeTarget(b, aCur, nCur, &t, &tg, pzErr);
-    if (rc == SQLITE_OK) rc = checkOverlap(b, tg.a, tg.n, pzErr);
+    if (rc == SQLITE_OK) rc = checkOverlap(b, tg.a, tg.n, 0, pzErr);
     if (rc == SQLITE_OK) rc = planStamp(b, aCur, nCur, tg.a, tg.n, p);
     sqlite3_free(tg.a);
     return rc;
   }
-
-  if (mode == MIGRATE_AUTO) {
-    /* Direction: relative steps say it; base downgrades; otherwise a target
-    ** that is already applied is a downgrade target. */
-    if (t.bRel && t.zSym[0] == 0) {
-      mode = t.nRel < 0 || strchr(zTarget, '-') ? MIGRATE_DOWNGRADE
-                                                : MIGRATE_UPGRADE;
-    } else if (!t.bRel && strcmp(t.zSym, "base") == 0) {
-      mode = MIGRATE_DOWNGRADE;
-    } else if (!t.bRel && strcmp(t.zSym, "heads") == 0) {
-      mode = MIGRATE_UPGRADE;
-    } else {
-      MigBits *aApplied = 0;
-      rc = parseUpgradeTarget(b, aCur, nCur, &t, &tg, pzErr);
-      if (rc) {
-        sqlite3_free(tg.a);
-        return rc;
-      }
-      mode = MIGRATE_UPGRADE;
-      if (tg.n == 0) {
-        mode = MIGRATE_DOWNGRADE;
-      } else if (tg.n == 1) {
-        rc = migAppliedOf(b, aCur, nCur, &aApplied);
-        if (rc == SQLITE_OK && MIG_BIT_TEST(aApplied, tg.a[0])) {
-          mode = MIGRATE_DOWNGRADE;
-        }
-        sqlite3_free(aApplied);
-      }
-      if (rc == SQLITE_OK && mode == MIGRATE_UPGRADE) {
-        rc = planUpgrade(b, aCur, nCur, tg.a, tg.n, p, pzErr);
-        sqlite3_free(tg.a);
-        return rc;
-      }
-      sqlite3_free(tg.a);
-      tg.a = 0;
-      tg.n = 0;
-      if (rc) return rc;
-    }
+  if (mode != MIGRATE_AUTO) {
+    return planExplicit(b, aCur, nCur, &t, mode == MIGRATE_UPGRADE, p, pzErr);
   }
 
-  if (mode == MIGRATE_UPGRADE) {
-    rc = parseUpgradeTarget(b, aCur, nCur, &t, &tg, pzErr);
-    if (rc == SQLITE_OK) rc = planUpgrade(b, aCur, nCur, tg.a, tg.n, p, pzErr);
-    sqlite3_free(tg.a);
-    return rc;
-  } else {
-    const char *zLabel;
-    int iTarget;
-    rc = parseDowngradeTarget(b, aCur, nCur, &t, &zLabel, &iTarget, pzErr);
-    if (rc == SQLITE_OK) {
-      rc = planDowngrade(b, aCur, nCur, zLabel, iTarget, zTarget, p, pzErr);
+  rc = autoDirection(b, aCur, nCur, &t, &bUp, pzErr);
+  if (rc) return rc;
+  rc = planExplicit(b, aCur, nCur, &t, bUp, p, pzErr);
+  if (rc == SQLITE_ERROR && !bUp && !(t.bRel && t.zSym[0] == 0)) {
+    /* An applied target Alembic's downgrade refuses (applied only as a
+    ** dependency; label@rev read another way) but its upgrade accepts:
+    ** there is nothing to do, as Alembic's upgrade does. */
+    MigPlan up;
+    char *zErr2 = 0;
+    Target t2;
+    parseTarget(zTarget, &t2, &zErr2);
+    if (planExplicit(b, aCur, nCur, &t2, 1, &up, &zErr2) == SQLITE_OK) {
+      *p = up;
+      rc = SQLITE_OK;
+      sqlite3_free(*pzErr);
+      *pzErr = 0;
     }
-    return rc;
+    sqlite3_free(zErr2);
   }
+  return rc;
 }
 
 /* Resolve a target for the shell: see migrate.h. */
@@ -1661,6 +1861,193 @@ int migrate_bundle_resolve(migrate_bundle *b, const char *zTarget,
   *paOut = l.a;
   *pnOut = l.n;
   return SQLITE_OK;
+}
+
+/* ======================================================================
+** History ranges (Alembic's walk_revisions)
+*/
+
+/* Is z a relative downward form without a revision: "-3", "label@-1"? */
+static int isRelativeDown(const char *z) {
+  const char *zAt = strchr(z, '@');
+  if (zAt) z = zAt + 1;
+  if (*z != '-' || z[1] == 0) return 0;
+  for (z++; *z; z++) {
+    if (*z < '0' || *z > '9') return 0;
+  }
+  return 1;
+}
+
+/* Does revision r carry (after propagation) branch label z[0..n)? */
+static int hasLabel(const migrate_revision *r, const char *z, size_t n) {
+  int k;
+  for (k = 0; k < r->nall_label; k++) {
+    if (strlen(r->all_labels[k]) == n && memcmp(r->all_labels[k], z, n) == 0) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Keep the revisions of a[0..*pn) on the branch zLower ("branch@...")
+** names; a revision id there stands for its (single) branch label
+** (Alembic: "branch@... -> heads should only produce targets on the given
+** branch"). */
+static void keepOnBranch(const migrate_bundle *b, const char *zLower, int *a,
+                         int *pn) {
+  const char *zAt = strchr(zLower, '@');
+  const char *z = zLower;
+  size_t n = (size_t)(zAt - zLower);
+  int i, j = 0;
+  char zId[MIG_MAX_ID * 4 + 8];
+  if (n < sizeof(zId)) {
+    int iRev;
+    memcpy(zId, zLower, n);
+    zId[n] = 0;
+    iRev = migrate_bundle_find(b, zId);
+    if (iRev >= 0 && b->aRev[iRev].nall_label == 1) {
+      z = b->aRev[iRev].all_labels[0];
+      n = strlen(z);
+    }
+  }
+  for (i = 0; i < *pn; i++) {
+    if (hasLabel(&b->aRev[a[i]], z, n)) a[j++] = a[i];
+  }
+  *pn = j;
+}
+
+/* Alembic's get_revisions("[label@]-N"): N steps down from every real
+** head (every one of the label's branch), one result per head. */
+static int lowerFromHeads(migrate_bundle *b, const char *z, IntList *pOut,
+                          char **pzErr) {
+  const char *zAt = strchr(z, '@');
+  int i, rc = SQLITE_OK;
+  for (i = 0; rc == SQLITE_OK && i < b->nRealHead; i++) {
+    int *a = 0, n = 0;
+    int iHead = b->aRealHead[i];
+    if (zAt && !hasLabel(&b->aRev[iHead], z, (size_t)(zAt - z))) continue;
+    rc = migrate_bundle_resolve(b, zAt ? zAt + 1 : z, &iHead, 1, &a, &n, pzErr);
+    if (rc == SQLITE_OK && n > 0) listAdd(pOut, a[0]);
+    sqlite3_free(a);
+  }
+  return rc ? rc : pOut->rc;
+}
+
+/* One end of a range: "current" is aDb[0..nDb), "base" nothing, else a
+** target resolved relative to aRel[0..nRel). */
+static int rangeEnd(migrate_bundle *b, const char *z, const int *aRel,
+                    int nRel, const int *aDb, int nDb, IntList *pOut,
+                    char **pzErr) {
+  int *a = 0, n = 0, i, rc;
+  if (strcmp(z, "current") == 0) {
+    for (i = 0; i < nDb; i++) listAdd(pOut, aDb[i]);
+    return pOut->rc;
+  }
+  rc = migrate_bundle_resolve(b, z, aRel, nRel, &a, &n, pzErr);
+  for (i = 0; rc == SQLITE_OK && i < n; i++) listAdd(pOut, a[i]);
+  sqlite3_free(a);
+  return rc ? rc : pOut->rc;
+}
+
+/* The revisions of a history range: see migrate.h. */
+int migrate_bundle_range(migrate_bundle *b, const char *zLower,
+                         const char *zUpper, const int *aDb, int nDb,
+                         int **paOut, int *pnOut, char **pzErr) {
+  IntList low = {0}, up = {0};
+  MigBits *aNeed = 0, *aHave = 0, *aDesc = 0;
+  int *aOut = 0, nOut = 0, nSet = 0, i, rc;
+
+  *paOut = 0;
+  *pnOut = 0;
+  if (zUpper == 0 || zUpper[0] == 0) zUpper = "heads";
+  if (zLower == 0 || zLower[0] == 0) zLower = "base";
+  if (isRelativeDown(zLower)) {
+    rc = lowerFromHeads(b, zLower, &low, pzErr);
+  } else {
+    rc = rangeEnd(b, zLower, aDb, nDb, aDb, nDb, &low, pzErr);
+  }
+  if (rc == SQLITE_OK) {
+    rc = rangeEnd(b, zUpper, low.a, low.n, aDb, nDb, &up, pzErr);
+  }
+  if (rc) goto done;
+  if (strchr(zLower, '@')) keepOnBranch(b, zLower, up.a, &up.n);
+
+  /* (upper and its ancestors) minus the ancestors of lower, lower kept;
+  ** when lower is not base, only lower's descendants (child edges) */
+  aNeed = reach(b, up.a, up.n, W_ANC);
+  aHave = reach(b, low.a, low.n, W_ANC);
+  aDesc = reach(b, low.a, low.n, W_DESC_CHILD);
+  aOut = sqlite3_malloc64(sizeof(int) * (size_t)(b->nRev + 1));
+  if (aNeed == 0 || aHave == 0 || aDesc == 0 || aOut == 0) {
+    rc = SQLITE_NOMEM;
+    goto done;
+  }
+  for (i = 0; i < low.n; i++) {
+    if (!MIG_BIT_TEST(aNeed, low.a[i])) {
+      rc = migSetError(pzErr, SQLITE_ERROR,
+                       "Requested range %s:%s does not refer to "
+                       "ancestor/descendant revisions along the same branch",
+                       zLower, zUpper);
+      goto done;
+    }
+  }
+  for (i = 0; i < low.n; i++) MIG_BIT_CLEAR(aHave, low.a[i]);
+  for (i = 0; i < b->nRev; i++) {
+    if (MIG_BIT_TEST(aNeed, i) && !MIG_BIT_TEST(aHave, i) &&
+        (low.n == 0 || MIG_BIT_TEST(aDesc, i))) {
+      nSet++;
+    } else {
+      MIG_BIT_CLEAR(aNeed, i);
+    }
+  }
+  /* newest first: Alembic's sort from the upper revisions; anything that
+  ** sort does not reach follows in history order */
+  rc = topoSort(b, aNeed, up.a, up.n, aOut, &nOut);
+  if (rc) goto done;
+  for (i = 0; i < nOut; i++) MIG_BIT_CLEAR(aNeed, aOut[i]);
+  for (i = b->nRev - 1; i >= 0 && nOut < nSet; i--) {
+    if (MIG_BIT_TEST(aNeed, b->aOrder[i])) aOut[nOut++] = b->aOrder[i];
+  }
+  *paOut = aOut;
+  *pnOut = nOut;
+  aOut = 0;
+
+done:
+  sqlite3_free(aOut);
+  sqlite3_free(aNeed);
+  sqlite3_free(aHave);
+  sqlite3_free(aDesc);
+  sqlite3_free(low.a);
+  sqlite3_free(up.a);
+  return rc;
+}
+
+/* The applied set: see migrate.h. */
+int migrate_bundle_applied(migrate_bundle *b, const int *aCur, int nCur,
+                           int **paOut, int *pnOut) {
+  MigBits *aApplied = 0;
+  IntList l = {0};
+  int i, rc;
+  *paOut = 0;
+  *pnOut = 0;
+  rc = migAppliedOf(b, aCur, nCur, &aApplied);
+  if (rc) return rc;
+  for (i = 0; i < b->nRev; i++) {
+    if (MIG_BIT_TEST(aApplied, i)) listAdd(&l, i);
+  }
+  sqlite3_free(aApplied);
+  if (l.rc) {
+    sqlite3_free(l.a);
+    return l.rc;
+  }
+  *paOut = l.a;
+  *pnOut = l.n;
+  return SQLITE_OK;
+}
+
+/* Label lookup: see migrate.h. */
+int migrate_bundle_label(const migrate_bundle *b, const char *zLabel) {
+  return findLabel(b, zLabel);
 }
 
 /* ======================================================================

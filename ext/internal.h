@@ -269,6 +269,24 @@ int migPlan(migrate_bundle *, const int *aCur, int nCur, const char *zTarget,
 int migHeadsOf(migrate_bundle *, const MigBits *aApplied, int **paOut,
                int *pnOut);
 
+/* The version rows aHead (a bitset) after revision i was upgraded (bUp) or
+** downgraded, kept as Alembic's HeadMaintainer keeps alembic_version: an
+** upgrade replaces the rows among its down revisions (parents and
+** normalized dependencies) by itself; a downgrade replaces its own row by
+** those of its down revisions that no other row needs, so a dependency that
+** a still-applied revision needs may stay as a row of its own.  SQLITE_ERROR
+** with a message where Alembic's bookkeeping fails (it would update a row
+** that is not there). */
+int migHeadsStep(const migrate_bundle *, MigBits *aHead, int i, int bUp,
+                 char **pzErr);
+/* Run migHeadsStep() over plan p from the rows aCur[0..nCur): SQLITE_OK
+** when every step can be recorded (so a plan is refused before it runs),
+** and then, when paOut is not NULL, the rows afterwards in *paOut
+** (sqlite3_malloc'd, map order) and *pnOut. */
+int migHeadsAfterPlan(const migrate_bundle *, const int *aCur, int nCur,
+                      const MigPlan *p, int **paOut, int *pnOut,
+                      char **pzErr);
+
 /* Applied closure (ancestors with dependencies) of aCur. */
 int migAppliedOf(migrate_bundle *, const int *aCur, int nCur,
                  MigBits **paApplied);

@@ -47,7 +47,7 @@ typedef struct migrate_revision {
   const char *downgrade;   /* downgrade body, NULL when the section is absent */
   int upgrade_line;        /* 1-based line of the first body line */
   int downgrade_line;
-  unsigned int checksum;   /* CRC-32 of the upgrade body (SPEC §2) */
+  unsigned int checksum;   /* CRC-32 of the upgrade body */
   const char *source;      /* the whole script, BOM dropped, LF endings */
   size_t nsource;
   /* Filled in by the graph (indices into the bundle's revision array). */
@@ -63,6 +63,8 @@ typedef struct migrate_revision {
   int is_base;             /* Revises is empty */
   int is_merge;            /* more than one parent */
   int is_branchpoint;      /* more than one child */
+  int is_real_head;        /* no child and nothing depends on it (a head
+                           ** that is not is Alembic's "effective head") */
   int statements_checked;  /* sections' statements checked at parse time */
 } migrate_revision;
 
@@ -112,13 +114,40 @@ int migrate_bundle_order(const migrate_bundle *, int i);
 int migrate_bundle_nhead(const migrate_bundle *);
 int migrate_bundle_head(const migrate_bundle *, int i);
 
-/* Resolve a target (SPEC §3) against a database whose heads are
+/* Resolve a target (README.md, "Targets") against a database whose heads are
 ** aCur[0..nCur) (indices): *paOut (caller frees with sqlite3_free) gets the
 ** revisions it names, *pnOut may be 0 for base.  Errors in Alembic's
 ** words. */
 int migrate_bundle_resolve(migrate_bundle *, const char *zTarget,
                            const int *aCur, int nCur, int **paOut, int *pnOut,
                            char **pzErr);
+
+/* The applied set of a database whose version rows are aCur[0..nCur): those
+** revisions and everything they need (parents and Depends On,
+** transitively), in the bundle's order.  *paOut: caller frees with
+** sqlite3_free().  SQLITE_OK or SQLITE_NOMEM. */
+int migrate_bundle_applied(migrate_bundle *, const int *aCur, int nCur,
+                           int **paOut, int *pnOut);
+
+/* The revisions of Alembic's "history -r LOWER:UPPER", newest first (the
+** order Alembic's walk_revisions gives).  NULL or "" means base (lower) or
+** heads (upper); "current" stands for the version rows aDb[0..nDb); a bare
+** "-N" or "label@-N" as the lower end walks N steps down from each head (of
+** that branch); the upper end is resolved relative to the lower ("+2").
+** Lower must be among upper's ancestors, else Alembic's "Requested range
+** ... does not refer to ancestor/descendant revisions along the same
+** branch".  *paOut: caller frees with sqlite3_free(). */
+int migrate_bundle_range(migrate_bundle *, const char *zLower,
+                         const char *zUpper, const int *aDb, int nDb,
+                         int **paOut, int *pnOut, char **pzErr);
+
+/* Index of the revision that declares branch label zLabel, or -1. */
+int migrate_bundle_label(const migrate_bundle *, const char *zLabel);
+
+/* NULL when z is a valid revision id or branch label (1 to 64 of A-Z a-z
+** 0-9 _, not head, heads or base), else why not ("is empty", ...): the
+** script parser's own check. */
+const char *migrate_check_ident(const char *z);
 
 /* The engine --------------------------------------------------------------- */
 
@@ -141,7 +170,7 @@ typedef struct migrate_options {
   void *pProgressArg;
 } migrate_options;
 
-/* Migrate database "main" of db to zTarget (SPEC §3).  On success returns
+/* Migrate database "main" of db to zTarget (README.md, "Targets").  On success returns
 ** SQLITE_OK and, if pzVersion is not NULL, *pzVersion is the resulting
 ** version (heads, comma-separated) or NULL at base.  On failure the database
 ** is as it was and *pzErr says why. */

@@ -222,6 +222,11 @@ static const char *badIdent(const char *z, size_t n) {
   return 0;
 }
 
+/* See migrate.h. */
+const char *migrate_check_ident(const char *z) {
+  return badIdent(z, strlen(z));
+}
+
 static const char *trimLeft(const char *z, const char *zEnd) {
   while (z < zEnd && (*z == ' ' || *z == '\t')) z++;
   return z;

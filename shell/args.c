@@ -8,7 +8,9 @@
 **     argsFree(&a);
 **
 ** Accepted forms: "-m MSG", "-mMSG", "--message MSG", "--message=MSG",
-** "-v", "--verbose"; "--" ends the options.  An argument made of '-' and a
+** "-v", "--verbose"; "--" ends the options.  argsParseLeading() reads the
+** options before the first positional argument only: the program's global
+** options, before the command.  An argument made of '-' and a
 ** digit ("-1", "-2:current") is a positional argument, as Alembic's
 ** "downgrade -1" needs.  A value is always taken from the next argument,
 ** whatever it looks like ("-r -3:current").
@@ -52,9 +54,10 @@ static int isPositional(const char *z) {
   return z[0] != '-' || z[1] == 0 || (z[1] >= '0' && z[1] <= '9');
 }
 
-/* See shell.h. */
-int argsParse(const OptDef *aDef, int nDef, int argc, char **argv, Args *p,
-              char **pzErr) {
+/* argsParse(), stopping at the first positional argument when piStop is
+** not NULL (*piStop = its index, argc when there is none). */
+static int parseArgs(const OptDef *aDef, int nDef, int argc, char **argv,
+                     Args *p, int *piStop, char **pzErr) {
   int i, bEndOpts = 0;
   memset(p, 0, sizeof(*p));
   p->aDef = aDef;
@@ -71,6 +74,10 @@ int argsParse(const OptDef *aDef, int nDef, int argc, char **argv, Args *p,
     int k;
     char *zVal = 0;
     if (bEndOpts || isPositional(z)) {
+      if (piStop) {
+        *piStop = i;
+        return EXIT_OK;
+      }
       p->azPos[p->nPos++] = z;
       continue;
     }
@@ -115,11 +122,24 @@ int argsParse(const OptDef *aDef, int nDef, int argc, char **argv, Args *p,
     }
     if (addValue(p, k, argc, zVal)) goto nomem;
   }
+  if (piStop) *piStop = argc;
   return EXIT_OK;
 
 nomem:
   *pzErr = sqlite3_mprintf("out of memory");
   return EXIT_USAGE;
+}
+
+/* See shell.h. */
+int argsParse(const OptDef *aDef, int nDef, int argc, char **argv, Args *p,
+              char **pzErr) {
+  return parseArgs(aDef, nDef, argc, argv, p, 0, pzErr);
+}
+
+/* See shell.h. */
+int argsParseLeading(const OptDef *aDef, int nDef, int argc, char **argv,
+                     Args *p, int *piStop, char **pzErr) {
+  return parseArgs(aDef, nDef, argc, argv, p, piStop, pzErr);
 }
 
 void argsFree(Args *p) {

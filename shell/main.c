@@ -256,39 +256,34 @@ int main(int argc, char **argv) {
   memset(&s, 0, sizeof(s));
 
   /* global options before the command */
-  for (i = 1; i < argc; i++) {
-    const char *z = argv[i];
-    if (strcmp(z, "--version") == 0) {
+  {
+    static const OptDef aLead[] = {
+        {"database", 'd', 1}, {"dir", 0, 1}, {"bundle", 0, 1},
+        {"help", 'h', 0},     {"version", 0, 0},
+    };
+    Args a;
+    char *zErr = 0;
+    rc = argsParseLeading(aLead, (int)(sizeof(aLead) / sizeof(aLead[0])),
+                          argc - 1, argv + 1, &a, &i, &zErr);
+    if (rc) {
+      rc = mainUsage("%s", zErr ? zErr : "out of memory");
+      sqlite3_free(zErr);
+      argsFree(&a);
+      return rc;
+    }
+    i++; /* index into argv */
+    if (argsHas(&a, "version")) {
+      argsFree(&a);
       printf(PROG " %s (SQLite %s)\n", MIGRATE_VERSION, sqlite3_libversion());
       return outFinish(EXIT_OK);
     }
-    if (strcmp(z, "-h") == 0 || strcmp(z, "--help") == 0) {
+    if (argsHas(&a, "help")) {
+      argsFree(&a);
       printMainHelp();
       return outFinish(EXIT_OK);
     }
-    if (z[0] != '-' || strcmp(z, "-") == 0) break;
-    {
-      static const char *azName[] = {"-d", "--database", "--dir", "--bundle"};
-      const char **pzSet[] = {&s.zDbArg, &s.zDbArg, &s.zDirArg, &s.zBundleArg};
-      const char *zVal = 0;
-      int k;
-      for (k = 0; k < 4 && zVal == 0; k++) {
-        size_t n = strlen(azName[k]);
-        if (strncmp(z, azName[k], n) != 0) continue;
-        if (z[n] == 0) {
-          if (i + 1 >= argc) {
-            return mainUsage("option %s expects a value", z);
-          }
-          zVal = argv[++i];
-        } else if (k == 0 || z[n] == '=') {
-          zVal = z + n + (k != 0);
-        } else {
-          continue;
-        }
-        *pzSet[k] = zVal;
-      }
-      if (zVal == 0) return mainUsage("unrecognized option '%s'", z);
-    }
+    takeGlobals(&s, &a);
+    argsFree(&a);
   }
   if (i >= argc) {
     return mainUsage("a command is required (%s--help lists them)",

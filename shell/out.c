@@ -73,11 +73,6 @@ int outFinish(int rc) {
 ** Revisions
 */
 
-/* Alembic's _is_real_head: no child and nothing depends on it. */
-static int isRealHead(const migrate_revision *r) {
-  return r->nchild == 0 && r->ndependent == 0;
-}
-
 void outIds(FILE *f, const migrate_bundle *b, const int *a, int n) {
   int i;
   for (i = 0; i < n; i++) {
@@ -121,8 +116,8 @@ void outHeadOnly(FILE *f, const migrate_bundle *b, int i, int flags,
     fputs(")", f);
   }
   if (flags & (FMT_HEAD | FMT_TREE)) {
-    if (isRealHead(r)) fputs(" (head)", f);
-    if (r->is_head && !isRealHead(r)) fputs(" (effective head)", f);
+    if (r->is_real_head) fputs(" (head)", f);
+    if (r->is_head && !r->is_real_head) fputs(" (effective head)", f);
     if (bCurrent) fputs(" (current)", f);
   }
   if (flags & FMT_TREE) {

@@ -9,7 +9,8 @@
 ** out.c       output: Alembic's revision formats, errors, usage lines
 ** commands.c  upgrade, downgrade, stamp, current, check, test, bundle
 ** inspect.c   history, heads, branches, show
-** range.c     revision sets for display: history ranges, current's heads
+** range.c     revision lists for display (history ranges, current), asked
+**             of the engine
 ** write.c     init, revision, merge (the files they write)
 ** graph.c     graph (Graphviz DOT)
 **
@@ -63,6 +64,11 @@ typedef struct Args {
 ** way. */
 int argsParse(const OptDef *aDef, int nDef, int argc, char **argv, Args *p,
               char **pzErr);
+/* The same for the options before the first positional argument (the
+** global options before the command): *piStop is that argument's index, or
+** argc when there is none. */
+int argsParseLeading(const OptDef *aDef, int nDef, int argc, char **argv,
+                     Args *p, int *piStop, char **pzErr);
 void argsFree(Args *p);
 /* How often option zLong was given (0 when not). */
 int argsHas(const Args *p, const char *zLong);
@@ -165,19 +171,21 @@ void outIds(FILE *, const migrate_bundle *, const int *a, int n);
 int outFinish(int rc);
 
 /* ------------------------------------------------------------------------
-** range.c: revision sets for display
+** range.c: revision lists for display, asked of the engine
 */
 
 /* The revisions of Alembic's "history -r LOWER:UPPER", newest first, in
-** *paOut (sqlite3_free).  "" means base (lower) or heads (upper);
-** "current" stands for aDb[0..nDb).  SQLITE_OK, or an error with *pzErr. */
+** *paOut (sqlite3_free): migrate_bundle_range().  "" means base (lower) or
+** heads (upper); "current" stands for aDb[0..nDb).  SQLITE_OK, or an error
+** with *pzErr. */
 int rangeCollect(migrate_bundle *, const char *zLower, const char *zUpper,
                  const int *aDb, int nDb, int **paOut, int *pnOut,
                  char **pzErr);
 
-/* What "current" lists (Alembic's get_all_current): the applied revisions
-** that no applied revision revises, in the bundle's order.  *paOut is
-** sqlite3_free'd by the caller.  SQLITE_OK or SQLITE_NOMEM. */
+/* What "current" lists: the version rows aDb[0..nDb), in the bundle's
+** order (so current, history -i and show current agree with the version
+** table).  *paOut is sqlite3_free'd by the caller.  SQLITE_OK or
+** SQLITE_NOMEM. */
 int rangeCurrentHeads(migrate_bundle *, const int *aDb, int nDb, int **paOut,
                       int *pnOut);
 

@@ -135,28 +135,6 @@ static void makeSlug(const char *zMsg, char *zOut) {
   }
 }
 
-/* Is z a valid revision id (1-64 of A-Z a-z 0-9 _)? */
-static int isValidId(const char *z) {
-  size_t n = strlen(z), i;
-  if (n == 0 || n > 64) return 0;
-  for (i = 0; i < n; i++) {
-    if (!isWordChar(z[i])) return 0;
-  }
-  return 1;
-}
-
-/* Is z a branch label declared in the bundle? */
-static int isLabel(const migrate_bundle *b, const char *z) {
-  int i, k;
-  for (i = 0; i < migrate_bundle_count(b); i++) {
-    const migrate_revision *r = migrate_bundle_revision(b, i);
-    for (k = 0; k < r->nlabel; k++) {
-      if (strcmp(r->labels[k], z) == 0) return 1;
-    }
-  }
-  return 0;
-}
-
 /* "a, b" of a list. Caller frees; NULL on OOM. */
 static char *joinList(char **az, int n) {
   char *z = sqlite3_mprintf("");
@@ -192,7 +170,7 @@ static int addParents(migrate_bundle *b, const char *zTarget, int bSplice,
   }
   for (i = 0; i < n; i++) {
     const migrate_revision *r = migrate_bundle_revision(b, a[i]);
-    if (r->nchild > 0 && !bSplice) {
+    if (!r->is_head && !bSplice) {
       sqlite3_free(a);
       return outFail("Revision %s is not a head revision; %s", r->id,
                      bMerge ? "merge heads only"
@@ -226,7 +204,7 @@ static int resolveDepends(migrate_bundle *b, char **azVal, int nVal,
   for (i = 0; i < raw.n && rc == EXIT_OK; i++) {
     int *a = 0, n = 0, src;
     char *zErr = 0;
-    if (isLabel(b, raw.az[i])) {
+    if (migrate_bundle_label(b, raw.az[i]) >= 0) {
       if (listAdd(&p->depends, raw.az[i], strlen(raw.az[i]))) {
         rc = outFail("out of memory");
       }
@@ -264,11 +242,8 @@ static int writeRevision(Shell *s, migrate_bundle *b, NewRev *p) {
   size_t n;
 
   if (p->zId) {
-    if (!isValidId(p->zId)) {
-      return outFail("Revision ID '%s' may only hold the characters A-Z a-z "
-                     "0-9 _ (1 to 64 of them)",
-                     p->zId);
-    }
+    const char *zWhy = migrate_check_ident(p->zId);
+    if (zWhy) return outFail("Revision ID '%s' %s", p->zId, zWhy);
     snprintf(zId, sizeof(zId), "%s", p->zId);
   } else {
     unsigned char aRand[6];

@@ -28,7 +28,7 @@ alembic.command.downgrade, online, against the real file. After each step:
                   (Alembic keeps some dependencies in sets): only the set of
                   revisions and a valid parents-first order are Alembic's
                   contract there
-    auto_ok       whether migrate_to()'s direction inference (SPEC section 3)
+    auto_ok       whether migrate_to()'s direction inference (README.md, "Targets")
                   picks the same command as the step: fixed for head/heads/
                   <label>@head(s) (upgrade), base/<label>@base (downgrade),
                   +N/<label>@+N (upgrade), -N/<label>@-N (downgrade); otherwise
@@ -36,6 +36,10 @@ alembic.command.downgrade, online, against the real file. After each step:
                   a downgrade when it is among the ancestors (dependencies
                   included) of the current heads, else an upgrade. A target
                   that does not resolve is an error either way (auto_ok true).
+                  A `downgrade` to an applied target that Alembic refuses
+                  while its `upgrade` accepts it (a target applied only as a
+                  dependency) is auto_ok false: migrate_to() does nothing
+                  there, as Alembic's upgrade.
 
 Determinism: Alembic orders its revision map by os.listdir(), which is file
 system order; this script makes that listing sorted, so the map order is the
@@ -296,6 +300,16 @@ def run_case(case, nodes, verbose=False):
                 "order_free": False,
                 "auto_ok": inferred is None or inferred == cmd,
             }
+            if (res["auto_ok"] and cmd == "downgrade" and err is not None
+                    and inferred == "downgrade"):
+                # an applied target Alembic's downgrade refuses: migrate_to()
+                # does what Alembic's upgrade does when that accepts it
+                shutil.copyfile(db, after)
+                shutil.copyfile(snapshot, db)
+                e2, _, _ = run_step(Config(ini, stdout=io.StringIO()), "upgrade", target, tmp)
+                if e2 is None:
+                    res["auto_ok"] = False
+                shutil.copyfile(after, db)
             where = "case %s step %d (%s %s)" % (case["name"], i + 1, cmd, target)
             if err is not None and (ran or heads != heads_before):
                 raise SystemExit("%s: Alembic failed after changing the database" % where)

@@ -9,6 +9,13 @@ database file, and compares, after every step, the trace rows the revision
 scripts added and `SELECT version_num FROM migrate_version ORDER BY 1` with
 Alembic's trace rows and alembic_version rows.
 
+RandomGraphParityTest does the same for tests/parity/random.json: at least
+300 random graphs of 12 steps each, recorded from Alembic by
+tools/parity_gen.py (see its docstring for the format). Each step runs as
+migrate_to(target) and must give the outcome the file says migrate_to()
+must give (`auto`); a refusal must leave the database as it was and its
+message must be at least as clear as Alembic's (message_problem()).
+
     /usr/bin/python3 -m unittest discover -s tests/python
     MIGRATE_SO=/path/to/migrate /usr/bin/python3 -m unittest discover -s tests/python
 
@@ -72,8 +79,9 @@ def extension_problem():
     return None
 
 
-def script_text(node):
-    """One revision as our script format (SPEC section 2)."""
+def script_text(node, up="up %s", down="down %s"):
+    """One revision as our script format (README: "Revision scripts"); its
+    upgrade inserts the row up % id into trace, its downgrade down % id."""
     rid = node["id"]
     lines = [
         "-- rev %s" % rid,
@@ -88,20 +96,20 @@ def script_text(node):
     lines += [
         "",
         "-- migrate:upgrade",
-        "INSERT INTO trace(step) VALUES ('up %s');" % rid,
+        "INSERT INTO trace(step) VALUES ('%s');" % (up % rid),
         "",
         "-- migrate:downgrade",
-        "INSERT INTO trace(step) VALUES ('down %s');" % rid,
+        "INSERT INTO trace(step) VALUES ('%s');" % (down % rid),
         "",
     ]
     return "\n".join(lines)
 
 
-def write_scripts(folder, nodes):
+def write_scripts(folder, nodes, up="up %s", down="down %s"):
     os.makedirs(folder)
     for node in nodes:
         with open(os.path.join(folder, "%s_rev.sql" % node["id"]), "w") as f:
-            f.write(script_text(node))
+            f.write(script_text(node, up, down))
 
 
 def prerequisites(nodes):
@@ -295,6 +303,185 @@ class ParityTest(unittest.TestCase):
         if returned != exp["heads"]:
             problems.append("migrate_to returned %r; expected the heads %r "
                             "(comma-separated, NULL at base)" % (result, exp["heads"]))
+        return problems
+
+
+# ----------------------------------------------------------------------
+# Random graphs (tests/parity/random.json, written by tools/parity_gen.py)
+
+def random_nodes(graph):
+    """The graph of one random.json entry as cases.json-style nodes."""
+    return [{"id": r[0], "revises": r[1], "labels": r[2], "depends": r[3]}
+            for r in graph["revs"]]
+
+
+def expected_auto(step):
+    """What migrate_to(target) must do for a random.json step."""
+    target, cmd, auto, up, down = step
+    return up if auto == "up" else down
+
+
+# Alembic's message -> what ours must say (a regular expression over the
+# message without its "migrate_to('TARGET'): " prefix).  Where Alembic's wording is
+# ours, ours starts with it; where Alembic's command layer replaces the
+# cause by "Can't locate revision ..." or raises a bare assertion, ours
+# names the cause.
+SAME_START = (
+    "Multiple head revisions are present for given argument",
+    "Destination ", "Relative revision ", "No such revision or branch",
+    "Not a valid downgrade target from current heads", "No such branch",
+    "Multiple revisions start with",
+)
+REWORDED = [
+    # the revisions named come from a set in Alembic (hash order)
+    (r"^Requested revision \S+ overlaps with other requested revisions ",
+     r"^Requested revision \S+ overlaps with other requested revisions \S"),
+    (r"^Ambiguous walk$", r"^Ambiguous walk: (revision \S+ is a (merge point of|branch "
+     r"point with children)|there are several (heads|bases)) \(.*\); name a revision "
+     r"or a branch \('<branchname>@[-+]1'\)$"),
+    (r"^Walked too far$", r"^Walked too far: \S+ goes past the (heads|base)$"),
+    # Alembic's command layer words every ResolutionError so; ours says which
+    (r"^Can't locate revision identified by '(.*)'$",
+     r"^(Revision \S+ is not a member of branch '[^']+'|No such revision or branch "
+     r"'.*'|No such branch: '.*'|Multiple revisions start with '.*)$"),
+    (r"^Ambiguous upgrade from multiple current revisions$",
+     r"^Ambiguous upgrade from multiple current revisions \(.*\); use "
+     r"'<branchname>@\+\d+' or '<revision>\+\d+'$"),
+    # a bare assertion in Alembic: ours names what is wrong
+    (r"^AssertionError$", r"^(\S+ walks down to base, which is not an upgrade target; "
+     r"downgrade to it instead|Walked too far: \S+ goes past the (heads|base)|Relative "
+     r"revision \S+: the database has (no applied revision|several applied heads) on "
+     r"branch '\w+'|.*Alembic fails here too.*)$"),
+    (r"^(KeyError|TypeError|AttributeError)$", r"."),
+]
+
+
+SEVERAL_HEADS = (r"^Relative revision -\d+ is ambiguous: the database has several "
+                 r"heads \(.*\); use '<revision>-\d+' or '<branchname>@-\d+'$")
+
+
+def message_problem(ours, theirs):
+    """Why our refusal message `ours` is not as clear as Alembic's, or None."""
+    import re
+    if re.search(SEVERAL_HEADS, ours) and re.search(
+            r"^(downgrade -1 from multiple heads is ambiguous|Relative revision -\d+ "
+            r"didn't produce|Walked too far|Ambiguous walk)", theirs):
+        # -N from several heads: Alembic warns, walks from whichever version
+        # row it reads first and then fails or not; we refuse the choice
+        return None
+    if theirs.startswith(SAME_START):
+        head = theirs.split(";")[0]
+        return None if ours.startswith(head) else (
+            "says %r; Alembic says %r" % (ours, theirs))
+    for pattern, wanted in REWORDED:
+        if re.search(pattern, theirs):
+            return None if re.search(wanted, ours) else (
+                "says %r; for Alembic's %r it should match %r" % (ours, theirs, wanted))
+    return "says %r; Alembic says %r, which no rule of message_problem() covers" % (
+        ours, theirs)
+
+
+class RandomGraphParityTest(unittest.TestCase):
+    """Every step of tests/parity/random.json through migrate_to()."""
+
+    maxDiff = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.data = load_json("random.json")
+
+    def test_golden_size(self):
+        """At least 300 graphs of 12 steps each, recorded with Alembic 1.8.1."""
+        self.assertEqual(self.data["alembic"], "1.8.1")
+        self.assertGreaterEqual(len(self.data["graphs"]), 300)
+        self.assertEqual({len(g["steps"]) for g in self.data["graphs"]}, {12})
+
+    def test_random_graphs(self):
+        problem = extension_problem()
+        if problem:
+            self.fail(problem)
+        tally = dict(graphs=0, steps=0, refusals=0, failed=0, not_reached=0)
+        for graph in self.data["graphs"]:
+            tally["graphs"] += 1
+            self.run_graph(graph, tally)
+        sys.stderr.write(
+            "\nrandom parity: %(graphs)d graphs, %(steps)d steps through migrate_to "
+            "(%(refusals)d refusals); %(failed)d failed, %(not_reached)d not reached "
+            "after a failure\n" % tally)
+        self.assertEqual(tally["failed"], 0)
+
+    def run_graph(self, graph, tally):
+        nodes = random_nodes(graph)
+        needs = prerequisites(nodes)
+        tmp = tempfile.mkdtemp(prefix="migrate-random-parity-")
+        try:
+            folder = os.path.join(tmp, "migrations")
+            write_scripts(folder, nodes, "+%s", "-%s")
+            db = Database(os.path.join(tmp, "test.db"))
+            try:
+                for i, step in enumerate(graph["steps"]):
+                    tally["steps"] += 1
+                    problems = self.run_step(db, folder, step, needs, tally)
+                    if problems:
+                        left = len(graph["steps"]) - i - 1
+                        tally["failed"] += 1
+                        tally["not_reached"] += left
+                        with self.subTest(graph=graph["name"], step=i + 1,
+                                          target=step[0]):
+                            self.fail("%s: migrate_to(%r) from %s: %s; revs %s%s" % (
+                                graph["name"], step[0], step[1], "; ".join(problems),
+                                json.dumps(graph["revs"]),
+                                "" if not left else "; %d later step(s) not run" % left))
+                        break
+            finally:
+                db.close()
+        finally:
+            shutil.rmtree(tmp)
+
+    def run_step(self, db, folder, step, needs, tally):
+        exp = expected_auto(step)
+        last, heads_before = db.last_trace(), db.heads()
+        err = result = None
+        try:
+            result = db.conn.execute("SELECT migrate_to(?, migrate_bundle(?))",
+                                     (step[0], folder)).fetchone()[0]
+        except sqlite3.OperationalError as e:
+            err = str(e)
+        ran, heads = db.trace_since(last), db.heads()
+        unchanged = ran == [] and heads == heads_before
+        if "ran" not in exp:
+            tally["refusals"] += 1
+            theirs = exp.get("error") or exp.get("warn")
+            if err is None:
+                return ["Alembic refuses (%r) but migrate_to returned %r, ran %r" % (
+                    theirs, result, ran)]
+            if not unchanged:
+                return ["refused (%s) but ran %r, heads %r -> %r" % (
+                    err, ran, heads_before, heads)]
+            prefix = "migrate_to('%s'): " % step[0]
+            if not err.startswith(prefix):
+                return ["message without the prefix %r: %r" % (prefix, err)]
+            why = message_problem(err[len(prefix):], theirs)
+            return [why] if why else []
+        if err is not None:
+            return ["refused (%s); Alembic ran %r and left %r" % (err, exp["ran"], exp["heads"])]
+        problems = []
+        if exp.get("free"):
+            if sorted(ran) != sorted(exp["ran"]):
+                problems.append("ran %r; Alembic ran %r (in any valid order)" % (ran, exp["ran"]))
+            else:
+                why = order_problem([("up " if r[0] == "+" else "down ") + r[1:] for r in ran],
+                                    needs)
+                if why:
+                    problems.append("ran %r: %s" % (ran, why))
+        elif ran != exp["ran"]:
+            problems.append("ran %r; Alembic ran %r" % (ran, exp["ran"]))
+        if heads != exp["heads"]:
+            problems.append("migrate_version holds %r; alembic_version held %r"
+                            % (heads, exp["heads"]))
+        returned = [] if result is None else sorted(str(result).split(","))
+        if returned != heads:
+            problems.append("returned %r; the version table holds %r" % (result, heads))
         return problems
 
 

@@ -10,7 +10,8 @@ this test needs no Alembic.
 Each case runs the same setup steps and command through sqlite-migrate in a
 fresh folder and compares: stdout byte for byte ("{DIR}" in a Path: line is the
 --dir given), the exit status (a case Alembic refused must fail with 1), and the
-progress lines on stderr with their " (N ms)" removed.
+progress lines on stderr with their " (N ms)" removed. One deliberate
+difference: `current` lists the version rows only (see version_rows_only).
 """
 
 import json
@@ -18,7 +19,7 @@ import os
 import re
 import unittest
 
-from shell_support import FIXTURES, EXAMPLE, HERE, Tmp, run
+from shell_support import FIXTURES, EXAMPLE, HERE, Tmp, run, versions
 
 FOLDERS = {
     "example": EXAMPLE,
@@ -36,6 +37,26 @@ def progress(stderr):
                 raise AssertionError("progress line without its time: %r" % line)
             lines.append(m.group(1))
     return lines
+
+
+def version_rows_only(stdout, rows):
+    """Alembic's `current` output reduced to the revisions in the version
+    table. Alembic's current lists get_all_current(): also a revision that
+    is applied only because a version row depends on it (x1 when c1, which
+    depends on x1, is the row). Ours lists the version rows, the revisions
+    history -i marks and show current shows (README: "Targets"), so those
+    extra lines (or -v blocks) are left out; everything else is compared
+    byte for byte."""
+    head, blocks = "", [stdout]
+    if stdout.startswith("Current revision(s)"):
+        head, rest = stdout.split("\n", 1)
+        head += "\n"
+        blocks = re.split(r"(?m)^(?=Rev: )", rest)
+    else:
+        blocks = stdout.splitlines(True)
+    kept = [b for b in blocks
+            if b and re.match(r"^(Rev: )?(\w+)", b).group(2) in rows]
+    return head + "".join(kept)
 
 
 class AlembicFormatsTest(unittest.TestCase):
@@ -75,7 +96,10 @@ class AlembicFormatsTest(unittest.TestCase):
                 return
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertEqual(p.stderr, "")
-            self.assertEqual(p.stdout, case["stdout"].replace("{DIR}", folder))
+            expected = case["stdout"].replace("{DIR}", folder)
+            if case["args"][0] == "current":
+                expected = version_rows_only(expected, versions(os.path.join(tmp, "test.db")))
+            self.assertEqual(p.stdout, expected)
 
 
 if __name__ == "__main__":

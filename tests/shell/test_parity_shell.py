@@ -18,10 +18,17 @@ migrate_version rows are compared with Alembic's trace and alembic_version:
   `alternatives` or a clean refusal (exit 1, nothing changed);
 - an `order_free` step must run the same revisions in a valid order;
 - after the first failing step the rest of that case is not run.
+
+RandomShellParityTest replays tests/parity/random.json (tools/parity_gen.py)
+the same way, each step as the command Alembic's recorded state followed,
+and checks after each new state that current, history -i and show current
+list exactly the version table's rows and that heads lists the graph's
+heads, as current marks them.
 """
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import sys
@@ -29,6 +36,10 @@ import tempfile
 import unittest
 
 from shell_support import REPO, run
+
+# the rule for refusal messages is the migrate_to() replay's
+sys.path.insert(0, os.path.join(REPO, "tests", "python"))
+from test_parity import message_problem  # noqa: E402
 
 PARITY = os.path.join(REPO, "tests", "parity")
 
@@ -206,6 +217,163 @@ class ShellParityTest(unittest.TestCase):
         if n_progress != len(ran):
             problems.append("%d progress lines for %d revisions: %r"
                             % (n_progress, len(ran), p.stderr))
+        return problems
+
+
+# ----------------------------------------------------------------------
+# Random graphs (tests/parity/random.json, written by tools/parity_gen.py)
+
+FAILED_PREFIX = re.compile(r"^FAILED: (upgrade|downgrade)\('.*?'\): ")
+
+
+def random_script(rev):
+    rid, revises, labels, depends = rev
+    return script_text({"id": rid, "revises": revises, "labels": labels,
+                        "depends": depends}).replace("'up %s'" % rid, "'+%s'" % rid).replace(
+                            "'down %s'" % rid, "'-%s'" % rid)
+
+
+def first_ids(text, pattern):
+    """The ids of the lines of text that match pattern (group 1), sorted."""
+    return sorted(m.group(1) for m in re.finditer(pattern, text, re.M))
+
+
+class RandomShellParityTest(unittest.TestCase):
+    """Every step of tests/parity/random.json as the shell's own upgrade or
+    downgrade (the command Alembic's recorded state followed), and after
+    each step current, history -i, show current and heads, which must agree
+    with each other and with the version table."""
+
+    maxDiff = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.data = load("random.json")
+
+    def test_random_graphs(self):
+        """Every EVERY-th graph (MIGRATE_PARITY_SHELL_EVERY, default 8: each
+        step costs several processes; tests/python/test_parity.py replays
+        all of them through migrate_to() in one process; 1 runs all here)."""
+        every = int(os.environ.get("MIGRATE_PARITY_SHELL_EVERY", "8"))
+        tally = dict(graphs=0, steps=0, refusals=0, faces=0, failed=0, not_reached=0)
+        for i, graph in enumerate(self.data["graphs"]):
+            if i % every:
+                continue
+            tally["graphs"] += 1
+            self.run_graph(graph, tally)
+        sys.stderr.write(
+            "\nrandom shell parity: %(graphs)d graphs, %(steps)d steps through "
+            "sqlite-migrate upgrade/downgrade (%(refusals)d refusals); current, "
+            "history -i, show current and heads checked in %(faces)d states; "
+            "%(failed)d failed, %(not_reached)d not reached\n" % tally)
+        self.assertEqual(tally["failed"], 0)
+        self.assertGreater(tally["faces"], 0)
+
+    def run_graph(self, graph, tally):
+        revs = graph["revs"]
+        needs = prerequisites([{"id": r[0], "revises": r[1], "labels": r[2],
+                                "depends": r[3]} for r in revs])
+        revised = {p for r in revs for p in r[1]}
+        heads_of_graph = sorted(r[0] for r in revs if r[0] not in revised)
+        tmp = tempfile.mkdtemp(prefix="migrate-random-shell-")
+        try:
+            folder = os.path.join(tmp, "migrations")
+            os.makedirs(folder)
+            for rev in revs:
+                with open(os.path.join(folder, "%s_rev.sql" % rev[0]), "w") as f:
+                    f.write(random_script(rev))
+            state = State(os.path.join(tmp, "test.db"))
+            checked = None  # the version rows the faces were last checked in
+            for i, step in enumerate(graph["steps"]):
+                tally["steps"] += 1
+                problems = self.run_step(tmp, folder, state, step, needs, tally)
+                rows = state.read()[1]
+                if not problems and rows != checked:
+                    # the faces depend on the rows only: checked once per state
+                    tally["faces"] += 1
+                    checked = rows
+                    problems = self.faces_agree(tmp, folder, state, heads_of_graph)
+                if problems:
+                    left = len(graph["steps"]) - i - 1
+                    tally["failed"] += 1
+                    tally["not_reached"] += left
+                    with self.subTest(graph=graph["name"], step=i + 1, target=step[0]):
+                        self.fail("%s step %d: %s %s: %s; revs %s" % (
+                            graph["name"], i + 1, step[1], step[0], "; ".join(problems),
+                            json.dumps(revs)))
+                    break
+        finally:
+            shutil.rmtree(tmp)
+
+    def run_step(self, tmp, folder, state, step, needs, tally):
+        target, cmd = step[0], step[1]
+        exp = step[3] if cmd == "up" else step[4]
+        command = "upgrade" if cmd == "up" else "downgrade"
+        trace0, heads0 = state.read()
+        p = run(["-d", "test.db", "--dir", folder, command, target], cwd=tmp)
+        trace1, heads = state.read()
+        ran = trace1[len(trace0):]
+        if p.returncode not in (0, 1) or p.stdout:
+            return ["exit %d, stdout %r, stderr %r" % (p.returncode, p.stdout, p.stderr)]
+        if "ran" not in exp:
+            tally["refusals"] += 1
+            theirs = exp.get("error") or exp.get("warn")
+            if p.returncode != 1:
+                return ["Alembic refuses (%r) but the shell exited 0, ran %r" % (theirs, ran)]
+            if trace1 != trace0 or heads != heads0:
+                return ["refused but ran %r, heads %r -> %r" % (ran, heads0, heads)]
+            m = FAILED_PREFIX.match(p.stderr)
+            if not m:
+                return ["refusal without 'FAILED: %s(...): ': %r" % (command, p.stderr)]
+            why = message_problem(p.stderr[m.end():].rstrip("\n"), theirs)
+            return [why] if why else []
+        if p.returncode != 0:
+            return ["failed (%s); Alembic ran %r and left %r"
+                    % (p.stderr.strip(), exp["ran"], exp["heads"])]
+        problems = []
+        if exp.get("free"):
+            if sorted(ran) != sorted(exp["ran"]):
+                problems.append("ran %r; Alembic ran %r (in any order)" % (ran, exp["ran"]))
+            else:
+                why = order_problem([("up " if r[0] == "+" else "down ") + r[1:]
+                                     for r in ran], needs)
+                if why:
+                    problems.append("ran %r: %s" % (ran, why))
+        elif ran != exp["ran"]:
+            problems.append("ran %r; Alembic ran %r" % (ran, exp["ran"]))
+        if heads != exp["heads"]:
+            problems.append("migrate_version holds %r; alembic_version held %r"
+                            % (heads, exp["heads"]))
+        n_progress = sum(1 for line in p.stderr.splitlines() if line.startswith("Running "))
+        if n_progress != len(ran):
+            problems.append("%d progress lines for %d revisions" % (n_progress, len(ran)))
+        return problems
+
+    def faces_agree(self, tmp, folder, state, heads_of_graph):
+        """current, history -i, show current and heads against the version
+        table and the graph's heads."""
+        rows = state.read()[1]
+        base = ["-d", "test.db", "--dir", folder]
+        out = {}
+        for name, args in (("current", ["current"]), ("history -i", ["history", "-i"]),
+                           ("show current", ["show", "current"]), ("heads", ["heads"])):
+            p = run(base + args, cwd=tmp)
+            if p.returncode != 0 or p.stderr:
+                return ["%s: exit %d, %r" % (name, p.returncode, p.stderr)]
+            out[name] = p.stdout
+        seen = {
+            "current": first_ids(out["current"], r"^(\w+)"),
+            "history -i": first_ids(out["history -i"], r"-> (\w+)\b.*\(current\)"),
+            "show current": first_ids(out["show current"], r"^Rev: (\w+)"),
+        }
+        problems = ["%s shows %r; the version table holds %r" % (k, v, rows)
+                    for k, v in sorted(seen.items()) if v != rows]
+        listed = first_ids(out["heads"], r"^(\w+)")
+        if listed != heads_of_graph:
+            problems.append("heads lists %r; the graph's heads are %r" % (listed, heads_of_graph))
+        marked = first_ids(out["current"], r"^(\w+) .*\((effective )?head\)")
+        if marked != sorted(set(rows) & set(listed)):
+            problems.append("current marks %r as heads; heads lists %r" % (marked, listed))
         return problems
 
 

@@ -307,9 +307,83 @@ static void testHeadsOf(void) {
   migrate_bundle_free(b);
 }
 
+/* migrate_bundle_range() as "LOWER:UPPER" with version rows zDb, the ids
+** newest first, or "error: ...". */
+static char *range(migrate_bundle *b, const char *zLower, const char *zUpper,
+                   const char *zDb) {
+  int aDb[64], nDb = ut_cur(b, zDb, aDb, 64), *a = 0, n = 0, rc;
+  char *zErr = 0, *z;
+  rc = migrate_bundle_range(b, zLower, zUpper, aDb, nDb, &a, &n, &zErr);
+  z = rc ? sqlite3_mprintf("error: %s", zErr) : ut_ids(b, a, n, ",");
+  sqlite3_free(a);
+  sqlite3_free(zErr);
+  return z;
+}
+
+/* Expected orders and sets are Alembic 1.8.1's walk_revisions(lower, upper)
+** on the same graph. */
+static void testShellQueries(void) {
+  char *zErr = 0;
+  migrate_bundle *b;
+  int *a = 0, n = 0, aCur[4];
+  TEST("the queries the shell asks: range, applied, label, ident");
+  b = ut_graph(&zErr, "r1; b1<r1 @bee; b2<b1; c1<r1; c2<c1 &b1; x1 @ex");
+  sqlite3_free(zErr);
+  if (b == 0) return;
+  CHECK_TAKE(range(b, "", "", ""), "b2,c2,c1,b1,r1,x1");
+  /* c2 only depends on b1: not a descendant along Revises */
+  CHECK_TAKE(range(b, "b1", "", ""), "b2,b1");
+  CHECK_TAKE(range(b, "", "c2", ""), "c2,c1,b1,r1");
+  CHECK_TAKE(range(b, "c1", "c2", ""), "c2,c1");
+  CHECK_TAKE(range(b, "current", "", "c1"), "c2,c1");
+  CHECK_TAKE(range(b, "", "current", "c1"), "c1,r1");
+  CHECK_TAKE(range(b, "bee@-1", "", ""), "b2,b1");
+  CHECK_TAKE(range(b, "c1", "b2", ""),
+             "error: Requested range c1:b2 does not refer to "
+             "ancestor/descendant revisions along the same branch");
+  CHECK_TAKE(range(b, "zz9", "", ""), "error: No such revision or branch "
+                                      "'zz9'; please ensure at least four "
+                                      "characters are present for partial "
+                                      "revision identifier matches");
+
+  aCur[0] = ut_idx(b, "c2");
+  CHECK_INT(migrate_bundle_applied(b, aCur, 1, &a, &n), SQLITE_OK);
+  CHECK_TAKE(ut_ids(b, a, n, ","), "b1,c1,c2,r1");
+  sqlite3_free(a);
+  CHECK_INT(migrate_bundle_applied(b, aCur, 0, &a, &n), SQLITE_OK);
+  CHECK_INT(n, 0);
+  sqlite3_free(a);
+
+  CHECK_INT(migrate_bundle_label(b, "bee"), ut_idx(b, "b1"));
+  CHECK_INT(migrate_bundle_label(b, "ex"), ut_idx(b, "x1"));
+  CHECK_INT(migrate_bundle_label(b, "b1"), -1);
+  CHECK_INT(migrate_bundle_revision(b, ut_idx(b, "b2"))->is_real_head, 1);
+  CHECK_INT(migrate_bundle_revision(b, ut_idx(b, "c2"))->is_real_head, 1);
+  CHECK_INT(migrate_bundle_revision(b, ut_idx(b, "b1"))->is_real_head, 0);
+  migrate_bundle_free(b);
+  b = ut_graph(&zErr, "r1; d1<r1 &x1; x1");
+  sqlite3_free(zErr);
+  if (b == 0) return;
+  /* x1 is a head nothing revises, but d1 depends on it: an effective head */
+  CHECK_INT(migrate_bundle_revision(b, ut_idx(b, "x1"))->is_head, 1);
+  CHECK_INT(migrate_bundle_revision(b, ut_idx(b, "x1"))->is_real_head, 0);
+  migrate_bundle_free(b);
+
+  CHECK(migrate_check_ident("a1_B2") == 0);
+  CHECK_STR(migrate_check_ident(""), "is empty");
+  CHECK_STR(migrate_check_ident("bad-id"),
+            "may only hold the characters A-Z a-z 0-9 _");
+  CHECK_STR(migrate_check_ident("heads"),
+            "is a reserved word (head, heads, base)");
+  CHECK_STR(migrate_check_ident("a123456789012345678901234567890123456789012"
+                                "3456789012345678901234"),
+            "is longer than 64 characters");
+}
+
 void ut_graph_tests(void) {
   testRefusals();
   testShapes();
   testFlagsAndLists();
   testHeadsOf();
+  testShellQueries();
 }

@@ -46,7 +46,6 @@ static char *runStep(migrate_bundle *b, const char *zCur, const char *zTarget,
   MigPlan p;
   char *zErr = 0;
   MigStr s = {0};
-  MigBits *aApplied = 0;
   int *aHead = 0, nHead = 0;
   const char **az;
   *pbOrderOk = 1;
@@ -85,16 +84,8 @@ static char *runStep(migrate_bundle *b, const char *zCur, const char *zTarget,
     }
     *pzSortedSteps = migStrFinish(&t);
   }
-  /* heads afterwards */
-  migAppliedOf(b, aCur, nCur, &aApplied);
-  for (i = 0; i < p.nStep; i++) {
-    if (p.aStep[i].isUpgrade) {
-      MIG_BIT_SET(aApplied, p.aStep[i].iRev);
-    } else {
-      MIG_BIT_CLEAR(aApplied, p.aStep[i].iRev);
-    }
-  }
-  migHeadsOf(b, aApplied, &aHead, &nHead);
+  /* the version rows afterwards */
+  migHeadsAfterPlan(b, aCur, nCur, &p, &aHead, &nHead, 0);
   for (i = 0; i < nHead; i++) az[i] = b->aRev[aHead[i]].id;
   qsort(az, (size_t)nHead, sizeof(char *), cmpStr);
   migStrAppendZ(&s, p.nStep ? " => " : "=> ");
@@ -102,7 +93,6 @@ static char *runStep(migrate_bundle *b, const char *zCur, const char *zTarget,
   if (nHead == 0) migStrAppendZ(&s, "base");
   sqlite3_free(az);
   sqlite3_free(aHead);
-  sqlite3_free(aApplied);
   migPlanFree(&p);
   return migStrFinish(&s);
 }

@@ -230,27 +230,19 @@ char *ut_labels(const migrate_bundle *b, const char *zId) {
   return migStrFinish(&s);
 }
 
-/* Heads after applying a plan's steps to the applied closure of aCur. */
+/* The version rows after a plan (migHeadsAfterPlan: Alembic's
+** HeadMaintainer), "base" when none. */
 static char *headsAfter(migrate_bundle *b, const int *aCur, int nCur,
                         const MigPlan *p) {
-  MigBits *aApplied = 0;
-  int *aHead = 0, nHead = 0, i;
-  char *z;
-  if (migAppliedOf(b, aCur, nCur, &aApplied)) return 0;
-  for (i = 0; i < p->nStep; i++) {
-    if (p->aStep[i].isUpgrade) {
-      MIG_BIT_SET(aApplied, p->aStep[i].iRev);
-    } else {
-      MIG_BIT_CLEAR(aApplied, p->aStep[i].iRev);
-    }
-  }
-  if (migHeadsOf(b, aApplied, &aHead, &nHead)) {
-    sqlite3_free(aApplied);
-    return 0;
+  int *aHead = 0, nHead = 0;
+  char *z, *zErr = 0;
+  if (migHeadsAfterPlan(b, aCur, nCur, p, &aHead, &nHead, &zErr)) {
+    z = sqlite3_mprintf("error: %s", zErr ? zErr : "(no message)");
+    sqlite3_free(zErr);
+    return z;
   }
   z = nHead ? ut_ids(b, aHead, nHead, ",") : sqlite3_mprintf("base");
   sqlite3_free(aHead);
-  sqlite3_free(aApplied);
   return z;
 }
 
