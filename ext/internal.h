@@ -286,4 +286,13 @@ int migTableExists(sqlite3 *db, const char *zName, int *pExists);
 extern const unsigned char migrate_embedded_data[];
 extern const unsigned int migrate_embedded_size;
 
+/* ---- compat.c: routines newer than SQLite 3.34, safe on every version */
+
+/* Rows changed by the last INSERT/UPDATE/DELETE (sqlite3_changes64 when the
+** library has it, else sqlite3_changes). */
+sqlite3_int64 migChanges(sqlite3 *db);
+
+/* 1 when db holds a read or write transaction (sqlite3_txn_state), else 0. */
+int migTxnOpen(sqlite3 *db);
+
 #endif /* MIGRATE_INTERNAL_H */

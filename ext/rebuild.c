@@ -1402,9 +1402,7 @@ static int copyRows(Rebuild *p, const char *zMap) {
     rc = sqlite3_step(st);
     if (rc == SQLITE_DONE) {
       rc = SQLITE_OK;
-      p->nRow = sqlite3_libversion_number() >= 3037000
-                    ? sqlite3_changes64(p->db)
-                    : sqlite3_changes(p->db);
+      p->nRow = migChanges(p->db);
     } else {
       char *zFix;
       sqlite3_int64 iRow = 0;

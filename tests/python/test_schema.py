@@ -86,7 +86,8 @@ HISTORIES = {
             ALTER TABLE notes ADD COLUMN title TEXT;
         """, """
             DROP INDEX ix_tags_tag;
-            ALTER TABLE notes DROP COLUMN title;
+            SELECT migrate_rebuild('notes', 'CREATE TABLE notes (
+                id INTEGER PRIMARY KEY, body TEXT)');
         """, message="Add tags"),
         "c3_ok.sql": revision("c3", "b2", """
             CREATE INDEX ix_notes_title ON notes (title);
