@@ -55,12 +55,13 @@ sha_of() {
 }
 
 # The compile options Debian and RHEL build their libsqlite3 with (JSON1 is
-# built in by default only from 3.38; Python needs deserialize).
+# built in by default only from 3.38; Python needs deserialize; without
+# HAVE_USLEEP a busy timeout below one second gives up at once).
 SQLITE_OPTS="-DSQLITE_ENABLE_JSON1 -DSQLITE_ENABLE_FTS3 -DSQLITE_ENABLE_FTS4
  -DSQLITE_ENABLE_FTS3_PARENTHESIS -DSQLITE_ENABLE_FTS5 -DSQLITE_ENABLE_RTREE
  -DSQLITE_ENABLE_COLUMN_METADATA -DSQLITE_ENABLE_DBSTAT_VTAB
  -DSQLITE_ENABLE_DESERIALIZE -DSQLITE_ENABLE_MATH_FUNCTIONS
- -DSQLITE_ENABLE_UNLOCK_NOTIFY -DSQLITE_THREADSAFE=1"
+ -DSQLITE_ENABLE_UNLOCK_NOTIFY -DSQLITE_THREADSAFE=1 -DHAVE_USLEEP=1"
 
 say() { echo "sqlite-versions: $*"; }
 die() { echo "sqlite-versions: $*" >&2; exit 1; }

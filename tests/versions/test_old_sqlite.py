@@ -35,7 +35,8 @@ class OldSqliteRefused(unittest.TestCase):
              ".load " + os.path.join(TREE, "build", "migrate")],
             capture_output=True, text=True, env=self.env())
         self.assertEqual((p.returncode, p.stdout, p.stderr),
-                         (1, "3.31.1\n", "Error: " + REFUSAL + "\n"))
+                         (1, "3.31.1\n", "Error: error during initialization: "
+                          + REFUSAL + "\n"))
 
     def test_python_load_refused(self):
         code = ("import sqlite3\n"
@@ -52,18 +53,18 @@ class OldSqliteRefused(unittest.TestCase):
         p = subprocess.run([sys.executable, "-c", code], capture_output=True,
                            text=True, env=self.env())
         self.assertEqual((p.stdout, p.stderr),
-                         ("3.31.1\n" + REFUSAL + "\n0\n", ""))
+                         ("3.31.1\nerror during initialization: " + REFUSAL
+                          + "\n0\n", ""))
 
     def test_program_refuses_old_library(self):
         with tempfile.TemporaryDirectory() as tmp:
             db = os.path.join(tmp, "app.db")
             p = subprocess.run(
                 [os.path.join(TREE, "build", "sqlite-migrate"), "-d", db,
-                 "current"], capture_output=True, text=True, env=self.env())
-            self.assertEqual(p.stdout, "")
-            self.assertIn(REFUSAL, p.stderr)
-            self.assertNotEqual(p.returncode, 0)
-            self.assertFalse(os.path.exists(db) and os.path.getsize(db) > 0)
+                 "upgrade"], capture_output=True, text=True, env=self.env())
+            self.assertEqual(
+                (p.returncode, p.stdout, p.stderr),
+                (1, "", "FAILED: cannot use database %s: %s\n" % (db, REFUSAL)))
 
 
 if __name__ == "__main__":
