@@ -11,7 +11,8 @@ Suites:
   unit    build/test_unit: C tests of the parser, graph, targets and bundle
   sql     tests/sql/*.sql run by the real sqlite3 shell, compared with
           tests/sql/*.expected
-  python  tests/python/test_*.py and tests/shell/test_*.py (stdlib unittest)
+  python  tests/python/test_*.py, tests/shell/test_*.py and
+          tests/node/test_*.py (stdlib unittest)
 
 The last line is "N passed, N failed"; the exit status is 1 on any failure.
 """
@@ -146,7 +147,7 @@ bad = len(r.failures) + len(r.errors) + len(r.unexpectedSuccesses)
 print("PYRESULT %d %d %d" % (r.testsRun - bad - len(r.skipped), bad,
                              len(r.skipped)))
 """
-    dirs = [os.path.join(ROOT, "tests", x) for x in ("python", "shell")]
+    dirs = [os.path.join(ROOT, "tests", x) for x in ("python", "shell", "node")]
     dirs = [d for d in dirs if os.path.isdir(d)]
     python = os.environ.get("PYTHON", "/usr/bin/python3")
     p = subprocess.run([python, "-c", code] + dirs, cwd=ROOT,

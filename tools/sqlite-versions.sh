@@ -5,6 +5,7 @@
 #     make test-sqlite-versions                 all versions below
 #     make test-sqlite-versions VERSIONS=3.34.0 one of them
 #     tools/sqlite-versions.sh fetch            only download (then offline)
+#     VERSIONS=3.34.0 tools/sqlite-versions.sh src   print V/src (amalgamation)
 #
 # The amalgamations come from npm package tarballs (the only place this
 # project's CI can reach): better-sqlite3 ships sqlite3.c/.h/ext.h, the sqlite3
@@ -108,16 +109,25 @@ extract() {
   rm -rf "$tmp"
 }
 
-# build V AMALG SHELL: src/, lib/, bin/ of version V (skipped when done).
-build_sqlite() {
+# src V AMALG SHELL: V/src holds version V's amalgamation and shell.c.
+src() {
   local v=$1 amalg=$2 shellpkg=$3 d=$OUT/$1 got
-  [ -x "$d/bin/sqlite3" ] && [ -f "$d/lib/libsqlite3.so.0" ] && return 0
-  rm -rf "$d/src" "$d/lib" "$d/bin"
-  mkdir -p "$d/src" "$d/lib" "$d/bin"
+  [ -f "$d/src/shell.c" ] && return 0
+  rm -rf "$d/src"
+  mkdir -p "$d/src"
   extract "$amalg" "$d/src" sqlite3.c sqlite3.h sqlite3ext.h
-  extract "$shellpkg" "$d/src" shell.c
   got=$(sed -n 's/^#define SQLITE_VERSION *"\(.*\)"/\1/p' "$d/src/sqlite3.h")
   [ "$got" = "$v" ] || die "$amalg carries SQLite $got, not $v"
+  extract "$shellpkg" "$d/src" shell.c
+}
+
+# build V AMALG SHELL: src/, lib/, bin/ of version V (skipped when done).
+build_sqlite() {
+  local v=$1 amalg=$2 shellpkg=$3 d=$OUT/$1
+  [ -x "$d/bin/sqlite3" ] && [ -f "$d/lib/libsqlite3.so.0" ] && return 0
+  src "$@"
+  rm -rf "$d/lib" "$d/bin"
+  mkdir -p "$d/lib" "$d/bin"
   say "$v: compiling libsqlite3.so.0 and the sqlite3 shell"
   # shellcheck disable=SC2086
   $CC -O1 -fPIC -shared -w $SQLITE_OPTS -Wl,-soname,libsqlite3.so.0 \
@@ -166,7 +176,8 @@ run_version() {
   check_versions "$v" || return 1
   say "$v: tests/run_all.py"
   (cd "$d/tree" && PATH=$d/bin:$PATH LD_LIBRARY_PATH=$d/lib PYTHON=$PY \
-    SQLITE_VERSIONS_RUN=$v "$PY" tests/run_all.py) >"$d/run.log" 2>&1 || {
+    NODE_CACHE=$ROOT/build/node \
+    "$PY" tests/run_all.py) >"$d/run.log" 2>&1 || {
     tail -n 60 "$d/run.log"
     say "$v: FAILED after $(($(date +%s) - start)) s (log: $d/run.log)"
     return 1
@@ -199,10 +210,16 @@ $OLD"
       fetch "$shellpkg" >/dev/null
       continue
     fi
+    if [ "${1:-}" = src ]; then
+      src "$v" "$amalg" "$shellpkg"
+      echo "$OUT/$v/src"
+      continue
+    fi
     build_sqlite "$v" "$amalg" "$shellpkg"
     run_version "$v" || failed+=("$v")
   done <<<"$TABLE"
   [ "${1:-}" = fetch ] && { say "downloads cached in $DL"; return 0; }
+  [ "${1:-}" = src ] && return 0
   refuse_old || failed+=("${OLD%% *} (refusal)")
   if [ ${#failed[@]} -gt 0 ]; then
     say "FAILED on SQLite ${failed[*]}"
