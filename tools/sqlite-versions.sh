@@ -191,7 +191,10 @@ refuse_old() {
   local v amalg shellpkg first
   read -r v amalg shellpkg <<<"$OLD"
   first=$(echo "$TABLE" | awk 'NF { print $1; exit }')
-  [ -x "$OUT/$first/tree/build/sqlite-migrate" ] || return 0
+  if [ ! -x "$OUT/$first/tree/build/sqlite-migrate" ]; then
+    say "$v: refusal not checked (SQLite $first was not built in this run)"
+    return 0
+  fi
   build_sqlite "$v" "$amalg" "$shellpkg"
   say "$v: the $first build refuses SQLite $v"
   OLD_SQLITE=$OUT/$v BUILT_TREE=$OUT/$first/tree \
