@@ -91,8 +91,9 @@ fetch() {
   echo "$f"
 }
 
-# extract NAME@VER FILE... into DIR: the amalgamation files out of either
-# package layout (better-sqlite3: deps/sqlite3/; sqlite3: an autoconf tarball)
+# extract NAME@VER DIR FILE...: the amalgamation files out of any of the
+# package layouts (better-sqlite3: deps/sqlite3/ from 8, deps/sqlite3.tar.gz
+# before; sqlite3: an autoconf tarball, which also has shell.c)
 extract() {
   local spec=$1 dir=$2 tgz tmp inner f
   shift 2
@@ -103,6 +104,9 @@ extract() {
   if [ -n "$inner" ]; then
     tar xzf "$inner" -C "$tmp"
     for f in "$@"; do cp "$tmp"/sqlite-autoconf-*/"$f" "$dir/"; done
+  elif [ -f "$tmp/package/deps/sqlite3.tar.gz" ]; then
+    # better-sqlite3 before 8: the three files in deps/sqlite3.tar.gz
+    tar xzf "$tmp/package/deps/sqlite3.tar.gz" -C "$dir" "$@"
   else
     for f in "$@"; do cp "$tmp/package/deps/sqlite3/$f" "$dir/"; done
   fi
