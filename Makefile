@@ -6,12 +6,22 @@
 #   make test                 every test suite
 #   make SANITIZE=1 test      the same under AddressSanitizer + UBSan
 #   make demo                 upgrade a fresh demo.db with the sqlite3 shell
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local [DESTDIR=/tmp/stage]; make uninstall
+#   make test-sqlite-versions every supported SQLite (tools/sqlite-versions.sh)
+#   make test-install         install into a scratch prefix, build from it
+#
+# make demo and make test first bring the Debian/Ubuntu packages they need
+# (tools/deps.sh: installs them as root or with password-less sudo, else
+# prints the one command to run); NO_INSTALL=1 skips that step.
 
 VERSION    := 0.1.0
 MIGRATIONS ?= migrations
 PREFIX     ?= /usr/local
 PYTHON     ?= /usr/bin/python3
+# where make install puts tools/python/sqlite_migrate.py (on Debian's
+# sys.path for PREFIX=/usr/local)
+PYTHONDIR  ?= $(PREFIX)/lib/python$(shell $(PYTHON) -c \
+              'import sys; print("%d.%d" % sys.version_info[:2])')/dist-packages
 SQLITE3    ?= sqlite3
 CC         ?= cc
 B          := build
@@ -35,7 +45,8 @@ CORE_OBJS := $(ENGINE:%=$(B)/core/%.o) $(B)/core/embedded_bundle.o
 MKB_OBJS  := $(BUNDLER:%=$(B)/core/%.o)
 
 .SECONDARY:
-.PHONY: all test test-unit test-valgrind demo install clean FORCE
+.PHONY: all test test-unit test-valgrind demo install uninstall clean FORCE \
+        deps-demo deps-test test-sqlite-versions test-install
 
 SHELL_SRC := $(wildcard shell/*.c)
 PROGRAMS  := $(B)/migrate.so $(B)/mkbundle $(B)/libsqlitemigrate.a
@@ -105,7 +116,14 @@ $(B)/test_unit: $(UNIT_SRC) tests/unit/unit.h $(B)/libsqlitemigrate.a
 	$(CC) $(ALL_CFLAGS) -DSQLITE_CORE -Iext $(UNIT_SRC) \
 	  $(B)/libsqlitemigrate.a -o $@ $(LIBS)
 
-test: all $(B)/test_unit $(FIXTURE_MODULES)
+# The packages make demo and make test need (one list: tools/deps.sh).
+deps-demo deps-test:
+ifneq ($(NO_INSTALL),1)
+	@sh tools/deps.sh ensure $(@:deps-%=%)
+endif
+
+test: deps-test
+	@$(MAKE) --no-print-directory all $(B)/test_unit $(FIXTURE_MODULES)
 	@SANITIZE=$(SANITIZE) $(PYTHON) tests/run_all.py
 	@$(MAKE) --no-print-directory test-fuzz-regressions
 	@$(MAKE) --no-print-directory test-faults-short
@@ -117,22 +135,48 @@ test-unit: $(B)/test_unit
 test-valgrind: all
 	@VALGRIND=1 $(PYTHON) tests/run_all.py --sql-only
 
-demo: all
+demo: deps-demo
+	@$(MAKE) --no-print-directory all
 	rm -f demo.db
 	$(SQLITE3) demo.db -cmd '.load ./$(B)/migrate' \
 	  "SELECT 'migrated to ' || migrate_to('head');" \
 	  '.mode box' \
 	  "SELECT revision, down_revision, message, is_head, is_current FROM migrations;"
 
+# make install [PREFIX=/usr/local] [DESTDIR=staging]: the module, the
+# static library and its header, the programs, the man page, pkg-config's
+# sqlite-migrate.pc and the Python helper.  make uninstall removes them.
+INSTALLED := lib/migrate.so lib/libsqlitemigrate.a include/migrate.h \
+             bin/mkbundle bin/sqlite-migrate share/man/man1/sqlite-migrate.1 \
+             lib/pkgconfig/sqlite-migrate.pc
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
-	  $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
+	  $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PYTHONDIR)
 	install -m 644 $(B)/migrate.so $(DESTDIR)$(PREFIX)/lib/migrate.so
 	install -m 644 $(B)/libsqlitemigrate.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 ext/migrate.h $(DESTDIR)$(PREFIX)/include/
 	install -m 755 $(B)/mkbundle $(DESTDIR)$(PREFIX)/bin/
-	if [ -x $(B)/sqlite-migrate ]; then \
-	  install -m 755 $(B)/sqlite-migrate $(DESTDIR)$(PREFIX)/bin/; fi
+	install -m 755 $(B)/sqlite-migrate $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 shell/sqlite-migrate.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+	  tools/sqlite-migrate.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/sqlite-migrate.pc
+	install -m 644 tools/python/sqlite_migrate.py $(DESTDIR)$(PYTHONDIR)/
+
+uninstall:
+	rm -f $(INSTALLED:%=$(DESTDIR)$(PREFIX)/%) \
+	  $(DESTDIR)$(PYTHONDIR)/sqlite_migrate.py
+
+# Every supported SQLite: fetch pinned amalgamations (cached in build/),
+# build each, build this project against it, run the suites there.
+test-sqlite-versions:
+	@bash tools/sqlite-versions.sh
+
+# Install into a scratch prefix and build the README's static example from
+# the installed files (system libsqlite3, then an amalgamation compiled in).
+test-install: all
+	@bash tests/versions/test_install.sh
 
 clean:
 	rm -rf $(B) demo.db

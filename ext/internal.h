@@ -455,4 +455,21 @@ extern const char migBookkeepingSql[];
 extern const unsigned char migrate_embedded_data[];
 extern const unsigned int migrate_embedded_size;
 
+/* ---- compat.c: routines newer than SQLite 3.34, safe on every version */
+
+/* Rows changed by the last INSERT/UPDATE/DELETE (sqlite3_changes64 when the
+** library has it, else sqlite3_changes). */
+sqlite3_int64 migChanges(sqlite3 *db);
+
+/* 1 when db holds a read or write transaction (sqlite3_txn_state), else 0. */
+int migTxnOpen(sqlite3 *db);
+
+/* *pzSchema = the first schema other than main holding a table or view
+** named zName (caller frees), or NULL.  SQLite's result code. */
+int migOtherSchemaOf(sqlite3 *db, const char *zName, char **pzSchema);
+
+/* *pbShadow = whether main table zTab is a virtual table's shadow table
+** (PRAGMA table_list from 3.37, SQLite's naming rule before).  Result code. */
+int migIsShadowTable(sqlite3 *db, const char *zTab, int *pbShadow);
+
 #endif /* MIGRATE_INTERNAL_H */

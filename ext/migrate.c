@@ -19,6 +19,9 @@
 #include "internal.h"
 SQLITE_EXTENSION_INIT1
 
+/* The oldest supported SQLite (README.md, "Supported SQLite versions"). */
+#define MIGRATE_MIN_SQLITE 3034000
+
 #ifdef _WIN32
 __declspec(dllexport)
 #elif defined(__GNUC__)
@@ -28,10 +31,12 @@ int sqlite3_migrate_init(sqlite3 *db, char **pzErrMsg,
                          const sqlite3_api_routines *pApi) {
   int rc;
   SQLITE_EXTENSION_INIT2(pApi);
-  if (sqlite3_libversion_number() < 3031000) {
+  if (sqlite3_libversion_number() < MIGRATE_MIN_SQLITE) {
+    /* the oldest SQLite every guard and every revision runs on */
     if (pzErrMsg) {
-      *pzErrMsg = sqlite3_mprintf("migrate needs SQLite 3.31 or newer (this "
-                                  "is %s)",
+      *pzErrMsg = sqlite3_mprintf("migrate needs SQLite 3.34.0 or newer, "
+                                  "this is SQLite %s: use a newer "
+                                  "libsqlite3 (or link one in)",
                                   sqlite3_libversion());
     }
     return SQLITE_ERROR;

@@ -573,24 +573,17 @@ static int findTable(Rebuild *p) {
   }
   if (!bFound) {
     /* say where it is, if it is anywhere */
-    rc = sqlite3_prepare_v2(p->db,
-                            "SELECT d.name FROM pragma_database_list AS d "
-                            "WHERE d.name <> 'main' AND EXISTS (SELECT 1 FROM "
-                            "pragma_table_list AS t WHERE t.schema = d.name "
-                            "AND t.name = ?1 COLLATE NOCASE)",
-                            -1, &st, 0);
-    if (rc == SQLITE_OK) {
-      rc = sqlite3_bind_text(st, 1, p->zArg, -1, SQLITE_STATIC);
-      if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-        rc = rbErr(p, SQLITE_ERROR,
-                   "table %s is in schema %s; only tables of the main "
-                   "database can be rebuilt",
-                   p->zArg, sqlite3_column_text(st, 0));
-        sqlite3_finalize(st);
-        goto done;
-      }
+    char *zIn = 0;
+    rc = migOtherSchemaOf(p->db, p->zArg, &zIn);
+    if (rc || zIn) {
+      rc = rc ? rbErrDb(p, rc, "reading the attached schemas")
+              : rbErr(p, SQLITE_ERROR,
+                      "table %s is in schema %s; only tables of the main "
+                      "database can be rebuilt",
+                      p->zArg, zIn);
+      sqlite3_free(zIn);
+      goto done;
     }
-    sqlite3_finalize(st);
     rc = rbErr(p, SQLITE_ERROR,
                "no table named %s in the main database; check the name "
                "(SELECT name FROM sqlite_schema WHERE type = 'table')",
@@ -622,23 +615,11 @@ static int findTable(Rebuild *p) {
       goto done;
     }
   }
-  if (sqlite3_libversion_number() >= 3037000) {
-    /* pragma_table_list (3.37) knows the shadow tables of virtual tables */
+  {
     int bShadow = 0;
-    rc = sqlite3_prepare_v2(p->db,
-                            "SELECT 1 FROM pragma_table_list(?1) WHERE "
-                            "schema = 'main' AND type = 'shadow'",
-                            -1, &st, 0);
-    if (rc == SQLITE_OK)
-      rc = sqlite3_bind_text(st, 1, p->zTab, -1, SQLITE_STATIC);
-    if (rc == SQLITE_OK) {
-      rc = sqlite3_step(st);
-      bShadow = rc == SQLITE_ROW;
-      rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
-    }
-    sqlite3_finalize(st);
+    rc = migIsShadowTable(p->db, p->zTab, &bShadow);
     if (rc) {
-      rc = rbErrDb(p, rc, "reading pragma_table_list");
+      rc = rbErrDb(p, rc, "looking for shadow tables");
       goto done;
     }
     if (bShadow) {
@@ -1322,9 +1303,7 @@ static int copyRows(Rebuild *p, const char *zMap) {
     rc = sqlite3_step(st);
     if (rc == SQLITE_DONE) {
       rc = SQLITE_OK;
-      p->nRow = sqlite3_libversion_number() >= 3037000
-                    ? sqlite3_changes64(p->db)
-                    : sqlite3_changes(p->db);
+      p->nRow = migChanges(p->db);
     } else {
       char *zFix;
       sqlite3_int64 iRow = 0;

@@ -73,9 +73,7 @@ int migCheckIdle(sqlite3 *db, int nCallerStmt, const char *zFunc,
                        "changed",
                        zFunc, zFunc);
   }
-  if (nCallerStmt && sqlite3_get_autocommit(db) &&
-      sqlite3_libversion_number() >= 3034000 &&
-      sqlite3_txn_state(db, 0) != SQLITE_TXN_NONE) {
+  if (nCallerStmt && sqlite3_get_autocommit(db) && migTxnOpen(db)) {
     return migSetError(pzErr, SQLITE_MISUSE,
                        "%s() must run as a statement of its own, e.g. "
                        "SELECT %s(...); it was called from a statement "

@@ -232,7 +232,10 @@ static sqlite3_module historyModule = {
     0,                 /* xSavepoint */
     0,                 /* xRelease */
     0,                 /* xRollbackTo */
-    0                  /* xShadowName */
+    0,                 /* xShadowName */
+#if SQLITE_VERSION_NUMBER >= 3044000
+    0                  /* xIntegrity (3.44; iVersion 0 never reads it) */
+#endif
 };
 
 int migRegisterVtabHistory(sqlite3 *db, char **pzErr) {

@@ -13,7 +13,13 @@ CREATE INDEX ix_conversations_active ON conversations (context_id, created_at)
     WHERE archived = 0;
 
 -- migrate:downgrade
--- The partial index names the column, so it goes first.
--- ALTER TABLE ... DROP COLUMN needs SQLite 3.35 or newer.
+-- The partial index names the column, so it goes first.  migrate_rebuild()
+-- drops the column on every supported SQLite (ALTER TABLE ... DROP COLUMN
+-- needs 3.35); the indexes on the other columns come back by themselves.
 DROP INDEX ix_conversations_active;
-ALTER TABLE conversations DROP COLUMN archived;
+SELECT migrate_rebuild('conversations', 'CREATE TABLE conversations (
+    id TEXT PRIMARY KEY NOT NULL,
+    context_id TEXT NOT NULL REFERENCES contexts (id) ON DELETE CASCADE,
+    title TEXT,
+    created_at TEXT NOT NULL DEFAULT (strftime(''%Y-%m-%dT%H:%M:%fZ'', ''now''))
+)');

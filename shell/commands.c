@@ -18,7 +18,8 @@
 ** (MIGRATE_UPGRADE / MIGRATE_DOWNGRADE), so "upgrade X" to an applied X does
 ** nothing and "downgrade X" to a revision that is not applied is an error.
 ** Each applied revision prints "Running upgrade a1 -> b2, message (12 ms)"
-** on stderr as it finishes (the engine's progress callback).  --sql prints
+** on stderr once it is committed (the engine's progress callback); after a
+** failure the steps that were rolled back print "Rolled back ...".  --sql prints
 ** what migrate_sql_script() returns, the same text as SQL's migrate_sql().
 ** A failing revision leaves the database as it was (the engine rolls back);
 ** the message names the revision, the statement and SQLite's error.
@@ -35,17 +36,72 @@
 ** upgrade, downgrade, stamp
 */
 
-/* The engine's progress callback: Alembic's "Running upgrade" line. */
+/* Progress lines wait for their transaction: a step's "Running upgrade
+** a1 -> b2, message (12 ms)" line is printed once it is committed, that is
+** when a "Transaction: none" step (which commits itself and every step
+** before it) or the whole run ends; when the run fails, the steps still
+** waiting were rolled back and are printed as "Rolled back upgrade ...". */
+typedef struct Progress {
+  char **azStep; /* "upgrade a1 -> b2, message" (sqlite3_free each) */
+  double *aMs;   /* each step's duration */
+  int nStep, nAlloc;
+} Progress;
+
+/* Print the waiting steps as "Running ... (N ms)" when bRan, else as
+** "Rolled back ...", and forget them. */
+static void progressFlush(Progress *p, int bRan) {
+  int i;
+  for (i = 0; i < p->nStep; i++) {
+    if (bRan) {
+      fprintf(stderr, "Running %s (%.0f ms)\n", p->azStep[i], p->aMs[i]);
+    } else {
+      fprintf(stderr, "Rolled back %s\n", p->azStep[i]);
+    }
+    sqlite3_free(p->azStep[i]);
+  }
+  sqlite3_free(p->azStep);
+  sqlite3_free(p->aMs);
+  memset(p, 0, sizeof(*p));
+}
+
+/* Keep z (takes ownership) as a waiting step; 0, or 1 when out of memory. */
+static int progressKeep(Progress *p, char *z, double ms) {
+  if (z && p->nStep == p->nAlloc) {
+    int n = p->nAlloc ? p->nAlloc * 2 : 16;
+    char **az = sqlite3_realloc64(p->azStep, n * sizeof(char *));
+    double *a = az ? sqlite3_realloc64(p->aMs, n * sizeof(double)) : 0;
+    if (az) p->azStep = az;
+    if (a) p->aMs = a;
+    if (a) p->nAlloc = n;
+  }
+  if (z == 0 || p->nStep == p->nAlloc) {
+    sqlite3_free(z);
+    return 1;
+  }
+  p->azStep[p->nStep] = z;
+  p->aMs[p->nStep++] = ms;
+  return 0;
+}
+
+/* The engine's progress callback: Alembic's "Running upgrade" line, kept
+** until the step's transaction commits (printed at once when memory is
+** short). */
 static void progressLine(void *pArg, const migrate_revision *r, int isUp,
                          const char *zFrom, const char *zTo, double ms) {
-  (void)pArg;
-  if (r->message[0]) {
-    fprintf(stderr, "Running %s %s -> %s, %s (%.0f ms)\n",
-            isUp ? "upgrade" : "downgrade", zFrom, zTo, r->message, ms);
-  } else {
+  Progress *p = pArg;
+  char *z = r->message[0]
+                ? sqlite3_mprintf("%s %s -> %s, %s",
+                                  isUp ? "upgrade" : "downgrade", zFrom, zTo,
+                                  r->message)
+                : sqlite3_mprintf("%s %s -> %s",
+                                  isUp ? "upgrade" : "downgrade", zFrom, zTo);
+  if (progressKeep(p, z, ms)) {
+    progressFlush(p, 1);
     fprintf(stderr, "Running %s %s -> %s (%.0f ms)\n",
             isUp ? "upgrade" : "downgrade", zFrom, zTo, ms);
   }
+  /* it ran outside a transaction: it and the steps before it are committed */
+  if (r->no_transaction) progressFlush(p, 1);
 }
 
 /* "a,b" -> "a, b" (Alembic's format_as_comma); "" for NULL. Caller frees. */
@@ -168,6 +224,7 @@ static int runMigrate(Shell *s, Args *a, const char *zTarget, int mode) {
   migrate_bundle *b;
   sqlite3 *db = 0;
   migrate_options o;
+  Progress progress = {0, 0, 0, 0};
   char *zVersion = 0, *zErr = 0, *zBefore = 0;
   int rc, bCreated = 0;
   static const char *azFunc[] = {"migrate", "upgrade", "downgrade", "stamp"};
@@ -197,8 +254,9 @@ static int runMigrate(Shell *s, Args *a, const char *zTarget, int mode) {
   o.zFunc = azFunc[mode];
   o.nCallerStmt = 0;
   o.xProgress = mode == MIGRATE_STAMP ? 0 : progressLine;
-  o.pProgressArg = 0;
+  o.pProgressArg = &progress;
   rc = migrate_run(db, b, zTarget, &o, &zVersion, &zErr);
+  progressFlush(&progress, rc == SQLITE_OK);
   if (rc != SQLITE_OK) {
     rc = outFail("%s", zErr ? zErr : sqlite3_errstr(rc));
     goto done;

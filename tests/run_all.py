@@ -11,7 +11,8 @@ Suites:
   unit    build/test_unit: C tests of the parser, graph, targets and bundle
   sql     tests/sql/*.sql run by the real sqlite3 shell, compared with
           tests/sql/*.expected
-  python  tests/python/test_*.py and tests/shell/test_*.py (stdlib unittest)
+  python  tests/python/test_*.py, tests/shell/test_*.py and
+          tests/node/test_*.py (stdlib unittest)
 
 The last line is "N passed, N failed"; the exit status is 1 on any failure.
 """
@@ -57,6 +58,34 @@ def run_unit(env):
     return passed, failed
 
 
+def shell_framing(text, shell_version):
+    """The shell's error lines as sqlite3 shells before 3.40 print them
+    ("Error: near line N: msg", no echo of the failing SQL) when the shell
+    that ran is older (make test-sqlite-versions runs 3.34's); else text."""
+    if shell_version >= (3, 40):
+        return text
+    out, skip = [], 0
+    for line in text.split("\n"):
+        if skip and line.startswith("  "):
+            skip -= 1
+            continue
+        skip = 0
+        m = re.match(r"(Parse|Runtime) error near line (\d+): ", line)
+        if m:
+            line = "Error: near line %s: %s" % (m.group(2), line[m.end():])
+            skip = 2 if m.group(1) == "Parse" else 0
+        out.append(line)
+    return "\n".join(out)
+
+
+def sqlite3_shell_version(env):
+    """(major, minor) of the sqlite3 shell on PATH."""
+    out = subprocess.run(["sqlite3", "-version"], capture_output=True,
+                         text=True, env=dict(env, LD_PRELOAD="")).stdout
+    m = re.match(r"(\d+)\.(\d+)", out)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
 def run_sql(env):
     """Each tests/sql/NAME.sql through the sqlite3 shell with -echo, its
     output and errors in one stream (stdout line-buffered by stdbuf, so each
@@ -64,6 +93,7 @@ def run_sql(env):
     equal NAME.expected.  UPDATE_EXPECTED=1 rewrites the .expected files."""
     d = os.path.join(ROOT, "tests", "sql")
     passed = failed = 0
+    shell = sqlite3_shell_version(env)
     for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
         if not name.endswith(".sql"):
             continue
@@ -92,6 +122,8 @@ def run_sql(env):
                 want = f.read()
         except FileNotFoundError:
             want = None
+        if want is not None:
+            want = shell_framing(want, shell)
         if got == want:
             passed += 1
         else:
@@ -121,7 +153,7 @@ bad = len(r.failures) + len(r.errors) + len(r.unexpectedSuccesses)
 print("PYRESULT %d %d %d" % (r.testsRun - bad - len(r.skipped), bad,
                              len(r.skipped)))
 """
-    dirs = [os.path.join(ROOT, "tests", x) for x in ("python", "shell")]
+    dirs = [os.path.join(ROOT, "tests", x) for x in ("python", "shell", "node")]
     dirs = [d for d in dirs if os.path.isdir(d)]
     python = os.environ.get("PYTHON", "/usr/bin/python3")
     p = subprocess.run([python, "-c", code] + dirs, cwd=ROOT,

@@ -38,7 +38,8 @@ def linear_history(folder):
                    "('one'), ('two');", "DELETE FROM items;",
                    message="Seed items", slug="seed_items")
     write_revision(folder, "c3", "b2", "ALTER TABLE items ADD COLUMN "
-                   "price REAL;", "ALTER TABLE items DROP COLUMN price;",
+                   "price REAL;", "SELECT migrate_rebuild('items', 'CREATE TABLE "
+                   "items(id INTEGER PRIMARY KEY, name TEXT NOT NULL)');",
                    message="Add price", slug="add_price")
 
 
@@ -325,7 +326,8 @@ class FolderBundleTest(unittest.TestCase):
             ("c3", "b2", "Add price", None, None, None, 1, 0, 0, 0, 0,
              revs["c3"]["checksum"],
              "ALTER TABLE items ADD COLUMN price REAL;\n\n",
-             "ALTER TABLE items DROP COLUMN price;\n"),
+             "SELECT migrate_rebuild('items', 'CREATE TABLE items(id INTEGER "
+             "PRIMARY KEY, name TEXT NOT NULL)');\n"),
         ])
         self.to("b2")
         self.assertEqual(self.conn.execute(

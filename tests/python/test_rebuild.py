@@ -285,6 +285,14 @@ class Changes(Base):
         c = self.conn
         c.execute("CREATE TABLE st (id INTEGER PRIMARY KEY, n)")
         c.execute("INSERT INTO st (n) VALUES (1), ('x')")
+        if sqlite3.sqlite_version_info < (3, 37):
+            # STRICT tables came with SQLite 3.37
+            self.refused(
+                ("st", "CREATE TABLE st (id INTEGER PRIMARY KEY, n INTEGER) "
+                 "STRICT"),
+                "migrate_rebuild('st'): create_sql does not create a table: "
+                "near \"STRICT\": syntax error. Nothing was changed")
+            return
         self.refused(
             ("st", "CREATE TABLE st (id INTEGER PRIMARY KEY, n INTEGER) STRICT"),
             "migrate_rebuild('st'): cannot copy the rows into the new "

@@ -196,7 +196,7 @@ class StoredDowngrades(unittest.TestCase):
         self.assertEqual(
             conn.execute("SELECT sql FROM sqlite_schema WHERE name = 'readings'")
             .fetchone()[0],
-            "CREATE TABLE readings (id INTEGER PRIMARY KEY, device_id INTEGER "
+            'CREATE TABLE "readings" (id INTEGER PRIMARY KEY, device_id INTEGER '
             "NOT NULL REFERENCES devices(id) ON DELETE CASCADE, value REAL NOT "
             "NULL)")
         self.assertEqual(conn.execute(

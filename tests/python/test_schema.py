@@ -86,7 +86,8 @@ HISTORIES = {
             ALTER TABLE notes ADD COLUMN title TEXT;
         """, """
             DROP INDEX ix_tags_tag;
-            ALTER TABLE notes DROP COLUMN title;
+            SELECT migrate_rebuild('notes', 'CREATE TABLE notes (
+                id INTEGER PRIMARY KEY, body TEXT)');
         """, message="Add tags"),
         "c3_ok.sql": revision("c3", "b2", """
             CREATE INDEX ix_notes_title ON notes (title);
@@ -753,14 +754,21 @@ class RoundTripTest(Folders, unittest.TestCase):
             f.write(revision("d4", "b2, c3",
                              "CREATE VIEW lr AS SELECT * FROM l, r;",
                              "SELECT 1;"))
+        # SQLite's own words for CREATE VIEW over an existing view differ
+        # by version ("table lr already exists" before 3.37)
+        probe = sqlite3.connect(":memory:")
+        probe.execute("CREATE VIEW lr AS SELECT 1")
+        with self.assertRaises(sqlite3.OperationalError) as cm:
+            probe.execute("CREATE VIEW lr AS SELECT 1")
+        probe.close()
         self.assertEqual(
             self.roundtrip(d),
             "revision d4 (d4_merge.sql): downgrade does not undo the "
             "upgrade: view lr: left after the downgrade\n"
             "revision d4 (d4_merge.sql): upgrade after its downgrade fails: "
             "test('d4'): upgrade of d4 (revision d4) failed at "
-            "d4_merge.sql:7: view lr already exists [statement: CREATE VIEW "
-            "lr AS SELECT * FROM l, r;]; nothing was changed")
+            "d4_merge.sql:7: %s [statement: CREATE VIEW "
+            "lr AS SELECT * FROM l, r;]; nothing was changed" % cm.exception)
 
     def test_failing_upgrade_skips_what_builds_on_it(self):
         d = self.folder("failup", HISTORIES["failup"])

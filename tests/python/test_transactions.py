@@ -374,7 +374,15 @@ class OwnStatementTest(Base):
                          .fetchone(), (2,))
 
     def test_check_constraint(self):
-        # DIRECTONLY does not cover CHECK; the busy-statement check does
+        if sqlite3.sqlite_version_info >= (3, 52):
+            # from 3.52 SQLite refuses the DIRECTONLY function at CREATE
+            with self.assertRaises(sqlite3.OperationalError) as cm:
+                self.conn.execute("CREATE TABLE ck(x CHECK (migrate_to('head') "
+                                  "IS NOT NULL))")
+            self.assertEqual(str(cm.exception), "unsafe use of migrate_to()")
+            return
+        # before 3.52 DIRECTONLY does not cover CHECK; the busy-statement
+        # check does
         self.conn.execute("CREATE TABLE ck(x CHECK (migrate_to('head') IS "
                           "NOT NULL))")
         self.assertRefused("INSERT INTO ck VALUES (1)", (),

@@ -497,8 +497,9 @@ class OfflineTest(unittest.TestCase):
 
     def sqlite3_cli(self, db, script):
         env = dict(os.environ)
-        p = subprocess.run(["sqlite3", "-bail", db], input=script, capture_output=True,
-                           text=True, env=env)
+        # the example's downgrade of 7b5e0d3f8c21 calls migrate_rebuild()
+        p = subprocess.run(["sqlite3", "-bail", "-cmd", ".load " + EXTENSION, db],
+                           input=script, capture_output=True, text=True, env=env)
         self.assertEqual(p.returncode, 0, p.stderr)
 
     def test_round_trip_from_base(self):

@@ -1,0 +1,162 @@
+"""tools/python/sqlite_migrate.py, the importable helper, and its pytest
+fixture example (tools/python/example), each run from a directory outside the
+repository so nothing depends on the working directory.
+
+The "cannot load extensions" error is checked with a real interpreter that
+lacks enable_load_extension (pyenv's default build) when one is on PATH;
+without one that test is not defined and the reason is printed.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+HELPER_DIR = os.path.join(REPO, "tools", "python")
+EXAMPLE = os.path.join(HELPER_DIR, "example")
+HEAD = "f05c3b8d2e76"
+PYTHON = os.environ.get("PYTHON", "/usr/bin/python3")
+
+
+def run_python(code, python=PYTHON, env=None):
+    """Run code under python in a scratch directory with the helper on
+    PYTHONPATH; (exit status, stdout, stderr)."""
+    full = dict(os.environ, PYTHONPATH=HELPER_DIR)
+    full.pop("MIGRATE_SO", None)
+    full.update(env or {})
+    with tempfile.TemporaryDirectory() as tmp:
+        p = subprocess.run([python, "-c", code], cwd=tmp, env=full,
+                           capture_output=True, text=True)
+    return p.returncode, p.stdout, p.stderr
+
+
+def python_without_extensions():
+    """A python3 on PATH whose sqlite3 cannot load extensions, or None."""
+    seen = set()
+    for d in os.environ.get("PATH", "").split(os.pathsep):
+        exe = os.path.join(d, "python3")
+        if not os.access(exe, os.X_OK):
+            continue
+        real = os.path.realpath(exe)
+        if real in seen:
+            continue
+        seen.add(real)
+        p = subprocess.run(
+            [exe, "-c", "import sqlite3; print(hasattr(sqlite3.Connection, "
+             "'enable_load_extension'))"], capture_output=True, text=True)
+        if p.returncode == 0 and p.stdout.strip() == "False":
+            return exe
+    return None
+
+
+NO_EXT_PYTHON = python_without_extensions()
+
+
+class HelperTest(unittest.TestCase):
+    def test_connect_migrates_to_head_from_anywhere(self):
+        rc, out, err = run_python(
+            "import sqlite_migrate\n"
+            "c = sqlite_migrate.connect()\n"
+            "print(c.execute('SELECT migrate_current()').fetchone()[0])\n"
+            "print(sqlite_migrate.find_module())\n")
+        self.assertEqual((rc, err), (0, ""))
+        self.assertEqual(out, "%s\n%s\n" % (
+            HEAD, os.path.join(REPO, "build", "migrate.so")))
+
+    def test_target_and_steps(self):
+        rc, out, err = run_python(
+            "import sqlite_migrate\n"
+            "c = sqlite_migrate.connect(target='9a39eb7fd78f')\n"
+            "print(sqlite_migrate.migrate(c, '+1'))\n"
+            "print(sqlite_migrate.migrate(c, 'base'))\n"
+            "c2 = sqlite_migrate.connect(target=None)\n"
+            "print(c2.execute('SELECT migrate_current()').fetchone()[0])\n")
+        self.assertEqual((rc, err), (0, ""))
+        self.assertEqual(out, "e4b7c2a91d05\nNone\nNone\n")
+
+    def test_file_database_and_fresh_database(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "app.db")
+            rc, out, err = run_python(
+                "import sqlite_migrate\n"
+                "c = sqlite_migrate.connect(%r, target='+2')\n"
+                "c.close()\n"
+                "c = sqlite_migrate.connect(%r)\n"
+                "print(c.execute(\"SELECT version_num FROM migrate_version\")"
+                ".fetchall())\n"
+                "f = sqlite_migrate.fresh_database('3c8e5f21a7b4')\n"
+                "print(f.execute('PRAGMA database_list').fetchone()[2] == '')\n"
+                % (path, path))
+        self.assertEqual((rc, err), (0, ""))
+        self.assertEqual(out, "[('%s',)]\nTrue\n" % HEAD)
+
+    def test_migrate_so_overrides_and_missing_module_is_named(self):
+        fw1 = os.path.join(REPO, "build", "fw1", "migrate")
+        rc, out, err = run_python(
+            "import sqlite_migrate\n"
+            "print(sqlite_migrate.find_module())\n"
+            "print(sqlite_migrate.connect().execute("
+            "'SELECT count(*) FROM migrations').fetchone()[0])\n",
+            env={"MIGRATE_SO": fw1})
+        self.assertEqual((rc, out, err), (0, fw1 + ".so\n2\n", ""))
+        rc, out, err = run_python(
+            "import sqlite_migrate\n"
+            "try:\n"
+            "    sqlite_migrate.connect()\n"
+            "except sqlite_migrate.ModuleNotFound as e:\n"
+            "    print(e)\n", env={"MIGRATE_SO": "/nonexistent/migrate"})
+        self.assertEqual((rc, err), (0, ""))
+        self.assertEqual(
+            out,
+            "the sqlite-migrate extension (migrate.so) was not found; looked "
+            "at /nonexistent/migrate.so. Build it with `make` in the source "
+            "tree, install it with `make install`, or set MIGRATE_SO to its "
+            "path\n")
+
+    def test_pytest_fixture_example(self):
+        probe = subprocess.run([PYTHON, "-m", "pytest", "--version"],
+                               capture_output=True, text=True)
+        self.assertEqual(probe.returncode, 0,
+                         "pytest is missing for %s: install python3-pytest "
+                         "(make test does, see tools/deps.sh)" % PYTHON)
+        with tempfile.TemporaryDirectory() as tmp:
+            p = subprocess.run(
+                [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                 EXAMPLE], cwd=tmp, capture_output=True, text=True,
+                env=dict(os.environ, PYTHONPATH=HELPER_DIR,
+                         PYTHONDONTWRITEBYTECODE="1"))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertRegex(p.stdout, r"(?m)^4 passed in ")
+
+
+if NO_EXT_PYTHON:
+    class NoExtensionsTest(unittest.TestCase):
+        def test_error_says_why_and_what_to_use(self):
+            rc, out, err = run_python(
+                "import sqlite_migrate\n"
+                "try:\n"
+                "    sqlite_migrate.connect()\n"
+                "except sqlite_migrate.ExtensionsUnavailable as e:\n"
+                "    print(e)\n", python=NO_EXT_PYTHON)
+            self.assertEqual((rc, err), (0, ""))
+            self.assertEqual(
+                out,
+                "this Python's sqlite3 module cannot load extensions (it was "
+                "built without --enable-loadable-sqlite-extensions, as pyenv "
+                "does by default), so migrate.so cannot be loaded. Use a "
+                "Python that can, such as Debian's or Ubuntu's "
+                "/usr/bin/python3, or rebuild this one with "
+                "PYTHON_CONFIGURE_OPTS=--enable-loadable-sqlite-extensions; "
+                "or migrate the file with the command line: sqlite-migrate -d "
+                "DATABASE upgrade head\n")
+else:
+    sys.stderr.write("test_sqlite_migrate_helper: no python3 without "
+                     "enable_load_extension on PATH, so the "
+                     "ExtensionsUnavailable test is not run\n")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,112 @@
+"""sqlite_migrate — open SQLite connections with the sqlite-migrate extension
+loaded and the database migrated (standard library only).
+
+    import sqlite_migrate
+    conn = sqlite_migrate.connect("app.db")              # migrated to head
+    conn = sqlite_migrate.connect(":memory:", target="9a39eb7fd78f")
+    sqlite_migrate.migrate(conn, "-1")                   # SELECT migrate_to('-1')
+    sqlite_migrate.find_module()                         # path of migrate.so
+
+Where the module is found, first match wins:
+  1. $MIGRATE_SO (a path, with or without .so)
+  2. build/migrate.so of the source tree this file belongs to
+     (tools/python/sqlite_migrate.py -> build/migrate.so)
+  3. the lib/ directory of the prefix this file is installed under
+     (make install: PREFIX/lib/pythonX.Y/dist-packages -> PREFIX/lib)
+  4. /usr/local/lib, /usr/lib
+
+A Python whose sqlite3 module cannot load extensions (pyenv builds it that
+way unless told otherwise) gets ExtensionsUnavailable saying what to use
+instead.  Test fixtures build on fresh_database(): it is the one function to
+change when the engine offers a faster way to produce a migrated database.
+"""
+import os
+import sqlite3
+
+__all__ = ["ExtensionsUnavailable", "ModuleNotFound", "find_module", "load",
+           "migrate", "connect", "fresh_database"]
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class ExtensionsUnavailable(RuntimeError):
+    """This interpreter's sqlite3 module cannot load SQLite extensions."""
+
+
+class ModuleNotFound(FileNotFoundError):
+    """No migrate.so where find_module() looks."""
+
+
+def _candidates():
+    """The paths find_module() tries, in order."""
+    env = os.environ.get("MIGRATE_SO")
+    if env:
+        return [env if env.endswith(".so") else env + ".so"]
+    out = [os.path.join(os.path.dirname(os.path.dirname(_HERE)), "build",
+                        "migrate.so")]
+    parts = _HERE.split(os.sep)
+    if "lib" in parts:
+        # PREFIX/lib/pythonX.Y/dist-packages: the module is in PREFIX/lib
+        i = len(parts) - 1 - parts[::-1].index("lib")
+        out.append(os.sep.join(parts[:i + 1] + ["migrate.so"]))
+    out += ["/usr/local/lib/migrate.so", "/usr/lib/migrate.so"]
+    return out
+
+
+def find_module():
+    """The path of migrate.so (see the module's docstring for the order);
+    raises ModuleNotFound naming every place it looked."""
+    tried = _candidates()
+    for path in tried:
+        if os.path.isfile(path):
+            return path
+    raise ModuleNotFound(
+        "the sqlite-migrate extension (migrate.so) was not found; looked at "
+        "%s. Build it with `make` in the source tree, install it with `make "
+        "install`, or set MIGRATE_SO to its path" % ", ".join(tried))
+
+
+def load(conn, module=None):
+    """Load the extension (module, or find_module()) into conn; extension
+    loading is switched off again afterwards."""
+    if not hasattr(conn, "enable_load_extension"):
+        raise ExtensionsUnavailable(
+            "this Python's sqlite3 module cannot load extensions (it was "
+            "built without --enable-loadable-sqlite-extensions, as pyenv "
+            "does by default), so migrate.so cannot be loaded. Use a Python "
+            "that can, such as Debian's or Ubuntu's /usr/bin/python3, or "
+            "rebuild this one with PYTHON_CONFIGURE_OPTS="
+            "--enable-loadable-sqlite-extensions; or migrate the file with "
+            "the command line: sqlite-migrate -d DATABASE upgrade head")
+    path = module or find_module()
+    conn.enable_load_extension(True)
+    try:
+        conn.load_extension(path)
+    finally:
+        conn.enable_load_extension(False)
+    return conn
+
+
+def migrate(conn, target="head"):
+    """SELECT migrate_to(target) on conn; returns the new version (heads,
+    comma-separated) or None at base."""
+    return conn.execute("SELECT migrate_to(?)", (target,)).fetchone()[0]
+
+
+def connect(database=":memory:", target="head", module=None, **kwargs):
+    """sqlite3.connect(database, **kwargs) with the extension loaded and the
+    database migrated to target (None: not migrated)."""
+    conn = sqlite3.connect(database, **kwargs)
+    try:
+        load(conn, module)
+        if target is not None:
+            migrate(conn, target)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def fresh_database(target="head", database=":memory:", module=None):
+    """A new database at target, for a test: what fixtures call."""
+    return connect(database, target=target, module=module)
