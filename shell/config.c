@@ -142,7 +142,9 @@ static int iniParse(Ini *p, const char *z, char **pzErr) {
       /* an indented line continues the previous value */
       char *zMore = strip(z, n);
       IniEntry *e = &p->a[p->n - 1];
-      e->zValue = zMore ? sqlite3_mprintf("%z\n%z", e->zValue, zMore) : 0;
+      /* one %z only: SQLite reuses an empty first %z buffer for the next */
+      e->zValue = zMore ? sqlite3_mprintf("%z\n%s", e->zValue, zMore) : 0;
+      sqlite3_free(zMore);
       if (e->zValue == 0) rc = SQLITE_NOMEM;
     } else if (z[k] == '[') {
       const char *zClose = memchr(z + k, ']', n - k);

@@ -188,7 +188,9 @@ static char *pyValue(const char *z, int *pi) {
       }
       zItem = pyString(z, &i);
       if (zItem == 0) break;
-      zOut = sqlite3_mprintf("%z%s%z", zOut, zOut[0] ? ", " : "", zItem);
+      /* one %z only: SQLite reuses an empty first %z buffer for the next */
+      zOut = sqlite3_mprintf("%z%s%s", zOut, zOut[0] ? ", " : "", zItem);
+      sqlite3_free(zItem);
       i = skipWs(z, i, 1);
       if (z[i] == ',') {
         i++;
