@@ -326,12 +326,12 @@ int configRead(Shell *s) {
   memset(&ini, 0, sizeof(ini));
   if (zFile == 0) {
     struct stat st;
-    if (s->zNameArg) {
+    if (stat(CONFIG_DEFAULT, &st) != 0) {
+      if (s->zNameArg == 0) return EXIT_OK;
       return outUsage(s, "-n %s: no configuration file (give -c FILE, or "
                          "create ./" CONFIG_DEFAULT ")",
                       s->zNameArg);
     }
-    if (stat(CONFIG_DEFAULT, &st) != 0) return EXIT_OK;
     zFile = CONFIG_DEFAULT;
   }
   if (zFile[0] == 0) return outUsage(s, "-c: the file name is empty");

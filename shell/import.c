@@ -387,6 +387,8 @@ static const char zHelper[] =
     "except Exception:\n"
     "    sys.exit(3)\n"
     "versions, out = sys.argv[1], sys.argv[2]\n"
+    "sys.path.insert(0, os.getcwd())  # as alembic.ini's prepend_sys_path = "
+    ".\n"
     "def put(name, text):\n"
     "    with open(os.path.join(out, name), 'w') as f:\n"
     "        f.write(text)\n"

@@ -156,6 +156,24 @@ static int configureDb(Shell *s) {
   return EXIT_OK;
 }
 
+/* An Alembic environment folder (env.py beside versions/, as Alembic's and
+** Flask-Migrate's "migrations"): its revisions are in versions/, so that is
+** the folder read (and refused, naming its .py files).  Returns the folder
+** to read: zDir itself, or "<zDir>/versions" in *pzOwned (sqlite3_free). */
+static const char *alembicVersions(const char *zDir, char **pzOwned) {
+  char *zEnv = sqlite3_mprintf("%s/env.py", zDir);
+  char *zVer = sqlite3_mprintf("%s/versions", zDir);
+  struct stat st;
+  int bEnv = zEnv && stat(zEnv, &st) == 0 && S_ISREG(st.st_mode);
+  sqlite3_free(zEnv);
+  if (zVer && bEnv && isDir(zVer)) {
+    *pzOwned = zVer;
+    return zVer;
+  }
+  sqlite3_free(zVer);
+  return zDir;
+}
+
 /* See shell.h. */
 int shellConfigure(Shell *s) {
   int rc = configRead(s);
@@ -180,6 +198,7 @@ int shellConfigure(Shell *s) {
     s->zSrc = 0;
     s->zSrcFrom = 0;
   }
+  if (s->eSrc == SRC_DIR) s->zSrc = alembicVersions(s->zSrc, &s->zSrcOwned);
   return EXIT_OK;
 }
 
@@ -188,6 +207,8 @@ void shellClose(Shell *s) {
   s->pBundle = 0;
   sqlite3_free(s->zDbPath);
   s->zDbPath = 0;
+  sqlite3_free(s->zSrcOwned);
+  s->zSrcOwned = 0;
   configFree(s);
 }
 
@@ -418,7 +439,7 @@ int shellBundle(Shell *s, migrate_bundle **ppOut) {
   } else {
     struct stat st;
     if (stat(s->zSrc, &st) != 0) {
-      if (s->zCfgScripts && s->zSrc == s->zCfgScripts) {
+      if (s->zCfgScripts && strcmp(s->zSrcFrom, "script_location") == 0) {
         return outFail("cannot read migrations folder %s (script_location "
                        "in %s [%s]): %s",
                        s->zSrc, s->zCfgFile, s->zCfgSection, strerror(errno));

@@ -100,6 +100,7 @@ typedef struct Shell {
   char *zCfgDb;           /* database / sqlalchemy.url, or NULL */
   char *zCfgDbKey;        /* "FILE [SECTION] KEY", for messages */
   const char *zSrcFrom;   /* where zSrc came from, for messages */
+  char *zSrcOwned;        /* zSrc when open.c made it (an Alembic versions/) */
 } Shell;
 
 /* config.c: read -c FILE (or ./sqlite-migrate.ini when present) into the

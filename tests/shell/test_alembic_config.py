@@ -188,6 +188,33 @@ class ConfigFileTest(unittest.TestCase):
                              "alembic/versions -o FOLDER` and use FOLDER\n")
             self.assertFalse(os.path.exists(os.path.join(tmp, "a.db")))
 
+    def test_alembic_environment_as_migrations_folder(self):
+        # Alembic's (and Flask-Migrate's) layout: migrations/env.py and
+        # migrations/versions/*.py -- never an empty history
+        with Tmp() as tmp:
+            shutil.copytree(os.path.join(FIXTURES, "alembic_merged"),
+                            os.path.join(tmp, "migrations", "versions"))
+            write(os.path.join(tmp, "migrations", "env.py"), "from alembic import context\n")
+            for args in (["heads"], ["--dir", "migrations", "heads"]):
+                with self.subTest(args=args):
+                    p = run(args, cwd=tmp)
+                    self.assertEqual(p.returncode, 1)
+                    self.assertEqual(p.stderr, "FAILED: migrations/versions holds 5 Alembic "
+                                     "revision scripts (m0000000000a_base.py, m1000000000b_"
+                                     "left.py, m2000000000c_right.py, m3000000000d_merge.py, "
+                                     "m4000000000e_after.py), which sqlite-migrate does not "
+                                     "run; convert them with `sqlite-migrate import-alembic "
+                                     "migrations/versions -o FOLDER` and use FOLDER\n")
+
+    def test_name_reads_the_default_file_too(self):
+        with Tmp() as tmp:
+            shutil.copytree(LINEAR, os.path.join(tmp, "lin"))
+            write(os.path.join(tmp, "sqlite-migrate.ini"),
+                  "[sqlite-migrate]\nscript_location = nowhere\n\n"
+                  "[second]\nscript_location = lin\n")
+            p = run(["-n", "second", "heads"], cwd=tmp)
+            self.assertEqual((p.returncode, p.stdout), (0, "e5 (tail) (head)\n"))
+
     def test_own_section_beside_alembic_keeps_the_url(self):
         with Tmp() as tmp:
             shutil.copytree(LINEAR, os.path.join(tmp, "migrations_sql"))
