@@ -1056,8 +1056,9 @@ static int readFile(const char *zPath, size_t nMax, char **pz, size_t *pn,
 
 /* ----------------------------------------------------------------------
 ** Alembic's .py revisions in a folder: refused, never read as an empty
-** history.  A file counts when its name ends in ".py" and its text assigns
-** both "revision" and "down_revision" (what Alembic's script loader needs).
+** history.  A file counts when its name ends in ".py" and its text names
+** "down_revision", which every Alembic revision script assigns (helper
+** modules and env.py do not).
 */
 
 static int cmpName(const void *a, const void *b) {
@@ -1071,7 +1072,7 @@ static int isAlembicScript(const char *zPath, char **pzErr) {
   size_t n;
   int rc = readFile(zPath, MIG_MAX_SCRIPT, &z, &n, pzErr);
   if (rc) return -1;
-  rc = strstr(z, "down_revision") != 0 && strstr(z, "revision") != 0;
+  rc = strstr(z, "down_revision") != 0;
   sqlite3_free(z);
   return rc;
 }
