@@ -30,7 +30,8 @@
 ** many were converted and the list of those that need a person.
 **
 ** The output folder must be new or empty; nothing is written when a file's
-** metadata cannot be read.
+** metadata cannot be read.  Given an Alembic environment folder (env.py
+** beside versions/), its versions/ is read.
 */
 #include <ctype.h>
 #include <dirent.h>
@@ -632,7 +633,7 @@ int cmdImportAlembic(Shell *s, Args *a) {
   const char *zIn = a->azPos[0];
   const char *zOut = argsValue(a, "output");
   PyList list;
-  char *zNote = 0;
+  char *zNote = 0, *zVersions = 0;
   int rc, i, nDone = 0;
   struct stat st;
   memset(&list, 0, sizeof(list));
@@ -642,6 +643,21 @@ int cmdImportAlembic(Shell *s, Args *a) {
     return outFail("%s is not a folder (give an Alembic project's versions "
                    "folder, e.g. alembic/versions)",
                    zIn);
+  }
+  {
+    /* an Alembic environment (env.py beside versions/): its versions/ */
+    char *zEnv = sqlite3_mprintf("%s/env.py", zIn);
+    zVersions = sqlite3_mprintf("%s/versions", zIn);
+    if (zEnv == 0 || zVersions == 0) {
+      sqlite3_free(zEnv);
+      sqlite3_free(zVersions);
+      return outFail("out of memory");
+    }
+    if (stat(zEnv, &st) == 0 && stat(zVersions, &st) == 0 &&
+        S_ISDIR(st.st_mode)) {
+      zIn = zVersions;
+    }
+    sqlite3_free(zEnv);
   }
   rc = readFolder(zIn, &list);
   if (rc == EXIT_OK) rc = prepareOutput(zOut);
@@ -671,6 +687,7 @@ int cmdImportAlembic(Shell *s, Args *a) {
     }
   }
   sqlite3_free(zNote);
+  sqlite3_free(zVersions);
   pyListFree(&list);
   return rc;
 }

@@ -271,6 +271,16 @@ class ImportRefusalTest(unittest.TestCase):
             self.assertEqual(p.returncode, 2)
             self.assertIn("the following arguments are required: VERSIONS_DIR", p.stderr)
 
+    def test_environment_folder_means_its_versions(self):
+        with Tmp() as tmp:
+            shutil.copytree(fixture("alembic_execute"), os.path.join(tmp, "alembic", "versions"))
+            self.write(os.path.join(tmp, "alembic"), "env.py", "from alembic import context\n")
+            p = run(["import-alembic", "alembic", "-o", "out"], cwd=tmp,
+                    env={"SQLITE_MIGRATE_PYTHON": NO_ALEMBIC})
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(sorted(os.listdir(os.path.join(tmp, "out"))),
+                             ["e1a000000001_create_audit.sql", "e2b000000002_seed_audit.sql"])
+
     def test_default_output_is_migrations(self):
         with Tmp() as tmp:
             p = import_alembic(tmp, "alembic_execute", NO_ALEMBIC, out="migrations")
