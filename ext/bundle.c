@@ -1057,7 +1057,7 @@ static int readFile(const char *zPath, size_t nMax, char **pz, size_t *pn,
 /* ----------------------------------------------------------------------
 ** Alembic's .py revisions in a folder: refused, never read as an empty
 ** history.  A file counts when its name ends in ".py" and its text names
-** "down_revision", which every Alembic revision script assigns (helper
+** "down_revision", which every Alembic revision script assigns (utility
 ** modules and env.py do not).
 */
 

@@ -17,7 +17,7 @@
 **
 ** The SQL: when Alembic is importable by the Python the program runs
 ** ($SQLITE_MIGRATE_PYTHON, default "python3", run through /bin/sh so it may
-** carry options), a helper script loads each revision with Alembic's own
+** carry options), a renderer script loads each revision with Alembic's own
 ** module loader and calls its upgrade() and downgrade() under Alembic's
 ** offline mode for SQLite (MigrationContext with as_sql and literal binds,
 ** the machinery behind "alembic upgrade A:B --sql"), one revision at a time
@@ -46,7 +46,7 @@
 #include "shell.h"
 
 #define PY_MAX_BYTES (16u << 20)
-#define HELPER_NOT_IMPORTABLE 3
+#define RENDERER_NOT_IMPORTABLE 3
 
 /* One Alembic revision file, as read. */
 typedef struct PyRev {
@@ -379,7 +379,7 @@ static int readFolder(const char *zDir, PyList *p) {
 
 /* Runs in the temporary folder: argv[1] the versions folder, argv[2] the
 ** folder to write <file>.upgrade.sql / .downgrade.sql / .error into. */
-static const char zHelper[] =
+static const char zRenderer[] =
     "import io, os, sys\n"
     "try:\n"
     "    from alembic.operations import Operations\n"
@@ -417,7 +417,7 @@ static const char zHelper[] =
     "            break\n"
     "        put('%s.%s.sql' % (fn, step), buf.getvalue())\n";
 
-/* Remove the helper's folder and the files in it. */
+/* Remove the renderer's folder and the files in it. */
 static void removeTree(const char *zDir) {
   DIR *d = opendir(zDir);
   struct dirent *e;
@@ -436,20 +436,20 @@ static void removeTree(const char *zDir) {
   rmdir(zDir);
 }
 
-/* Run the helper with python command zPy.  Returns its exit status (0
-** rendered, HELPER_NOT_IMPORTABLE, other: failed), -1 when it could not be
+/* Run the renderer with python command zPy.  Returns its exit status (0
+** rendered, RENDERER_NOT_IMPORTABLE, other: failed), -1 when it could not be
 ** started. */
-static int runHelper(const char *zPy, const char *zTmp, const char *zVersions) {
+static int runRenderer(const char *zPy, const char *zTmp, const char *zVersions) {
   char *zCmd = sqlite3_mprintf("%s \"$1\" \"$2\" \"$3\"", zPy);
-  char *zScript = sqlite3_mprintf("%s/helper.py", zTmp);
-  char *zLog = sqlite3_mprintf("%s/helper.log", zTmp);
+  char *zScript = sqlite3_mprintf("%s/renderer.py", zTmp);
+  char *zLog = sqlite3_mprintf("%s/renderer.log", zTmp);
   FILE *f;
   pid_t pid;
   int status = 0, rc = -1;
   if (zCmd == 0 || zScript == 0 || zLog == 0) goto done;
   f = fopen(zScript, "w");
   if (f == 0) goto done;
-  if ((fputs(zHelper, f) < 0) | (fclose(f) != 0)) goto done;
+  if ((fputs(zRenderer, f) < 0) | (fclose(f) != 0)) goto done;
   fflush(stdout);
   fflush(stderr);
   pid = fork();
@@ -469,7 +469,7 @@ done:
   return rc;
 }
 
-/* Take what the helper wrote for each revision into p. */
+/* Take what the renderer wrote for each revision into p. */
 static int collectRendered(PyList *p, const char *zTmp) {
   int i;
   for (i = 0; i < p->n; i++) {
@@ -515,18 +515,18 @@ static int renderWithAlembic(PyList *p, const char *zVersions, char **pzNote) {
     sqlite3_free(zTmp);
     return 0;
   }
-  rc = runHelper(zPy, zTmp, zVersions);
+  rc = runRenderer(zPy, zTmp, zVersions);
   if (rc == 0) {
     rc = collectRendered(p, zTmp) == SQLITE_OK;
     if (!rc) *pzNote = sqlite3_mprintf("out of memory");
   } else {
     *pzNote =
-        rc == HELPER_NOT_IMPORTABLE
+        rc == RENDERER_NOT_IMPORTABLE
             ? sqlite3_mprintf("Alembic is not importable by %s (set "
                               "SQLITE_MIGRATE_PYTHON to a Python that has "
                               "it)",
                               zPy)
-            : sqlite3_mprintf("%s could not run the Alembic helper (exit "
+            : sqlite3_mprintf("%s could not run the Alembic renderer (exit "
                               "status %d)",
                               zPy, rc);
     rc = 0;

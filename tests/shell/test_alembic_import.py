@@ -120,15 +120,15 @@ class AlembicFolderRefusedTest(unittest.TestCase):
                 with open(os.path.join(folder, "r%d.py" % i), "w") as f:
                     f.write("revision = 'r%d'\ndown_revision = None\n" % i)
             # a .py that is not a revision does not count
-            with open(os.path.join(folder, "helpers.py"), "w") as f:
-                f.write("def helper():\n    pass\n")
+            with open(os.path.join(folder, "utils.py"), "w") as f:
+                f.write("def util():\n    pass\n")
             p = run(["--dir", folder, "heads"], cwd=tmp)
             self.assertEqual(p.stderr, "FAILED: %s holds 7 Alembic revision scripts "
                              "(r0.py, r1.py, r2.py, r3.py, r4.py, ...), which "
                              "sqlite-migrate does not run; convert them with "
                              "`sqlite-migrate import-alembic %s -o FOLDER` and use "
                              "FOLDER\n" % (folder, folder))
-            # only helpers.py left: an empty history, as before
+            # only utils.py left: an empty history, as before
             for i in range(7):
                 os.unlink(os.path.join(folder, "r%d.py" % i))
             p = run(["--dir", folder, "heads"], cwd=tmp)
@@ -233,10 +233,10 @@ class ImportRefusalTest(unittest.TestCase):
 
     def test_file_without_revision(self):
         with Tmp() as tmp:
-            self.write(os.path.join(tmp, "v"), "helpers.py", "X = 1\n")
+            self.write(os.path.join(tmp, "v"), "utils.py", "X = 1\n")
             p = run(["import-alembic", "v"], cwd=tmp)
             self.assertEqual(p.returncode, 1)
-            self.assertEqual(p.stderr, "FAILED: v/helpers.py: no top-level `revision = "
+            self.assertEqual(p.stderr, "FAILED: v/utils.py: no top-level `revision = "
                              "'...'`; not an Alembic revision script (nothing was "
                              "written)\n")
 
