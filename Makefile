@@ -28,6 +28,8 @@ B          := build
 
 CFLAGS_BASE := -std=c11 -Wall -Wextra -Werror -O2 -g \
                -D_POSIX_C_SOURCE=200809L -DMIGRATE_VERSION='"$(VERSION)"'
+# 1 when the bundled folder is the example migrations/ (the shell never applies it unasked)
+CFLAGS_BASE += -DMIGRATE_EMBEDDED_EXAMPLE=$(if $(filter $(abspath migrations),$(abspath $(MIGRATIONS))),1,0)
 ifeq ($(SANITIZE),1)
   SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
               -fno-sanitize-recover=undefined

@@ -1099,6 +1099,92 @@ static int readFile(const char *zPath, size_t nMax, char **pz, size_t *pn,
   return SQLITE_OK;
 }
 
+/* ----------------------------------------------------------------------
+** Alembic's .py revisions in a folder: refused, never read as an empty
+** history.  A file counts when its name ends in ".py" and its text names
+** "down_revision", which every Alembic revision script assigns (utility
+** modules and env.py do not).
+*/
+
+static int cmpName(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Does file zPath look like an Alembic revision script?  1, 0, or -1
+** (error in *pzErr). */
+static int isAlembicScript(const char *zPath, char **pzErr) {
+  char *z;
+  size_t n;
+  int rc = readFile(zPath, MIG_MAX_SCRIPT, &z, &n, pzErr);
+  if (rc) return -1;
+  rc = strstr(z, "down_revision") != 0;
+  sqlite3_free(z);
+  return rc;
+}
+
+/* SQLITE_OK when folder zDir holds no Alembic revision script, else an
+** error naming them (sorted, the first five) and the import command. */
+static int refuseAlembicFolder(const char *zDir, char **pzErr) {
+  DIR *d = opendir(zDir);
+  struct dirent *e;
+  char **az = 0, *zList = 0;
+  int n = 0, nAlloc = 0, i, rc = SQLITE_OK;
+  if (d == 0) return SQLITE_OK; /* openFolder reports it */
+  while (rc == SQLITE_OK && (e = readdir(d)) != 0) {
+    size_t nName = strlen(e->d_name);
+    char *zPath;
+    int bAlembic;
+    if (nName < 4 || strcmp(e->d_name + nName - 3, ".py") != 0) continue;
+    if (e->d_name[0] == '.') continue;
+    zPath = sqlite3_mprintf("%s/%s", zDir, e->d_name);
+    if (zPath == 0) {
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    bAlembic = isAlembicScript(zPath, pzErr);
+    sqlite3_free(zPath);
+    if (bAlembic < 0) rc = SQLITE_ERROR;
+    if (bAlembic <= 0) continue;
+    if (n >= nAlloc) {
+      char **azNew;
+      nAlloc = nAlloc ? nAlloc * 2 : 16;
+      azNew = sqlite3_realloc64(az, sizeof(char *) * (size_t)nAlloc);
+      if (azNew == 0) {
+        rc = SQLITE_NOMEM;
+        break;
+      }
+      az = azNew;
+    }
+    az[n] = sqlite3_mprintf("%s", e->d_name);
+    if (az[n] == 0) {
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    n++;
+  }
+  closedir(d);
+  if (rc == SQLITE_OK && n > 0) {
+    qsort(az, (size_t)n, sizeof(char *), cmpName);
+    for (i = 0; i < n && i < 5 && rc == SQLITE_OK; i++) {
+      zList = sqlite3_mprintf("%z%s%s", zList, i ? ", " : "", az[i]);
+      if (zList == 0) rc = SQLITE_NOMEM;
+    }
+    if (rc == SQLITE_OK) {
+      rc = migSetError(
+          pzErr, SQLITE_ERROR,
+          "holds %d Alembic revision script%s (%s%s), which sqlite-migrate "
+          "does not run; convert them with `sqlite-migrate import-alembic "
+          "%s -o FOLDER` and use FOLDER",
+          n, n == 1 ? "" : "s", zList, n > 5 ? ", ..." : "", zDir);
+    }
+  }
+  if (rc == SQLITE_NOMEM) migSetError(pzErr, SQLITE_NOMEM, "out of memory");
+  for (i = 0; i < n; i++) sqlite3_free(az[i]);
+  sqlite3_free(az);
+  sqlite3_free(zList);
+  return rc;
+}
+
 /* Read every *.sql file of folder zDir. */
 static int openFolder(const char *zDir, migrate_bundle **ppOut, char **pzErr) {
   DIR *d = opendir(zDir);
@@ -1188,7 +1274,10 @@ int migrate_bundle_open_path(const char *zPath, migrate_bundle **ppOut,
     return migSetError(pzErr, SQLITE_CANTOPEN, "cannot open %s: %s", zPath,
                        strerror(errno));
   }
-  if (S_ISDIR(st.st_mode)) return openFolder(zPath, ppOut, pzErr);
+  if (S_ISDIR(st.st_mode)) {
+    int rc = refuseAlembicFolder(zPath, pzErr);
+    return rc ? rc : openFolder(zPath, ppOut, pzErr);
+  }
   {
     char *z;
     size_t n;

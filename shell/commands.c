@@ -9,6 +9,7 @@
 **     sqlite-migrate upgrade head --sql                 the offline script
 **     sqlite-migrate upgrade 1f0c2a7d44e0:head --sql    ... from a revision
 **     sqlite-migrate -d app.db stamp head
+**     sqlite-migrate -d app.db stamp --purge head       version table emptied first
 **     sqlite-migrate -d app.db current -v
 **     sqlite-migrate -d app.db check                    exit 0 when at head
 **     sqlite-migrate test                               round trip, scratch dbs
@@ -131,8 +132,7 @@ static char *resolveFrom(Shell *s, migrate_bundle *b, const char *zFrom,
   }
   rc = migrate_bundle_resolve(b, zFrom, 0, 0, &a, &n, &zErr);
   if (rc != SQLITE_OK) {
-    *pRc = outFail("%s (starting revision '%s')",
-                   zErr ? zErr : sqlite3_errstr(rc), zFrom);
+    *pRc = shellEngineFail(zErr, rc);
     sqlite3_free(zErr);
     return 0;
   }
@@ -200,7 +200,7 @@ static int printSql(Shell *s, Args *a, const char *zArg, int mode) {
   }
   rc = migrate_sql_script(db, b, zFrom, zTo ? zTo : zArg, mode, &zSql, &zErr);
   if (rc != SQLITE_OK) {
-    rc = outFail("%s", zErr ? zErr : sqlite3_errstr(rc));
+    rc = shellEngineFail(zErr, rc);
   } else {
     fputs(zSql, stdout);
     rc = EXIT_OK;
@@ -219,6 +219,34 @@ static void dropIfEmpty(const Shell *s) {
   if (stat(s->zDbPath, &st) == 0 && st.st_size == 0) unlink(s->zDbPath);
 }
 
+/* stamp --purge: empty the version table inside the transaction that
+** begins here (the caller ends it), as Alembic's purge.  EXIT_OK or
+** EXIT_FAIL (printed). */
+static int purgeVersions(Shell *s, sqlite3 *db) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, 0), bTable = 0;
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_prepare_v2(db,
+                            "SELECT 1 FROM main.sqlite_master WHERE "
+                            "type='table' AND name='migrate_version'",
+                            -1, &pStmt, 0);
+  }
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_step(pStmt);
+    bTable = rc == SQLITE_ROW;
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+  }
+  sqlite3_finalize(pStmt);
+  if (rc == SQLITE_OK && bTable) {
+    rc = sqlite3_exec(db, "DELETE FROM main.migrate_version", 0, 0, 0);
+  }
+  if (rc != SQLITE_OK) {
+    return outFail("stamp --purge: cannot empty the version table of %s: %s",
+                   s->zDbPath, sqlite3_errmsg(db));
+  }
+  return EXIT_OK;
+}
+
 /* upgrade / downgrade / stamp, online or --sql. */
 static int runMigrate(Shell *s, Args *a, const char *zTarget, int mode) {
   migrate_bundle *b;
@@ -226,9 +254,13 @@ static int runMigrate(Shell *s, Args *a, const char *zTarget, int mode) {
   migrate_options o;
   Progress progress = {0, 0, 0, 0};
   char *zVersion = 0, *zErr = 0, *zBefore = 0;
-  int rc, bCreated = 0;
+  int rc, bCreated = 0, bPurge = argsHas(a, "purge");
   static const char *azFunc[] = {"migrate", "upgrade", "downgrade", "stamp"};
 
+  if (bPurge && argsHas(a, "sql")) {
+    return outUsage(s, "--purge and --sql do not go together (--sql "
+                       "changes nothing)");
+  }
   if (argsHas(a, "sql")) return printSql(s, a, zTarget, mode);
   if (strchr(zTarget, ':')) {
     return outUsage(s, "a range FROM:TO is only allowed with --sql");
@@ -240,6 +272,10 @@ static int runMigrate(Shell *s, Args *a, const char *zTarget, int mode) {
   if (rc) return rc;
   if (argsValue(a, "backup")) {
     rc = shellBackup(db, argsValue(a, "backup"));
+    if (rc) goto done;
+  }
+  if (bPurge) {
+    rc = purgeVersions(s, db);
     if (rc) goto done;
   }
   if (mode == MIGRATE_STAMP) {
@@ -256,9 +292,14 @@ static int runMigrate(Shell *s, Args *a, const char *zTarget, int mode) {
   o.xProgress = mode == MIGRATE_STAMP ? 0 : progressLine;
   o.pProgressArg = &progress;
   rc = migrate_run(db, b, zTarget, &o, &zVersion, &zErr);
+  if (rc == SQLITE_OK && bPurge &&
+      sqlite3_exec(db, "COMMIT", 0, 0, 0) != SQLITE_OK) {
+    rc = outFail("stamp --purge: cannot commit: %s", sqlite3_errmsg(db));
+    goto done;
+  }
   progressFlush(&progress, rc == SQLITE_OK);
   if (rc != SQLITE_OK) {
-    rc = outFail("%s", zErr ? zErr : sqlite3_errstr(rc));
+    rc = shellEngineFail(zErr, rc);
     goto done;
   }
   if (mode == MIGRATE_STAMP) {
@@ -269,6 +310,9 @@ static int runMigrate(Shell *s, Args *a, const char *zTarget, int mode) {
   }
   rc = EXIT_OK;
 done:
+  if (bPurge && db && !sqlite3_get_autocommit(db)) {
+    sqlite3_exec(db, "ROLLBACK", 0, 0, 0); /* nothing changed */
+  }
   sqlite3_free(zVersion);
   sqlite3_free(zErr);
   sqlite3_free(zBefore);

@@ -9,13 +9,20 @@
 **     sqlite-migrate branches
 **     sqlite-migrate show 1f0c                a revision (prefix) in full
 **     sqlite-migrate -d app.db show current
+**     sqlite-migrate --dir migrations edit head   $VISUAL or $EDITOR on it
 **
 ** Output formats are Alembic 1.8's (alembic/command.py with
 ** Script.cmd_format and Script.log_entry, see out.c), byte for byte.  Only
 ** history -i, "current" in a range and "show current" read the database;
-** they open it read-only.
+** they open it read-only.  edit runs the editor through /bin/sh (so
+** EDITOR="code -w" works) with the file as "$1", never pasted into the
+** command.
 */
+#include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "shell.h"
 
@@ -74,7 +81,7 @@ int cmdHistory(Shell *s, Args *a) {
     int src = rangeCollect(b, zLower, zUpper, aDb, nDb, &aList, &nList,
                            &zErr);
     if (src != SQLITE_OK) {
-      rc = outFail("%s", zErr ? zErr : sqlite3_errstr(src));
+      rc = shellEngineFail(zErr, src);
       sqlite3_free(zErr);
       goto done;
     }
@@ -122,7 +129,7 @@ int cmdHeads(Shell *s, Args *a) {
     char *zErr = 0;
     int src = migrate_bundle_resolve(b, "heads", 0, 0, &aList, &nList, &zErr);
     if (src != SQLITE_OK) {
-      rc = outFail("%s", zErr ? zErr : sqlite3_errstr(src));
+      rc = shellEngineFail(zErr, src);
       sqlite3_free(zErr);
       return rc;
     }
@@ -184,7 +191,7 @@ int cmdShow(Shell *s, Args *a) {
     char *zErr = 0;
     int src = migrate_bundle_resolve(b, zRev, 0, 0, &aList, &nList, &zErr);
     if (src != SQLITE_OK) {
-      rc = outFail("%s", zErr ? zErr : sqlite3_errstr(src));
+      rc = shellEngineFail(zErr, src);
       sqlite3_free(zErr);
       return rc;
     }
@@ -195,4 +202,82 @@ int cmdShow(Shell *s, Args *a) {
   }
   sqlite3_free(aList);
   return EXIT_OK;
+}
+
+/* ======================================================================
+** edit
+*/
+
+/* The editor to run: $VISUAL, else $EDITOR (non-empty), else NULL. */
+static const char *findEditor(void) {
+  const char *z = getenv("VISUAL");
+  if (z && z[0]) return z;
+  z = getenv("EDITOR");
+  return z && z[0] ? z : 0;
+}
+
+/* Run editor zEditor on zPath and wait.  EXIT_OK or EXIT_FAIL (printed). */
+static int runEditor(const char *zEditor, const char *zPath) {
+  char *zCmd = sqlite3_mprintf("%s \"$1\"", zEditor);
+  pid_t pid;
+  int status = 0;
+  if (zCmd == 0) return outFail("out of memory");
+  fflush(stdout);
+  pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", zCmd, "sh", zPath, (char *)0);
+    _exit(127);
+  }
+  sqlite3_free(zCmd);
+  if (pid < 0) return outFail("cannot start the editor: fork failed");
+  if (waitpid(pid, &status, 0) < 0) {
+    return outFail("cannot wait for the editor '%s'", zEditor);
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return outFail("the editor '%s' failed on %s (exit status %d)", zEditor,
+                   zPath, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  }
+  return EXIT_OK;
+}
+
+int cmdEdit(Shell *s, Args *a) {
+  migrate_bundle *b;
+  const char *zRev = a->azPos[0];
+  const char *zEditor = findEditor();
+  int *aList = 0, nList = 0, i, rc;
+  rc = shellBundle(s, &b);
+  if (rc) return rc;
+  if (s->eSrc != SRC_DIR) {
+    return outFail("edit needs the revisions' files: give their folder with "
+                   "--dir (these revisions come from %s%s)",
+                   s->eSrc == SRC_FILE ? "bundle file " : "the built-in bundle",
+                   s->eSrc == SRC_FILE ? s->zSrc : "");
+  }
+  if (strcmp(zRev, "current") == 0) {
+    rc = readCurrent(s, b, &aList, &nList);
+    if (rc) return rc;
+  } else {
+    char *zErr = 0;
+    int src = migrate_bundle_resolve(b, zRev, 0, 0, &aList, &nList, &zErr);
+    if (src != SQLITE_OK) {
+      rc = shellEngineFail(zErr, src);
+      sqlite3_free(zErr);
+      return rc;
+    }
+  }
+  if (nList == 0) {
+    rc = outFail("No revision files indicated by symbol '%s'", zRev);
+  } else if (zEditor == 0) {
+    rc = outFail("edit: set $VISUAL or $EDITOR to the editor to open %s/%s "
+                 "with",
+                 s->zSrc, migrate_bundle_revision(b, aList[0])->file);
+  }
+  for (i = 0; rc == EXIT_OK && i < nList; i++) {
+    char *zPath = sqlite3_mprintf("%s/%s", s->zSrc,
+                                  migrate_bundle_revision(b, aList[i])->file);
+    rc = zPath ? runEditor(zEditor, zPath) : outFail("out of memory");
+    sqlite3_free(zPath);
+  }
+  sqlite3_free(aList);
+  return rc;
 }

@@ -27,6 +27,10 @@ static const OptDef aGlobal[] = {
     {"dir", 0, 1},
     {"bundle", 0, 1},
     {"help", 'h', 0},
+    /* Alembic's: the configuration file and section, --raiseerr */
+    {"config", 'c', 1},
+    {"name", 'n', 1},
+    {"raiseerr", 0, 0},
 };
 #define N_GLOBAL ((int)(sizeof(aGlobal) / sizeof(aGlobal[0])))
 
@@ -39,13 +43,14 @@ static const OptDef aOptRevision[] = {
 static const OptDef aOptMerge[] = {
     {"message", 'm', 1}, {"branch-label", 0, 1}, {"rev-id", 0, 1}};
 static const OptDef aOptMigrate[] = {{"sql", 0, 0}, {"backup", 0, 1}};
-static const OptDef aOptStamp[] = {{"sql", 0, 0}};
+static const OptDef aOptStamp[] = {{"sql", 0, 0}, {"purge", 0, 0}};
 static const OptDef aOptVerbose[] = {{"verbose", 'v', 0}};
 static const OptDef aOptHistory[] = {
     {"rev-range", 'r', 1}, {"verbose", 'v', 0}, {"indicate-current", 'i', 0}};
 static const OptDef aOptHeads[] = {
     {"verbose", 'v', 0}, {"resolve-dependencies", 0, 0}};
 static const OptDef aOptBundle[] = {{"output", 'o', 1}};
+static const OptDef aOptImport[] = {{"output", 'o', 1}};
 
 #define OPTS(a) a, (int)(sizeof(a) / sizeof(a[0]))
 
@@ -105,10 +110,13 @@ static const Command aCmd[] = {
      "                       --sql also FROM:TO\n"
      "  --sql                print the SQL script instead of running it\n"
      "  --backup FILE        first copy the database to FILE (a new file)\n"},
-    {"stamp", cmdStamp, OPTS(aOptStamp), 1, 1, "TARGET", "stamp TARGET [--sql]",
+    {"stamp", cmdStamp, OPTS(aOptStamp), 1, 1, "TARGET",
+     "stamp TARGET [--sql] [--purge]",
      "Set the database's version to TARGET, running no script.",
      "  TARGET               a revision, head, heads or base\n"
-     "  --sql                print the SQL script instead of running it\n"},
+     "  --sql                print the SQL script instead of running it\n"
+     "  --purge              first empty the version table (it may hold\n"
+     "                       revisions these revisions do not know)\n"},
     {"current", cmdCurrent, OPTS(aOptVerbose), 0, 0, "", "current [-v]",
      "Show the database's current revision(s).",
      "  -v, --verbose        the database URL and each revision in full\n"},
@@ -144,6 +152,14 @@ static const Command aCmd[] = {
     {"graph", cmdGraph, aOptNone, 0, 0, 0, "", "graph",
      "Print the revision graph as Graphviz DOT (-d: current marked).",
      ""},
+    {"edit", cmdEdit, aOptNone, 0, 1, 1, "REV", "edit REV",
+     "Open a revision's file in $VISUAL or $EDITOR.",
+     "  REV                  the revision(s): a prefix, head, current, ...\n"},
+    {"import-alembic", cmdImportAlembic, OPTS(aOptImport), 1, 1,
+     "VERSIONS_DIR", "import-alembic VERSIONS_DIR [-o FOLDER]",
+     "Write .sql revisions from an Alembic versions folder.",
+     "  VERSIONS_DIR         the Alembic project's versions folder\n"
+     "  -o, --output FOLDER  where to write (default: migrations)\n"},
 };
 #define N_CMD ((int)(sizeof(aCmd) / sizeof(aCmd[0])))
 
@@ -183,7 +199,15 @@ static void printMainHelp(void) {
          "                       (default ./migrations when it exists)\n"
          "  --bundle FILE        read revisions from a bundle file\n"
          "                       (default: the bundle built into the "
-         "program)\n"
+         "program,\n"
+         "                       unless it is the example history)\n"
+         "  -c, --config FILE    an ini file: [sqlite-migrate] or "
+         "alembic.ini's\n"
+         "                       [alembic] (default ./sqlite-migrate.ini)\n"
+         "  -n, --name NAME      the ini file's section [NAME]\n"
+         "  --raiseerr           accepted, as Alembic's (errors are always "
+         "shown\n"
+         "                       in full)\n"
          "  -h, --help           this help; COMMAND --help for a command's\n"
          "  --version            the program's and SQLite's versions\n\n"
          "Exit status: 0 done, 1 failure or a \"no\" answer, 2 usage "
@@ -210,6 +234,9 @@ static void takeGlobals(Shell *s, const Args *a) {
   if (argsValue(a, "database")) s->zDbArg = argsValue(a, "database");
   if (argsValue(a, "dir")) s->zDirArg = argsValue(a, "dir");
   if (argsValue(a, "bundle")) s->zBundleArg = argsValue(a, "bundle");
+  if (argsValue(a, "config")) s->zConfigArg = argsValue(a, "config");
+  if (argsValue(a, "name")) s->zNameArg = argsValue(a, "name");
+  if (argsHas(a, "raiseerr")) s->bRaiseErr = 1;
 }
 
 static int runCommand(Shell *s, const Command *c, int argc, char **argv) {
@@ -258,7 +285,8 @@ int main(int argc, char **argv) {
   /* global options before the command */
   {
     static const OptDef aLead[] = {
-        {"database", 'd', 1}, {"dir", 0, 1}, {"bundle", 0, 1},
+        {"database", 'd', 1}, {"dir", 0, 1},  {"bundle", 0, 1},
+        {"config", 'c', 1},   {"name", 'n', 1}, {"raiseerr", 0, 0},
         {"help", 'h', 0},     {"version", 0, 0},
     };
     Args a;

@@ -8,9 +8,14 @@
 **
 **     sqlite-migrate --dir migrations ...               a migrations folder
 **     sqlite-migrate --bundle history.bundle ...        a bundle file
-**     (neither: ./migrations when it exists, else the built-in bundle)
+**     sqlite-migrate -c alembic.ini ...                 script_location
+**     (none: ./migrations when it exists, else the built-in bundle -- but
+**     only when the program was built from a project's own folder with
+**     `make MIGRATIONS=...`; the example history of a plain `make` is never
+**     used unasked, and the error says where it looked)
 **
-** The database comes from -d, else $MIGRATE_DATABASE, else $DATABASE_URL.
+** The database comes from -d, else $MIGRATE_DATABASE, else $DATABASE_URL,
+** else the configuration file's database or sqlalchemy.url (config.c).
 ** URLs are SQLAlchemy's SQLite form: "sqlite:///relative/path",
 ** "sqlite:////absolute/path", "sqlite://" or "sqlite:///:memory:" for an
 ** in-memory database; another scheme is an error.
@@ -116,8 +121,14 @@ static int isDir(const char *z) {
   return stat(z, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* See shell.h. */
-int shellConfigure(Shell *s) {
+/* The bundle built into the program is the example history of a plain
+** `make` (1) or a project's own folder, `make MIGRATIONS=...` (0). */
+#ifndef MIGRATE_EMBEDDED_EXAMPLE
+#define MIGRATE_EMBEDDED_EXAMPLE 1
+#endif
+
+/* The database: -d, MIGRATE_DATABASE, DATABASE_URL, the configuration. */
+static int configureDb(Shell *s) {
   const char *zVal = 0;
   char *zErr = 0;
   if (s->zDbArg) {
@@ -129,6 +140,9 @@ int shellConfigure(Shell *s) {
   } else if (getenv("DATABASE_URL") && getenv("DATABASE_URL")[0]) {
     zVal = getenv("DATABASE_URL");
     s->zDbFrom = "DATABASE_URL";
+  } else if (s->zCfgDb) {
+    zVal = s->zCfgDb;
+    s->zDbFrom = s->zCfgDbKey;
   }
   if (zVal) {
     if (zVal[0] == 0) return outUsage(s, "-d: the database name is empty");
@@ -139,19 +153,52 @@ int shellConfigure(Shell *s) {
       return rc;
     }
   }
+  return EXIT_OK;
+}
+
+/* An Alembic environment folder (env.py beside versions/, as Alembic's and
+** Flask-Migrate's "migrations"): its revisions are in versions/, so that is
+** the folder read (and refused, naming its .py files).  Returns the folder
+** to read: zDir itself, or "<zDir>/versions" in *pzOwned (sqlite3_free). */
+static const char *alembicVersions(const char *zDir, char **pzOwned) {
+  char *zEnv = sqlite3_mprintf("%s/env.py", zDir);
+  char *zVer = sqlite3_mprintf("%s/versions", zDir);
+  struct stat st;
+  int bEnv = zEnv && stat(zEnv, &st) == 0 && S_ISREG(st.st_mode);
+  sqlite3_free(zEnv);
+  if (zVer && bEnv && isDir(zVer)) {
+    *pzOwned = zVer;
+    return zVer;
+  }
+  sqlite3_free(zVer);
+  return zDir;
+}
+
+/* See shell.h. */
+int shellConfigure(Shell *s) {
+  int rc = configRead(s);
+  if (rc == EXIT_OK) rc = configureDb(s);
+  if (rc) return rc;
+  s->eSrc = SRC_DIR;
   if (s->zDirArg) {
-    s->eSrc = SRC_DIR;
     s->zSrc = s->zDirArg;
+    s->zSrcFrom = "--dir";
   } else if (s->zBundleArg) {
     s->eSrc = SRC_FILE;
     s->zSrc = s->zBundleArg;
+    s->zSrcFrom = "--bundle";
+  } else if (s->zCfgScripts) {
+    s->zSrc = s->zCfgScripts;
+    s->zSrcFrom = "script_location";
   } else if (isDir("migrations")) {
-    s->eSrc = SRC_DIR;
     s->zSrc = "migrations";
+    s->zSrcFrom = "./migrations";
   } else {
-    s->eSrc = SRC_EMBEDDED;
+    s->eSrc = MIGRATE_EMBEDDED_EXAMPLE ? SRC_NONE : SRC_EMBEDDED;
     s->zSrc = 0;
+    s->zSrcFrom = 0;
   }
+  if (s->eSrc == SRC_DIR) s->zSrc = alembicVersions(s->zSrc, &s->zSrcOwned);
   return EXIT_OK;
 }
 
@@ -160,6 +207,9 @@ void shellClose(Shell *s) {
   s->pBundle = 0;
   sqlite3_free(s->zDbPath);
   s->zDbPath = 0;
+  sqlite3_free(s->zSrcOwned);
+  s->zSrcOwned = 0;
+  configFree(s);
 }
 
 int shellDbExists(const Shell *s) {
@@ -337,6 +387,43 @@ int shellBackup(sqlite3 *db, const char *zPath) {
 ** The revisions
 */
 
+/* No source of revisions: say where we looked and what to give. */
+static int noRevisions(Shell *s) {
+  char *zCfg = s->zCfgFile ? sqlite3_mprintf("%s has no script_location in "
+                                             "[%s]",
+                                             s->zCfgFile, s->zCfgSection)
+                           : sqlite3_mprintf("no ./sqlite-migrate.ini");
+  int rc;
+  if (zCfg == 0) return outFail("out of memory");
+  rc = outFail(
+      "no revisions to work with: no --dir or --bundle given, %s, and no "
+      "./migrations folder here; the history built into this program is the "
+      "example of a plain `make`, which is never used unasked. Give --dir "
+      "FOLDER, --bundle FILE or -c alembic.ini, create a folder with "
+      "`sqlite-migrate init`, or build the program with `make "
+      "MIGRATIONS=FOLDER`",
+      zCfg);
+  sqlite3_free(zCfg);
+  return rc;
+}
+
+/* See shell.h. */
+int shellEngineFail(const char *zErr, int rc) {
+  static const char zNoSuch[] = "No such revision or branch '";
+  const char *zE = zErr ? zErr : sqlite3_errstr(rc);
+  const char *zAt = strstr(zE, zNoSuch);
+  if (zAt) {
+    const char *zId = zAt + sizeof(zNoSuch) - 1;
+    const char *zEnd = strchr(zId, '\'');
+    if (zEnd) {
+      /* Alembic's CLI words; the engine's hint, if any, stays after them */
+      return outFail("Can't locate revision identified by '%.*s'%s",
+                     (int)(zEnd - zId), zId, zEnd + 1);
+    }
+  }
+  return outFail("%s", zE);
+}
+
 /* See shell.h. */
 int shellBundle(Shell *s, migrate_bundle **ppOut) {
   char *zErr = 0;
@@ -346,11 +433,17 @@ int shellBundle(Shell *s, migrate_bundle **ppOut) {
     *ppOut = s->pBundle;
     return EXIT_OK;
   }
+  if (s->eSrc == SRC_NONE) return noRevisions(s);
   if (s->eSrc == SRC_EMBEDDED) {
     rc = migrate_bundle_embedded(&s->pBundle, &zErr);
   } else {
     struct stat st;
     if (stat(s->zSrc, &st) != 0) {
+      if (s->zCfgScripts && strcmp(s->zSrcFrom, "script_location") == 0) {
+        return outFail("cannot read migrations folder %s (script_location "
+                       "in %s [%s]): %s",
+                       s->zSrc, s->zCfgFile, s->zCfgSection, strerror(errno));
+      }
       return outFail("cannot read %s %s: %s",
                      s->eSrc == SRC_DIR ? "migrations folder" : "bundle file",
                      s->zSrc, strerror(errno));
@@ -376,6 +469,9 @@ int shellBundle(Shell *s, migrate_bundle **ppOut) {
       /* parse errors start with the file name: show it with its folder */
       rc = outFail("%s%s%s", s->zSrc,
                    s->zSrc[strlen(s->zSrc) - 1] == '/' ? "" : "/", zE);
+    } else if (s->eSrc == SRC_DIR && strncmp(zE, "holds ", 6) == 0) {
+      /* a folder-wide refusal (Alembic's .py scripts): name the folder */
+      rc = outFail("%s %s", s->zSrc, zE);
     } else {
       rc = outFail("%s", zE);
     }

@@ -13,6 +13,8 @@
 **             of the engine
 ** write.c     init, revision, merge (the files they write)
 ** graph.c     graph (Graphviz DOT)
+** config.c    -c FILE / ./sqlite-migrate.ini / alembic.ini
+** import.c    import-alembic (Alembic .py revisions to .sql)
 **
 ** The program links the engine (libsqlitemigrate.a) through migrate.h only;
 ** it never parses scripts, plans or applies revisions itself.
@@ -81,8 +83,8 @@ char **argsValues(const Args *p, const char *zLong, int *pn);
 ** open.c: the database and the revisions
 */
 
-/* Where the revisions come from. */
-enum { SRC_DIR, SRC_FILE, SRC_EMBEDDED };
+/* Where the revisions come from; SRC_NONE: nowhere (shellBundle says so). */
+enum { SRC_DIR, SRC_FILE, SRC_EMBEDDED, SRC_NONE };
 
 typedef struct Shell {
   const char *zDbArg;     /* -d value, NULL when not given */
@@ -94,11 +96,29 @@ typedef struct Shell {
   const char *zSrc;       /* folder or bundle file, NULL when embedded */
   migrate_bundle *pBundle; /* loaded on first use */
   const char *zCmd;       /* the command being run, for messages */
+  /* configuration: options (main.c) and the ini file read (config.c) */
+  const char *zConfigArg; /* -c FILE */
+  const char *zNameArg;   /* -n NAME */
+  int bRaiseErr;          /* --raiseerr (Alembic's; accepted) */
+  char *zCfgFile;         /* the ini file read, NULL when none */
+  char *zCfgSection;      /* its section */
+  char *zCfgScripts;      /* script_location as a folder, or NULL */
+  char *zCfgDb;           /* database / sqlalchemy.url, or NULL */
+  char *zCfgDbKey;        /* "FILE [SECTION] KEY", for messages */
+  const char *zSrcFrom;   /* where zSrc came from, for messages */
+  char *zSrcOwned;        /* zSrc when open.c made it (an Alembic versions/) */
 } Shell;
 
-/* Resolve the database (-d, MIGRATE_DATABASE, DATABASE_URL) and the
-** revision source (--dir, --bundle, ./migrations, built-in).  EXIT_OK, or
-** EXIT_USAGE with a message printed. */
+/* config.c: read -c FILE (or ./sqlite-migrate.ini when present) into the
+** zCfg* fields.  EXIT_OK (also when there is no file) or EXIT_USAGE
+** (printed).  configFree() releases the fields. */
+int configRead(Shell *);
+void configFree(Shell *);
+
+/* Resolve the database (-d, MIGRATE_DATABASE, DATABASE_URL, the
+** configuration) and the revision source (--dir, --bundle, the
+** configuration's script_location, ./migrations, the built-in bundle unless
+** it is the example).  EXIT_OK, or EXIT_USAGE with a message printed. */
 int shellConfigure(Shell *);
 void shellClose(Shell *);
 
@@ -136,6 +156,11 @@ int shellBackup(sqlite3 *db, const char *zPath);
 ** bundle does not know is an error.  EXIT_OK or EXIT_FAIL (printed). */
 int shellCurrent(Shell *, sqlite3 *db, migrate_bundle *, int **paCur,
                  int *pnCur);
+
+/* Print an engine error (zErr may be NULL: sqlite3_errstr(rc)) as
+** "FAILED: ..."; an unknown revision in Alembic's CLI words, "Can't locate
+** revision identified by 'x'".  Returns EXIT_FAIL. */
+int shellEngineFail(const char *zErr, int rc);
 
 /* ------------------------------------------------------------------------
 ** out.c: output
@@ -208,5 +233,7 @@ int cmdCheck(Shell *, Args *);
 int cmdTest(Shell *, Args *);
 int cmdBundle(Shell *, Args *);
 int cmdGraph(Shell *, Args *);
+int cmdEdit(Shell *, Args *);
+int cmdImportAlembic(Shell *, Args *);
 
 #endif /* SQLITE_MIGRATE_SHELL_H */

@@ -3,6 +3,7 @@
 ** revision, merge.
 **
 **     sqlite-migrate init                                  ./migrations
+**       (and ./sqlite-migrate.ini beside it, naming it as script_location)
 **     sqlite-migrate revision -m "add users table"
 **       -> migrations/3f2a9c1e8b7d_add_users_table.sql
 **     sqlite-migrate revision -m "audit" --head base --branch-label audit
@@ -445,6 +446,43 @@ static const char zReadme[] =
     "\n"
     "Then: sqlite-migrate -d app.db upgrade.  Only *.sql files are read.\n";
 
+/* init: write sqlite-migrate.ini beside the folder zAbs (absolute), naming
+** it as script_location; an existing file is left alone (said so).
+** EXIT_OK or EXIT_FAIL (printed). */
+static int writeIni(const char *zAbs) {
+  const char *zSlash = strrchr(zAbs, '/');
+  char *zIni;
+  FILE *f;
+  int rc = EXIT_OK;
+  if (zSlash == 0) return EXIT_OK;
+  zIni = sqlite3_mprintf("%.*s/sqlite-migrate.ini",
+                         zSlash == zAbs ? 0 : (int)(zSlash - zAbs), zAbs);
+  if (zIni == 0) return outFail("out of memory");
+  f = fopen(zIni, "wx");
+  if (f == 0 && errno == EEXIST) {
+    printf("Leaving %s as it is (it exists already)\n", zIni);
+  } else if (f == 0) {
+    rc = outFail("cannot create %s: %s", zIni, strerror(errno));
+  } else {
+    int bBad = fprintf(f,
+                       "# sqlite-migrate's configuration: read from the "
+                       "working folder, or with -c FILE.\n"
+                       "# Options and $MIGRATE_DATABASE / $DATABASE_URL "
+                       "take precedence.\n"
+                       "[sqlite-migrate]\n"
+                       "script_location = %%(here)s/%s\n"
+                       "# database = sqlite:///app.db\n",
+                       zSlash + 1) < 0;
+    if ((fclose(f) != 0) | bBad) {
+      rc = outFail("cannot write %s", zIni);
+    } else {
+      printf("Generating %s ...  done\n", zIni);
+    }
+  }
+  sqlite3_free(zIni);
+  return rc;
+}
+
 /* mkdir -p: create zDir and its missing parents. */
 static int makeDirs(const char *zDir) {
   char z[PATH_MAX];
@@ -534,5 +572,6 @@ int cmdInit(Shell *s, Args *a) {
     }
   }
   sqlite3_free(zReadmePath);
+  if (rc == EXIT_OK) rc = writeIni(zAbs);
   return rc;
 }
