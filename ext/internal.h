@@ -217,6 +217,21 @@ int migSchemaDiff(const MigSchema *pHistory, const MigSchema *pDatabase,
 void migSchemaFree(MigSchema *);
 /* migrate_schema_diff(), migrate_drift(), migrate_roundtrip() */
 int migRegisterSchema(sqlite3 *db, char **pzErr);
+/* For the differ: a scratch :memory: database with the engine registered
+** (close with sqlite3_close); whether object zNameA of A equals zNameB of B
+** (eType 0 table, 1 virtual table, 2 index, 3 view, 4 trigger; 1 equal,
+** 0 different or missing); migSchemaDiff() with the sides named. */
+int migSchemaScratch(sqlite3 **pDb, char **pzErr);
+int migSchemaSameObject(const MigSchema *pA, const char *zNameA,
+                        const MigSchema *pB, const char *zNameB, int eType);
+int migSchemaDiffWorded(const MigSchema *pA, const MigSchema *pB,
+                        const char *zA, const char *zB, const char *zOnlyA,
+                        const char *zOnlyB, char **pzReport, char **pzErr);
+
+/* ------------------------------------------------------------------------
+** autogen.c: the schema differ (migrate_diff())
+*/
+void migFnDiff(sqlite3_context *, int, sqlite3_value **);
 
 /* ------------------------------------------------------------------------
 ** func.c / vtabs / apply.c glue

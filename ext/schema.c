@@ -1933,3 +1933,77 @@ int migRegisterSchema(sqlite3 *db, char **pzErr) {
   }
   return rc;
 }
+
+/* ======================================================================
+** For the differ (autogen.c): scratch databases, one object compared,
+** a comparison worded for two named sides
+*/
+
+/* A new empty in-memory database with the engine registered; closed with
+** sqlite3_close(). */
+int migSchemaScratch(sqlite3 **pDb, char **pzErr) {
+  return schScratchOpen(pDb, pzErr);
+}
+
+/* Is object zNameA (of kind eType, SO_* order: 0 table, 1 virtual table,
+** 2 index, 3 view, 4 trigger) of A equal to object zNameB of B, by the
+** comparison migSchemaDiff() makes?  1 equal, 0 different or missing. */
+int migSchemaSameObject(const MigSchema *pA, const char *zNameA,
+                        const MigSchema *pB, const char *zNameB, int eType) {
+  const SchObj *a = 0, *b = 0;
+  MigStr s = {0};
+  SchOut o;
+  int i, bSame;
+  for (i = 0; i < pA->nObj && a == 0; i++) {
+    if (pA->aObj[i].eType == eType &&
+        sqlite3_stricmp(pA->aObj[i].zName, zNameA) == 0) {
+      a = &pA->aObj[i];
+    }
+  }
+  for (i = 0; i < pB->nObj && b == 0; i++) {
+    if (pB->aObj[i].eType == eType &&
+        sqlite3_stricmp(pB->aObj[i].zName, zNameB) == 0) {
+      b = &pB->aObj[i];
+    }
+  }
+  if (a == 0 || b == 0) return 0;
+  o.s = &s;
+  o.zPrefix = "";
+  o.w = &schHistoryWords;
+  o.nLine = 0;
+  schDiffObj(&o, a, b);
+  bSame = o.nLine == 0;
+  migStrReset(&s);
+  return bSame;
+}
+
+/* migSchemaDiff() with the sides named: zA/zB say where a value is ("in
+** the history's head", "in schema.sql"), zOnlyA/zOnlyB what an object or
+** item on one side only is. */
+int migSchemaDiffWorded(const MigSchema *pA, const MigSchema *pB,
+                        const char *zA, const char *zB, const char *zOnlyA,
+                        const char *zOnlyB, char **pzReport, char **pzErr) {
+  MigStr s = {0};
+  SchWords w;
+  SchOut o;
+  *pzReport = 0;
+  w.zA = zA;
+  w.zB = zB;
+  w.zOnlyA = zOnlyA;
+  w.zOnlyB = zOnlyB;
+  o.s = &s;
+  o.zPrefix = "";
+  o.w = &w;
+  o.nLine = 0;
+  schDiffInto(&o, pA, pB);
+  if (s.rc) {
+    migStrReset(&s);
+    return migSetError(pzErr, SQLITE_NOMEM, "out of memory");
+  }
+  *pzReport = o.nLine ? migStrFinish(&s) : 0;
+  migStrReset(&s);
+  if (o.nLine && *pzReport == 0) {
+    return migSetError(pzErr, SQLITE_NOMEM, "out of memory");
+  }
+  return SQLITE_OK;
+}
