@@ -75,6 +75,8 @@ static const char *const azAgKind[] = {"TABLE", "TABLE", "INDEX", "VIEW",
 /* What a column is, as far as ADD COLUMN cares. */
 #define AGC_NOTNULL 1 /* NOT NULL */
 #define AGC_FKEY    2 /* in a foreign key */
+#define AGC_GEN     4 /* generated (VIRTUAL or STORED) */
+#define AGC_STORED  8 /* generated STORED */
 
 /* What happens to an object in one run. */
 enum { FATE_SAME, FATE_CHANGED, FATE_NEW, FATE_GONE };
@@ -677,7 +679,7 @@ static int agTableInfo(AgSide *s, AgObj *o, char **pzErr) {
   int rc, n = 0, i;
   char *zSql = sqlite3_mprintf(
       "SELECT name, type, \"notnull\", dflt_value, EXISTS (SELECT 1 FROM "
-      "pragma_foreign_key_list(%Q) AS f WHERE f.\"from\" = x.name) "
+      "pragma_foreign_key_list(%Q) AS f WHERE f.\"from\" = x.name), hidden "
       "FROM pragma_table_xinfo(%Q) AS x ORDER BY cid",
       o->zName, o->zName);
   if (zSql == 0) return SQLITE_NOMEM;
@@ -705,7 +707,9 @@ static int agTableInfo(AgSide *s, AgObj *o, char **pzErr) {
       if (o->azDflt[i] == 0) rc = SQLITE_NOMEM;
     }
     o->aColFlags[i] = (sqlite3_column_int(st, 2) ? AGC_NOTNULL : 0) |
-                      (sqlite3_column_int(st, 4) ? AGC_FKEY : 0);
+                      (sqlite3_column_int(st, 4) ? AGC_FKEY : 0) |
+                      (sqlite3_column_int(st, 5) >= 2 ? AGC_GEN : 0) |
+                      (sqlite3_column_int(st, 5) == 3 ? AGC_STORED : 0);
     if (o->azCol[i] == 0 || o->azType[i] == 0) rc = SQLITE_NOMEM;
   }
   o->nCol = i;
@@ -977,17 +981,23 @@ static int agMatch(AgRun *r) {
   for (pass = 0; pass < 2; pass++) {
     for (j = 0; j < b->nObj; j++) {
       AgObj *y = &b->aObj[j];
-      int bNote = y->eType == AG_TABLE && y->zFrom != 0;
+      int bNote = y->eType == AG_TABLE && y->zFrom != 0 &&
+                  sqlite3_stricmp(y->zFrom, y->zName) != 0;
+      if (bNote && agFind(a, AG_TABLE, y->zFrom) < 0) {
+        /* a rename the first schema already has is done */
+        if (agFind(a, AG_TABLE, y->zName) >= 0) {
+          bNote = 0;
+        } else {
+          return migSetError(r->pzErr, SQLITE_ERROR,
+                             "%s:%d: '-- " AG_NOTE " %s': %s has no table "
+                             "%s (nor %s)",
+                             b->zLabel, y->iFromLine, y->zFrom, a->zLabel,
+                             y->zFrom, y->zName);
+        }
+      }
       if (bNote != (pass == 0)) continue;
       i = agFind(a, y->eType, bNote ? y->zFrom : y->zName);
-      if (bNote && i < 0) {
-        return migSetError(r->pzErr, SQLITE_ERROR,
-                           "%s:%d: '-- " AG_NOTE " %s': %s has no table %s",
-                           b->zLabel, y->iFromLine, y->zFrom, a->zLabel,
-                           y->zFrom);
-      }
-      if (bNote && sqlite3_stricmp(y->zFrom, y->zName) != 0 &&
-          agFind(a, AG_TABLE, y->zName) >= 0) {
+      if (bNote && agFind(a, AG_TABLE, y->zName) >= 0) {
         return migSetError(r->pzErr, SQLITE_ERROR,
                            "%s:%d: '-- " AG_NOTE " %s': table %s is declared "
                            "as renamed from %s, but %s has a table %s already",
@@ -1024,15 +1034,20 @@ static int agMatch(AgRun *r) {
         for (c = 0; c < y->nCol; c++) {
           const char *zFrom = y->azColFrom[c];
           int k;
+          if (zFrom && (sqlite3_stricmp(zFrom, y->azCol[c]) == 0 ||
+                        (agFindCol(x, zFrom) < 0 &&
+                         agFindCol(x, y->azCol[c]) >= 0))) {
+            zFrom = 0; /* a rename the first schema already has */
+          }
           if ((zFrom != 0) != (pass == 0)) continue;
           y->aColPeer[c] = -1;
           k = agFindCol(x, zFrom ? zFrom : y->azCol[c]);
           if (zFrom && k < 0) {
             return migSetError(r->pzErr, SQLITE_ERROR,
                                "%s:%d: '-- " AG_NOTE " %s': table %s in %s "
-                               "has no column %s",
+                               "has no column %s (nor %s)",
                                b->zLabel, y->aiColLine[c], zFrom, x->zName,
-                               a->zLabel, zFrom);
+                               a->zLabel, zFrom, y->azCol[c]);
           }
           if (zFrom && x->aColPeer[k] >= 0) {
             return migSetError(r->pzErr, SQLITE_ERROR,
@@ -1153,18 +1168,56 @@ static int agChildrenDone(const AgSide *s, const AgObj *o) {
   return 1;
 }
 
+/* Does table o reference table zName? */
+static int agReferences(const AgObj *o, const char *zName) {
+  int k;
+  for (k = 0; k < o->nParent; k++) {
+    if (sqlite3_stricmp(o->azParent[k], zName) == 0) return 1;
+  }
+  return 0;
+}
+
+/* May B's changed table y be changed now?  Not before a changed table it
+** references, nor before a changed table that references it in A and no
+** longer does in B (its foreign key would break on the new definition). */
+static int agChangeReady(const AgRun *r, const AgObj *y) {
+  const AgSide *a = r->pA, *b = r->pB;
+  const AgObj *x = &a->aObj[y->iPeer];
+  int j;
+  if (!agParentsDone(b, y, FATE_CHANGED)) return 0;
+  for (j = 0; j < b->nObj; j++) {
+    const AgObj *z = &b->aObj[j];
+    if (z == y || z->eType != AG_TABLE || z->eFate != FATE_CHANGED ||
+        z->bDone) {
+      continue;
+    }
+    if (agReferences(&a->aObj[z->iPeer], x->zName) &&
+        !agReferences(z, y->zName)) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
 /* The next table of s with fate eFate to handle: referenced tables first
-** (bChildrenFirst: referencing tables first); a cycle takes the first left.
-** -1 when none is left. */
-static int agNextTable(const AgSide *s, int eFate, int bChildrenFirst) {
+** (bChildrenFirst: referencing tables first; r: changed tables, see
+** agChangeReady()); a cycle takes the first left.  -1 when none is left. */
+static int agNextTable(const AgRun *r, const AgSide *s, int eFate,
+                       int bChildrenFirst) {
   int i, iFirst = -1;
   for (i = 0; i < s->nObj; i++) {
     const AgObj *o = &s->aObj[i];
+    int bReady;
     if (o->eType != AG_TABLE || o->eFate != eFate || o->bDone) continue;
     if (iFirst < 0) iFirst = i;
-    if (bChildrenFirst ? agChildrenDone(s, o) : agParentsDone(s, o, eFate)) {
-      return i;
+    if (bChildrenFirst) {
+      bReady = agChildrenDone(s, o);
+    } else if (eFate == FATE_CHANGED) {
+      bReady = agChangeReady(r, o);
+    } else {
+      bReady = agParentsDone(s, o, eFate);
     }
+    if (bReady) return i;
   }
   return iFirst;
 }
@@ -1199,8 +1252,9 @@ static int agWorkMatches(AgRun *r, const char *zName, int *pbSame) {
 ** far as the default is concerned?  (On an empty table it allows more, so
 ** the trial on the empty work copy cannot tell.)  A constant default (a
 ** literal, not CURRENT_* or an expression in parentheses); NOT NULL only
-** with a non-NULL default; a foreign key only with a NULL default.  The
-** rest (PRIMARY KEY, UNIQUE, STORED) SQLite refuses on any table. */
+** with a non-NULL default; a foreign key only with a NULL default; not
+** generated STORED.  The rest (PRIMARY KEY, UNIQUE) SQLite refuses on any
+** table. */
 static int agCanAdd(const AgObj *y, int c) {
   const char *z = y->azDflt[c];
   int bNull = z == 0 || sqlite3_stricmp(z, "NULL") == 0;
@@ -1209,6 +1263,7 @@ static int agCanAdd(const AgObj *y, int c) {
   }
   if ((y->aColFlags[c] & AGC_NOTNULL) && bNull) return 0;
   if ((y->aColFlags[c] & AGC_FKEY) && !bNull) return 0;
+  if (y->aColFlags[c] & AGC_STORED) return 0;
   return 1;
 }
 
@@ -1339,6 +1394,7 @@ static int agChangeTable(AgRun *r, const AgObj *x, const AgObj *y) {
     int nMap = 0;
     for (c = 0; c < y->nCol; c++) {
       int k = y->aColPeer[c];
+      if (y->aColFlags[c] & AGC_GEN) continue; /* computed, not copied */
       if (k >= 0 && sqlite3_stricmp(x->azCol[k], y->azCol[c]) != 0) {
         migStrAppendZ(&map, nMap++ ? ", " : "{");
         agJson(&map, y->azCol[c]);
@@ -1463,15 +1519,15 @@ static int agTables(AgRun *r) {
               "tables dropped and created: a renamed table is declared with "
               "'-- " AG_NOTE " OLD' above its CREATE TABLE");
   }
-  while (rc == SQLITE_OK && (j = agNextTable(b, FATE_NEW, 0)) >= 0) {
+  while (rc == SQLITE_OK && (j = agNextTable(r, b, FATE_NEW, 0)) >= 0) {
     b->aObj[j].bDone = 1;
     rc = agCreate(r, &b->aObj[j]);
   }
-  while (rc == SQLITE_OK && (j = agNextTable(b, FATE_CHANGED, 0)) >= 0) {
+  while (rc == SQLITE_OK && (j = agNextTable(r, b, FATE_CHANGED, 0)) >= 0) {
     b->aObj[j].bDone = 1;
     rc = agChangeTable(r, &a->aObj[b->aObj[j].iPeer], &b->aObj[j]);
   }
-  while (rc == SQLITE_OK && (i = agNextTable(a, FATE_GONE, 1)) >= 0) {
+  while (rc == SQLITE_OK && (i = agNextTable(r, a, FATE_GONE, 1)) >= 0) {
     a->aObj[i].bDone = 1;
     rc = agDrop(r, &a->aObj[i]);
   }
