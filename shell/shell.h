@@ -11,6 +11,7 @@
 ** inspect.c   history, heads, branches, show
 ** range.c     revision sets for display: history ranges, current's heads
 ** write.c     init, revision, merge (the files they write)
+** autogen.c   diff; the declared schema for revision --autogenerate, check
 ** graph.c     graph (Graphviz DOT)
 **
 ** The program links the engine (libsqlitemigrate.a) through migrate.h only;
@@ -200,5 +201,20 @@ int cmdCheck(Shell *, Args *);
 int cmdTest(Shell *, Args *);
 int cmdBundle(Shell *, Args *);
 int cmdGraph(Shell *, Args *);
+int cmdDiff(Shell *, Args *);
+
+/* ------------------------------------------------------------------------
+** autogen.c: the declared schema (default: schema.sql beside the
+** migrations folder, or --schema FILE)
+*/
+
+/* The two sections of revision --autogenerate: from the history at zHead
+** (or, with --from-db DB, from nothing to DB's schema) to the declared
+** schema; *pzUp NULL when equal.  EXIT_OK or EXIT_FAIL (printed). */
+int autogenSections(Shell *, Args *, migrate_bundle *, const char *zHead,
+                    char **pzUp, char **pzDown);
+/* check's comparison of the declared schema (when there is one) with the
+** history's head: one "schema: ..." line per difference (*pnFound). */
+int autogenCheck(Shell *, Args *, migrate_bundle *, int *pnFound);
 
 #endif /* SQLITE_MIGRATE_SHELL_H */
