@@ -535,7 +535,8 @@ static int agGapNotes(AgSide *s, const char *z, size_t n, int iLine,
                     !agOwnLine(zAll, (size_t)(z + i - zAll)))) {
         int rc = migSetError(
             pzErr, SQLITE_ERROR,
-            "%s:%d: '-- " AG_NOTE " %s' %s; %s", s->zLabel, iAt, zName,
+            "%s:%d: '-- " AG_NOTE "%s%s' %s; %s", s->zLabel, iAt,
+            zName[0] ? " " : "", zName,
             zName[0] == 0 ? "names no table"
             : *pzFrom     ? "is the second one above the same statement"
                           : "does not stand on its own line",
@@ -1248,6 +1249,31 @@ static int agWorkMatches(AgRun *r, const char *zName, int *pbSame) {
   return SQLITE_OK;
 }
 
+/* Is default z (as PRAGMA table_info shows it) one literal: a number
+** (signed or not), a string, a blob, TRUE or FALSE? */
+static int agIsLiteral(const char *z) {
+  const char *zS, *zE;
+  int e;
+  if (*z == '+' || *z == '-') z++;
+  zE = agNext(z, &zS, &e);
+  if (zS != z) return 0;
+  if (e == AT_WORD) {
+    if (!agIsWord(zS, (size_t)(zE - zS), "TRUE") &&
+        !agIsWord(zS, (size_t)(zE - zS), "FALSE") &&
+        !((zS[0] == 'x' || zS[0] == 'X') && zS[1] == '\'' && zE == zS + 1)) {
+      return 0;
+    }
+    if (zE == zS + 1) zE = agTok(zE, &e); /* x'..' */
+  } else if (e == AT_PUNCT) {
+    if (!(zS[0] >= '0' && zS[0] <= '9') && zS[0] != '.') return 0;
+    if (zS[0] == '.' ) zE = agTok(zE, &e);
+  } else if (e != AT_STRING) {
+    return 0;
+  }
+  zE = agNext(zE, &zS, &e);
+  return e == AT_EOF;
+}
+
 /* Does SQLite's ADD COLUMN allow column c of y on a table with rows, as
 ** far as the default is concerned?  (On an empty table it allows more, so
 ** the trial on the empty work copy cannot tell.)  A constant default (a
@@ -1258,9 +1284,7 @@ static int agWorkMatches(AgRun *r, const char *zName, int *pbSame) {
 static int agCanAdd(const AgObj *y, int c) {
   const char *z = y->azDflt[c];
   int bNull = z == 0 || sqlite3_stricmp(z, "NULL") == 0;
-  if (z && (z[0] == '(' || sqlite3_strnicmp(z, "CURRENT_", 8) == 0)) {
-    return 0;
-  }
+  if (z && !bNull && !agIsLiteral(z)) return 0;
   if ((y->aColFlags[c] & AGC_NOTNULL) && bNull) return 0;
   if ((y->aColFlags[c] & AGC_FKEY) && !bNull) return 0;
   if (y->aColFlags[c] & AGC_STORED) return 0;

@@ -220,6 +220,313 @@ def check_pair(a, b, label):
     finally:
         db.close()
 
+# ---------------------------------------------------------------------------
+# Exact cases: (name, from_sql, to_sql, the exact upgrade migrate_diff()
+# returns).  Each was checked by hand against SQLite's ALTER TABLE rules
+# (sqlite.org/lang_altertable.html); the property test below checks that
+# every one of them also runs and gives `to`.
+
+CASES = [
+    ('add_column',
+     'CREATE TABLE t(a)',
+     'CREATE TABLE t(a, b INTEGER NOT NULL DEFAULT 0)',
+     'ALTER TABLE t ADD COLUMN b INTEGER NOT NULL DEFAULT 0;\n'),
+    ('add_column_fk_null',
+     'CREATE TABLE p(id INTEGER PRIMARY KEY);\nCREATE TABLE t(a)',
+     'CREATE TABLE p(id INTEGER PRIMARY KEY);\nCREATE TABLE t(a, p INTEGER REFERENCES p(id))',
+     'ALTER TABLE t ADD COLUMN p INTEGER REFERENCES p(id);\n'),
+    ('add_column_fk_default',
+     'CREATE TABLE p(id INTEGER PRIMARY KEY);\nCREATE TABLE t(a)',
+     'CREATE TABLE p(id INTEGER PRIMARY KEY);\nCREATE TABLE t(a, p INTEGER DEFAULT 1 REFERENCES p(id))',
+     "SELECT migrate_rebuild('t', 'CREATE TABLE t(a, p INTEGER DEFAULT 1 REFERENCES p(id))');\n"),
+    ('add_column_notnull_nodefault',
+     'CREATE TABLE t(a)',
+     'CREATE TABLE t(a, b TEXT NOT NULL)',
+     "SELECT migrate_rebuild('t', 'CREATE TABLE t(a, b TEXT NOT NULL)');\n"),
+    ('add_column_expr_default',
+     'CREATE TABLE t(a)',
+     "CREATE TABLE t(a, b TEXT DEFAULT (datetime('now')))",
+     "SELECT migrate_rebuild('t', 'CREATE TABLE t(a, b TEXT DEFAULT (datetime(''now'')))');\n"),
+    ('add_column_unique',
+     'CREATE TABLE t(a)',
+     'CREATE TABLE t(a, b TEXT UNIQUE)',
+     "SELECT migrate_rebuild('t', 'CREATE TABLE t(a, b TEXT UNIQUE)');\n"),
+    ('add_column_virtual',
+     'CREATE TABLE t(a)',
+     'CREATE TABLE t(a, b AS (a * 2) VIRTUAL)',
+     'ALTER TABLE t ADD COLUMN b AS (a * 2) VIRTUAL;\n'),
+    ('add_column_stored',
+     'CREATE TABLE t(a)',
+     'CREATE TABLE t(a, b AS (a * 2) STORED)',
+     "SELECT migrate_rebuild('t', 'CREATE TABLE t(a, b AS (a * 2) STORED)');\n"),
+    ('add_column_middle',
+     'CREATE TABLE t(a, c)',
+     'CREATE TABLE t(a, b, c)',
+     "SELECT migrate_rebuild('t', 'CREATE TABLE t(a, b, c)');\n"),
+    ('drop_column',
+     'CREATE TABLE t(a, b)',
+     'CREATE TABLE t(a)',
+     '-- destructive: drops column t.b and its values\nALTER TABLE t DROP COLUMN b;\n'),
+    ('drop_column_indexed',
+     'CREATE TABLE t(a, b);\nCREATE INDEX t_b ON t(b)',
+     'CREATE TABLE t(a)',
+     'DROP INDEX t_b;\n-- destructive: drops column t.b and its values\nALTER TABLE t DROP COLUMN b;\n'),
+    ('drop_column_pk',
+     'CREATE TABLE t(a, b, PRIMARY KEY (a, b))',
+     'CREATE TABLE t(a PRIMARY KEY)',
+     "-- destructive: drops column t.b and its values\nSELECT migrate_rebuild('t', 'CREATE TABLE t(a PRIMARY KEY)');\n"),
+    ('type',
+     'CREATE TABLE t(a INTEGER)',
+     'CREATE TABLE t(a TEXT)',
+     "-- destructive: column t.a changes type from INTEGER to TEXT; its values are converted\nSELECT migrate_rebuild('t', 'CREATE TABLE t(a TEXT)');\n"),
+    ('notnull',
+     'CREATE TABLE t(a INTEGER)',
+     'CREATE TABLE t(a INTEGER NOT NULL)',
+     "SELECT migrate_rebuild('t', 'CREATE TABLE t(a INTEGER NOT NULL)');\n"),
+    ('default',
+     'CREATE TABLE t(a INTEGER DEFAULT 1)',
+     'CREATE TABLE t(a INTEGER DEFAULT 2)',
+     "SELECT migrate_rebuild('t', 'CREATE TABLE t(a INTEGER DEFAULT 2)');\n"),
+    ('collate',
+     'CREATE TABLE t(a TEXT)',
+     'CREATE TABLE t(a TEXT COLLATE NOCASE)',
+     "SELECT migrate_rebuild('t', 'CREATE TABLE t(a TEXT COLLATE NOCASE)');\n"),
+    ('check',
+     'CREATE TABLE t(a INTEGER)',
+     'CREATE TABLE t(a INTEGER CHECK (a > 0))',
+     "SELECT migrate_rebuild('t', 'CREATE TABLE t(a INTEGER CHECK (a > 0))');\n"),
+    ('pk',
+     'CREATE TABLE t(a INTEGER, b TEXT)',
+     'CREATE TABLE t(a INTEGER PRIMARY KEY AUTOINCREMENT, b TEXT)',
+     "SELECT migrate_rebuild('t', 'CREATE TABLE t(a INTEGER PRIMARY KEY AUTOINCREMENT, b TEXT)');\n"),
+    ('fk_action',
+     'CREATE TABLE p(id INTEGER PRIMARY KEY);\nCREATE TABLE c(p REFERENCES p(id))',
+     'CREATE TABLE p(id INTEGER PRIMARY KEY);\nCREATE TABLE c(p REFERENCES p(id) ON DELETE CASCADE)',
+     "SELECT migrate_rebuild('c', 'CREATE TABLE c(p REFERENCES p(id) ON DELETE CASCADE)');\n"),
+    ('strict',
+     'CREATE TABLE t(a INTEGER)',
+     'CREATE TABLE t(a INTEGER) STRICT',
+     "SELECT migrate_rebuild('t', 'CREATE TABLE t(a INTEGER) STRICT');\n"),
+    ('without_rowid',
+     'CREATE TABLE t(a INTEGER PRIMARY KEY, b)',
+     'CREATE TABLE t(a INTEGER PRIMARY KEY, b) WITHOUT ROWID',
+     "SELECT migrate_rebuild('t', 'CREATE TABLE t(a INTEGER PRIMARY KEY, b) WITHOUT ROWID');\n"),
+    ('rename_table',
+     'CREATE TABLE t(a);\nCREATE TABLE c(x REFERENCES t(a))',
+     '-- migrate:renamed-from t\nCREATE TABLE u(a);\nCREATE TABLE c(x REFERENCES u(a))',
+     'ALTER TABLE t RENAME TO u;\n'),
+    ('rename_column',
+     'CREATE TABLE t(a, b)',
+     'CREATE TABLE t(\n  a,\n  -- migrate:renamed-from b\n  c\n)',
+     'ALTER TABLE t RENAME COLUMN b TO c;\n'),
+    ('rename_column_rebuild',
+     'CREATE TABLE t(a, b TEXT)',
+     'CREATE TABLE t(\n  a,\n  -- migrate:renamed-from b\n  c INTEGER\n)',
+     '-- destructive: column t.c changes type from TEXT to INTEGER; its values are converted\nSELECT migrate_rebuild(\'t\', \'CREATE TABLE t(\n  a,\n  c INTEGER\n)\', \'{"c": "b"}\');\n'),
+    ('rename_done',
+     'CREATE TABLE u(a, c)',
+     '-- migrate:renamed-from t\nCREATE TABLE u(\n  a,\n  -- migrate:renamed-from b\n  c\n)',
+     None),
+    ('undeclared_column_rename',
+     'CREATE TABLE t(a, b)',
+     'CREATE TABLE t(a, c)',
+     "-- table t: columns dropped and added; a renamed column is declared with '-- migrate:renamed-from OLD' above its definition\n-- destructive: drops column t.b and its values\nALTER TABLE t DROP COLUMN b;\nALTER TABLE t ADD COLUMN c;\n"),
+    ('undeclared_table_rename',
+     'CREATE TABLE t(a)',
+     'CREATE TABLE u(a)',
+     "-- tables dropped and created: a renamed table is declared with '-- migrate:renamed-from OLD' above its CREATE TABLE\nCREATE TABLE u(a);\n-- destructive: drops table t and its rows\nDROP TABLE t;\n"),
+    ('new_tables_order',
+     '',
+     'CREATE TABLE c(p REFERENCES p(id));\nCREATE TABLE p(id INTEGER PRIMARY KEY)',
+     'CREATE TABLE p(id INTEGER PRIMARY KEY);\nCREATE TABLE c(p REFERENCES p(id));\n'),
+    ('view_dependent',
+     'CREATE TABLE t(a, b);\nCREATE TABLE o(x);\nCREATE VIEW v AS SELECT a FROM t;\nCREATE VIEW w AS SELECT * FROM v;\nCREATE VIEW z AS SELECT x FROM o',
+     'CREATE TABLE t(a);\nCREATE TABLE o(x);\nCREATE VIEW v AS SELECT a FROM t;\nCREATE VIEW w AS SELECT * FROM v;\nCREATE VIEW z AS SELECT x FROM o',
+     'DROP VIEW w;\nDROP VIEW v;\n-- destructive: drops column t.b and its values\nALTER TABLE t DROP COLUMN b;\nCREATE VIEW v AS SELECT a FROM t;\nCREATE VIEW w AS SELECT * FROM v;\n'),
+    ('view_change',
+     'CREATE TABLE t(a, b);\nCREATE VIEW v AS SELECT a FROM t',
+     'CREATE TABLE t(a, b);\nCREATE VIEW v AS SELECT a, b FROM t',
+     'DROP VIEW v;\nCREATE VIEW v AS SELECT a, b FROM t;\n'),
+    ('trigger',
+     'CREATE TABLE t(a);\nCREATE TABLE log(x)',
+     'CREATE TABLE t(a);\nCREATE TABLE log(x);\nCREATE TRIGGER t_ins AFTER INSERT ON t BEGIN INSERT INTO log VALUES (new.a); END',
+     'CREATE TRIGGER t_ins AFTER INSERT ON t BEGIN INSERT INTO log VALUES (new.a); END;\n'),
+    ('index',
+     'CREATE TABLE t(a, b);\nCREATE INDEX t_a ON t(a);\nCREATE INDEX t_old ON t(b)',
+     'CREATE TABLE t(a, b);\nCREATE UNIQUE INDEX t_a ON t(a) WHERE a IS NOT NULL;\nCREATE INDEX t_lower ON t(lower(b))',
+     'DROP INDEX t_a;\nDROP INDEX t_old;\nCREATE UNIQUE INDEX t_a ON t(a) WHERE a IS NOT NULL;\nCREATE INDEX t_lower ON t(lower(b));\n'),
+    ('vtab',
+     'CREATE VIRTUAL TABLE f USING fts5(a)',
+     'CREATE VIRTUAL TABLE f USING fts5(a, b);\nCREATE VIRTUAL TABLE g USING fts5(x)',
+     '-- destructive: drops virtual table f and its rows\nDROP TABLE f;\nCREATE VIRTUAL TABLE f USING fts5(a, b);\nCREATE VIRTUAL TABLE g USING fts5(x);\n'),
+    ('drop_tables_order',
+     'CREATE TABLE p(id INTEGER PRIMARY KEY);\nCREATE TABLE c(p REFERENCES p(id));\nCREATE TABLE k(x)',
+     'CREATE TABLE k(x)',
+     '-- destructive: drops table c and its rows\nDROP TABLE c;\n-- destructive: drops table p and its rows\nDROP TABLE p;\n'),
+    ('equal_respelt',
+     'CREATE TABLE t(a INTEGER NOT NULL DEFAULT 0, b TEXT);\nCREATE INDEX i ON t(a)',
+     'create table "t" (\n  [a]   integer default 0 not null,\n  `b` text\n);\ncreate index I on T (A);',
+     None),
+]
+
+# (name, from_sql, to_sql, the exact error message)
+REFUSALS = [
+    ('insert',
+     '',
+     'CREATE TABLE t(a);\n\nINSERT INTO t VALUES (1);',
+     'migrate_diff(): to_sql:3: INSERT does not belong in a schema: it holds CREATE TABLE, CREATE INDEX, CREATE VIEW, CREATE TRIGGER and CREATE VIRTUAL TABLE statements for the main database, and comments'),
+    ('pragma',
+     '',
+     'PRAGMA foreign_keys = ON;',
+     'migrate_diff(): to_sql:1: PRAGMA does not belong in a schema: it holds CREATE TABLE, CREATE INDEX, CREATE VIEW, CREATE TRIGGER and CREATE VIRTUAL TABLE statements for the main database, and comments'),
+    ('temp',
+     '',
+     'CREATE TEMP TABLE t(a);',
+     'migrate_diff(): to_sql:1: CREATE TEMP TABLE does not belong in a schema: it holds CREATE TABLE, CREATE INDEX, CREATE VIEW, CREATE TRIGGER and CREATE VIRTUAL TABLE statements for the main database, and comments'),
+    ('syntax',
+     '',
+     'CREATE TABLE t(a);\nCREATE TABLE u(a,\n  b;',
+     'migrate_diff(): to_sql:2: near ";": syntax error'),
+    ('duplicate',
+     '',
+     'CREATE TABLE t(a);\nCREATE TABLE T(b);',
+     'migrate_diff(): to_sql:2: table T already exists'),
+    ('renamed_nothing_table',
+     'CREATE TABLE t(a)',
+     '-- migrate:renamed-from x\nCREATE TABLE u(a);',
+     "migrate_diff(): to_sql:1: '-- migrate:renamed-from x': from_sql has no table x (nor u)"),
+    ('renamed_nothing_column',
+     'CREATE TABLE t(a)',
+     'CREATE TABLE t(\n  -- migrate:renamed-from x\n  b\n);',
+     "migrate_diff(): to_sql:2: '-- migrate:renamed-from x': table t in from_sql has no column x (nor b)"),
+    ('renamed_above_index',
+     'CREATE TABLE t(a)',
+     'CREATE TABLE t(a);\n-- migrate:renamed-from i\nCREATE INDEX j ON t(a);',
+     "migrate_diff(): to_sql:2: '-- migrate:renamed-from i' stands above CREATE INDEX; it renames a table on its own line above CREATE TABLE, or a column on its own line inside CREATE TABLE above the column's definition"),
+    ('renamed_mid_column',
+     'CREATE TABLE t(a)',
+     'CREATE TABLE t(b -- migrate:renamed-from a\n);',
+     "migrate_diff(): to_sql:1: '-- migrate:renamed-from a' in CREATE TABLE t does not stand on its own line directly above a column definition; it renames a table on its own line above CREATE TABLE, or a column on its own line inside CREATE TABLE above the column's definition"),
+    ('renamed_above_constraint',
+     'CREATE TABLE t(a)',
+     'CREATE TABLE t(a,\n  -- migrate:renamed-from a\n  PRIMARY KEY (a)\n);',
+     "migrate_diff(): to_sql:2: '-- migrate:renamed-from a' in CREATE TABLE t stands above a table constraint, not a column definition; it renames a table on its own line above CREATE TABLE, or a column on its own line inside CREATE TABLE above the column's definition"),
+    ('renamed_at_end',
+     'CREATE TABLE t(a)',
+     'CREATE TABLE t(a);\n-- migrate:renamed-from t\n',
+     "migrate_diff(): to_sql:2: '-- migrate:renamed-from t' is not followed by a CREATE TABLE statement; it renames a table on its own line above CREATE TABLE, or a column on its own line inside CREATE TABLE above the column's definition"),
+    ('renamed_empty',
+     'CREATE TABLE t(a)',
+     '-- migrate:renamed-from\nCREATE TABLE t(a);',
+     "migrate_diff(): to_sql:1: '-- migrate:renamed-from' names no table; it renames a table on its own line above CREATE TABLE, or a column on its own line inside CREATE TABLE above the column's definition"),
+    ('renamed_both_exist',
+     'CREATE TABLE t(a);\nCREATE TABLE u(a)',
+     '-- migrate:renamed-from t\nCREATE TABLE u(a);',
+     "migrate_diff(): to_sql:1: '-- migrate:renamed-from t': table u is declared as renamed from t, but from_sql has a table u already"),
+    ('renamed_twice',
+     'CREATE TABLE t(a)',
+     '-- migrate:renamed-from t\nCREATE TABLE u(a);\n-- migrate:renamed-from t\nCREATE TABLE v(a);',
+     "migrate_diff(): to_sql:3: '-- migrate:renamed-from t': table t is renamed twice"),
+    ('from_error',
+     'CREATE TABLE t(a',
+     'CREATE TABLE t(a)',
+     'migrate_diff(): from_sql:1: incomplete input'),
+]
+
+
+# Before SQLite 3.35 there is no DROP COLUMN: these cases rebuild instead.
+OLD_DROP = {
+    "drop_column": "-- destructive: drops column t.b and its values\n"
+                   "SELECT migrate_rebuild('t', 'CREATE TABLE t(a)');\n",
+    "drop_column_indexed": "DROP INDEX t_b;\n"
+                           "-- destructive: drops column t.b and its values\n"
+                           "SELECT migrate_rebuild('t', 'CREATE TABLE t(a)');\n",
+    "undeclared_column_rename":
+        "-- destructive: drops column t.b and its values\n"
+        "SELECT migrate_rebuild('t', 'CREATE TABLE t(a, c)');\n",
+    "view_dependent": "DROP VIEW w;\nDROP VIEW v;\n"
+                      "-- destructive: drops column t.b and its values\n"
+                      "SELECT migrate_rebuild('t', 'CREATE TABLE t(a)');\n"
+                      "CREATE VIEW v AS SELECT a FROM t;\n"
+                      "CREATE VIEW w AS SELECT * FROM v;\n",
+}
+
+
+def expected(name, text):
+    if sqlite3.sqlite_version_info < (3, 35, 0) and name in OLD_DROP:
+        return OLD_DROP[name]
+    return text
+
+
+class ExactCases(unittest.TestCase):
+
+    def test_statements(self):
+        for name, a, b, want in CASES:
+            with self.subTest(name):
+                self.assertEqual(diff(a, b), expected(name, want))
+
+    def test_cases_run_and_give_to(self):
+        """Every exact case, applied to `from` with a row in each table,
+        gives `to`; the reverse direction too."""
+        for name, a, b, want in CASES:
+            for x, y in ((a, b), (b, a)):
+                with self.subTest(name, reverse=x is b):
+                    up = diff(x, y)
+                    db = connect()
+                    db.executescript(x)
+                    if up:
+                        run_script(db, up)
+                    self.assertIsNone(schema_diff(dump(db), y))
+                    self.assertIsNone(diff(dump(db), y))
+                    db.close()
+
+    def test_rows_survive_a_rename_and_a_rebuild(self):
+        db = connect()
+        db.executescript("CREATE TABLE t(a, b TEXT);"
+                         "INSERT INTO t VALUES (1, '10'), (2, NULL);")
+        run_script(db, diff("CREATE TABLE t(a, b TEXT)",
+                            "CREATE TABLE t(\n  a,\n  -- migrate:renamed-from"
+                            " b\n  c INTEGER\n)"))
+        self.assertEqual(db.execute("SELECT a, c, typeof(c) FROM t ORDER BY a"
+                                    ).fetchall(),
+                         [(1, 10, "integer"), (2, None, "null")])
+        db.close()
+
+    def test_refusals(self):
+        for name, a, b, want in REFUSALS:
+            with self.subTest(name):
+                with self.assertRaises(sqlite3.OperationalError) as cm:
+                    diff(a, b)
+                self.assertEqual(str(cm.exception), want)
+
+    def test_null_arguments(self):
+        with self.assertRaises(sqlite3.OperationalError) as cm:
+            diff(None, "CREATE TABLE t(a)")
+        self.assertEqual(str(cm.exception),
+                         "migrate_diff(from_sql, to_sql): both arguments "
+                         "must be SQL text (CREATE statements)")
+
+    def test_equal_schemas_give_null(self):
+        self.assertIsNone(diff("", ""))
+        self.assertIsNone(diff("CREATE TABLE t(a)", "CREATE TABLE t(a);"))
+
+    def test_directonly(self):
+        flags = tool().execute(
+            "SELECT narg, flags FROM pragma_function_list "
+            "WHERE name = 'migrate_diff'").fetchall()
+        self.assertEqual(len(flags), 1)
+        self.assertEqual(flags[0][0], 2)
+        self.assertTrue(flags[0][1] & 0x80000)  # SQLITE_DIRECTONLY
+        db = connect()
+        db.execute("CREATE TABLE t(x)")
+        db.execute("CREATE VIEW v AS SELECT migrate_diff('', x) FROM t")
+        db.execute("INSERT INTO t VALUES ('CREATE TABLE u(a)')")
+        with self.assertRaises(sqlite3.OperationalError) as cm:
+            db.execute("SELECT * FROM v").fetchall()
+        self.assertEqual(str(cm.exception),
+                         "unsafe use of migrate_diff()")
+        db.close()
+
 
 class PropertyTest(unittest.TestCase):
     """Random pairs: AUTOGEN_PAIRS (default 2000) from seed AUTOGEN_SEED."""
