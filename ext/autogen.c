@@ -311,7 +311,7 @@ static int agCreateKind(const char *z, char **pzWord, int *pbTemp,
 /* The definition of column zCol in CREATE TABLE zSql, as written (caller
 ** frees), or NULL when not found. */
 static char *agColumnDef(const char *zSql, const char *zCol) {
-  const char *z = zSql, *zS, *zE, *zItem = 0;
+  const char *z = zSql, *zS, *zE, *zItem = 0, *zLast = 0;
   int e, nDepth = 0, bStart = 0;
   /* to the body's "(" */
   for (;;) {
@@ -333,12 +333,14 @@ static char *agColumnDef(const char *zSql, const char *zCol) {
     }
     if (e == AT_PUNCT && *zS == '(') nDepth++;
     if (e == AT_PUNCT && (*zS == ')' || *zS == ',') && nDepth == 1) {
-      if (zItem) return sqlite3_mprintf("%.*s", (int)(zS - zItem), zItem);
+      /* the item ends with its last token: no space or comment after */
+      if (zItem) return sqlite3_mprintf("%.*s", (int)(zLast - zItem), zItem);
       if (*zS == ')') return 0;
       bStart = 1;
     } else if (e == AT_PUNCT && *zS == ')') {
       nDepth--;
     }
+    zLast = zE;
     z = zE;
   }
 }

@@ -227,6 +227,10 @@ def check_pair(a, b, label):
 # every one of them also runs and gives `to`.
 
 CASES = [
+    ('add_column_last_with_comment',
+     'CREATE TABLE t(a)',
+     "CREATE TABLE t(\n  a,\n  b TEXT DEFAULT 'x' -- a note\n)",
+     "ALTER TABLE t ADD COLUMN b TEXT DEFAULT 'x';\n"),
     ('add_column',
      'CREATE TABLE t(a)',
      'CREATE TABLE t(a, b INTEGER NOT NULL DEFAULT 0)',
