@@ -337,7 +337,8 @@ def apply_mutation(s, m, rng, names):
         if vs and rng.random() < 0.5:
             s.remove(vs[0])
         elif vs:
-            vs[0]["cols"] = vs[0]["cols"] + ["c"] if len(vs[0]["cols"]) < 3 else ["a"]
+            vs[0]["cols"] = rng.choice([["a"], ["a", "b"], ["a", "b", "c"],
+                                        ["b"]])
         else:
             s.append({"kind": "vtab", "name": names("f"), "cols": ["a", "b"]})
         return True
@@ -381,7 +382,8 @@ def apply_mutation(s, m, rng, names):
         t["autoinc"] = not t["autoinc"]
         return True
     if m == "pk":
-        c = pick_col(t, rng, lambda c: not c["gen"])
+        # rows already there: a new column (NULL in them) cannot join the key
+        c = pick_col(t, rng, lambda c: not c["gen"] and not c.get("new"))
         if t["pk"] != ["id"] or c is None:
             t["pk"] = ["id"]
         else:
