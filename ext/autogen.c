@@ -39,7 +39,10 @@
 **      closure over views), and DROP INDEX for indexes that changed or went;
 **   2. DROP TABLE for virtual tables that changed or went;
 **   3. ALTER TABLE ... RENAME TO for declared table renames;
-**   4. CREATE TABLE for new tables, referenced tables first;
+**   4. CREATE TABLE for new tables, referenced tables first; DROP TABLE
+**      for tables that went and that no remaining table references
+**      (referencing tables first), so no change of a table they reference
+**      breaks their foreign keys;
 **   5. each changed table, referenced tables first: first tried with ALTER
 **      TABLE (RENAME COLUMN for declared renames, DROP COLUMN on SQLite
 **      3.35+, ADD COLUMN for new columns after all kept ones) in a savepoint
@@ -48,7 +51,8 @@
 **      comparison says whether the result is the declared table.  Otherwise
 **      SELECT migrate_rebuild(table, create_sql, column_map) with the
 **      declared renames in the column map;
-**   6. DROP TABLE for tables that went, referencing tables first;
+**   6. DROP TABLE for the other tables that went (after the tables that
+**      referenced them lost those references), referencing tables first;
 **   7. CREATE VIRTUAL TABLE, CREATE INDEX, CREATE VIEW, CREATE TRIGGER for
 **      what is new or was dropped in step 1 and 2, in declared order.
 **
@@ -1171,6 +1175,19 @@ static int agChildrenDone(const AgSide *s, const AgObj *o) {
   return 1;
 }
 
+/* Does a table of s that stays reference table o? */
+static int agReferencedByKept(const AgSide *s, const AgObj *o) {
+  int i, k;
+  for (i = 0; i < s->nObj; i++) {
+    const AgObj *c = &s->aObj[i];
+    if (c == o || c->eType != AG_TABLE || c->eFate == FATE_GONE) continue;
+    for (k = 0; k < c->nParent; k++) {
+      if (sqlite3_stricmp(c->azParent[k], o->zName) == 0) return 1;
+    }
+  }
+  return 0;
+}
+
 /* Does table o reference table zName? */
 static int agReferences(const AgObj *o, const char *zName) {
   int k;
@@ -1241,14 +1258,70 @@ static void agJson(MigStr *s, const char *z) {
   migStrAppend(s, "\"", 1);
 }
 
-/* Is table zName of the work copy now what B declares? */
-static int agWorkMatches(AgRun *r, const char *zName, int *pbSame) {
+/* Copy into db the CREATE statements of the work copy's objects that
+** zWhere selects (?1 = zName), in the order they were made. */
+static int agCopyFromWork(AgRun *r, sqlite3 *db, const char *zWhere,
+                          const char *zName) {
+  sqlite3_stmt *st = 0;
+  char *zSql = sqlite3_mprintf(
+      "SELECT sql FROM main.sqlite_master WHERE sql IS NOT NULL AND (%s) "
+      "ORDER BY rowid",
+      zWhere);
+  int rc;
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(r->dbW, zSql, -1, &st, 0);
+  sqlite3_free(zSql);
+  if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, zName, -1, 0);
+  while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+    rc = sqlite3_exec(db, (const char *)sqlite3_column_text(st, 0), 0, 0, 0);
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* Run az[0..n) on a scratch database holding table y as the work copy has
+** it now (with its indexes, and the tables it references, whose primary
+** keys a foreign key without columns means); *pbSame: they run and the
+** table is then what B declares.  (Only this table is built and compared,
+** so trying every changed table costs what the table costs.) */
+static int agTry(AgRun *r, const AgObj *y, char **az, int n, int *pbSame) {
+  sqlite3 *db = 0;
   MigSchema *p = 0;
-  int rc = migSchemaSnapshot(r->dbW, "main", &p, r->pzErr);
-  if (rc) return rc;
-  *pbSame = migSchemaSameObject(p, zName, r->pB->pSnap, zName, AG_TABLE);
+  int rc, k, bRan = 1;
+  *pbSame = 0;
+  rc = sqlite3_open_v2(":memory:", &db,
+                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 0);
+  for (k = 0; rc == SQLITE_OK && k < y->nParent; k++) {
+    if (sqlite3_stricmp(y->azParent[k], y->zName) == 0) continue;
+    rc = agCopyFromWork(r, db, "type = 'table' AND name = ?1",
+                        y->azParent[k]);
+  }
+  if (rc == SQLITE_OK) {
+    rc = agCopyFromWork(r, db,
+                        "(type = 'table' AND name = ?1) OR "
+                        "(type = 'index' AND tbl_name = ?1)",
+                        y->zName);
+  }
+  if (rc) {
+    rc = migSetError(r->pzErr, rc == SQLITE_NOMEM ? rc : SQLITE_ERROR,
+                     "cannot copy table %s to a scratch database: %s",
+                     y->zName, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  }
+  for (k = 0; rc == SQLITE_OK && k < n && bRan; k++) {
+    int rc2 = sqlite3_exec(db, az[k], 0, 0, 0);
+    if (rc2 == SQLITE_NOMEM) rc = rc2;
+    if (rc2) bRan = 0; /* SQLite does not allow it */
+  }
+  if (rc == SQLITE_OK && bRan) {
+    rc = migSchemaSnapshot(db, "main", &p, r->pzErr);
+    if (rc == SQLITE_OK) {
+      *pbSame = migSchemaSameObject(p, y->zName, r->pB->pSnap, y->zName,
+                                    AG_TABLE);
+    }
+  }
   migSchemaFree(p);
-  return SQLITE_OK;
+  sqlite3_close(db);
+  return rc;
 }
 
 /* Is default z (as PRAGMA table_info shows it) one literal: a number
@@ -1367,7 +1440,7 @@ static int agAlterPlan(const AgObj *x, const AgObj *y, char **az,
 static int agChangeTable(AgRun *r, const AgObj *x, const AgObj *y) {
   int rc, bSame = 0, n = 0, c, bOk;
   char **az, **azNote;
-  rc = agWorkMatches(r, y->zName, &bSame);
+  rc = agTry(r, y, 0, 0, &bSame);
   if (rc || bSame) return rc; /* a rename did it */
   az = sqlite3_malloc64(sizeof(char *) * (size_t)(x->nCol + y->nCol + 1) * 2);
   if (az == 0) return SQLITE_NOMEM;
@@ -1377,24 +1450,9 @@ static int agChangeTable(AgRun *r, const AgObj *x, const AgObj *y) {
   if (rc == SQLITE_OK && bOk == 1 && n > 0) {
     /* SQLite decides whether it allows them; the comparison whether they
     ** are enough */
-    rc = sqlite3_exec(r->dbW, "SAVEPOINT migrate_autogen", 0, 0, 0);
-    for (c = 0; rc == SQLITE_OK && c < n; c++) {
-      rc = sqlite3_exec(r->dbW, az[c], 0, 0, 0);
-    }
-    if (rc == SQLITE_OK) rc = agWorkMatches(r, y->zName, &bSame);
-    if (rc == SQLITE_NOMEM) goto done;
-    if (rc || !bSame) {
-      rc = sqlite3_exec(r->dbW, "ROLLBACK TO migrate_autogen", 0, 0, 0);
-      bOk = 0;
-    }
-    if (rc == SQLITE_OK) {
-      rc = sqlite3_exec(r->dbW, "RELEASE migrate_autogen", 0, 0, 0);
-    }
-    if (rc) {
-      rc = migSetError(r->pzErr, rc, "cannot use a scratch database: %s",
-                       sqlite3_errmsg(r->dbW));
-      goto done;
-    }
+    rc = agTry(r, y, az, n, &bSame);
+    if (rc) goto done;
+    bOk = bSame;
     if (bOk) {
       int bAdd = 0, bDrop = 0;
       for (c = 0; c < x->nCol; c++) bDrop |= x->aColPeer[c] < 0;
@@ -1405,10 +1463,9 @@ static int agChangeTable(AgRun *r, const AgObj *x, const AgObj *y) {
                   "declared with '-- " AG_NOTE " OLD' above its definition",
                   y->zName);
       }
-      for (c = 0; c < n; c++) {
-        if (azNote[c]) migStrAppendf(&r->out, "-- %s\n", azNote[c]);
-        migStrAppendf(&r->out, "%s;\n", az[c]);
-        r->nStmt++;
+      for (c = 0; rc == SQLITE_OK && c < n; c++) {
+        rc = agEmit(r, azNote[c], az[c]);
+        az[c] = 0; /* agEmit took it */
       }
       goto done;
     }
@@ -1548,6 +1605,21 @@ static int agTables(AgRun *r) {
   while (rc == SQLITE_OK && (j = agNextTable(r, b, FATE_NEW, 0)) >= 0) {
     b->aObj[j].bDone = 1;
     rc = agCreate(r, &b->aObj[j]);
+  }
+  /* tables that go and that no remaining table references go first: a
+  ** change of a table they reference could break their foreign keys */
+  for (i = 0; i < a->nObj; i++) {
+    a->aObj[i].bDone = a->aObj[i].eFate == FATE_GONE &&
+                       agReferencedByKept(a, &a->aObj[i]);
+  }
+  while (rc == SQLITE_OK && (i = agNextTable(r, a, FATE_GONE, 1)) >= 0) {
+    a->aObj[i].bDone = 1;
+    rc = agDrop(r, &a->aObj[i]);
+  }
+  for (i = 0; i < a->nObj; i++) {
+    if (a->aObj[i].eFate == FATE_GONE && a->aObj[i].bDone) {
+      a->aObj[i].bDone = agReferencedByKept(a, &a->aObj[i]) ? 0 : 1;
+    }
   }
   while (rc == SQLITE_OK && (j = agNextTable(r, b, FATE_CHANGED, 0)) >= 0) {
     b->aObj[j].bDone = 1;

@@ -227,6 +227,22 @@ def check_pair(a, b, label):
 # every one of them also runs and gives `to`.
 
 CASES = [
+    # found by the property test: a foreign key that goes away is dropped
+    # before its parent's key changes; a renamed generated column is
+    # computed by the new definition, never copied; a table that goes is
+    # dropped before a table it references changes its key
+    ('child_goes_before_parent_key_changes',
+     'CREATE TABLE p(id INTEGER PRIMARY KEY, k);\nCREATE TABLE c(x REFERENCES p(id))',
+     'CREATE TABLE p(id INTEGER, k, PRIMARY KEY (id, k))',
+     "-- destructive: drops table c and its rows\nDROP TABLE c;\nSELECT migrate_rebuild('p', 'CREATE TABLE p(id INTEGER, k, PRIMARY KEY (id, k))');\n"),
+    ('parent_key_changes_after_child_drops_fk',
+     'CREATE TABLE p(id INTEGER PRIMARY KEY, k);\nCREATE TABLE c(x REFERENCES p(id))',
+     'CREATE TABLE p(id INTEGER, k, PRIMARY KEY (id, k));\nCREATE TABLE c(x)',
+     "SELECT migrate_rebuild('c', 'CREATE TABLE c(x)');\nSELECT migrate_rebuild('p', 'CREATE TABLE p(id INTEGER, k, PRIMARY KEY (id, k))');\n"),
+    ('rename_generated_in_rebuild',
+     'CREATE TABLE t(a INTEGER, g AS (a * 2) VIRTUAL)',
+     'CREATE TABLE t(\n  a TEXT,\n  -- migrate:renamed-from g\n  h AS (a * 2) VIRTUAL\n)',
+     "-- destructive: column t.a changes type from INTEGER to TEXT; its values are converted\nSELECT migrate_rebuild('t', 'CREATE TABLE t(\n  a TEXT,\n  h AS (a * 2) VIRTUAL\n)');\n"),
     ('add_column_last_with_comment',
      'CREATE TABLE t(a)',
      "CREATE TABLE t(\n  a,\n  b TEXT DEFAULT 'x' -- a note\n)",
