@@ -743,25 +743,16 @@ static int agTableInfo(AgSide *s, AgObj *o, char **pzErr) {
   return rc;
 }
 
-/* Is table zName a shadow table of one of the virtual tables? */
-static int agIsShadow(AgSide *s, const char *zName, int *pbShadow) {
+/* Is table zName a shadow table of one of the virtual tables?  azShadow
+** is PRAGMA table_list's list (SQLite 3.37+), NULL before. */
+static int agIsShadow(AgSide *s, char **azShadow, int nShadow,
+                      const char *zName) {
   int i;
-  *pbShadow = 0;
   if (sqlite3_libversion_number() >= 3037000) {
-    sqlite3_stmt *st = 0;
-    int rc = sqlite3_prepare_v2(
-        s->db,
-        "SELECT 1 FROM pragma_table_list WHERE schema = 'main' AND name = ?1 "
-        "AND type = 'shadow'",
-        -1, &st, 0);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, zName, -1, 0);
-    if (rc == SQLITE_OK) {
-      rc = sqlite3_step(st);
-      *pbShadow = rc == SQLITE_ROW;
-      rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+    for (i = 0; i < nShadow; i++) {
+      if (sqlite3_stricmp(azShadow[i], zName) == 0) return 1;
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_NOMEM ? rc : SQLITE_OK;
+    return 0;
   }
   /* older SQLite: "<vtab>_<suffix>", as the built-in modules name them */
   for (i = 0; i < s->nObj; i++) {
@@ -769,16 +760,58 @@ static int agIsShadow(AgSide *s, const char *zName, int *pbShadow) {
     if (s->aObj[i].eType == AG_VTAB &&
         sqlite3_strnicmp(zName, s->aObj[i].zName, (int)n) == 0 &&
         zName[n] == '_') {
-      *pbShadow = 1;
+      return 1;
     }
   }
-  return SQLITE_OK;
+  return 0;
+}
+
+/* The shadow tables PRAGMA table_list names (SQLite 3.37+): *pazOut
+** (sqlite3_free, strings in the side's arena), *pn of them. */
+static int agShadowList(AgSide *s, char ***pazOut, int *pn) {
+  sqlite3_stmt *st = 0;
+  char **az = 0;
+  int n = 0, nAlloc = 0, rc;
+  *pazOut = 0;
+  *pn = 0;
+  if (sqlite3_libversion_number() < 3037000) return SQLITE_OK;
+  rc = sqlite3_prepare_v2(s->db,
+                          "SELECT name FROM pragma_table_list "
+                          "WHERE schema = 'main' AND type = 'shadow'",
+                          -1, &st, 0);
+  while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+    if (n >= nAlloc) {
+      int nNew = nAlloc ? nAlloc * 2 : 8;
+      char **azNew = sqlite3_realloc64(az, sizeof(char *) * (size_t)nNew);
+      if (azNew == 0) {
+        rc = SQLITE_NOMEM;
+        break;
+      }
+      az = azNew;
+      nAlloc = nNew;
+    }
+    az[n] = (char *)agDup(s, (const char *)sqlite3_column_text(st, 0));
+    if (az[n] == 0) rc = SQLITE_NOMEM;
+    n++;
+  }
+  sqlite3_finalize(st);
+  if (rc == SQLITE_NOMEM) {
+    sqlite3_free(az);
+    return rc;
+  }
+  *pazOut = az;
+  *pn = n;
+  return SQLITE_OK; /* a pragma that fails: no shadow tables known */
 }
 
 /* Read the side's objects (sqlite_master order), columns and snapshot. */
 static int agReadObjects(AgSide *s, char **pzErr) {
   sqlite3_stmt *st = 0;
   int rc, n = 0, i;
+  char **azShadow = 0;
+  int nShadow = 0;
+  rc = agShadowList(s, &azShadow, &nShadow);
+  if (rc) return rc;
   rc = agPrepare(s->db,
                  "SELECT type, name, tbl_name, sql, "
                  "sql LIKE 'CREATE VIRTUAL%' FROM main.sqlite_master "
@@ -791,12 +824,16 @@ static int agReadObjects(AgSide *s, char **pzErr) {
                  "ORDER BY (type <> 'table' OR sql NOT LIKE 'CREATE "
                  "VIRTUAL%'), rowid",
                  &st, "the schema", pzErr);
-  if (rc) return rc;
+  if (rc) {
+    sqlite3_free(azShadow);
+    return rc;
+  }
   while (sqlite3_step(st) == SQLITE_ROW) n++;
   sqlite3_reset(st);
   s->aObj = migArenaAlloc(&s->arena, sizeof(AgObj) * (size_t)(n + 1));
   if (s->aObj == 0) {
     sqlite3_finalize(st);
+    sqlite3_free(azShadow);
     return SQLITE_NOMEM;
   }
   while (rc == SQLITE_OK && s->nObj < n &&
@@ -813,8 +850,7 @@ static int agReadObjects(AgSide *s, char **pzErr) {
     }
     if (strcmp(zType, "table") == 0) {
       o->eType = sqlite3_column_int(st, 4) ? AG_VTAB : AG_TABLE;
-      if (o->eType == AG_TABLE) rc = agIsShadow(s, zName, &bShadow);
-      if (rc) break;
+      if (o->eType == AG_TABLE) bShadow = agIsShadow(s, azShadow, nShadow, zName);
       if (bShadow) continue;
     } else if (strcmp(zType, "index") == 0) {
       o->eType = AG_INDEX;
@@ -837,6 +873,7 @@ static int agReadObjects(AgSide *s, char **pzErr) {
   }
   if (rc == SQLITE_ROW || rc == SQLITE_DONE) rc = SQLITE_OK;
   sqlite3_finalize(st);
+  sqlite3_free(azShadow);
   for (i = 0; rc == SQLITE_OK && i < s->nObj; i++) {
     if (s->aObj[i].eType == AG_TABLE) rc = agTableInfo(s, &s->aObj[i], pzErr);
   }
@@ -1676,9 +1713,12 @@ static int agRun(AgRun *r, char **pzOut) {
   if (rc == SQLITE_OK) rc = agTables(r);
   if (rc == SQLITE_OK) rc = agCreatesAfter(r);
   if (rc == SQLITE_OK && r->out.rc) rc = SQLITE_NOMEM;
-  /* the work copy must now be B */
-  if (rc == SQLITE_OK) rc = migSchemaSnapshot(r->dbW, "main", &pW, r->pzErr);
-  if (rc == SQLITE_OK) rc = migSchemaDiff(pW, r->pB->pSnap, &zRep, r->pzErr);
+  /* the work copy must now be B (with no statement it is A, and every
+  ** object matched equal) */
+  if (rc == SQLITE_OK && r->nStmt) {
+    rc = migSchemaSnapshot(r->dbW, "main", &pW, r->pzErr);
+    if (rc == SQLITE_OK) rc = migSchemaDiff(pW, r->pB->pSnap, &zRep, r->pzErr);
+  }
   if (rc == SQLITE_OK && zRep) {
     rc = migSetError(r->pzErr, SQLITE_ERROR,
                      "cannot generate the script from %s to %s: the "

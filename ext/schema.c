@@ -1948,24 +1948,35 @@ int migSchemaScratch(sqlite3 **pDb, char **pzErr) {
 /* Is object zNameA (of kind eType, SO_* order: 0 table, 1 virtual table,
 ** 2 index, 3 view, 4 trigger) of A equal to object zNameB of B, by the
 ** comparison migSchemaDiff() makes?  1 equal, 0 different or missing. */
+/* The object of kind eType named zName (any case) in p, or NULL: a binary
+** search, the objects being sorted by (eType, lower-case name). */
+static const SchObj *schFindObj(const MigSchema *p, const char *zName,
+                                int eType) {
+  SchObj key;
+  char zBuf[128], *zKey = zBuf, *q;
+  size_t n = strlen(zName);
+  const SchObj *o = 0;
+  if (n >= sizeof(zBuf)) zKey = sqlite3_malloc64(n + 1);
+  if (zKey == 0) return 0;
+  memcpy(zKey, zName, n + 1);
+  for (q = zKey; *q; q++) *q = schLowerC(*q);
+  memset(&key, 0, sizeof(key));
+  key.eType = eType;
+  key.zKey = zKey;
+  if (p->nObj > 0) {
+    o = bsearch(&key, p->aObj, (size_t)p->nObj, sizeof(SchObj), schCmpObj);
+  }
+  if (zKey != zBuf) sqlite3_free(zKey);
+  return o;
+}
+
 int migSchemaSameObject(const MigSchema *pA, const char *zNameA,
                         const MigSchema *pB, const char *zNameB, int eType) {
-  const SchObj *a = 0, *b = 0;
+  const SchObj *a = schFindObj(pA, zNameA, eType);
+  const SchObj *b = schFindObj(pB, zNameB, eType);
   MigStr s = {0};
   SchOut o;
-  int i, bSame;
-  for (i = 0; i < pA->nObj && a == 0; i++) {
-    if (pA->aObj[i].eType == eType &&
-        sqlite3_stricmp(pA->aObj[i].zName, zNameA) == 0) {
-      a = &pA->aObj[i];
-    }
-  }
-  for (i = 0; i < pB->nObj && b == 0; i++) {
-    if (pB->aObj[i].eType == eType &&
-        sqlite3_stricmp(pB->aObj[i].zName, zNameB) == 0) {
-      b = &pB->aObj[i];
-    }
-  }
+  int bSame;
   if (a == 0 || b == 0) return 0;
   o.s = &s;
   o.zPrefix = "";
