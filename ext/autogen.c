@@ -1020,8 +1020,14 @@ static void agComment(AgRun *r, const char *zFmt, ...) {
 static int agMatch(AgRun *r) {
   AgSide *a = r->pA, *b = r->pB;
   int i, j, pass;
-  for (i = 0; i < a->nObj; i++) a->aObj[i].iPeer = -1;
-  for (j = 0; j < b->nObj; j++) b->aObj[j].iPeer = -1;
+  for (i = 0; i < a->nObj; i++) {
+    a->aObj[i].iPeer = -1;
+    a->aObj[i].aColPeer = 0; /* the last run's arena is gone */
+  }
+  for (j = 0; j < b->nObj; j++) {
+    b->aObj[j].iPeer = -1;
+    b->aObj[j].aColPeer = 0;
+  }
   for (pass = 0; pass < 2; pass++) {
     for (j = 0; j < b->nObj; j++) {
       AgObj *y = &b->aObj[j];
@@ -1752,9 +1758,10 @@ static int agInvertNotes(AgSide *a, AgSide *b) {
       x->iFromLine = y->iFromLine;
     }
     for (c = 0; c < y->nCol; c++) {
-      if (y->azColFrom[c] && y->aColPeer && y->aColPeer[c] >= 0) {
-        x->azColFrom[y->aColPeer[c]] = y->azCol[c];
-        x->aiColLine[y->aColPeer[c]] = y->aiColLine[c];
+      int k = y->azColFrom[c] ? agFindCol(x, y->azColFrom[c]) : -1;
+      if (k >= 0) {
+        x->azColFrom[k] = y->azCol[c];
+        x->aiColLine[k] = y->aiColLine[c];
       }
     }
   }

@@ -105,11 +105,11 @@ class AutogenerateTest(unittest.TestCase):
         self.assertEqual(up, want_up)
         if sqlite3.sqlite_version_info >= (3, 35, 0):
             self.assertEqual(down, (
+                "-- destructive: drops table tags and its rows\n"
+                "DROP TABLE tags;\n"
                 "-- destructive: drops column user_preferences.updated_at "
                 "and its values\n"
-                "ALTER TABLE user_preferences DROP COLUMN updated_at;\n"
-                "-- destructive: drops table tags and its rows\n"
-                "DROP TABLE tags;\n"))
+                "ALTER TABLE user_preferences DROP COLUMN updated_at;\n"))
         # the bundler and the round trip accept it
         m = subprocess.run([MKBUNDLE, "--check", self.mig],
                            capture_output=True, text=True)
