@@ -45,12 +45,12 @@
 **      breaks their foreign keys;
 **   5. each changed table, referenced tables first: first tried with ALTER
 **      TABLE (RENAME COLUMN for declared renames, DROP COLUMN on SQLite
-**      3.35+, ADD COLUMN for new columns after all kept ones) in a savepoint
-**      on the work copy; SQLite itself says whether it allows them (with
-**      foreign keys on, as the strictest connection has them), and the
-**      comparison says whether the result is the declared table.  Otherwise
-**      SELECT migrate_rebuild(table, create_sql, column_map) with the
-**      declared renames in the column map;
+**      3.35+, ADD COLUMN for new columns after all kept ones, where the
+**      column's default fits rows already there: agCanAdd()) on a scratch
+**      copy of that one table (agTry()); SQLite itself says whether it
+**      allows them, and the comparison says whether the result is the
+**      declared table.  Otherwise SELECT migrate_rebuild(table, create_sql,
+**      column_map) with the declared renames in the column map;
 **   6. DROP TABLE for the other tables that went (after the tables that
 **      referenced them lost those references), referencing tables first;
 **   7. CREATE VIRTUAL TABLE, CREATE INDEX, CREATE VIEW, CREATE TRIGGER for
