@@ -202,8 +202,8 @@ def check_pair(a, b, label):
                 # the rows cannot go back: the schema still must
                 db.execute("PRAGMA foreign_keys = OFF")
                 for (t,) in db.execute(
-                        "SELECT name FROM sqlite_master WHERE type = 'table' "
-                        "AND sql NOT LIKE 'CREATE VIRTUAL%' "
+                        "SELECT name FROM pragma_table_list WHERE schema = "
+                        "'main' AND type = 'table' "
                         "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
                         ).fetchall():
                     db.execute('DELETE FROM "%s"' % t)
@@ -561,8 +561,9 @@ class PropertyTest(unittest.TestCase):
             rep = check_pair(a, b, "seed %d, mutations %s" % (seed, what))
             if rep:
                 failures.append(rep)
-        self.assertEqual(failures[:3], [],
-                         "%d of %d pairs failed" % (len(failures), PAIRS))
+        heads = ["%s | %s" % tuple(f.split("\n")[:2]) for f in failures]
+        self.assertEqual(failures[:3], [], "%d of %d pairs failed:\n%s" % (
+            len(failures), PAIRS, "\n".join(heads)))
 
     def test_chains(self):
         """Each `to` becomes the next `from`: a history of 30 steps."""
