@@ -183,7 +183,8 @@ int autogenSections(Shell *s, Args *a, migrate_bundle *b, const char *zHead,
 }
 
 /* check's part: the declared schema (when there is one) against the
-** history's head.  *pnFound gets the number of differences printed. */
+** history's heads (all of them applied).  *pnFound gets the number of
+** differences printed. */
 int autogenCheck(Shell *s, Args *a, migrate_bundle *b, int *pnFound) {
   char *zPath = autogenSchemaPath(s, a), *zTo = 0, *zFrom = 0, *zErr = 0;
   char *zReport = 0, *zLabel = 0;
@@ -194,13 +195,6 @@ int autogenCheck(Shell *s, Args *a, migrate_bundle *b, int *pnFound) {
   if (!argsValue(a, "schema") && stat(zPath, &st) != 0) {
     sqlite3_free(zPath); /* no declared schema: nothing to compare */
     return EXIT_OK;
-  }
-  if (migrate_bundle_nhead(b) > 1) {
-    sqlite3_free(zPath);
-    return outFail("cannot compare %s with the history: it has several "
-                   "heads; merge them first (sqlite-migrate merge heads)",
-                   argsValue(a, "schema") ? argsValue(a, "schema")
-                                          : "schema.sql");
   }
   rc = autogenReadFile(zPath, &zTo);
   if (rc == EXIT_OK) rc = autogenHeadSql(b, "heads", &zFrom);

@@ -258,6 +258,19 @@ class AutogenerateTest(unittest.TestCase):
             "revision on which the new revision should be based, or perform "
             "a merge.\n")))
         self.assertEqual(self.files(), before)
+        # check compares the schema with all heads applied
+        self.assertEqual(run(["-d", "app.db", "upgrade", "heads"],
+                             cwd=self.tmp).returncode, 0)
+        p = run(["-d", "app.db", "check"], cwd=self.tmp)
+        self.assertEqual((p.returncode, p.stdout), (0, (
+            "No pending revisions; the database is at head (zz1, zz2).\n")))
+        edit(self.schema, PREFS, "")
+        p = run(["-d", "app.db", "check"], cwd=self.tmp)
+        self.assertEqual((p.returncode, p.stdout), (1, (
+            "schema: table user_preferences: only in the history's head\n"
+            "migrations/schema.sql differs from the history's head: run "
+            "'sqlite-migrate revision --autogenerate -m MESSAGE' to write "
+            "the revision.\n")))
 
     def test_usage(self):
         p = run(["revision", "--schema", "s.sql", "-m", "x"], cwd=self.tmp)
