@@ -208,6 +208,13 @@ def fixup(s):
                     c["fk"] = None
         keep = []
         for o in s:
+            if o["kind"] == "index" and o["unique"]:
+                # a new column holds its default in every row already there
+                t = names.get(o["table"].lower())
+                c = t and next((x for x in t["cols"]
+                                if x["name"].lower() == o["col"].lower()), None)
+                if c and c.get("new"):
+                    o["unique"] = False
             ok = True
             if o["kind"] in ("index", "trigger") or (o["kind"] == "view" and "table" in o):
                 t = names.get(o["table"].lower())
