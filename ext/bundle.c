@@ -1185,7 +1185,8 @@ static int refuseAlembicFolder(const char *zDir, char **pzErr) {
   return rc;
 }
 
-/* Read every *.sql file of folder zDir. */
+/* Read every *.sql file of folder zDir but schema.sql (the declared
+** schema of autogenerate, not a revision). */
 static int openFolder(const char *zDir, migrate_bundle **ppOut, char **pzErr) {
   DIR *d = opendir(zDir);
   struct dirent *e;
@@ -1202,6 +1203,7 @@ static int openFolder(const char *zDir, migrate_bundle **ppOut, char **pzErr) {
     size_t nText;
     if (nName < 5 || strcmp(e->d_name + nName - 4, ".sql") != 0) continue;
     if (e->d_name[0] == '.') continue;
+    if (strcmp(e->d_name, "schema.sql") == 0) continue; /* declared schema */
     if (nName > MIG_MAX_FILENAME) {
       rc = migSetError(pzErr, SQLITE_ERROR, "%s/%s: file name too long", zDir,
                        e->d_name);

@@ -84,9 +84,17 @@ done:
 ** Scratch databases
 */
 
-/* A new empty in-memory database with what a revision may use:
-** migrate_rebuild() and the modules migrations and migration_history. */
-static int schScratchOpen(sqlite3 **pDb, char **pzErr) {
+/* Scratch databases get what a revision may use: migrate_rebuild() and the
+** modules migrations and migration_history (see internal.h). */
+int migScratchRegister(sqlite3 *db, char **pzErr) {
+  /* migrate_rebuild() and the engine's virtual table modules */
+  int rc = migRegisterRebuild(db, pzErr);
+  if (rc == SQLITE_OK) rc = migRegisterVtabMigrations(db, pzErr);
+  if (rc == SQLITE_OK) rc = migRegisterVtabHistory(db, pzErr);
+  return rc;
+}
+
+int migScratchOpen(sqlite3 **pDb, char **pzErr) {
   char *zMsg = 0;
   int rc = sqlite3_open_v2(":memory:", pDb,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 0);
@@ -97,10 +105,7 @@ static int schScratchOpen(sqlite3 **pDb, char **pzErr) {
     *pDb = 0;
     return rc;
   }
-  /* migrate_rebuild() and the engine's virtual table modules */
-  rc = migRegisterRebuild(*pDb, &zMsg);
-  if (rc == SQLITE_OK) rc = migRegisterVtabMigrations(*pDb, &zMsg);
-  if (rc == SQLITE_OK) rc = migRegisterVtabHistory(*pDb, &zMsg);
+  rc = migScratchRegister(*pDb, &zMsg);
   if (rc) {
     migSetError(pzErr, rc,
                 "cannot register the engine on a scratch database: %s",
@@ -154,7 +159,7 @@ int migrate_check_drift(sqlite3 *db, migrate_bundle *b, char **pzReport,
   *pzReport = 0;
   rc = migReadVersion(db, b, "migrate_check", &aCur, &nCur, 0, pzErr);
   if (rc) return rc;
-  rc = schScratchOpen(&pScratch, pzErr);
+  rc = migScratchOpen(&pScratch, pzErr);
   if (rc) goto done;
   for (i = 0; i < nCur; i++) {
     rc = schMove(pScratch, b, b->aRev[aCur[i]].id, MIGRATE_UPGRADE,
@@ -257,7 +262,7 @@ static int rtRevision(RoundTrip *t, int iRev, int *pbFailed) {
   rc = migAppliedOf(b, b->aaDown[iRev], b->anDown[iRev], &aPre);
   if (rc == SQLITE_OK) rc = migHeadsOf(b, aPre, &aHead, &nHead);
   if (rc) goto done;
-  rc = schScratchOpen(&db, t->pzErr);
+  rc = migScratchOpen(&db, t->pzErr);
   if (rc) goto done;
   for (i = 0; i < nHead; i++) {
     rc = schMove(db, b, b->aRev[aHead[i]].id, MIGRATE_UPGRADE, "test", &zMsg);
@@ -360,7 +365,7 @@ static int rtWhole(RoundTrip *t, int bDown) {
   sqlite3 *db = 0;
   MigSchema *pEmpty = 0, *pAfter = 0;
   char *zMsg = 0;
-  int rc = schScratchOpen(&db, t->pzErr);
+  int rc = migScratchOpen(&db, t->pzErr);
   if (rc) return rc;
   rc = migSchemaSnapshot(db, "main", &pEmpty, t->pzErr);
   if (rc) goto done;
@@ -499,7 +504,7 @@ static int schSnapshotOfSql(const char *zSql, const char *zWhich,
                             MigSchema **pp, char **pzErr) {
   sqlite3 *db = 0;
   char *zMsg = 0;
-  int rc = schScratchOpen(&db, pzErr);
+  int rc = migScratchOpen(&db, pzErr);
   if (rc) return rc;
   rc = sqlite3_exec(db, zSql, 0, 0, &zMsg);
   if (rc) {

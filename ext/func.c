@@ -300,6 +300,8 @@ static const struct {
     ** ATTACH or VACUUM INTO files: DIRECTONLY */
     {"migrate_check", 0, F_DIRECT, fnCheck},
     {"migrate_check", 1, F_DIRECT, fnCheck},
+    /* runs its arguments' SQL on scratch databases: DIRECTONLY */
+    {"migrate_diff", 2, F_DIRECT, migFnDiff},
     /* readers */
     {"migrate_sql", 1, F_READER, fnSql},
     {"migrate_sql", 2, F_READER, fnSql},

@@ -385,12 +385,33 @@ extern const MigDiffWords migHistoryWords;
 void migSchemaDiffAppend(MigStr *pOut, int *pnLine, const char *zPrefix,
                          const MigDiffWords *w, const MigSchema *pA,
                          const MigSchema *pB);
+/* migSchemaDiff() with the sides named by w (e.g. "in the history's head",
+** "in schema.sql").  *pzReport NULL when equal (caller frees). */
+int migSchemaDiffWorded(const MigSchema *pA, const MigSchema *pB,
+                        const MigDiffWords *w, char **pzReport, char **pzErr);
+/* Whether object zNameA of A equals object zNameB of B by the comparison
+** migSchemaDiff() makes (eType 0 table, 1 virtual table, 2 index, 3 view,
+** 4 trigger); 1 equal, 0 different or missing. */
+int migSchemaSameObject(const MigSchema *pA, const char *zNameA,
+                        const MigSchema *pB, const char *zNameB, int eType);
 
 /* ------------------------------------------------------------------------
 ** check.c: migrate_check_report(), drift, round trip (migrate.h), and
 ** migrate_schema_diff(), migrate_drift(), migrate_roundtrip()
 */
 int migRegisterChecks(sqlite3 *db, char **pzErr);
+/* A new empty :memory: database with what a revision may call registered
+** (migrate_rebuild() and the virtual tables), for drift, the round trip,
+** the differ and templates.  Close with sqlite3_close().  Result code, with
+** *pzErr set on failure. */
+int migScratchOpen(sqlite3 **pDb, char **pzErr);
+/* Register on db what a revision may call (as migScratchOpen does). */
+int migScratchRegister(sqlite3 *db, char **pzErr);
+
+/* ------------------------------------------------------------------------
+** autogen.c: the schema differ (migrate_diff())
+*/
+void migFnDiff(sqlite3_context *, int, sqlite3_value **);
 
 /* ------------------------------------------------------------------------
 ** The SQL faces' registration (each sets *pzErr naming what failed), the

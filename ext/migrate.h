@@ -205,6 +205,30 @@ int migrate_check_drift(sqlite3 *db, migrate_bundle *, char **pzReport,
 ** heads). */
 int migrate_roundtrip(migrate_bundle *, char **pzReport, char **pzErr);
 
+/* Autogenerate ------------------------------------------------------------ */
+
+/* The scripts that turn a database whose schema is zFrom (SQL text) into one
+** whose schema is zTo, and back.  zTo is a declared schema: CREATE TABLE,
+** INDEX, VIEW, TRIGGER and VIRTUAL TABLE statements and comments, where a
+** line "-- migrate:renamed-from OLD" declares a rename.  zFromName and
+** zToName name the two texts in messages ("schema.sql:3: ...").  *pzUp and
+** *pzDown are NULL when the schemas are equal (caller frees). */
+int migrate_diff(const char *zFrom, const char *zFromName, const char *zTo,
+                 const char *zToName, char **pzUp, char **pzDown,
+                 char **pzErr);
+
+/* The differences between the schemas of zFrom and zTo, one line each, as
+** migrate_check() compares schemas, worded with the two names; NULL when
+** equal (caller frees). */
+int migrate_diff_report(const char *zFrom, const char *zFromName,
+                        const char *zTo, const char *zToName,
+                        char **pzReport, char **pzErr);
+
+/* The CREATE statements of db's main schema (its own objects, not the
+** engine's tables), in an order that runs on an empty database; NULL when
+** it has none (caller frees). */
+int migrate_schema_sql(sqlite3 *db, char **pzSql, char **pzErr);
+
 /* Entry point of the extension; also usable with sqlite3_auto_extension().
 ** The only symbol the loadable module exports. */
 #ifdef _WIN32

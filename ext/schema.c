@@ -1307,14 +1307,22 @@ void migSchemaDiffAppend(MigStr *pOut, int *pnLine, const char *zPrefix,
 /* Compare: see the top of the file.  *pzReport NULL when equal. */
 int migSchemaDiff(const MigSchema *pHistory, const MigSchema *pDatabase,
                   char **pzReport, char **pzErr) {
+  return migSchemaDiffWorded(pHistory, pDatabase, &migHistoryWords, pzReport,
+                             pzErr);
+}
+
+/* migSchemaDiff() with the sides named by w: see internal.h. */
+int migSchemaDiffWorded(const MigSchema *pA, const MigSchema *pB,
+                        const MigDiffWords *w, char **pzReport,
+                        char **pzErr) {
   MigStr s = {0};
   SchOut o;
   *pzReport = 0;
   o.s = &s;
   o.zPrefix = "";
-  o.w = &migHistoryWords;
+  o.w = w;
   o.nLine = 0;
-  schDiffInto(&o, pHistory, pDatabase);
+  schDiffInto(&o, pA, pB);
   if (s.rc) {
     migStrReset(&s);
     return migSetError(pzErr, SQLITE_NOMEM, "out of memory");
@@ -1325,4 +1333,49 @@ int migSchemaDiff(const MigSchema *pHistory, const MigSchema *pDatabase,
     return migSetError(pzErr, SQLITE_NOMEM, "out of memory");
   }
   return SQLITE_OK;
+}
+
+/* ======================================================================
+** One object compared (for the differ, autogen.c)
+*/
+
+/* The object of kind eType named zName (any case) in p, or NULL: a binary
+** search, the objects being sorted by (eType, lower-case name). */
+static const SchObj *schFindObj(const MigSchema *p, const char *zName,
+                                int eType) {
+  SchObj key;
+  char zBuf[128], *zKey = zBuf, *q;
+  size_t n = strlen(zName);
+  const SchObj *o = 0;
+  if (n >= sizeof(zBuf)) zKey = sqlite3_malloc64(n + 1);
+  if (zKey == 0) return 0;
+  memcpy(zKey, zName, n + 1);
+  for (q = zKey; *q; q++) *q = schLowerC(*q);
+  memset(&key, 0, sizeof(key));
+  key.eType = eType;
+  key.zKey = zKey;
+  if (p->nObj > 0) {
+    o = bsearch(&key, p->aObj, (size_t)p->nObj, sizeof(SchObj), schCmpObj);
+  }
+  if (zKey != zBuf) sqlite3_free(zKey);
+  return o;
+}
+
+/* Is object zNameA of A equal to object zNameB of B: see internal.h. */
+int migSchemaSameObject(const MigSchema *pA, const char *zNameA,
+                        const MigSchema *pB, const char *zNameB, int eType) {
+  const SchObj *a = schFindObj(pA, zNameA, eType);
+  const SchObj *b = schFindObj(pB, zNameB, eType);
+  MigStr s = {0};
+  SchOut o;
+  int bSame;
+  if (a == 0 || b == 0) return 0;
+  o.s = &s;
+  o.zPrefix = "";
+  o.w = &migHistoryWords;
+  o.nLine = 0;
+  schDiffObj(&o, a, b);
+  bSame = o.nLine == 0;
+  migStrReset(&s);
+  return bSame;
 }

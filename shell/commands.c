@@ -376,8 +376,7 @@ int cmdCheck(Shell *s, Args *a) {
   migrate_bundle *b;
   sqlite3 *db = 0;
   char *zReport = 0, *zErr = 0, *zVer = 0;
-  int rc;
-  (void)a;
+  int rc, nSchema = 0;
   rc = shellBundle(s, &b);
   if (rc) return rc;
   rc = shellOpenDb(s, DB_READ, &db, 0);
@@ -388,6 +387,9 @@ int cmdCheck(Shell *s, Args *a) {
     rc = outFail("%s", zErr ? zErr : sqlite3_errstr(rc));
   } else if (zReport) {
     printf("%s\n", zReport);
+    rc = EXIT_FAIL;
+    if (autogenCheck(s, a, b, &nSchema)) rc = EXIT_FAIL;
+  } else if ((rc = autogenCheck(s, a, b, &nSchema)) != EXIT_OK || nSchema) {
     rc = EXIT_FAIL;
   } else {
     char *z = commaSpace(zVer);

@@ -39,7 +39,9 @@ static const OptDef aOptNone[] = {{0, 0, 0}};
 static const OptDef aOptRevision[] = {
     {"message", 'm', 1},      {"head", 0, 1},   {"splice", 0, 0},
     {"branch-label", 0, 1},   {"depends-on", 0, 1}, {"rev-id", 0, 1},
+    {"autogenerate", 0, 0},   {"schema", 0, 1},     {"from-db", 0, 1},
 };
+static const OptDef aOptSchema[] = {{"schema", 0, 1}};
 static const OptDef aOptMerge[] = {
     {"message", 'm', 1}, {"branch-label", 0, 1}, {"rev-id", 0, 1}};
 static const OptDef aOptMigrate[] = {{"sql", 0, 0}, {"backup", 0, 1}};
@@ -73,7 +75,8 @@ static const Command aCmd[] = {
      "empty\n"},
     {"revision", cmdRevision, OPTS(aOptRevision), 0, 0, "",
      "revision -m MSG [--head REV] [--splice] [--branch-label LABEL] "
-     "[--depends-on REV] [--rev-id ID]",
+     "[--depends-on REV] [--rev-id ID] [--autogenerate [--schema FILE | "
+     "--from-db DB]]",
      "Write a new revision script into the migrations folder.",
      "  -m, --message MSG    the revision's message (first header line)\n"
      "  --head REV           the revision(s) it revises (default: head; "
@@ -85,7 +88,15 @@ static const Command aCmd[] = {
      "  --depends-on REV     a revision or label it depends on "
      "(repeatable)\n"
      "  --rev-id ID          the revision id (default: 12 random hex "
-     "digits)\n"},
+     "digits)\n"
+     "  --autogenerate       fill the revision with the SQL that turns the "
+     "head's\n"
+     "                       schema into the declared schema\n"
+     "  --schema FILE        the declared schema (default: schema.sql "
+     "beside the\n"
+     "                       migrations folder)\n"
+     "  --from-db DB         with --autogenerate: a base revision creating "
+     "DB's schema\n"},
     {"merge", cmdMerge, OPTS(aOptMerge), 1, -1, "REV",
      "merge -m MSG [--branch-label LABEL] [--rev-id ID] REV... | heads",
      "Write a revision that merges heads.",
@@ -140,9 +151,18 @@ static const Command aCmd[] = {
     {"show", cmdShow, aOptNone, 0, 1, 1, "REV", "show REV",
      "Show a revision in full (a prefix, head, heads, current, ...).",
      "  REV                  the revision(s) to show\n"},
-    {"check", cmdCheck, aOptNone, 0, 0, 0, "", "check",
+    {"check", cmdCheck, OPTS(aOptSchema), 0, 0, "", "check [--schema FILE]",
      "Exit 0 when the database is at head and undrifted, else say why.",
-     ""},
+     "  --schema FILE        the declared schema, compared with the head "
+     "(default:\n"
+     "                       schema.sql beside the migrations folder, when "
+     "there)\n"},
+    {"diff", cmdDiff, OPTS(aOptSchema), 0, 0, "", "diff [--schema FILE]",
+     "Print the SQL that turns the head's (or -d DB's) schema into the "
+     "declared one.",
+     "  --schema FILE        the declared schema (default: schema.sql "
+     "beside the\n"
+     "                       migrations folder)\n"},
     {"test", cmdTest, aOptNone, 0, 0, 0, "", "test",
      "Round-trip every revision on scratch databases, schemas compared.",
      ""},

@@ -12,6 +12,7 @@
 ** range.c     revision lists for display (history ranges, current), asked
 **             of the engine
 ** write.c     init, revision, merge (the files they write)
+** autogen.c   diff; the declared schema for revision --autogenerate, check
 ** graph.c     graph (Graphviz DOT)
 ** config.c    -c FILE / ./sqlite-migrate.ini / alembic.ini
 ** import.c    import-alembic (Alembic .py revisions to .sql)
@@ -235,5 +236,20 @@ int cmdBundle(Shell *, Args *);
 int cmdGraph(Shell *, Args *);
 int cmdEdit(Shell *, Args *);
 int cmdImportAlembic(Shell *, Args *);
+int cmdDiff(Shell *, Args *);
+
+/* ------------------------------------------------------------------------
+** autogen.c: the declared schema (default: schema.sql beside the
+** migrations folder, or --schema FILE)
+*/
+
+/* The two sections of revision --autogenerate: from the history at zHead
+** (or, with --from-db DB, from nothing to DB's schema) to the declared
+** schema; *pzUp NULL when equal.  EXIT_OK or EXIT_FAIL (printed). */
+int autogenSections(Shell *, Args *, migrate_bundle *, const char *zHead,
+                    char **pzUp, char **pzDown);
+/* check's comparison of the declared schema (when there is one) with the
+** history's head: one "schema: ..." line per difference (*pnFound). */
+int autogenCheck(Shell *, Args *, migrate_bundle *, int *pnFound);
 
 #endif /* SQLITE_MIGRATE_SHELL_H */

@@ -155,6 +155,7 @@ typedef struct NewRev {
   StrList parents;   /* revision ids */
   StrList labels;
   StrList depends;   /* ids or labels, as they go into the header */
+  char *zUp, *zDown; /* --autogenerate: the sections' SQL (sqlite3_free) */
 } NewRev;
 
 /* Add the revisions zTarget names to the parents (heads only unless
@@ -282,16 +283,17 @@ static int writeRevision(Shell *s, migrate_bundle *b, NewRev *p) {
                             "%s%s%s"
                             "\n"
                             "-- migrate:upgrade\n"
-                            "\n"
+                            "%s"
                             "\n"
                             "-- migrate:downgrade\n"
-                            "\n",
+                            "%s",
                             zMsg[0] ? " " : "", zMsg, zId,
                             zPar[0] ? " " : "", zPar, zDate,
                             zLab[0] ? "-- Branch Labels: " : "", zLab,
                             zLab[0] ? "\n" : "",
                             zDep[0] ? "-- Depends On: " : "", zDep,
-                            zDep[0] ? "\n" : "");
+                            zDep[0] ? "\n" : "", p->zUp ? p->zUp : "\n",
+                            p->zDown ? p->zDown : "\n");
   }
   if (zText == 0) {
     rc = outFail("out of memory");
@@ -351,6 +353,8 @@ static int needFolder(Shell *s, migrate_bundle **pb) {
 }
 
 static void newRevFree(NewRev *p) {
+  sqlite3_free(p->zUp);
+  sqlite3_free(p->zDown);
   listFree(&p->parents);
   listFree(&p->labels);
   listFree(&p->depends);
@@ -373,10 +377,27 @@ int cmdRevision(Shell *s, Args *a) {
   nr.bNoSlug = nr.zMsg == 0;
   if (nr.zMsg == 0) nr.zMsg = "empty message";
   nr.zId = argsValue(a, "rev-id");
+  if (!argsHas(a, "autogenerate") &&
+      (argsHas(a, "schema") || argsHas(a, "from-db"))) {
+    return outUsage(s, "--schema and --from-db go with --autogenerate");
+  }
+  if (argsHas(a, "schema") && argsHas(a, "from-db")) {
+    return outUsage(s, "--schema and --from-db exclude each other");
+  }
+  if (argsHas(a, "from-db") && zHead == 0) zHead = "base"; /* a baseline */
   if (zHead == 0 && migrate_bundle_nhead(b) > 1) {
     return outFail("Multiple heads are present; please specify the head "
                    "revision on which the new revision should be based, or "
                    "perform a merge.");
+  }
+  if (argsHas(a, "autogenerate")) {
+    rc = autogenSections(s, a, b, zHead ? zHead : "head", &nr.zUp,
+                         &nr.zDown);
+    if (rc) return rc;
+    if (nr.zUp == 0) {
+      printf("No changes in schema detected.\n");
+      return EXIT_OK;
+    }
   }
   rc = addParents(b, zHead ? zHead : "head", argsHas(a, "splice"), 0, &nr);
   azVal = argsValues(a, "branch-label", &nVal);

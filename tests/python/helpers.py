@@ -210,10 +210,11 @@ def parse_text(raw, file):
 
 
 def read_folder(folder):
-    """parse_script() for every *.sql of a folder: {id: revision}."""
+    """parse_script() for every *.sql of a folder but schema.sql (a
+    declared schema, which the bundler skips): {id: revision}."""
     out = {}
     for name in sorted(os.listdir(folder)):
-        if name.endswith(".sql"):
+        if name.endswith(".sql") and name != "schema.sql":
             r = parse_script(os.path.join(folder, name))
             out[r["id"]] = r
     return out

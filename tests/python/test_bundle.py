@@ -88,10 +88,12 @@ def header_len(text):
 
 def read_scripts(folder):
     """{file name: text as bytes} of the *.sql files of a folder (LF line
-    endings, as the test folders are written)."""
+    endings, as the test folders are written), but schema.sql (a declared
+    schema, which the bundler skips)."""
     out = {}
     for name in sorted(os.listdir(folder)):
-        if name.endswith(".sql") and not name.startswith("."):
+        if name.endswith(".sql") and not name.startswith(".") and \
+                name != "schema.sql":
             with open(os.path.join(folder, name), "rb") as f:
                 out[name] = f.read()
     return out

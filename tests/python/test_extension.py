@@ -75,6 +75,9 @@ EXPECTED_FUNCTIONS = {
     # the 12-step table rebuild (ext/rebuild.c)
     ("migrate_rebuild", 2): SQLITE_DIRECTONLY,
     ("migrate_rebuild", 3): SQLITE_DIRECTONLY,
+    # the schema differ (ext/autogen.c): runs its arguments on scratch
+    # databases
+    ("migrate_diff", 2): SQLITE_DIRECTONLY,
 }
 EXPECTED_MODULES = {"migrations", "migration_history"}
 FLAG_MASK = SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY | SQLITE_INNOCUOUS

@@ -205,7 +205,7 @@ def write_project(folder, proj):
     with open(os.path.join(proj, "script.py.mako"), "w") as f:
         f.write('"""${message}"""\n')
     for name in sorted(os.listdir(folder)):
-        if not name.endswith(".sql"):
+        if not name.endswith(".sql") or name == "schema.sql":
             continue
         s = parse_script(os.path.join(folder, name))
         down = (None if not s["parents"] else s["parents"][0]

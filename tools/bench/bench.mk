@@ -20,7 +20,7 @@ BENCH_IR     ?=
 BENCH_SLOW   ?= 60
 BENCH_ARGS   ?=
 
-.PHONY: bench bench-tools
+.PHONY: bench bench-tools bench-autogen
 
 bench-tools: $(B)/bench/run $(B)/bench/decode
 
@@ -44,3 +44,14 @@ bench: all bench-tools
 	  --decode-sizes "$(BENCH_DECODE)" --runs $(BENCH_RUNS) \
 	  --case-budget $(BENCH_BUDGET) --slow-seconds $(BENCH_SLOW) \
 	  --ir-sizes "$(BENCH_IR)" $(BENCH_ARGS)
+	@$(MAKE) --no-print-directory bench-autogen
+
+# The differ: migrate_diff() on two schemas of N tables differing in 10% of
+# them, against SQLite building both (tools/bench/autogen.py).  Instruction
+# counts for the sizes in BENCH_AUTOGEN_IR (perf, else callgrind: slow).
+BENCH_AUTOGEN    ?= 100 1000
+BENCH_AUTOGEN_IR ?= 100
+bench-autogen: all
+	$(PYTHON) tools/bench/autogen.py --so $(B)/migrate \
+	  --sizes "$(BENCH_AUTOGEN)" --ir-sizes "$(BENCH_AUTOGEN_IR)" \
+	  --runs $(BENCH_RUNS)
