@@ -222,6 +222,11 @@ int migRegisterSchema(sqlite3 *db, char **pzErr);
 ** func.c / vtabs / apply.c glue
 */
 int migRegisterFunctions(sqlite3 *db, char **pzErr);
+/* template.c: migrate_fixture() with nCallerStmt busy statements that are
+** the caller's own (1 from the SQL function, 0 from the C API). */
+int migFixture(sqlite3 *db, const void *aBundle, size_t nBundle,
+               const char *zTarget, int nCallerStmt, char **pzVersion,
+               char **pzErr);
 /* rebuild.c: migrate_rebuild() */
 int migRegisterRebuild(sqlite3 *db, char **pzErr);
 int migRegisterVtabMigrations(sqlite3 *db);
