@@ -414,11 +414,13 @@ static void cacheMakeRoom(sqlite3_int64 nMore) {
 ** Building a template
 */
 
-/* Build zTarget of bundle (a, n) (a NULL: embedded) for format f on a
-** private connection and fill p (eState READY or REFUSED).  An error code
-** with *pzErr set when the scripts fail (nothing is cached then). */
+/* Build zTarget of bundle (a, n) (a NULL: embedded) for format p->fmt on
+** a private connection and fill p's image, version and messages; *peState
+** says READY or REFUSED (p->eState is the cache's, set under its mutex).
+** An error code with *pzErr set when the scripts fail (nothing is cached
+** then). */
 static int buildTemplate(FixEntry *p, const unsigned char *a, size_t n,
-                         const char *zTarget, char **pzErr) {
+                         const char *zTarget, int *peState, char **pzErr) {
   migrate_bundle *b = 0;
   int bOwned = 0;
   sqlite3 *pDb = 0;
@@ -508,7 +510,7 @@ static int buildTemplate(FixEntry *p, const unsigned char *a, size_t n,
         zTarget);
   }
   if (p->zRefusal) {
-    p->eState = FIX_REFUSED;
+    *peState = FIX_REFUSED;
     goto done;
   }
   if ((after.nObject > 0 || after.userVersion ||
@@ -524,7 +526,7 @@ static int buildTemplate(FixEntry *p, const unsigned char *a, size_t n,
   }
   p->zNoTxn = w.zNoTxn;
   w.zNoTxn = 0;
-  p->eState = FIX_READY;
+  *peState = FIX_READY;
 
 done:
   if (pDb && sqlite3_close(pDb) != SQLITE_OK && rc == SQLITE_OK) {
@@ -613,7 +615,7 @@ int migFixture(sqlite3 *db, const void *aBundle, size_t nBundle,
   FixEntry *p = 0, *pMine = 0;
   unsigned char *aCopy = 0;
   size_t nCopy = 0;
-  int rc;
+  int rc, eBuilt = FIX_BUILDING;
   *pzVersion = 0;
   if (zTarget == 0) {
     return migSetError(pzErr, SQLITE_MISUSE,
@@ -693,11 +695,12 @@ int migFixture(sqlite3 *db, const void *aBundle, size_t nBundle,
     nFixEntry++;
     pthread_mutex_unlock(&fixMutex);
 
-    rc = buildTemplate(pMine, aKey, nBundle, zTarget, pzErr);
+    rc = buildTemplate(pMine, aKey, nBundle, zTarget, &eBuilt, pzErr);
 
     pthread_mutex_lock(&fixMutex);
     entryUnlink(pMine);
     if (rc == SQLITE_OK) {
+      pMine->eState = eBuilt;
       pMine->nBytes = sizeof(*pMine) + pMine->nKey + pMine->nImage +
                       strlen(pMine->zTarget) +
                       (pMine->zRefusal ? strlen(pMine->zRefusal) : 0);
