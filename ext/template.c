@@ -111,6 +111,7 @@ static const char *const azEnc[] = {"", "UTF-8", "UTF-16le", "UTF-16be"};
 /* What a destination is: its format, and whether it is empty. */
 typedef struct FixDest {
   FixFormat fmt;
+  int nPage;            /* PRAGMA page_count: 0 for a new database */
   int nObject;          /* rows in main.sqlite_master */
   int userVersion;
   int applicationId;
@@ -118,52 +119,72 @@ typedef struct FixDest {
   int nTemp;            /* rows in temp.sqlite_master */
 } FixDest;
 
-/* Read db's format, settings and emptiness.  SQLITE_OK or an error code
-** with *pzErr set. */
-static int destRead(sqlite3 *db, FixDest *p, char **pzErr) {
-  static const char zSql[] =
-      "SELECT (SELECT count(*) FROM main.sqlite_master),"
-      " (SELECT user_version FROM pragma_user_version),"
-      " (SELECT application_id FROM pragma_application_id),"
-      " (SELECT page_size FROM pragma_page_size),"
-      " (SELECT auto_vacuum FROM pragma_auto_vacuum),"
-      " (SELECT encoding FROM pragma_encoding),"
-      " (SELECT * FROM pragma_recursive_triggers),"
-      " (SELECT * FROM pragma_reverse_unordered_selects),"
-      " (SELECT * FROM pragma_automatic_index),"
-      " (SELECT count(*) FROM pragma_database_list"
-      "  WHERE name NOT IN ('main', 'temp')),"
-      " (SELECT count(*) FROM temp.sqlite_master)";
+/* One integer from the first row of zSql, and (zText not NULL) its text
+** in a buffer of 32 bytes.  SQLITE_OK or SQLite's error code. */
+static int queryOne(sqlite3 *db, const char *zSql, int *piOut, char *zText) {
   sqlite3_stmt *st = 0;
+  int rc = sqlite3_prepare_v2(db, zSql, -1, &st, 0);
+  if (rc == SQLITE_OK) {
+    if (sqlite3_step(st) == SQLITE_ROW) {
+      *piOut = sqlite3_column_int(st, 0);
+      if (zText) {
+        const char *z = (const char *)sqlite3_column_text(st, 0);
+        snprintf(zText, 32, "%s", z ? z : "");
+      }
+    }
+    rc = sqlite3_finalize(st);
+  }
+  return rc;
+}
+
+/* Read db's format and settings, and (bFull, or when it has pages) what
+** makes it non-empty; bFull also counts TEMP objects and attached
+** databases.  Plain PRAGMA statements: the pragma_* table-valued
+** functions cost ten times more to prepare.  SQLITE_OK or an error code
+** with *pzErr set. */
+static int destRead(sqlite3 *db, FixDest *p, int bFull, char **pzErr) {
+  static const char *const azFlag[N_FLAG] = {
+      "PRAGMA recursive_triggers", "PRAGMA reverse_unordered_selects",
+      "PRAGMA automatic_index"};
+  char zEnc[32] = "";
   int rc, i;
   memset(p, 0, sizeof(*p));
-  rc = sqlite3_prepare_v2(db, zSql, -1, &st, 0);
+  rc = queryOne(db, "PRAGMA main.page_count", &p->nPage, 0);
   if (rc == SQLITE_OK) {
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-      const char *zEnc = (const char *)sqlite3_column_text(st, 5);
-      p->nObject = sqlite3_column_int(st, 0);
-      p->userVersion = sqlite3_column_int(st, 1);
-      p->applicationId = sqlite3_column_int(st, 2);
-      p->fmt.pageSize = sqlite3_column_int(st, 3);
-      p->fmt.autoVacuum = sqlite3_column_int(st, 4);
-      for (i = 1; i < 4; i++) {
-        if (zEnc && sqlite3_stricmp(zEnc, azEnc[i]) == 0) p->fmt.enc = i;
-      }
-      for (i = 0; i < N_FLAG; i++) {
-        p->fmt.aFlag[i] = sqlite3_column_int(st, 6 + i);
-      }
-      p->nAttached = sqlite3_column_int(st, 9);
-      p->nTemp = sqlite3_column_int(st, 10);
-      rc = SQLITE_OK;
+    rc = queryOne(db, "PRAGMA main.page_size", &p->fmt.pageSize, 0);
+  }
+  if (rc == SQLITE_OK) {
+    rc = queryOne(db, "PRAGMA main.auto_vacuum", &p->fmt.autoVacuum, 0);
+  }
+  if (rc == SQLITE_OK) rc = queryOne(db, "PRAGMA main.encoding", &i, zEnc);
+  for (i = 0; rc == SQLITE_OK && i < N_FLAG; i++) {
+    rc = queryOne(db, azFlag[i], &p->fmt.aFlag[i], 0);
+  }
+  if (rc == SQLITE_OK && (bFull || p->nPage > 0)) {
+    rc = queryOne(db, "SELECT count(*) FROM main.sqlite_master", &p->nObject,
+                  0);
+    if (rc == SQLITE_OK) {
+      rc = queryOne(db, "PRAGMA main.user_version", &p->userVersion, 0);
+    }
+    if (rc == SQLITE_OK) {
+      rc = queryOne(db, "PRAGMA main.application_id", &p->applicationId, 0);
     }
   }
-  if (rc == SQLITE_OK) rc = sqlite3_finalize(st);
-  else sqlite3_finalize(st);
+  if (rc == SQLITE_OK && bFull) {
+    rc = queryOne(db, "SELECT count(*) FROM temp.sqlite_master", &p->nTemp,
+                  0);
+    if (rc == SQLITE_OK) {
+      rc = queryOne(db, "SELECT count(*) FROM pragma_database_list WHERE "
+                    "name NOT IN ('main', 'temp')", &p->nAttached, 0);
+    }
+  }
   for (i = 0; rc == SQLITE_OK && i < N_CFG; i++) {
     rc = sqlite3_db_config(db, aCfgOp[i], -1, &p->fmt.aCfg[i]);
   }
   for (i = 0; i < N_LIMIT; i++) p->fmt.aLimit[i] = sqlite3_limit(db, i, -1);
+  for (i = 1; i < 4; i++) {
+    if (sqlite3_stricmp(zEnc, azEnc[i]) == 0) p->fmt.enc = i;
+  }
   if (rc == SQLITE_OK && p->fmt.enc == 0) rc = SQLITE_ERROR;
   if (rc) {
     return migSetError(pzErr, rc, "cannot read the database's settings: %s",
@@ -347,6 +368,9 @@ struct FixEntry {
   int eState;             /* FIX_* */
   unsigned char *aImage;  /* READY: the database's pages (owned) */
   size_t nImage;          /* 0: the empty database (target base) */
+  size_t *aStamp;         /* READY: offsets of the log's started_at texts */
+  int nStamp;
+  int bStampSql;          /* READY: stamp them with UPDATE instead */
   char *zVersion;         /* READY: migrate_to()'s result, NULL at base */
   char *zNoTxn;           /* READY: a Transaction: none revision ran */
   char *zRefusal;         /* REFUSED: why, worded after the call prefix */
@@ -367,6 +391,7 @@ static void entryFree(FixEntry *p) {
   sqlite3_free(p->aKey);
   sqlite3_free(p->zTarget);
   sqlite3_free(p->aImage);
+  sqlite3_free(p->aStamp);
   sqlite3_free(p->zVersion);
   sqlite3_free(p->zNoTxn);
   sqlite3_free(p->zRefusal);
@@ -410,6 +435,76 @@ static void cacheMakeRoom(sqlite3_int64 nMore) {
   }
 }
 
+/* Copy database main of pSrc over database main of pDest in one
+** transaction (the backup API; an unfinished copy is rolled back).
+** SQLITE_OK or the error code, with pDest's message. */
+static int backupInto(sqlite3 *pDest, sqlite3 *pSrc) {
+  sqlite3_backup *pB = sqlite3_backup_init(pDest, "main", pSrc, "main");
+  int rc, rc2;
+  if (pB == 0) return sqlite3_errcode(pDest);
+  rc = sqlite3_backup_step(pB, -1);
+  rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+  rc2 = sqlite3_backup_finish(pB);
+  return rc ? rc : rc2;
+}
+
+/* ======================================================================
+** Stamping the log's times
+**
+** A template's migrate_log rows all hold zMarker as started_at: text of
+** the length of "YYYY-MM-DDTHH:MM:SS.mmmZ".  Its byte offsets in the image
+** are found once; each copy overwrites them with the time of the copy, so
+** no SQL (and no parse of the template's schema) is needed.  When the
+** marker is not found exactly once per row (a row spilled to an overflow
+** page, or the text occurs elsewhere), the copy stamps with UPDATE.
+*/
+static const char zMarker[] = "@@migrate_fixture_time@@";
+#define STAMP_LEN 24
+
+/* ASCII z[0..STAMP_LEN) as a database of encoding enc stores it, into
+** aOut (2*STAMP_LEN bytes); returns the byte length. */
+static int stampEncode(const char *z, int enc, unsigned char *aOut) {
+  int i;
+  if (enc == 1) {
+    memcpy(aOut, z, STAMP_LEN);
+    return STAMP_LEN;
+  }
+  for (i = 0; i < STAMP_LEN; i++) {
+    aOut[2 * i + (enc == 2 ? 0 : 1)] = (unsigned char)z[i];
+    aOut[2 * i + (enc == 2 ? 1 : 0)] = 0;
+  }
+  return 2 * STAMP_LEN;
+}
+
+/* Find the marker's nLog offsets in p's image; sets p->aStamp/nStamp, or
+** p->bStampSql when they are not exactly nLog.  SQLITE_NOMEM or OK. */
+static int stampFind(FixEntry *p, int nLog) {
+  unsigned char aPat[2 * STAMP_LEN];
+  int nPat = stampEncode(zMarker, p->fmt.enc, aPat), n = 0;
+  size_t i;
+  p->aStamp = sqlite3_malloc64(sizeof(size_t) * (size_t)(nLog ? nLog : 1));
+  if (p->aStamp == 0) return SQLITE_NOMEM;
+  for (i = 0; i + (size_t)nPat <= p->nImage; i++) {
+    if (p->aImage[i] != aPat[0] || memcmp(p->aImage + i, aPat, nPat) != 0) {
+      continue;
+    }
+    if (n == nLog) {
+      n = -1;
+      break;
+    }
+    p->aStamp[n++] = i;
+    i += (size_t)nPat - 1;
+  }
+  if (n != nLog) {
+    sqlite3_free(p->aStamp);
+    p->aStamp = 0;
+    p->bStampSql = 1;
+    return SQLITE_OK;
+  }
+  p->nStamp = nLog;
+  return SQLITE_OK;
+}
+
 /* ======================================================================
 ** Building a template
 */
@@ -417,10 +512,14 @@ static void cacheMakeRoom(sqlite3_int64 nMore) {
 /* Build zTarget of bundle (a, n) (a NULL: embedded) for format p->fmt on
 ** a private connection and fill p's image, version and messages; *peState
 ** says READY or REFUSED (p->eState is the cache's, set under its mutex).
-** An error code with *pzErr set when the scripts fail (nothing is cached
-** then). */
+** When pDest is not NULL and the template is READY and may go there
+** (bFileDest: pDest is a database file), the private database is also
+** copied straight into pDest, with the times the build logged, and
+** *pbCopied set.  An error code with *pzErr set when the scripts fail
+** (nothing is cached then). */
 static int buildTemplate(FixEntry *p, const unsigned char *a, size_t n,
-                         const char *zTarget, int *peState, char **pzErr) {
+                         const char *zTarget, sqlite3 *pDest, int bFileDest,
+                         int *pbCopied, int *peState, char **pzErr) {
   migrate_bundle *b = 0;
   int bOwned = 0;
   sqlite3 *pDb = 0;
@@ -482,7 +581,7 @@ static int buildTemplate(FixEntry *p, const unsigned char *a, size_t n,
   }
   if (rc == SQLITE_OK) rc = w.rc;
   if (rc) goto done;
-  rc = destRead(pDb, &after, pzErr);
+  rc = destRead(pDb, &after, 1, pzErr);
   if (rc) goto done;
 
   /* -- what a copy could not carry ----------------------------------- */
@@ -513,16 +612,46 @@ static int buildTemplate(FixEntry *p, const unsigned char *a, size_t n,
     *peState = FIX_REFUSED;
     goto done;
   }
-  if ((after.nObject > 0 || after.userVersion ||
-                            after.applicationId || p->zVersion)) {
+  if (pDest && !(w.zNoTxn && bFileDest)) {
+    /* this call's copy: straight from the private database */
+    rc = backupInto(pDest, pDb);
+    if (rc) {
+      migSetError(pzErr, rc, "cannot copy the template into the database: "
+                  "%s", sqlite3_errmsg(pDest));
+      goto done;
+    }
+    *pbCopied = 1;
+  }
+  if (after.nObject > 0 || after.userVersion || after.applicationId ||
+      p->zVersion) {
     sqlite3_int64 nSer = 0;
-    unsigned char *aSer = sqlite3_serialize(pDb, "main", &nSer, 0);
-    if (aSer == 0 && nSer > 0) {
+    unsigned char *aSer;
+    int bLog = 0, nLog = 0;
+    char *zSql = 0;
+    rc = migTableExists(pDb, "migrate_log", &bLog);
+    if (rc == SQLITE_OK && bLog) {
+      zSql = sqlite3_mprintf("UPDATE main.migrate_log SET started_at = '%s'",
+                             zMarker);
+      rc = zSql ? sqlite3_exec(pDb, zSql, 0, 0, 0) : SQLITE_NOMEM;
+      sqlite3_free(zSql);
+      if (rc == SQLITE_OK) {
+        rc = queryOne(pDb, "SELECT count(*) FROM main.migrate_log", &nLog, 0);
+      }
+    }
+    if (rc) {
+      migSetError(pzErr, rc, "cannot mark the template's log: %s",
+                  sqlite3_errmsg(pDb));
+      goto done;
+    }
+    aSer = sqlite3_serialize(pDb, "main", &nSer, 0);
+    if (aSer == 0) {
       rc = SQLITE_NOMEM;
       goto done;
     }
     p->aImage = aSer;
     p->nImage = (size_t)nSer;
+    if (bLog) rc = stampFind(p, nLog);
+    if (rc) goto done;
   }
   p->zNoTxn = w.zNoTxn;
   w.zNoTxn = 0;
@@ -550,17 +679,31 @@ done_novfs:
 ** Copying a template in
 */
 
-/* Copy image a[0..n) into database main of db, with migrate_log's
-** started_at stamped now, in one transaction.  Takes ownership of a
-** (sqlite3_malloc'd).  On failure *pzErr says which step failed. */
-static int copyIn(sqlite3 *db, unsigned char *a, size_t n, char **pzErr) {
+/* Copy image a[0..n) (a copy of p's, sqlite3_malloc'd; ownership taken)
+** into database main of db, with migrate_log's started_at stamped now, in
+** one transaction.  On failure *pzErr says which step failed. */
+static int copyIn(sqlite3 *db, const FixEntry *p, unsigned char *a, size_t n,
+                  char **pzErr) {
   sqlite3 *pTmp = 0;
   sqlite3 *pErrDb = 0;  /* whose message explains a failure */
   const char *zWhat = "open a scratch database";
-  int rc, bLog = 0;
+  char zNow[32] = "";
+  int rc, i, iDummy;
   rc = sqlite3_open_v2(":memory:", &pTmp,
                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 0);
   pErrDb = pTmp;
+  if (rc == SQLITE_OK && p->nStamp) {
+    /* the format migrate_to() writes (and migrate_sql() renders) */
+    zWhat = "read the clock";
+    rc = queryOne(pTmp, "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+                  &iDummy, zNow);
+    if (rc == SQLITE_OK && strlen(zNow) != STAMP_LEN) rc = SQLITE_ERROR;
+  }
+  if (rc == SQLITE_OK && p->nStamp) {
+    unsigned char aNow[2 * STAMP_LEN];
+    int nNow = stampEncode(zNow, p->fmt.enc, aNow);
+    for (i = 0; i < p->nStamp; i++) memcpy(a + p->aStamp[i], aNow, nNow);
+  }
   if (rc == SQLITE_OK) {
     zWhat = "load the template";
     /* SQLite frees a from here on, even when this fails */
@@ -570,9 +713,7 @@ static int copyIn(sqlite3 *db, unsigned char *a, size_t n, char **pzErr) {
                                  SQLITE_DESERIALIZE_RESIZEABLE);
     a = 0;
   }
-  if (rc == SQLITE_OK) rc = migTableExists(pTmp, "migrate_log", &bLog);
-  if (rc == SQLITE_OK && bLog) {
-    /* the format migrate_to() writes (and migrate_sql() renders) */
+  if (rc == SQLITE_OK && p->bStampSql) {
     zWhat = "stamp the log's times";
     rc = sqlite3_exec(pTmp,
                       "UPDATE main.migrate_log SET started_at = "
@@ -580,18 +721,9 @@ static int copyIn(sqlite3 *db, unsigned char *a, size_t n, char **pzErr) {
                       0, 0, 0);
   }
   if (rc == SQLITE_OK) {
-    sqlite3_backup *pB = sqlite3_backup_init(db, "main", pTmp, "main");
     zWhat = "copy the template into the database";
     pErrDb = db;
-    if (pB == 0) {
-      rc = sqlite3_errcode(db);
-    } else {
-      int rc2;
-      rc = sqlite3_backup_step(pB, -1);
-      rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
-      rc2 = sqlite3_backup_finish(pB); /* rolls back an unfinished copy */
-      if (rc == SQLITE_OK) rc = rc2;
-    }
+    rc = backupInto(db, pTmp);
   }
   if (rc) {
     migSetError(pzErr, rc, "cannot %s: %s", zWhat,
@@ -615,7 +747,12 @@ int migFixture(sqlite3 *db, const void *aBundle, size_t nBundle,
   FixEntry *p = 0, *pMine = 0;
   unsigned char *aCopy = 0;
   size_t nCopy = 0;
+  FixEntry stamp;         /* what copyIn() needs of the entry, copied */
   int rc, eBuilt = FIX_BUILDING;
+  int bCopied = 0;        /* the build copied its database in already */
+  const char *zFile = sqlite3_db_filename(db, "main");
+  int bFileDest = zFile && zFile[0];
+  memset(&stamp, 0, sizeof(stamp));
   *pzVersion = 0;
   if (zTarget == 0) {
     return migSetError(pzErr, SQLITE_MISUSE,
@@ -641,7 +778,7 @@ int migFixture(sqlite3 *db, const void *aBundle, size_t nBundle,
                        "migrate_to('%s'). Nothing was changed",
                        zTarget, zTarget);
   }
-  rc = destRead(db, &d, pzErr);
+  rc = destRead(db, &d, 0, pzErr);
   if (rc) {
     char *z = sqlite3_mprintf("migrate_fixture('%s'): %s", zTarget, *pzErr);
     if (z) {
@@ -695,13 +832,15 @@ int migFixture(sqlite3 *db, const void *aBundle, size_t nBundle,
     nFixEntry++;
     pthread_mutex_unlock(&fixMutex);
 
-    rc = buildTemplate(pMine, aKey, nBundle, zTarget, &eBuilt, pzErr);
+    rc = buildTemplate(pMine, aKey, nBundle, zTarget, db, bFileDest,
+                       &bCopied, &eBuilt, pzErr);
 
     pthread_mutex_lock(&fixMutex);
     entryUnlink(pMine);
     if (rc == SQLITE_OK) {
       pMine->eState = eBuilt;
       pMine->nBytes = sizeof(*pMine) + pMine->nKey + pMine->nImage +
+                      sizeof(size_t) * (size_t)pMine->nStamp +
                       strlen(pMine->zTarget) +
                       (pMine->zRefusal ? strlen(pMine->zRefusal) : 0);
       if ((sqlite3_int64)pMine->nBytes <= nFixLimit) {
@@ -730,8 +869,7 @@ int migFixture(sqlite3 *db, const void *aBundle, size_t nBundle,
     rc = migSetError(pzErr, SQLITE_ERROR, "migrate_fixture('%s'): %s",
                      zTarget, p->zRefusal);
   } else {
-    const char *zFile = sqlite3_db_filename(db, "main");
-    if (p->zNoTxn && zFile && zFile[0]) {
+    if (p->zNoTxn && bFileDest) {
       rc = migSetError(pzErr, SQLITE_ERROR,
                        "migrate_fixture('%s'): revision %s is marked "
                        "'Transaction: none': it may change the database file "
@@ -742,10 +880,21 @@ int migFixture(sqlite3 *db, const void *aBundle, size_t nBundle,
                        "changed",
                        zTarget, p->zNoTxn, zTarget);
     } else {
-      nCopy = p->nImage;
+      nCopy = bCopied ? 0 : p->nImage;
+      stamp.fmt = p->fmt;
+      stamp.bStampSql = p->bStampSql;
+      stamp.nStamp = p->nStamp;
       if (nCopy) {
         aCopy = sqlite3_malloc64(nCopy);
         if (aCopy) memcpy(aCopy, p->aImage, nCopy);
+      }
+      if (nCopy && p->nStamp) {
+        stamp.aStamp = sqlite3_malloc64(sizeof(size_t) * (size_t)p->nStamp);
+        if (stamp.aStamp) {
+          memcpy(stamp.aStamp, p->aStamp, sizeof(size_t) * (size_t)p->nStamp);
+        } else {
+          rc = SQLITE_NOMEM;
+        }
       }
       *pzVersion = p->zVersion ? sqlite3_mprintf("%s", p->zVersion) : 0;
       if ((nCopy && aCopy == 0) || (p->zVersion && *pzVersion == 0)) {
@@ -758,7 +907,7 @@ int migFixture(sqlite3 *db, const void *aBundle, size_t nBundle,
 
   /* -- the copy, outside the mutex -------------------------------------- */
   if (rc == SQLITE_OK && nCopy) {
-    rc = copyIn(db, aCopy, nCopy, pzErr);
+    rc = copyIn(db, &stamp, aCopy, nCopy, pzErr);
     aCopy = 0;
     if (rc && rc != SQLITE_NOMEM) {
       char *z = sqlite3_mprintf("migrate_fixture('%s'): %s. Nothing was "
@@ -771,6 +920,7 @@ int migFixture(sqlite3 *db, const void *aBundle, size_t nBundle,
     }
   }
   sqlite3_free(aCopy);
+  sqlite3_free(stamp.aStamp);
   if (rc) {
     sqlite3_free(*pzVersion);
     *pzVersion = 0;

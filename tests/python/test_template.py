@@ -189,6 +189,25 @@ class SameDatabaseTest(unittest.TestCase):
             self.assertEqual(strip[1], strip[0])
             self.assertEqual(strip[2], strip[0])
 
+    def test_log_times_when_a_row_holds_the_marker_text(self):
+        # the copy finds the log's started_at texts by a marker; data that
+        # holds the same text makes it stamp them with UPDATE instead
+        with TempDir() as tmp:
+            d = tmp.path("marker")
+            write_revision(d, "a1", upgrade=(
+                "CREATE TABLE t(x);\n"
+                "INSERT INTO t VALUES ('@@migrate_fixture_time@@');"),
+                downgrade="DROP TABLE t;")
+            conn = self.compare("head", bundle_of(d))
+            self.assertEqual(conn.execute("SELECT x FROM t").fetchall(),
+                             [("@@migrate_fixture_time@@",)])
+
+    def test_fixtures_pass_integrity_check(self):
+        for setup in ([], ["PRAGMA encoding='UTF-16be'"]):
+            conn = self.compare("head", setup=setup)
+            self.assertEqual(conn.execute("PRAGMA integrity_check").fetchall(),
+                             [("ok",)])
+
     def test_cached_template_is_reused_for_each_fresh_database(self):
         for _ in range(3):
             self.compare("head")
