@@ -208,6 +208,22 @@ class SameDatabaseTest(unittest.TestCase):
             self.assertEqual(conn.execute("PRAGMA integrity_check").fetchall(),
                              [("ok",)])
 
+    def test_wal_file_destination(self):
+        with TempDir() as tmp:
+            d = tmp.path("w")
+            write_revision(d, "a1", upgrade="CREATE TABLE t(x);\n"
+                           "INSERT INTO t VALUES (1), (2);",
+                           downgrade="DROP TABLE t;")
+            paths = (tmp.path("slow.db"), tmp.path("fx1.db"),
+                     tmp.path("fx2.db"))
+            conn = self.compare("head", bundle_of(d), path_pair=paths,
+                                setup=["PRAGMA journal_mode=WAL"])
+            self.assertEqual(conn.execute("PRAGMA journal_mode").fetchone(),
+                             ("wal",))
+            self.assertEqual(conn.execute("PRAGMA integrity_check").fetchall(),
+                             [("ok",)])
+            close_connections()
+
     def test_cached_template_is_reused_for_each_fresh_database(self):
         for _ in range(3):
             self.compare("head")
@@ -404,6 +420,13 @@ class RefusalTest(unittest.TestCase):
             "CREATE TEMP TABLE scratch(x);",
             "the revisions leave TEMP objects on the connection, which a "
             "copy of the database does not carry.")
+
+    def test_attached_database(self):
+        self.refusal_for(
+            "ATTACH ':memory:' AS aux;",
+            "the revisions leave an attached database on the connection, "
+            "which a copy of the database does not carry.",
+            headers=["Transaction: none"])
 
     def test_connection_settings(self):
         self.refusal_for(
