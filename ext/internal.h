@@ -102,7 +102,7 @@ int migScriptCheckStatements(const migrate_revision *r, char **pzErr);
 ** offset within the body, 0-based) for each statement, 0 at the end.
 ** Whitespace- and comment-only tails are skipped. */
 typedef struct MigSplit {
-  char *z;  /* body (temporarily modified, always restored) */
+  char *z;  /* body (read only: it may be shared between threads) */
   size_t i; /* current offset */
   int iLine;
 } MigSplit;

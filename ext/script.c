@@ -107,11 +107,13 @@ int migSplitNext(MigSplit *p, const char **pzStmt, size_t *pnStmt,
       }
       if (z[i]) i += 2;
     } else if (c == ';') {
-      char cSave = z[i + 1];
-      int bComplete;
-      z[i + 1] = 0;
-      bComplete = sqlite3_complete(z + iStart);
-      z[i + 1] = cSave;
+      /* a copy: the body may be a shared bundle's text that other threads
+      ** are reading (it was NUL-terminated in place once, which made a
+      ** concurrent run see "incomplete input"); out of memory counts as
+      ** complete, which only splits the check differently */
+      char *zPart = sqlite3_mprintf("%.*s", (int)(i + 1 - iStart), z + iStart);
+      int bComplete = zPart ? sqlite3_complete(zPart) : 1;
+      sqlite3_free(zPart);
       i++;
       if (bComplete) break;
     } else {
