@@ -18,12 +18,15 @@
 ** double-quoted strings, trusted_schema, legacy_alter_table,
 ** legacy_file_format, writable_schema, recursive_triggers,
 ** reverse_unordered_selects, automatic_index), the engine is registered on
-** it and migrate_run() runs the scripts exactly as migrate_to() does.  Its
-** pages are kept (sqlite3_serialize) in a process-wide cache.  Every call
-** (the first included) then copies the pages into a scratch connection
-** (sqlite3_deserialize), stamps the log's started_at with the time of the
-** copy, and copies the result into the destination with the backup API in
-** one transaction: the destination is never half-written.
+** it and migrate_run() runs the scripts exactly as migrate_to() does.  That
+** call's own copy goes straight from the private database into the
+** destination (backup API, one transaction: never half-written).  Then the
+** log's started_at texts are set to a marker, the pages are kept
+** (sqlite3_serialize) in a process-wide cache with the marker's offsets.
+** A later call copies the pages, overwrites the marker with the time of
+** the copy, loads them into a scratch connection (sqlite3_deserialize) and
+** copies that into the destination with the backup API: no SQL runs on
+** the template, so its schema is never parsed.
 **
 ** What would make the copy differ from migrate_to(), and what happens:
 **   - a scripted call that reads the clock (date/time functions with 'now'
@@ -371,6 +374,7 @@ struct FixEntry {
   size_t *aStamp;         /* READY: offsets of the log's started_at texts */
   int nStamp;
   int bStampSql;          /* READY: stamp them with UPDATE instead */
+  int bNoKeep;            /* READY but without an image: do not cache */
   char *zVersion;         /* READY: migrate_to()'s result, NULL at base */
   char *zNoTxn;           /* READY: a Transaction: none revision ran */
   char *zRefusal;         /* REFUSED: why, worded after the call prefix */
@@ -653,11 +657,27 @@ static int buildTemplate(FixEntry *p, const unsigned char *a, size_t n,
     if (bLog) rc = stampFind(p, nLog);
     if (rc) goto done;
   }
+  keep:
   p->zNoTxn = w.zNoTxn;
   w.zNoTxn = 0;
   *peState = FIX_READY;
 
 done:
+  if (rc && *pbCopied && *peState == FIX_BUILDING) {
+    /* the destination has its copy already: this call succeeds, and the
+    ** template that could not be kept is not cached */
+    sqlite3_free(p->aImage);
+    sqlite3_free(p->aStamp);
+    p->aImage = 0;
+    p->aStamp = 0;
+    p->nImage = 0;
+    p->nStamp = 0;
+    p->bNoKeep = 1;
+    sqlite3_free(*pzErr);
+    *pzErr = 0;
+    rc = SQLITE_OK;
+    goto keep;
+  }
   if (pDb && sqlite3_close(pDb) != SQLITE_OK && rc == SQLITE_OK) {
     rc = migSetError(pzErr, SQLITE_ERROR,
                      "cannot close the private database");
@@ -843,7 +863,7 @@ int migFixture(sqlite3 *db, const void *aBundle, size_t nBundle,
                       sizeof(size_t) * (size_t)pMine->nStamp +
                       strlen(pMine->zTarget) +
                       (pMine->zRefusal ? strlen(pMine->zRefusal) : 0);
-      if ((sqlite3_int64)pMine->nBytes <= nFixLimit) {
+      if ((sqlite3_int64)pMine->nBytes <= nFixLimit && !pMine->bNoKeep) {
         cacheMakeRoom((sqlite3_int64)pMine->nBytes);
         pMine->pNext = pFixFirst;
         pFixFirst = pMine;
@@ -859,6 +879,17 @@ int migFixture(sqlite3 *db, const void *aBundle, size_t nBundle,
     if (rc) {
       pthread_mutex_unlock(&fixMutex);
       entryFree(pMine);
+      if (rc == SQLITE_NOMEM) {
+        migSetError(pzErr, rc, "migrate_fixture('%s'): out of memory",
+                    zTarget);
+      } else if (*pzErr && strncmp(*pzErr, "migrate_fixture(", 16) != 0) {
+        char *z = sqlite3_mprintf("migrate_fixture('%s'): %s", zTarget,
+                                  *pzErr);
+        if (z) {
+          sqlite3_free(*pzErr);
+          *pzErr = z;
+        }
+      }
       return rc;
     }
   }

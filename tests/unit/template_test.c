@@ -6,7 +6,8 @@
 ** clearing it and restoring its bound, so templates are built, waited for,
 ** evicted and rebuilt concurrently.  Every fixture must equal what
 ** migrate_run() gives on a fresh database (schema, version, log without
-** times, stored scripts, seeded rows).  Also: an image larger than the
+** times, stored scripts, seeded rows); migrate_run() from threads on the
+** shared embedded bundle gives it too.  Also: an image larger than the
 ** bound is used and not kept, and the C API's refusal of a non-empty
 ** database with its exact message.
 */
@@ -108,6 +109,32 @@ static void *worker(void *pArg) {
   return 0;
 }
 
+/* migrate_run() itself from several threads on the shared embedded
+** bundle: its statement check once NUL-terminated the shared script text
+** in place, so a concurrent run saw "incomplete input". */
+static void *slowWorker(void *pArg) {
+  Worker *w = pArg;
+  int i;
+  for (i = 0; i < N_ITER; i++) {
+    sqlite3 *db = openMem();
+    migrate_bundle *b = 0;
+    char *zErr = 0, *zGot = 0;
+    int rc = migrate_bundle_embedded(&b, &zErr);
+    if (rc == SQLITE_OK) rc = migrate_run(db, b, "head", 0, 0, &zErr);
+    if (rc == SQLITE_OK) zGot = fingerprint(db);
+    if (rc != SQLITE_OK || zGot == 0 || strcmp(zGot, azWant[0]) != 0) {
+      w->nBad++;
+      if (w->zFirstBad == 0) {
+        w->zFirstBad = sqlite3_mprintf("rc %d %s", rc, zErr ? zErr : "");
+      }
+    }
+    sqlite3_free(zGot);
+    sqlite3_free(zErr);
+    sqlite3_close(db);
+  }
+  return 0;
+}
+
 static volatile int bStop = 0;
 
 /* Keeps the cache moving: tiny bound (nothing kept), cleared, restored. */
@@ -140,6 +167,21 @@ void ut_template_tests(void) {
   CHECK(strcmp(azWant[0], azWant[1]) != 0);
   /* 12 log rows at head, each with a time stamp */
   CHECK(strstr(azWant[0], "#12#__system__") != 0);
+
+  TEST("fixture: migrate_run() from threads on the embedded bundle");
+  memset(aW, 0, sizeof(aW));
+  for (i = 0; i < N_THREAD; i++) {
+    aW[i].iThread = i;
+    pthread_create(&aT[i], 0, slowWorker, &aW[i]);
+  }
+  for (i = 0; i < N_THREAD; i++) {
+    pthread_join(aT[i], 0);
+    nBad += aW[i].nBad;
+    if (aW[i].zFirstBad) printf("thread %d: %s\n", i, aW[i].zFirstBad);
+    sqlite3_free(aW[i].zFirstBad);
+  }
+  CHECK_INT(nBad, 0);
+  nBad = 0;
 
   TEST("fixture: threads, with evictions and rebuilds");
   nOrig = migrate_fixture_limit(-1);
