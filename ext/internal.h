@@ -99,12 +99,14 @@ int migScriptCheckStatements(const migrate_revision *r, char **pzErr);
 
 /* Statement iterator over a section body, splitting the way SQLite does
 ** (sqlite3_complete).  Returns 1 and sets *pzStmt, *pnStmt and *piLine (line
-** offset within the body, 0-based) for each statement, 0 at the end.
-** Whitespace- and comment-only tails are skipped. */
+** offset within the body, 0-based) for each statement, 0 at the end, and
+** 0 with rc = SQLITE_NOMEM when it ran out of memory (rc is only ever set,
+** never read).  Whitespace- and comment-only tails are skipped. */
 typedef struct MigSplit {
   char *z;  /* body (read only: it may be shared between threads) */
   size_t i; /* current offset */
   int iLine;
+  int rc;   /* SQLITE_NOMEM after an allocation failed */
 } MigSplit;
 int migSplitNext(MigSplit *, const char **pzStmt, size_t *pnStmt, int *piLine);
 

@@ -109,10 +109,14 @@ int migSplitNext(MigSplit *p, const char **pzStmt, size_t *pnStmt,
     } else if (c == ';') {
       /* a copy: the body may be a shared bundle's text that other threads
       ** are reading (it was NUL-terminated in place once, which made a
-      ** concurrent run see "incomplete input"); out of memory counts as
-      ** complete, which only splits the check differently */
+      ** concurrent run see "incomplete input") */
       char *zPart = sqlite3_mprintf("%.*s", (int)(i + 1 - iStart), z + iStart);
-      int bComplete = zPart ? sqlite3_complete(zPart) : 1;
+      int bComplete;
+      if (zPart == 0) {
+        p->rc = SQLITE_NOMEM;
+        return 0;
+      }
+      bComplete = sqlite3_complete(zPart);
       sqlite3_free(zPart);
       i++;
       if (bComplete) break;
@@ -201,7 +205,7 @@ static const char *needsNoTxn(const char *z) {
 /* Check every statement of a section.  zBody is an arena copy. */
 static int checkSection(const char *zFile, char *zBody, int iFirstLine,
                         const char *zSection, int noTxn, char **pzErr) {
-  MigSplit s = {zBody, 0, 0};
+  MigSplit s = {zBody, 0, 0, SQLITE_OK};
   const char *zStmt;
   size_t nStmt;
   int iLine;
@@ -227,7 +231,7 @@ static int checkSection(const char *zFile, char *zBody, int iFirstLine,
           zFile, iFirstLine + iLine, zNo);
     }
   }
-  return SQLITE_OK;
+  return s.rc;
 }
 
 /* ======================================================================
