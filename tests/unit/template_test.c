@@ -15,6 +15,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 
 #define N_THREAD 6
 #define N_ITER 25
@@ -135,13 +136,13 @@ static void *slowWorker(void *pArg) {
   return 0;
 }
 
-static volatile int bStop = 0;
+static atomic_int bStop = 0;
 
 /* Keeps the cache moving: tiny bound (nothing kept), cleared, restored. */
 static void *churner(void *pArg) {
   sqlite3_int64 nOrig = *(sqlite3_int64 *)pArg;
   int i = 0;
-  while (!bStop) {
+  while (!atomic_load(&bStop)) {
     switch (i++ % 3) {
       case 0: migrate_fixture_limit(1); break;
       case 1: migrate_fixture_clear(); break;
@@ -187,7 +188,7 @@ void ut_template_tests(void) {
   nOrig = migrate_fixture_limit(-1);
   CHECK(nOrig == ((sqlite3_int64)256 << 20));
   memset(aW, 0, sizeof(aW));
-  bStop = 0;
+  atomic_store(&bStop, 0);
   pthread_create(&churn, 0, churner, &nOrig);
   for (i = 0; i < N_THREAD; i++) {
     aW[i].iThread = i;
@@ -199,7 +200,7 @@ void ut_template_tests(void) {
     if (aW[i].zFirstBad) printf("thread %d: %s\n", i, aW[i].zFirstBad);
     sqlite3_free(aW[i].zFirstBad);
   }
-  bStop = 1;
+  atomic_store(&bStop, 1);
   pthread_join(churn, 0);
   CHECK_INT(nBad, 0);
   CHECK_INT(migrate_fixture_limit(-1), nOrig);
