@@ -110,14 +110,18 @@ int migSplitNext(MigSplit *p, const char **pzStmt, size_t *pnStmt,
       /* a copy: the body may be a shared bundle's text that other threads
       ** are reading (it was NUL-terminated in place once, which made a
       ** concurrent run see "incomplete input") */
-      char *zPart = sqlite3_mprintf("%.*s", (int)(i + 1 - iStart), z + iStart);
+      char aBuf[512];
+      size_t nPart = i + 1 - iStart;
+      char *zPart = nPart < sizeof(aBuf) ? aBuf : sqlite3_malloc64(nPart + 1);
       int bComplete;
       if (zPart == 0) {
         p->rc = SQLITE_NOMEM;
         return 0;
       }
+      memcpy(zPart, z + iStart, nPart);
+      zPart[nPart] = 0;
       bComplete = sqlite3_complete(zPart);
-      sqlite3_free(zPart);
+      if (zPart != aBuf) sqlite3_free(zPart);
       i++;
       if (bComplete) break;
     } else {
