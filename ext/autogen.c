@@ -654,6 +654,7 @@ static int agRunText(AgSide *s, const char *zSql, int bNotes, char **pzErr) {
     iPrevLine = iLine + agLines(zStmt, nStmt);
     zPrev = zStmt + nStmt;
   }
+  if (rc == SQLITE_OK && sp.rc) rc = sp.rc; /* the splitter ran out of memory */
   if (rc == SQLITE_OK && bNotes) {
     rc = agGapNotes(s, zPrev, strlen(zPrev), iPrevLine + 1, zBuf, &zFrom,
                     &iFromLine, pzErr);

@@ -6,6 +6,7 @@
 **     SELECT migrate_sql('head');                     -> the offline script
 **     SELECT migrate_current();                       -> heads or NULL
 **     SELECT migrate_stamp('1f0c2a7d44e0');
+**     SELECT migrate_fixture('head');                 -> as migrate_to, copied
 **     SELECT migrate_check();                         -> NULL when up to date
 **     SELECT migrate_bundle('migrations');            -> bundle BLOB
 **     SELECT migrate_version();                       -> '0.1.0'
@@ -270,6 +271,36 @@ static void fnBundle(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3_result_blob64(ctx, a, n, sqlite3_free);
 }
 
+/* migrate_fixture(target [, bundle]): the template path (template.c).
+** The bundle's bytes are the cache key, so they are not decoded here. */
+static void fnFixture(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  MigConn *c = sqlite3_user_data(ctx);
+  sqlite3_value *pB = argc > 1 ? argv[1] : 0;
+  char *zErr = 0, *zVer = 0;
+  int rc;
+  if (pB && sqlite3_value_type(pB) != SQLITE_NULL &&
+      sqlite3_value_type(pB) != SQLITE_BLOB) {
+    migrate_bundle *b;
+    int bOwned;
+    /* the same message as every other bundle argument */
+    rc = bundleArg(c, pB, "migrate_fixture", &b, &bOwned, &zErr);
+  } else {
+    int bBlob = pB && sqlite3_value_type(pB) == SQLITE_BLOB;
+    const void *a = bBlob ? sqlite3_value_blob(pB) : 0;
+    size_t n = bBlob ? (size_t)sqlite3_value_bytes(pB) : 0;
+    if (bBlob && a == 0) a = ""; /* an empty BLOB is a bundle, a bad one */
+    rc = migFixture(sqlite3_context_db_handle(ctx), a, n, argText(argv[0]),
+                    1, &zVer, &zErr);
+  }
+  if (rc) {
+    resultError(ctx, rc, zErr);
+  } else if (zVer) {
+    sqlite3_result_text(ctx, zVer, -1, sqlite3_free);
+  } else {
+    sqlite3_result_null(ctx);
+  }
+}
+
 /* migrate_version() */
 static void fnVersion(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   (void)argc;
@@ -294,6 +325,8 @@ static const struct {
     {"migrate_to", 2, F_DIRECT, fnTo},
     {"migrate_stamp", 1, F_DIRECT, fnStamp},
     {"migrate_stamp", 2, F_DIRECT, fnStamp},
+    {"migrate_fixture", 1, F_DIRECT, fnFixture},
+    {"migrate_fixture", 2, F_DIRECT, fnFixture},
     /* reads files: DIRECTONLY */
     {"migrate_bundle", 1, F_DIRECT, fnBundle},
     /* runs the bundle's scripts on a scratch database (drift), which could

@@ -169,12 +169,14 @@ int migScriptCheckStatements(const migrate_revision *r, char **pzErr);
 
 /* Statement iterator over a section body, splitting the way SQLite does
 ** (sqlite3_complete).  Returns 1 and sets *pzStmt, *pnStmt and *piLine (line
-** offset within the body, 0-based) for each statement, 0 at the end.
-** Whitespace- and comment-only tails are skipped. */
+** offset within the body, 0-based) for each statement, 0 at the end, and
+** 0 with rc = SQLITE_NOMEM when it ran out of memory (rc is only ever set,
+** never read).  Whitespace- and comment-only tails are skipped. */
 typedef struct MigSplit {
-  char *z;  /* body (temporarily modified, always restored) */
+  char *z;  /* body (read only: it may be shared between threads) */
   size_t i; /* current offset */
   int iLine;
+  int rc;   /* SQLITE_NOMEM after an allocation failed */
 } MigSplit;
 int migSplitNext(MigSplit *, const char **pzStmt, size_t *pnStmt, int *piLine);
 
@@ -420,6 +422,11 @@ void migFnDiff(sqlite3_context *, int, sqlite3_value **);
 */
 /* func.c: migrate_to(), migrate_sql(), ... */
 int migRegisterFunctions(sqlite3 *db, char **pzErr);
+/* template.c: migrate_fixture() with nCallerStmt busy statements that are
+** the caller's own (1 from the SQL function, 0 from the C API). */
+int migFixture(sqlite3 *db, const void *aBundle, size_t nBundle,
+               const char *zTarget, int nCallerStmt, char **pzVersion,
+               char **pzErr);
 /* rebuild.c: migrate_rebuild() */
 int migRegisterRebuild(sqlite3 *db, char **pzErr);
 /* vtab_migrations.c, vtab_history.c: the two modules */

@@ -229,6 +229,33 @@ int migrate_diff_report(const char *zFrom, const char *zFromName,
 ** it has none (caller frees). */
 int migrate_schema_sql(sqlite3 *db, char **pzSql, char **pzErr);
 
+/* Fixtures (the template path) ------------------------------------------ */
+
+/* Leave the new, empty database main of db exactly as migrate_run() to
+** zTarget would (version table, log, stored scripts, schema, data,
+** user_version, application_id), by copying a template built once per
+** process: the first call for a bundle, target and database format runs
+** the scripts on a private in-memory database; every call copies its
+** pages in with the backup API and stamps migrate_log's started_at.
+** aBundle/nBundle are a bundle file's bytes (what migrate_bundle_encode()
+** writes and the SQL function migrate_bundle() returns); aBundle NULL
+** means the embedded bundle.  *pzVersion as for migrate_run().  Refuses
+** (SQLITE_MISUSE or SQLITE_ERROR, *pzErr says why and that nothing was
+** changed) where a copy could differ from migrate_run(): a database that
+** is not empty, a caller's transaction, scripts that read the clock or
+** call random(), and the cases README.md lists.  Thread-safe. */
+int migrate_fixture(sqlite3 *db, const void *aBundle, size_t nBundle,
+                    const char *zTarget, char **pzVersion, char **pzErr);
+
+/* The cache's memory bound in bytes (images, keys, messages); nBytes < 0
+** only reads it.  Returns the previous bound.  Lowering it drops least
+** recently used templates at once. */
+sqlite3_int64 migrate_fixture_limit(sqlite3_int64 nBytes);
+
+/* Free every cached template (also done when the module is unloaded or
+** the process exits). */
+void migrate_fixture_clear(void);
+
 /* Entry point of the extension; also usable with sqlite3_auto_extension().
 ** The only symbol the loadable module exports. */
 #ifdef _WIN32

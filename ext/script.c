@@ -73,11 +73,21 @@ int migSplitNext(MigSplit *p, const char **pzStmt, size_t *pnStmt,
     int e;
     size_t n = migSqlToken(z + i, &e);
     if (e == MIG_TK_PUNCT && z[i] == ';') {
-      char cSave = z[i + 1];
+      /* a copy: the body may be a shared bundle's text that other threads
+      ** are reading (it was NUL-terminated in place once, which made a
+      ** concurrent run see "incomplete input") */
+      char aBuf[512];
+      size_t nPart = i + 1 - iStart;
+      char *zPart = nPart < sizeof(aBuf) ? aBuf : sqlite3_malloc64(nPart + 1);
       int bComplete;
-      z[i + 1] = 0;
-      bComplete = sqlite3_complete(z + iStart);
-      z[i + 1] = cSave;
+      if (zPart == 0) {
+        p->rc = SQLITE_NOMEM;
+        return 0;
+      }
+      memcpy(zPart, z + iStart, nPart);
+      zPart[nPart] = 0;
+      bComplete = sqlite3_complete(zPart);
+      if (zPart != aBuf) sqlite3_free(zPart);
       i++;
       if (bComplete) break;
     } else {
@@ -167,7 +177,7 @@ static const char *needsNoTxn(const char *z) {
 /* Check every statement of a section.  zBody is an arena copy. */
 static int checkSection(const char *zFile, char *zBody, int iFirstLine,
                         const char *zSection, int noTxn, char **pzErr) {
-  MigSplit s = {zBody, 0, 0};
+  MigSplit s = {zBody, 0, 0, SQLITE_OK};
   const char *zStmt;
   size_t nStmt;
   int iLine;
@@ -193,7 +203,7 @@ static int checkSection(const char *zFile, char *zBody, int iFirstLine,
           zFile, iFirstLine + iLine, zNo);
     }
   }
-  return SQLITE_OK;
+  return s.rc;
 }
 
 /* ======================================================================

@@ -58,6 +58,9 @@ EXPECTED_FUNCTIONS = {
     ("migrate_to", 2): SQLITE_DIRECTONLY,
     ("migrate_stamp", 1): SQLITE_DIRECTONLY,
     ("migrate_stamp", 2): SQLITE_DIRECTONLY,
+    # fixtures: the template path (ext/template.c)
+    ("migrate_fixture", 1): SQLITE_DIRECTONLY,
+    ("migrate_fixture", 2): SQLITE_DIRECTONLY,
     ("migrate_bundle", 1): SQLITE_DIRECTONLY,
     ("migrate_sql", 1): SQLITE_INNOCUOUS,
     ("migrate_sql", 2): SQLITE_INNOCUOUS,

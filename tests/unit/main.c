@@ -56,6 +56,7 @@ int main(void) {
   ut_plan_tests();
   ut_bundle_tests();
   ut_parity_tests();
+  ut_template_tests();
   printf("%d passed, %d failed\n", ut_nPass, ut_nFail);
   return ut_nFail ? 1 : 0;
 }

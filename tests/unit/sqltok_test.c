@@ -79,7 +79,7 @@ void ut_sqltok_tests(void) {
   {
     /* a ';' after a doubled quote inside "..." does not end the statement */
     char z[] = "SELECT \"a\"\";b\" FROM t; SELECT 2;";
-    MigSplit sp = {z, 0, 0};
+    MigSplit sp = {z, 0, 0, 0};
     const char *zStmt;
     size_t nStmt;
     int iLine;

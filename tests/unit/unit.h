@@ -137,5 +137,6 @@ void ut_target_tests(void);
 void ut_plan_tests(void);
 void ut_bundle_tests(void);
 void ut_parity_tests(void);
+void ut_template_tests(void);
 
 #endif /* MIGRATE_UNIT_H */

@@ -7,7 +7,9 @@
 #   make bench BENCH_BUDGET=0 BENCH_SLOW=0   no shortcuts (hours)
 #   make bench BENCH_IR=1000           also count instructions (callgrind)
 #                                      for N = 1000 (+10 min): deterministic
-#                                      ratios on a noisy machine
+#                                      ratios on a noisy machine (the
+#                                      fixture rows count the example
+#                                      history's instructions always)
 #
 # Results: $(B)/bench.md and stdout.  No timing is ever asserted; `make
 # test` does not run this.
@@ -22,7 +24,7 @@ BENCH_ARGS   ?=
 
 .PHONY: bench bench-tools bench-autogen
 
-bench-tools: $(B)/bench/run $(B)/bench/decode
+bench-tools: $(B)/bench/run $(B)/bench/decode $(B)/bench/fixture
 
 $(B)/bench/run: tools/bench/run.c
 	@mkdir -p $(B)/bench
@@ -31,6 +33,11 @@ $(B)/bench/run: tools/bench/run.c
 $(B)/bench/decode: tools/bench/decode.c $(B)/libsqlitemigrate.a $(HEADERS)
 	@mkdir -p $(B)/bench
 	$(CC) $(ALL_CFLAGS) -DSQLITE_CORE -Iext tools/bench/decode.c \
+	  $(B)/libsqlitemigrate.a -o $@ $(LIBS)
+
+$(B)/bench/fixture: tools/bench/fixture.c $(B)/libsqlitemigrate.a $(HEADERS)
+	@mkdir -p $(B)/bench
+	$(CC) $(ALL_CFLAGS) -DSQLITE_CORE -Iext tools/bench/fixture.c \
 	  $(B)/libsqlitemigrate.a -o $@ $(LIBS)
 
 # One migrate.so per history size is built by bench.py through

@@ -15,7 +15,12 @@ statements in one transaction.  For generated histories of N revisions
   * in-process: bundle decode + graph build (tools/bench/decode.c),
     compressed bundle size against the raw scripts, peak RSS;
   * migrate_rebuild() on a 1,000,000-row table with two indexes against the
-    same 12 steps written by hand (when the build has migrate_rebuild).
+    same 12 steps written by hand (when the build has migrate_rebuild);
+  * test fixtures in-process (tools/bench/fixture.c, issue #16): a fresh
+    :memory: database at head per call for the example history and each N,
+    raw executescript against migrate_to and migrate_fixture (first call,
+    later calls), with instruction counts for the example (and for the N
+    of --ir-sizes).
 
 Results go to stdout and to BUILD/bench.md as Markdown.  Timings are never
 asserted: the table says which targets were met.  Every timed run is checked
@@ -187,6 +192,8 @@ class Bench:
         self.so = os.path.join(self.build, "migrate.so")
         self.mkbundle = os.path.join(self.build, "mkbundle")
         self.decode = os.path.join(self.dir, "decode")
+        self.fixture = os.path.join(self.dir, "fixture")
+        self.fixtures = []    # (label, n, timings, {mode: instructions})
         self.shell = a.shell or os.path.join(self.build, "sqlite-migrate")
         self.has_shell = os.access(self.shell, os.X_OK)
         self.rows = []        # main table
@@ -495,6 +502,53 @@ class Bench:
             self.decodes.append((n, r))
         self.sizes.sort()
 
+    # -- test fixtures (issue #16) -----------------------------------------
+
+    def fixture_ir(self, bundle, mode):
+        """Instructions of one call of mode: callgrind with 1 and 3 calls,
+        the difference halved (start-up and the first call's one-time costs
+        cancel out)."""
+        out = os.path.join(self.work, "callgrind.out")
+        counts = []
+        for c in (1, 3):
+            log = os.path.join(self.work, "callgrind.log")
+            p = subprocess.run(["valgrind", "--tool=callgrind",
+                                "--callgrind-out-file=" + out,
+                                "--log-file=" + log, self.fixture, "-m",
+                                mode, "-c", str(c), bundle],
+                               capture_output=True, text=True)
+            if p.returncode != 0:
+                raise BenchError("callgrind fixture %s: %s" %
+                                 (mode, p.stderr[-2000:]))
+            with open(log) as f:
+                m = re.search(r"Collected : (\d+)", f.read())
+            if not m:
+                raise BenchError("no instruction count in " + log)
+            counts.append(int(m.group(1)))
+        return (counts[1] - counts[0]) // 2
+
+    def fixture_cases(self):
+        cases = []
+        example = os.path.join(self.dir, "example.bundle")
+        sh([self.mkbundle, "-o", example, os.path.join(ROOT, "migrations")])
+        cases.append(("example (12 revisions)", 12, example))
+        for n in self.a.sizes:
+            cases.append(("generated", n, os.path.join(
+                self.dir, "hist-%d" % n, "history.bundle")))
+        for label, n, bundle in cases:
+            self.log("fixtures: %s N=%d" % (label, n))
+            rounds, later = (20, 20) if n <= 100 else (3, 10) \
+                if n <= 1000 else (1, 5)
+            p = sh([self.fixture, "-r", str(rounds), "-k", str(later),
+                    bundle])
+            r = dict(kv.split("=", 1) for kv in p.stdout.split())
+            irs = {}
+            if n == 12 or n in self.a.ir_sizes:
+                for mode in ("raw", "to", "first", "later"):
+                    self.log("fixtures: N=%d callgrind %s" % (n, mode))
+                    irs[mode] = self.fixture_ir(bundle, mode)
+            self.fixtures.append((label, n, r, irs))
+
     # -- migrate_rebuild ---------------------------------------------------
 
     def has_rebuild(self):
@@ -671,6 +725,52 @@ class Bench:
                    "1.00" if r["ref"] else "**%.2f**" % r["ratio"], r["cpu"],
                    "1.00" if r["ref"] else "%.2f" % r["cpu_ratio"], r["rss"]))
         w("")
+        if self.fixtures:
+            w("### Test fixtures: migrate_fixture() (issue #16)")
+            w("")
+            w("`tools/bench/fixture` (linked against build/libsqlitemigrate.a),"
+              " a new `:memory:` connection per call: raw = `sqlite3_exec()` "
+              "of every upgrade section in one transaction; migrate_to = "
+              "decode the bundle bytes + `migrate_run(\"head\")` (what "
+              "`migrate_to('head', bundle)` costs on a new connection); "
+              "fixture first = `migrate_fixture()` with an empty cache (builds"
+              " the template); fixture later = with the template cached.  "
+              "Best / median ms; ratios of the medians to raw.  "
+              "Instructions: callgrind, one call (runs of 3 and 1 calls, "
+              "difference halved).")
+            w("")
+            w("| history | N | raw ms | migrate_to ms | fixture first ms | "
+              "fixture later ms | later / raw | first / migrate_to | "
+              "migrate_to / raw |")
+            w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+            for label, n, r, irs in self.fixtures:
+                med = {k: float(r[k + "_median"])
+                       for k in ("raw", "to", "first", "later")}
+                w("| %s | %d | %s / %s | %s / %s | %s / %s | %s / %s | "
+                  "**%.4f** | **%.2f** | **%.2f** |" %
+                  (label, n, r["raw_best"], r["raw_median"], r["to_best"],
+                   r["to_median"], r["first_best"], r["first_median"],
+                   r["later_best"], r["later_median"],
+                   med["later"] / med["raw"], med["first"] / med["to"],
+                   med["to"] / med["raw"]))
+            w("")
+            if any(irs for _l, _n, _r, irs in self.fixtures):
+                w("| history | N | raw instr. | migrate_to instr. | fixture "
+                  "first instr. | fixture later instr. | later / raw | "
+                  "first / migrate_to | migrate_to / raw |")
+                w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+                for label, n, r, irs in self.fixtures:
+                    if not irs:
+                        continue
+                    w("| %s | %d | %d | %d | %d | %d | %.4f | %.2f | %.2f |" %
+                      (label, n, irs["raw"], irs["to"], irs["first"],
+                       irs["later"], irs["later"] / irs["raw"],
+                       irs["first"] / irs["to"], irs["to"] / irs["raw"]))
+                w("")
+            w("Targets (issue #16): fixture later / raw <= 0.01 at N = 1000; "
+              "fixture first / migrate_to <= 1.1; migrate_to / raw <= 1.2 on "
+              "the example.")
+            w("")
         w("### Targets (issue #6)")
         w("")
         w("| target | measured | |")
@@ -813,6 +913,7 @@ def main():
         for n in a.sizes:
             b.migrations(n)
         b.decode_sizes()
+        b.fixture_cases()
         if not a.no_rebuild:
             b.rebuild_case()
     except BenchError as e:
