@@ -47,7 +47,7 @@ CORE_OBJS := $(ENGINE:%=$(B)/core/%.o) $(B)/core/embedded_bundle.o
 MKB_OBJS  := $(BUNDLER:%=$(B)/core/%.o)
 
 .SECONDARY:
-.PHONY: all test test-unit test-valgrind demo install uninstall clean FORCE \
+.PHONY: all test test-unit test-valgrind demo install uninstall clean lint FORCE \
         deps-demo deps-test test-sqlite-versions test-install test-autogen-long
 
 SHELL_SRC := $(wildcard shell/*.c)
@@ -184,6 +184,20 @@ test-sqlite-versions:
 # the installed files (system libsqlite3, then an amalgamation compiled in).
 test-install: all
 	@bash tests/versions/test_install.sh
+
+# make lint: the C sources in the house style (.clang-format) and the
+# engine's layers (ext/internal.h): no file calls a file above it.
+LINT_SRC := $(wildcard ext/*.c ext/*.h shell/*.c shell/*.h tools/*.c \
+              tools/bench/*.c tests/unit/*.c tests/unit/*.h tests/faults/*.c \
+              tests/faults/*.h tests/fuzz/*.c tests/fuzz/*.h)
+LAYERS   := "util sqltok compat" "script graph" "bundle" "embedded" \
+            "bookkeeping stored txn schema" \
+            "apply rebuild vtab_history vtab_migrations" "check" \
+            "autogen template" "func" "migrate"
+
+lint: all
+	clang-format --dry-run --Werror $(LINT_SRC)
+	tools/layers.sh $(B)/core $(LAYERS)
 
 clean:
 	rm -rf $(B) demo.db

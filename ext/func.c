@@ -1,5 +1,5 @@
 /*
-** func.c — the SQL functions of the extension (SPEC §5).
+** func.c — the SQL functions of the extension (README.md, "The SQL interface").
 **
 **     SELECT migrate_to('head');                      -> '4e92a7c0b6d1'
 **     SELECT migrate_to('head', migrate_bundle('migrations'));

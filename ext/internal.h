@@ -4,8 +4,8 @@
 ** The layers, bottom to top.  A file calls only files of its own layer or
 ** below (tools/layers.sh checks it on the objects' symbols):
 **
-**   1. util.c sqltok.c             arena, strings, the error vocabulary; the
-**                                  SQL tokenizer
+**   1. util.c sqltok.c compat.c    arena, strings, the error vocabulary; the
+**                                  SQL tokenizer; routines newer than 3.34
 **   2. script.c graph.c            one script parsed; the graph, targets, plans
 **   3. bundle.c                    bundles: folders, encode, decode
 **   4. embedded.c                  the bundle built in; a bundle from an SQL value
@@ -14,13 +14,14 @@
 **   6. apply.c rebuild.c           the writers: migrate_run(), migrate_rebuild();
 **      vtab_migrations.c           the virtual tables (read-only)
 **      vtab_history.c
-**   7. check.c                     migrate_check, drift, round trip
-**   8. func.c                      the SQL functions
-**   9. migrate.c                   sqlite3_migrate_init()
+**   7. check.c                     scratch databases; migrate_check, drift,
+**                                  round trip
+**   8. autogen.c template.c        the differ (migrate_diff); fixtures
+**                                  (migrate_fixture)
+**   9. func.c                      the SQL functions
+**  10. migrate.c                   sqlite3_migrate_init()
 **
-**   tools/layers.sh build/core "util sqltok" "script graph" "bundle" "embedded" \
-**     "bookkeeping stored txn schema" \
-**     "apply rebuild vtab_history vtab_migrations" "check" "func" "migrate"
+**   make lint runs tools/layers.sh over build/core with these layers.
 **
 ** mkbundle links layers 1-3 only.
 */

@@ -1,5 +1,5 @@
 /*
-** script.c — the revision-script parser (SPEC §2), shared by mkbundle, the
+** script.c — the revision-script parser (README.md, "Revision scripts"), shared by mkbundle, the
 ** extension (migrate_bundle(), bundle decoding) and the shell.
 **
 **     -- Add user preferences table          <- message (first header line)

@@ -1,5 +1,5 @@
 /*
-** stored.c — revisions the database knows but the bundle does not (SPEC §4).
+** stored.c — revisions the database knows but the bundle does not (ext/README.md, "What the database holds").
 **
 ** For every applied revision the applier keeps a row in migrate_scripts:
 ** its file name, parents, dependencies, message, checksum and downgrade

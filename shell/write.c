@@ -9,7 +9,7 @@
 **     sqlite-migrate revision -m "audit" --head base --branch-label audit
 **     sqlite-migrate merge -m "merge branches" heads
 **
-** A new script (SPEC section 2):
+** A new script (README.md, "Revision scripts"):
 **
 **     -- add users table
 **     --

@@ -25,6 +25,7 @@ python3                   test   tests/run_all.py and the Python suites
 python3-pytest            test   the pytest fixture example (tools/python)
 pkg-config                test   make test-install (sqlite-migrate.pc)
 valgrind                  ci     make test-valgrind
+clang-format              ci     make lint
 clang                     ci     make fuzz
 libclang-rt-14-dev        ci     make fuzz (libFuzzer runtime)
 ca-certificates           ci     make test-sqlite-versions downloads

@@ -32,7 +32,7 @@
 ** reference database at that version.  References: the template copied and
 ** migrated without faults to each version.
 **
-** The allowed set.  SPEC §5: one migrate_to() call is all or nothing, with
+** The allowed set.  ext/README.md, "Atomicity": one migrate_to() call is all or nothing, with
 ** one documented exception: a revision marked "Transaction: none" (the head,
 ** f05c3b8d2e76, PRAGMA journal_mode=WAL) commits the steps before it first.
 ** So a failure after that commit may legitimately leave the database at the

@@ -42,7 +42,7 @@
 ** same connection for :memory:) must be at base with an empty schema — or,
 ** if the commit before the "Transaction: none" head revision happened (seen
 ** by the commit and rollback hooks, fl_watch_commits()), at
-** 4e92a7c0b6d1 with exactly that version's schema (SPEC §5's documented
+** 4e92a7c0b6d1 with exactly that version's schema (ext/README.md, "Atomicity": the documented
 ** exception) — and the connection must not be left inside a transaction.
 */
 #include "faultlib.h"
@@ -409,7 +409,7 @@ static void checkUpgraded(Run *r, sqlite3 *db, const char *zWhat,
     }
     zWant = zSigBase;
   } else if (bHead && r->bCommitted && strcmp(zVer, MID_REV) == 0) {
-    /* SPEC §5: the steps before a Transaction: none revision are
+    /* ext/README.md, "Atomicity": the steps before a Transaction: none revision are
     ** committed first; the head's own step may then fail */
     zWant = zSigMid;
   } else {

@@ -42,7 +42,7 @@ char *fl_version(sqlite3 *db);
 ** when the commit itself fails) is a commit that happened; so is one still
 ** pending when the run returns.  The first commit of an upgrade to head
 ** from below 4e92a7c0b6d1 is the one the engine makes before the
-** "Transaction: none" head revision (SPEC §5). */
+** "Transaction: none" head revision (README.md, "The SQL interface"). */
 typedef struct FlCommits {
   int bPending;   /* commit hook called, outcome not yet seen */
   int nCommitted; /* commits that happened */

@@ -10,7 +10,7 @@ works on real files in temporary folders.
         conn.execute("SELECT migrate_to('head')")
 
 Nothing here knows the engine's internals: the expected values the tests use
-come from the revision files themselves (parse_script), from SPEC.md, or are
+come from the revision files themselves (parse_script), from README.md and ext/README.md, or are
 written out in the test.
 """
 
@@ -109,7 +109,7 @@ class TempDir:
 
 def revision_text(rid, revises="", upgrade="SELECT 1;", downgrade=None,
                   message=None, headers=(), newline="\n"):
-    """One revision script (SPEC section 2).  revises: "" for a base, an id,
+    """One revision script (README.md, "Revision scripts").  revises: "" for a base, an id,
     or "a, b".  headers: extra "Key: value" strings.  downgrade None means no
     downgrade section (an irreversible revision)."""
     lines = [
@@ -145,7 +145,7 @@ def parse_script(path):
     with the engine: id, parents, message, create_date, labels, depends,
     transaction_none, upgrade, downgrade (None when absent), checksum.
 
-    The checksum is SPEC section 2's: zlib CRC-32 of the upgrade section
+    The checksum is the one README.md ("Revision scripts") defines: zlib CRC-32 of the upgrade section
     (the text after the '-- migrate:upgrade' line up to the next directive
     line or the end) with CRLF/CR normalized to LF and a BOM dropped."""
     with open(path, "rb") as f:

@@ -1,4 +1,4 @@
-"""Locking (issue #4 item 6, SPEC §5 Concurrency): eight real processes call
+"""Locking (issue #4 item 6; ext/README.md, "Concurrency"): eight real processes call
 migrate_to('head') on one database file at the same moment.  The engine
 takes the write lock (BEGIN IMMEDIATE, honouring the busy timeout) before it
 reads the version, so each revision is applied exactly once and every

@@ -3,7 +3,8 @@ migrations/), loaded into Python: what a test fixture or a device sees.
 
     /usr/bin/python3 -m unittest discover -s tests/python -p test_extension.py
 
-Covers SPEC sections 4 and 5: migrate_to() to head on a :memory: and a file
+Covers README.md's "The SQL interface" and ext/README.md's "What the database
+holds" and "Atomicity": migrate_to() to head on a :memory: and a file
 database, migrate_current(), migrate_version(), the `migrations` and
 `migration_history` virtual tables, the migrate_version and migrate_log
 tables, migrate_sql() (the exact script, and that the sqlite3 shell running
@@ -11,7 +12,7 @@ it gives what the online call gives), what the module registers, and that a
 real table named like a virtual table is left alone.
 
 Expected values come from the revision files (helpers.parse_script), from
-SPEC.md or are written out here; nothing is read back from the engine to be
+README.md or are written out here; nothing is read back from the engine to be
 compared with itself.
 """
 
@@ -38,7 +39,7 @@ HEAD_ORDER = [
     "2a6f9c4e1b87", "b3d18e7a5f60", "4e92a7c0b6d1", "f05c3b8d2e76",
 ]
 
-# SPEC section 5, in order.
+# README.md, "Virtual tables", in order.
 MIGRATIONS_COLUMNS = [
     "revision", "down_revision", "message", "create_date", "branch_labels",
     "depends_on", "is_head", "is_base", "is_merge", "is_current",
@@ -49,7 +50,7 @@ HISTORY_COLUMNS = [
     "checksum", "started_at", "duration_ms", "message", "checksum_ok",
 ]
 
-# Everything the module registers (SPEC section 5) with the flags each must
+# Everything the module registers (README.md, "The SQL interface") with the flags each must
 # carry.  Changing the database or reading files: SQLITE_DIRECTONLY; pure
 # readers: SQLITE_INNOCUOUS.  Add new functions here (migrate_rebuild is
 # next: ("migrate_rebuild", 2) and ("migrate_rebuild", 3), DIRECTONLY).
@@ -87,7 +88,7 @@ FLAG_MASK = SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY | SQLITE_INNOCUOUS
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
-# The bookkeeping tables as migrate_sql() writes them (SPEC section 4).
+# The bookkeeping tables as migrate_sql() writes them (ext/README.md, "What the database holds").
 SCHEMA_SQL = """\
 CREATE TABLE IF NOT EXISTS migrate_version(
   version_num TEXT NOT NULL PRIMARY KEY
@@ -129,7 +130,7 @@ def heads_text(heads):
 
 
 def upgrade_steps(order, heads=()):
-    """Model of the version table during an upgrade (SPEC section 3: the
+    """Model of the version table during an upgrade (ext/README.md, "Targets and Alembic parity": the
     table holds the applied revisions nothing applied builds on).  Yields
     (revision, removed heads in parent order, added?, before, after)."""
     heads = list(heads)
@@ -154,7 +155,7 @@ def q(value):
 
 def expected_upgrade_script(order, start="base", target="head"):
     """The exact text migrate_sql(target) must return for an upgrade that
-    applies `order` from `start` (SPEC section 5: the script migrate_to
+    applies `order` from `start` (README.md, "The SQL interface": the script migrate_to
     would run, bookkeeping included).
 
     Each revision's section runs as it comes; its bookkeeping rows
@@ -649,7 +650,7 @@ print(json.dumps([
 
 
 class ShadowingTest(unittest.TestCase):
-    """A real table named like a virtual table wins (SPEC section 5)."""
+    """A real table named like a virtual table wins (README.md, "Virtual tables")."""
 
     def setUp(self):
         self.tmp = TempDir()

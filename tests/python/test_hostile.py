@@ -48,7 +48,7 @@ SO = os.environ.get("MIGRATE_SO", os.path.join(ROOT, "build", "migrate"))
 
 def script(rid, revises="", message=None, labels=None, depends=None,
            up="SELECT 1;", down="SELECT 1;", extra=""):
-    """One revision script in the SPEC section 2 format."""
+    """One revision script in the format of README.md, "Revision scripts"."""
     lines = ["-- %s" % (message or "rev " + rid), "--",
              "-- Revision ID: %s" % rid, "-- Revises: %s" % revises]
     if labels:

@@ -1,4 +1,4 @@
-"""Two processes migrating the same file (SPEC section 5, Concurrency): the
+"""Two processes migrating the same file (ext/README.md, "Concurrency"): the
 engine takes the write lock before it reads the version, honouring the busy
 timeout, so no revision is applied twice.
 

@@ -1,4 +1,4 @@
-"""migrate_rebuild(table, create_sql [, column_map]) (SPEC section 5, issue #4
+"""migrate_rebuild(table, create_sql [, column_map]) (README.md, "Rebuilding a table", issue #4
 item 1): SQLite's 12-step table rebuild, loaded from the real module.
 
     /usr/bin/python3 -m unittest tests/python/test_rebuild.py

@@ -1,5 +1,5 @@
-"""Safety features of the applier (issue #4 items 2, 3 and SPEC §5 foreign
-keys): checksums of applied revisions, downgrades past revisions the bundle
+"""Safety features of the applier (issue #4 items 2, 3; ext/README.md, "Foreign
+keys"): checksums of applied revisions, downgrades past revisions the bundle
 does not know (two modules built from two folders), and foreign keys during
 migrations.  Real .so files, real database files."""
 import os

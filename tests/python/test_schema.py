@@ -58,7 +58,7 @@ def connect(path=":memory:"):
 
 def revision(rid, revises, upgrade, downgrade=None, message=None,
              extra=""):
-    """One revision script (SPEC section 2)."""
+    """One revision script (README.md, "Revision scripts")."""
     text = "-- %s\n--\n-- Revision ID: %s\n-- Revises: %s\n%s\n" % (
         message or "revision " + rid, rid, revises, extra)
     text += "-- migrate:upgrade\n" + textwrap.dedent(upgrade).strip() + "\n"

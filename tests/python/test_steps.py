@@ -1,7 +1,7 @@
 """Targets and the other functions: downgrades, relative steps,
 irreversible revisions, migrate_stamp(), migrate_check(), a database at a
-revision the bundle does not know, and the integrity promises of SPEC
-sections 4 and 5 (checksums of applied revisions, stored downgrade scripts).
+revision the bundle does not know, and the integrity promises of ext/README.md
+("What the database holds", "Atomicity") (checksums of applied revisions, stored downgrade scripts).
 
 Each refusal asserts the exact message and that nothing changed.
 """
@@ -34,7 +34,7 @@ NOT_STORED = " and migrate_scripts does not hold"
 def downgrade_log(order, applied, first_id):
     """migrate_log rows (without times) for un-applying `order` from the
     applied set `applied`: the version table keeps the applied revisions
-    nothing applied builds on (SPEC section 3)."""
+    nothing applied builds on (ext/README.md, "Targets and Alembic parity")."""
     applied = set(applied)
 
     def heads():
@@ -362,7 +362,8 @@ class UnknownRevisionTest(Base):
 
 
 class IntegrityTest(Base):
-    """SPEC section 5 (Integrity) and section 4 (stored scripts)."""
+    """README.md, "Safety" (checksums) and ext/README.md, "What the database
+    holds" (stored scripts)."""
 
     def setUp(self):
         super().setUp()
@@ -446,7 +447,7 @@ class IntegrityTest(Base):
     def test_downgrade_with_the_stored_script_of_an_unknown_revision(self):
         """A newer bundle applied c3; the older bundle (v1) does not know
         it, but the database kept c3's parents and downgrade script, so
-        migrate_to('b2') with v1 can undo it (SPEC section 4)."""
+        migrate_to('b2') with v1 can undo it (ext/README.md, "What the database holds")."""
         v2 = self.newer_bundle()
         self.assertEqual(self.to("b2", self.v1), "b2")
         self.assertEqual(versions(self.conn), ["b2"])

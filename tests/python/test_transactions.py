@@ -1,4 +1,4 @@
-"""Atomicity and transactions of migrate_to() (SPEC section 5).
+"""Atomicity and transactions of migrate_to() (README.md, "Virtual tables").
 
 - One call is all or nothing: a failing statement, wherever it is, leaves
   the database logically as it was (.dump, schema_version, migrate_version,
@@ -325,7 +325,7 @@ class CallerTransactionTest(Base):
         other.execute("ROLLBACK")
 
     def test_python_default_isolation_level(self):
-        """SQLITE-NOTES: with Python's default isolation_level a SELECT opens
+        """SQLite and Python: with Python's default isolation_level a SELECT opens
         no transaction (the call commits), after an INSERT it does (the call
         runs in a savepoint and conn.rollback() undoes it)."""
         conn = connect(self.db, isolation_level="")

@@ -1,5 +1,5 @@
 /*
-** script_test.c — the revision-script parser (migScriptParse, SPEC §2):
+** script_test.c — the revision-script parser (migScriptParse; README.md, "Revision scripts"):
 ** header keys, message, lists, sections and their line numbers, line-ending
 ** normalization and the checksum, and every refusal with its exact text.
 */

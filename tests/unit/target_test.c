@@ -1,5 +1,5 @@
 /*
-** target_test.c — target resolution (SPEC §3) through
+** target_test.c — target resolution (ext/README.md, "Targets and Alembic parity") through
 ** migrate_bundle_resolve() and migPlan(): every form of target, unique and
 ** ambiguous prefixes, relative steps, branch labels, and each refusal with
 ** Alembic's wording (clearer where Alembic only asserts or warns).

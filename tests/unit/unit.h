@@ -14,7 +14,7 @@
 ** The helpers (support.c) build what the tests look at from small texts:
 **
 **     ut_script("b2", "a1", "", "", "SELECT 1;\n", "SELECT 2;\n")
-**         one revision script (SPEC §2), NULL fields leave a line out
+**         one revision script (README.md, "Revision scripts"), NULL fields leave a line out
 **     ut_graph(&zErr, "r1; b1<r1; c1<r1 &b1; m1<b1,c1 @lab")
 **         a bundle with one script per entry "id[<parents][ @labels][ &deps]",
 **         in files "<id>_rev.sql", via migBundleFromFiles()
