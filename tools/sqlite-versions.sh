@@ -182,7 +182,7 @@ run_version() {
   check_versions "$v" || return 1
   say "$v: tests/run_all.py"
   (cd "$d/tree" && PATH=$d/bin:$PATH LD_LIBRARY_PATH=$d/lib PYTHON=$PY \
-    NODE_CACHE=$ROOT/build/node \
+    NODE_CACHE=${NODE_CACHE:-$ROOT/build/node} \
     "$PY" tests/run_all.py) >"$d/run.log" 2>&1 || {
     tail -n 60 "$d/run.log"
     say "$v: FAILED after $(($(date +%s) - start)) s (log: $d/run.log)"
