@@ -178,24 +178,30 @@ int cmdBranches(Shell *s, Args *a) {
   return EXIT_OK;
 }
 
+/* The revisions zRev names for show and edit: "current" (the version
+** rows) or a target the engine resolves.  EXIT_OK, or EXIT_FAIL (printed);
+** caller frees *paList. */
+static int resolveShown(Shell *s, migrate_bundle *b, const char *zRev,
+                        int **paList, int *pnList) {
+  char *zErr = 0;
+  int rc;
+  if (strcmp(zRev, "current") == 0) return readCurrent(s, b, paList, pnList);
+  rc = migrate_bundle_resolve(b, zRev, 0, 0, paList, pnList, &zErr);
+  if (rc != SQLITE_OK) {
+    rc = shellEngineFail(zErr, rc);
+    sqlite3_free(zErr);
+  }
+  return rc;
+}
+
 int cmdShow(Shell *s, Args *a) {
   migrate_bundle *b;
   const char *zRev = a->azPos[0];
   int *aList = 0, nList = 0, i, rc;
   rc = shellBundle(s, &b);
   if (rc) return rc;
-  if (strcmp(zRev, "current") == 0) {
-    rc = readCurrent(s, b, &aList, &nList);
-    if (rc) return rc;
-  } else {
-    char *zErr = 0;
-    int src = migrate_bundle_resolve(b, zRev, 0, 0, &aList, &nList, &zErr);
-    if (src != SQLITE_OK) {
-      rc = shellEngineFail(zErr, src);
-      sqlite3_free(zErr);
-      return rc;
-    }
-  }
+  rc = resolveShown(s, b, zRev, &aList, &nList);
+  if (rc) return rc;
   for (i = 0; i < nList; i++) {
     outLogEntry(stdout, s, b, aList[i], 0);
     fputs("\n", stdout);
@@ -253,18 +259,8 @@ int cmdEdit(Shell *s, Args *a) {
                    s->eSrc == SRC_FILE ? "bundle file " : "the built-in bundle",
                    s->eSrc == SRC_FILE ? s->zSrc : "");
   }
-  if (strcmp(zRev, "current") == 0) {
-    rc = readCurrent(s, b, &aList, &nList);
-    if (rc) return rc;
-  } else {
-    char *zErr = 0;
-    int src = migrate_bundle_resolve(b, zRev, 0, 0, &aList, &nList, &zErr);
-    if (src != SQLITE_OK) {
-      rc = shellEngineFail(zErr, src);
-      sqlite3_free(zErr);
-      return rc;
-    }
-  }
+  rc = resolveShown(s, b, zRev, &aList, &nList);
+  if (rc) return rc;
   if (nList == 0) {
     rc = outFail("No revision files indicated by symbol '%s'", zRev);
   } else if (zEditor == 0) {
