@@ -24,6 +24,8 @@
 **   sqlite3_txn_state     3.34   migTxnOpen()
 **   sqlite_schema         3.33   used by name (always present)
 **   PRAGMA table_list     3.37   migOtherSchemaOf(), migIsShadowTable()
+**   sqlite3_serialize,    3.39   migCanSerialize(), migSerialize(),
+**   sqlite3_deserialize          migDeserialize() (3.36 in the static build)
 */
 #include <string.h>
 
@@ -58,6 +60,61 @@ int migTxnOpen(sqlite3 *db) {
 #endif
   (void)db;
   return 0;
+}
+
+/* sqlite3_serialize()/sqlite3_deserialize(): a loadable module reaches them
+** through the API table from 3.39 (an older library's table has no such
+** slot); the static library links them directly (declared from 3.36, weak
+** so that an older library still links). */
+#if defined(SQLITE_CORE)
+#if SQLITE_VERSION_NUMBER >= 3036000 && defined(__GNUC__)
+#pragma weak sqlite3_serialize
+#pragma weak sqlite3_deserialize
+#define MIG_SERIALIZE_MIN 3036000
+#endif
+#elif SQLITE_VERSION_NUMBER >= 3039000
+#define MIG_SERIALIZE_MIN 3039000
+#endif
+
+int migCanSerialize(void) {
+#ifdef MIG_SERIALIZE_MIN
+  if (sqlite3_libversion_number() < MIG_SERIALIZE_MIN) return 0;
+#ifdef SQLITE_CORE
+  return &sqlite3_serialize != 0 && &sqlite3_deserialize != 0;
+#else
+  return sqlite3_api->serialize != 0 && sqlite3_api->deserialize != 0;
+#endif
+#else
+  return 0;
+#endif
+}
+
+unsigned char *migSerialize(sqlite3 *db, const char *zSchema,
+                            sqlite3_int64 *piSize, unsigned int mFlags) {
+#ifdef MIG_SERIALIZE_MIN
+  if (migCanSerialize()) return sqlite3_serialize(db, zSchema, piSize, mFlags);
+#endif
+  (void)db;
+  (void)zSchema;
+  (void)mFlags;
+  if (piSize) *piSize = -1;
+  return 0;
+}
+
+int migDeserialize(sqlite3 *db, const char *zSchema, unsigned char *aData,
+                   sqlite3_int64 szDb, sqlite3_int64 szBuf,
+                   unsigned int mFlags) {
+#ifdef MIG_SERIALIZE_MIN
+  if (migCanSerialize()) {
+    return sqlite3_deserialize(db, zSchema, aData, szDb, szBuf, mFlags);
+  }
+#endif
+  (void)db;
+  (void)zSchema;
+  (void)szDb;
+  (void)szBuf;
+  if (aData && (mFlags & SQLITE_DESERIALIZE_FREEONCLOSE)) sqlite3_free(aData);
+  return SQLITE_ERROR;
 }
 
 /* Step st to its end: SQLITE_OK with *pbRow = whether it gave a row (or an

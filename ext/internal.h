@@ -501,4 +501,21 @@ int migOtherSchemaOf(sqlite3 *db, const char *zName, char **pzSchema);
 ** (PRAGMA table_list from 3.37, SQLite's naming rule before).  Result code. */
 int migIsShadowTable(sqlite3 *db, const char *zTab, int *pbShadow);
 
+#ifndef SQLITE_DESERIALIZE_FREEONCLOSE /* headers before 3.36 */
+#define SQLITE_SERIALIZE_NOCOPY 0x001
+#define SQLITE_DESERIALIZE_FREEONCLOSE 1
+#define SQLITE_DESERIALIZE_RESIZEABLE 2
+#define SQLITE_DESERIALIZE_READONLY 4
+#endif
+/* 1 when sqlite3_serialize() and sqlite3_deserialize() can be called here
+** (a loadable module: SQLite 3.39 or newer; the static library: 3.36),
+** else 0; migSerialize()/migDeserialize() call them, or fail as they would
+** (NULL; SQLITE_ERROR, freeing aData when asked to). */
+int migCanSerialize(void);
+unsigned char *migSerialize(sqlite3 *db, const char *zSchema,
+                            sqlite3_int64 *piSize, unsigned int mFlags);
+int migDeserialize(sqlite3 *db, const char *zSchema, unsigned char *aData,
+                   sqlite3_int64 szDb, sqlite3_int64 szBuf,
+                   unsigned int mFlags);
+
 #endif /* MIGRATE_INTERNAL_H */

@@ -644,7 +644,7 @@ static int buildTemplate(FixEntry *p, const unsigned char *a, size_t n,
                   sqlite3_errmsg(pDb));
       goto done;
     }
-    aSer = sqlite3_serialize(pDb, "main", &nSer, 0);
+    aSer = migSerialize(pDb, "main", &nSer, 0);
     if (aSer == 0) {
       rc = SQLITE_NOMEM;
       goto done;
@@ -724,7 +724,7 @@ static int copyIn(sqlite3 *db, const FixEntry *p, unsigned char *a, size_t n,
   if (rc == SQLITE_OK) {
     zWhat = "load the template";
     /* SQLite frees a from here on, even when this fails */
-    rc = sqlite3_deserialize(pTmp, "main", a, (sqlite3_int64)n,
+    rc = migDeserialize(pTmp, "main", a, (sqlite3_int64)n,
                              (sqlite3_int64)n,
                              SQLITE_DESERIALIZE_FREEONCLOSE |
                                  SQLITE_DESERIALIZE_RESIZEABLE);
@@ -777,14 +777,14 @@ int migFixture(sqlite3 *db, const void *aBundle, size_t nBundle,
                        "base, a revision, +N or -N");
   }
   if (aKey && nBundle == 0) aKey = (const unsigned char *)"";
-#ifndef SQLITE_CORE
-  if (sqlite3_api->serialize == 0 || sqlite3_api->deserialize == 0) {
+  if (!migCanSerialize()) {
     return migSetError(pzErr, SQLITE_ERROR,
-                       "migrate_fixture('%s'): this SQLite (%s) was built "
-                       "without sqlite3_serialize(); use migrate_to('%s')",
+                       "migrate_fixture('%s'): this SQLite (%s) does not "
+                       "offer sqlite3_serialize() to this build (a loadable "
+                       "module needs SQLite 3.39 or newer); use "
+                       "migrate_to('%s'). Nothing was changed",
                        zTarget, sqlite3_libversion(), zTarget);
   }
-#endif
   rc = migCheckIdle(db, nCallerStmt, "migrate_fixture", pzErr);
   if (rc) return rc;
   if (!sqlite3_get_autocommit(db)) {

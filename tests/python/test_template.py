@@ -498,5 +498,28 @@ class RegistrationTest(unittest.TestCase):
                          "unsafe use of migrate_fixture()")
 
 
+# A loadable module reaches sqlite3_serialize() only from SQLite 3.39 (the
+# API table of an older library has no such slot): there the fixture path
+# is refused, and that refusal is what is tested.
+if sqlite3.sqlite_version_info < (3, 39, 0):
+    del SameDatabaseTest, RefusalTest
+
+    class UnavailableTest(unittest.TestCase):
+
+        def test_refused_naming_the_version(self):
+            conn = fresh()
+            with self_raises() as cm:
+                conn.execute("SELECT migrate_fixture('head')")
+            self.assertEqual(
+                str(cm.exception),
+                "migrate_fixture('head'): this SQLite (%s) does not offer "
+                "sqlite3_serialize() to this build (a loadable module needs "
+                "SQLite 3.39 or newer); use migrate_to('head')." % (
+                    sqlite3.sqlite_version) + NOTHING)
+            self.assertEqual(
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone(),
+                (0,))
+
+
 if __name__ == "__main__":
     unittest.main()
