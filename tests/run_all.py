@@ -60,8 +60,10 @@ def run_unit(env):
 
 def shell_framing(text, shell_version):
     """The shell's error lines as sqlite3 shells before 3.40 print them
-    ("Error: near line N: msg", no echo of the failing SQL) when the shell
-    that ran is older (make test-sqlite-versions runs 3.34's); else text."""
+    ("Error: near line N: msg", no caret lines under the failing SQL, and
+    -echo does not echo a statement that fails to prepare) when the shell
+    that ran is older (make test-sqlite-versions runs 3.34's); else text.
+    A statement whose preparation fails is one line in the SQL suite."""
     if shell_version >= (3, 40):
         return text
     out, skip = [], 0
@@ -74,6 +76,8 @@ def shell_framing(text, shell_version):
         if m:
             line = "Error: near line %s: %s" % (m.group(2), line[m.end():])
             skip = 2 if m.group(1) == "Parse" else 0
+            if m.group(1) == "Parse" and out:
+                out.pop()  # its echo
         out.append(line)
     return "\n".join(out)
 

@@ -18,6 +18,7 @@ two models and from SQLite.
 
 import copy
 import re
+import sqlite3
 
 ROWS = 4
 TYPES = ["INTEGER", "TEXT", "REAL", "NUMERIC", ""]
@@ -100,6 +101,8 @@ def decorate(c, rng, parents):
 
 
 def make_strict(t):
+    if sqlite3.sqlite_version_info < (3, 37, 0):
+        return  # STRICT tables exist from SQLite 3.37
     t["strict"] = True
     for c in t["cols"]:
         if c["type"] not in STRICT_TYPES:
