@@ -41,19 +41,26 @@ SQLITE_EXTENSION_INIT3
 #include <time.h>
 #include <unistd.h>
 
-/* Bookkeeping statements; values are bound online, rendered offline. */
+/* Bookkeeping statements; values are bound online, rendered offline.  The
+** %s is the schema: "main." online, so that a TEMP table of the same name
+** cannot take the write; "" in an offline script (see bkSchema). */
 enum { BK_DEL_VER, BK_INS_VER, BK_LOG, BK_SAVE_SCRIPT, BK_DEL_SCRIPT, BK_N };
 static const char *azBkSql[BK_N] = {
-    "DELETE FROM migrate_version WHERE version_num = ?",
-    "INSERT INTO migrate_version(version_num) VALUES (?)",
-    "INSERT INTO migrate_log(revision, direction, version_before, "
+    "DELETE FROM %smigrate_version WHERE version_num = ?",
+    "INSERT INTO %smigrate_version(version_num) VALUES (?)",
+    "INSERT INTO %smigrate_log(revision, direction, version_before, "
     "version_after, checksum, started_at, duration_ms) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)",
-    "INSERT OR REPLACE INTO migrate_scripts(revision, file, parents, "
+    "INSERT OR REPLACE INTO %smigrate_scripts(revision, file, parents, "
     "depends_on, message, checksum, downgrade_sql, transaction_none) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    "DELETE FROM migrate_scripts WHERE revision = ?",
+    "DELETE FROM %smigrate_scripts WHERE revision = ?",
 };
+
+/* The schema prefix of the engine's own statements: online every one names
+** main (TEMP objects shadow unqualified names); an offline script keeps the
+** plain names its readers know. */
+static const char *bkSchema(int bOffline) { return bOffline ? "" : "main."; }
 
 /* A value for a bookkeeping statement. */
 typedef struct BkArg {
@@ -92,8 +99,10 @@ static int emitBk(Emitter *e, int eStmt, const BkArg *aArg, int nArg,
                   char **pzErr) {
   int i, rc;
   if (e->bOffline) {
-    const char *z = azBkSql[eStmt];
+    char *zSql = sqlite3_mprintf(azBkSql[eStmt], bkSchema(1));
+    const char *z = zSql;
     int k = 0;
+    if (zSql == 0) return SQLITE_NOMEM;
     for (; *z; z++) {
       if (*z != '?') {
         migStrAppend(&e->out, z, 1);
@@ -110,11 +119,15 @@ static int emitBk(Emitter *e, int eStmt, const BkArg *aArg, int nArg,
       }
       k++;
     }
+    sqlite3_free(zSql);
     migStrAppendZ(&e->out, ";\n");
     return e->out.rc;
   }
   if (e->aStmt[eStmt] == 0) {
-    rc = sqlite3_prepare_v2(e->db, azBkSql[eStmt], -1, &e->aStmt[eStmt], 0);
+    char *zSql = sqlite3_mprintf(azBkSql[eStmt], bkSchema(0));
+    if (zSql == 0) return SQLITE_NOMEM;
+    rc = sqlite3_prepare_v2(e->db, zSql, -1, &e->aStmt[eStmt], 0);
+    sqlite3_free(zSql);
     if (rc) {
       return migSetError(pzErr, rc, "cannot prepare bookkeeping statement: %s",
                          sqlite3_errmsg(e->db));
@@ -431,7 +444,7 @@ static int flushBk(Run *p) {
   freeOps(p);
   if (rc == SQLITE_OK && p->bClearVersion) {
     rc = emitExec(&p->e, p->e.bOffline ? "DELETE FROM migrate_version;\n"
-                                       : "DELETE FROM migrate_version",
+                                       : "DELETE FROM main.migrate_version",
                   p->pzErr);
     p->bClearVersion = 0;
   }
@@ -514,7 +527,7 @@ static void blameStep(Run *p, const migrate_revision *r, int bUp,
 ** table exists only while the lock is held.
 */
 static const char zLockSchemaSql[] =
-    "CREATE TABLE IF NOT EXISTS migrate_lock(\n"
+    "CREATE TABLE IF NOT EXISTS main.migrate_lock(\n"
     "  id INTEGER PRIMARY KEY CHECK (id = 1),\n"
     "  pid INTEGER NOT NULL,\n"
     "  revision TEXT NOT NULL,\n"
@@ -871,7 +884,11 @@ static int emitStart(Run *p) {
     emitExec(&p->e, "BEGIN;\n", p->pzErr);
   }
   if (p->plan.nStep > 0 || p->plan.isStamp) {
-    rc = emitExec(&p->e, migBookkeepingSql, p->pzErr);
+    const char *zS = bkSchema(p->e.bOffline);
+    char *zSql = sqlite3_mprintf(migBookkeepingSql, zS, zS, zS);
+    if (zSql == 0) return SQLITE_NOMEM;
+    rc = emitExec(&p->e, zSql, p->pzErr);
+    sqlite3_free(zSql);
     if (rc) return rc;
     if (p->e.bOffline) migStrAppendZ(&p->e.out, "\n");
   }

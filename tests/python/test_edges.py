@@ -1,0 +1,119 @@
+"""Promises that hold at the edges: TEMP objects, echoed bytes, connection
+settings, statements the SQL function cannot run, partial commits.
+
+Each test asserts the exact message (for refusals) and what the database
+(.dump, version, log, stored scripts) and the connection's settings are
+afterwards; each runs the real build/migrate.so on real files.
+"""
+
+import sqlite3
+import unittest
+
+from helpers import (TempDir, close_connections, connect, snapshot,
+                     write_revision)
+
+
+def tearDownModule():
+    close_connections()
+
+
+def main_rows(conn, sql):
+    return conn.execute(sql).fetchall()
+
+
+class Base(unittest.TestCase):
+
+    maxDiff = None
+
+    def setUp(self):
+        self.tmp = TempDir()
+        self.addCleanup(self.tmp.cleanup)
+        self.db = self.tmp.path("app.db")
+        self.conn = connect(self.db)
+
+    def two_revisions(self, none_b2=False):
+        """a1 creates table a; b2 inserts into it (Transaction: none when
+        none_b2)."""
+        folder = self.tmp.path("m")
+        write_revision(folder, "a1", "", "CREATE TABLE a(x);",
+                       "DROP TABLE a;", message="Create a")
+        write_revision(folder, "b2", "a1", "INSERT INTO a VALUES ('b2');",
+                       "DELETE FROM a;", message="Fill a",
+                       headers=["Transaction: none"] if none_b2 else [])
+        return folder
+
+
+class TempShadowsNothing(Base):
+    """A TEMP table named like one of the engine's tables takes none of its
+    reads or writes: the version goes into main, where the next connection
+    finds it."""
+
+    SHAPES = {
+        "migrate_version": "version_num TEXT",
+        "migrate_log": "id INTEGER PRIMARY KEY, revision, direction, "
+                       "version_before, version_after, checksum, "
+                       "started_at, duration_ms",
+        "migrate_scripts": "revision PRIMARY KEY, file, parents, depends_on,"
+                           " message, checksum, downgrade_sql, "
+                           "transaction_none",
+        "migrate_lock": "id INTEGER PRIMARY KEY, pid, revision, since",
+    }
+
+    def check_table(self, name, none_b2=False):
+        folder = self.two_revisions(none_b2)
+        self.conn.execute("CREATE TEMP TABLE %s(%s)"
+                          % (name, self.SHAPES[name]))
+        self.conn.execute("INSERT INTO temp.%s(rowid) VALUES (7)" % name)
+        temp_before = main_rows(self.conn, "SELECT * FROM temp.%s" % name)
+        self.conn.execute("SELECT migrate_to('a1', migrate_bundle(?))",
+                          (folder,))
+        self.conn.execute("SELECT migrate_to('b2', migrate_bundle(?))",
+                          (folder,))
+        # the TEMP table is untouched
+        self.assertEqual(main_rows(self.conn, "SELECT * FROM temp.%s" % name),
+                         temp_before)
+        # main holds the bookkeeping
+        self.assertEqual(main_rows(self.conn, "SELECT version_num FROM "
+                                   "main.migrate_version"), [("b2",)])
+        self.assertEqual(main_rows(self.conn, "SELECT revision, direction, "
+                                   "version_before, version_after FROM "
+                                   "main.migrate_log ORDER BY id"),
+                         [("a1", "upgrade", None, "a1"),
+                          ("b2", "upgrade", "a1", "b2")])
+        self.assertEqual(main_rows(self.conn, "SELECT revision, "
+                                   "transaction_none FROM "
+                                   "main.migrate_scripts ORDER BY 1"),
+                         [("a1", 0), ("b2", 1 if none_b2 else 0)])
+        self.assertEqual(main_rows(self.conn, "SELECT name FROM "
+                                   "main.sqlite_master WHERE name = "
+                                   "'migrate_lock'"), [])
+        # a new connection (no TEMP table) sees the version and the data
+        other = connect(self.db)
+        self.assertEqual(other.execute("SELECT migrate_current()").fetchone(),
+                         ("b2",))
+        self.assertEqual(other.execute("SELECT * FROM a").fetchall(),
+                         [("b2",)])
+        self.assertEqual(other.execute(
+            "SELECT migrate_to('head', migrate_bundle(?))",
+            (folder,)).fetchone(), ("b2",))
+        # and the shadowed connection reads main too
+        self.assertEqual(self.conn.execute(
+            "SELECT migrate_current()").fetchone(), ("b2",))
+        other.close()
+
+    def test_migrate_version(self):
+        self.check_table("migrate_version")
+
+    def test_migrate_log(self):
+        self.check_table("migrate_log")
+
+    def test_migrate_scripts(self):
+        self.check_table("migrate_scripts")
+
+    def test_migrate_lock(self):
+        # the lock is taken around a Transaction: none revision
+        self.check_table("migrate_lock", none_b2=True)
+
+
+if __name__ == "__main__":
+    unittest.main()
