@@ -1193,6 +1193,7 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
                    int bOffline, char **pzOut, char **pzErr) {
   Run r;
   char *zIgnored = 0; /* the message when the caller wants none */
+  char *zShown = 0;   /* zTarget as messages echo it */
   int rc;
   if (pzErr == 0) pzErr = &zIgnored;
   memset(&r, 0, sizeof(r));
@@ -1210,7 +1211,12 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
                      "%s(): target is NULL; give head, heads, base, a "
                      "revision, +N or -N",
                      o->zFunc);
+  } else if ((zShown = migShowArg(zTarget, -1)) == 0) {
+    rc = SQLITE_NOMEM;
   } else {
+    /* no revision or branch name holds a byte that needs quoting: a target
+    ** that does is looked up (and echoed) in its quoted form */
+    r.zTarget = zShown;
     rc = emitOpen(&r);
   }
   if (rc == SQLITE_OK) {
@@ -1218,6 +1224,7 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
     if (rc) emitFail(&r, rc);
   }
   runFree(&r);
+  sqlite3_free(zShown);
   sqlite3_free(zIgnored);
   return rc;
 }

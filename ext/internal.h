@@ -80,12 +80,19 @@ void migErrPrefix(char **pzErr, const char *zFmt, ...);
 /* Append zSuffix to *pzErr, likewise. */
 void migErrSuffix(char **pzErr, const char *zSuffix);
 
+/* An argument (z[0..n), n < 0: up to the NUL) as an error message may
+** echo it: control characters and bytes that are not valid UTF-8 written as
+** \xHH, everything else as it is.  Every message that echoes a caller's
+** argument echoes this; NULL on OOM, caller frees. */
+char *migShowArg(const char *z, int n);
+
 /* How an engine error becomes an SQL error, for every SQL function: out of
 ** memory as such; otherwise the message (zErr, or SQLite's text for rc)
 ** with the code kept when it tells the caller what to do about the
 ** database (BUSY, LOCKED, READONLY, CONSTRAINT, FULL, IOERR, extended
 ** codes included) and SQLITE_ERROR for everything else: a bad argument, a
-** refusal, a damaged bundle (SQLITE_CORRUPT is about the database file). */
+** refusal, a damaged bundle (SQLITE_CORRUPT is about the database file).
+** Bytes of the message that are not valid UTF-8 are written as \xHH. */
 void migResultError(sqlite3_context *, int rc, const char *zErr);
 /* Replace a virtual table's error message with a printf-formatted one;
 ** returns rc. */

@@ -115,5 +115,77 @@ class TempShadowsNothing(Base):
         self.check_table("migrate_lock", none_b2=True)
 
 
+class EchoedBytesAreQuoted(Base):
+    """An argument with control characters or bytes that are not UTF-8 is
+    echoed with those bytes as \\xHH: the caller gets the database error
+    (sqlite3.OperationalError), never a UnicodeDecodeError, and nothing
+    changes."""
+
+    def refused(self, sql, message):
+        folder = self.two_revisions()
+        self.conn.execute("SELECT migrate_to('a1', migrate_bundle(?))",
+                          (folder,))
+        before = snapshot(self.conn)
+        with self.assertRaises(sqlite3.OperationalError) as cm:
+            self.conn.execute(sql, (folder,)).fetchall()
+        self.assertEqual(str(cm.exception), message)
+        self.assertEqual(snapshot(self.conn), before)
+
+    def test_invalid_utf8_with_nul_target(self):
+        self.refused("SELECT migrate_to(x'ff00fe', migrate_bundle(?))",
+                     "migrate_to('\\xff\\x00\\xfe'): No such revision or "
+                     "branch '\\xff\\x00\\xfe'")
+
+    def test_invalid_utf8_text_target(self):
+        self.refused("SELECT migrate_to(CAST(x'61ff31' AS TEXT), "
+                     "migrate_bundle(?))",
+                     "migrate_to('a\\xff1'): No such revision or branch "
+                     "'a\\xff1'")
+
+    def test_valid_utf8_is_kept_and_bad_bytes_quoted(self):
+        self.refused("SELECT migrate_stamp(x'c3a9ff', migrate_bundle(?))",
+                     "migrate_stamp('\u00e9\\xff'): No such revision or "
+                     "branch '\u00e9\\xff'")
+
+    def test_control_characters(self):
+        self.refused("SELECT migrate_sql(char(10) || 'a1' || char(27), "
+                     "migrate_bundle(?))",
+                     "migrate_sql('\\x0aa1\\x1b'): No such revision or "
+                     "branch '\\x0aa1\\x1b'")
+
+    def test_fixture_target(self):
+        # into an empty database (the fixture's own precondition) ...
+        folder = self.two_revisions()
+        with self.assertRaises(sqlite3.OperationalError) as cm:
+            self.conn.execute("SELECT migrate_fixture(x'fe', "
+                              "migrate_bundle(?))", (folder,))
+        self.assertEqual(str(cm.exception), "migrate_fixture('\\xfe'): No "
+                         "such revision or branch '\\xfe'")
+        self.assertEqual(list(self.conn.iterdump()),
+                         ["BEGIN TRANSACTION;", "COMMIT;"])
+        # ... and the refusal of a database that is not empty
+        self.refused("SELECT migrate_fixture(x'fe', migrate_bundle(?))",
+                     "migrate_fixture('\\xfe'): the database is not empty "
+                     "(6 schema objects, user_version 0, application_id 0); "
+                     "a fixture is copied only into a new, empty database. "
+                     "Use migrate_to('\\xfe') to migrate this one. Nothing "
+                     "was changed")
+
+    def test_bundle_path(self):
+        missing = self.tmp.path("no").encode() + b"\xff"
+        self.refused("SELECT migrate_bundle(CAST(? AS TEXT)) WHERE ? IS NOT "
+                     "NULL".replace("CAST(? AS TEXT)",
+                                    "CAST(x'%s' AS TEXT)" % missing.hex()),
+                     "migrate_bundle('%s\\xff'): cannot open %s\\xff: No "
+                     "such file or directory"
+                     % (self.tmp.path("no"), self.tmp.path("no")))
+
+    def test_the_quoted_form_names_nothing(self):
+        # the quoted text itself, given as a target, is not found either
+        self.refused("SELECT migrate_to('\\xff', migrate_bundle(?))",
+                     "migrate_to('\\xff'): No such revision or branch "
+                     "'\\xff'")
+
+
 if __name__ == "__main__":
     unittest.main()
