@@ -324,13 +324,19 @@ sqlite3 *migApplyingSet(sqlite3 *db);
 ** else SAVEPOINT zSavepoint inside the caller's transaction; foreign-key
 ** enforcement off while it runs.  The functions return SQLite codes and
 ** leave the message in the connection (sqlite3_errmsg). */
+#define MIG_TXN_NSET 4 /* settings the frame restores (txn.c aSetting) */
 typedef struct MigTxn {
   sqlite3 *db;
   const char *zSavepoint;
   int bAuto; /* autocommit when the call started: BEGIN IMMEDIATE */
   int bFk;   /* the caller enforces foreign keys: switched off until End */
   int bOpen; /* our transaction or savepoint is open */
+  int bSaved;            /* aWas holds the caller's settings */
+  int aWas[MIG_TXN_NSET]; /* each setting at Init: 0, 1, or -1 unknown */
 } MigTxn;
+/* Start a frame on db and remember the connection settings a script may
+** change (foreign_keys, legacy_alter_table, recursive_triggers,
+** defer_foreign_keys): migTxnEnd() puts each back. */
 void migTxnInit(MigTxn *, sqlite3 *db, const char *zSavepoint);
 /* Switch foreign keys off if they are on (t->bFk says they were). */
 int migTxnFkOff(MigTxn *);
@@ -348,7 +354,8 @@ int migTxnLost(const MigTxn *);
 #define MIG_TXN_LOST 1
 #define MIG_TXN_STUCK 2
 int migTxnRollback(MigTxn *);
-/* Foreign keys back as the caller had them, whatever happened. */
+/* The settings migTxnInit() saw (foreign keys included) back as the
+** caller had them, whatever happened; only those that changed are written. */
 void migTxnEnd(MigTxn *);
 /* A transaction that cannot be rolled back inside the call: veto every
 ** COMMIT on db until it ends.  Returns 1 when armed (a slot was free). */

@@ -187,5 +187,105 @@ class EchoedBytesAreQuoted(Base):
                      "'\\xff'")
 
 
+SETTINGS = ("foreign_keys", "legacy_alter_table", "recursive_triggers",
+            "defer_foreign_keys")
+
+
+class SettingsComeBack(Base):
+    """foreign_keys, legacy_alter_table, recursive_triggers and
+    defer_foreign_keys are, when the call returns, as they were when it
+    started: after a revision changed one, on success and on failure, in an
+    ordinary and in a Transaction: none revision."""
+
+    def settings(self):
+        return {name: self.conn.execute("PRAGMA %s" % name).fetchone()[0]
+                for name in SETTINGS}
+
+    def check(self, name, caller, none=False, fail=False, in_txn=False):
+        folder = self.tmp.path("m")
+        write_revision(folder, "a1", "", "CREATE TABLE a(x);",
+                       "DROP TABLE a;", message="Create a")
+        upgrade = "PRAGMA %s=%s;\nINSERT INTO a VALUES (1);" % (
+            name, "OFF" if caller else "ON")
+        if fail:
+            upgrade += "\nSELECT * FROM nosuch;"
+        headers = ["Transaction: none"] if none else []
+        write_revision(folder, "b2", "a1", upgrade, "DELETE FROM a;",
+                       message="Change %s" % name, headers=headers)
+        self.conn.execute("SELECT migrate_to('a1', migrate_bundle(?))",
+                          (folder,))
+        if in_txn:
+            self.conn.execute("BEGIN")
+        self.conn.execute("PRAGMA %s=%s" % (name, "ON" if caller else "OFF"))
+        expected = self.settings()
+        self.assertEqual(expected[name], 1 if caller else 0)
+        before = snapshot(self.conn)
+        if not fail:
+            self.assertEqual(self.conn.execute(
+                "SELECT migrate_to('b2', migrate_bundle(?))",
+                (folder,)).fetchone(), ("b2",))
+            self.assertEqual(self.settings(), expected)
+            self.assertEqual(self.conn.execute(
+                "SELECT migrate_current()").fetchone(), ("b2",))
+            self.assertEqual(self.conn.execute("SELECT x FROM a").fetchall(),
+                             [(1,)])
+        else:
+            line = 10 if none else 9
+            with self.assertRaises(sqlite3.OperationalError) as cm:
+                self.conn.execute("SELECT migrate_to('b2', "
+                                  "migrate_bundle(?))", (folder,))
+            self.assertEqual(self.settings(), expected)
+            if none:
+                # the revision's INSERT ran outside a transaction and stays
+                self.assertEqual(self.conn.execute(
+                    "SELECT x FROM a").fetchall(), [(1,)])
+                self.assertEqual(self.conn.execute(
+                    "SELECT migrate_current()").fetchone(), ("a1",))
+                return str(cm.exception), line
+            self.assertEqual(
+                str(cm.exception),
+                "migrate_to('b2'): upgrade of b2 (Change %s) failed at "
+                "b2_rev.sql:%d: no such table: nosuch [statement: SELECT * "
+                "FROM nosuch;]; nothing was changed" % (name, line))
+            self.assertEqual(snapshot(self.conn), before)
+        if in_txn:
+            self.conn.execute("ROLLBACK")
+        return None
+
+
+def _add_settings_tests():
+    for name in SETTINGS:
+        for caller in (0, 1):
+            for none in (False, True):
+                if none and name == "defer_foreign_keys":
+                    # it lives for one transaction; a Transaction: none
+                    # revision cannot run inside the caller's
+                    continue
+                if not none and name == "foreign_keys":
+                    # the bundle refuses PRAGMA foreign_keys in an ordinary
+                    # revision (it would do nothing there)
+                    continue
+                for fail in (False, True):
+                    in_txn = name == "defer_foreign_keys"
+
+                    def test(self, name=name, caller=caller, none=none,
+                             fail=fail, in_txn=in_txn):
+                        got = self.check(name, caller, none, fail, in_txn)
+                        if got is not None:
+                            self.assertEqual(got[0], NONE_FAILED
+                                             % (name, got[1]))
+                    setattr(SettingsComeBack, "test_%s_caller_%s_%s_%s" % (
+                        name, "on" if caller else "off",
+                        "none" if none else "ordinary",
+                        "failure" if fail else "success"), test)
+
+
+NONE_FAILED = ("migrate_to('b2'): upgrade of b2 (Change %s) failed at "
+               "b2_rev.sql:%d: no such table: nosuch [statement: SELECT * "
+               "FROM nosuch;]; the revisions before it stay applied")
+
+_add_settings_tests()
+
+
 if __name__ == "__main__":
     unittest.main()
