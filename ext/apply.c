@@ -825,6 +825,22 @@ static int makePlan(Run *p) {
                          "nothing was changed",
                          p->opt->zFunc, p->zTarget, rv->id, rv->file);
     }
+    if (p->opt->nCallerStmt > 0 && !p->e.bOffline) {
+      int iLine;
+      const char *zW = migScriptNeedsIdleConn(rv, p->plan.aStep[i].isUpgrade,
+                                              &iLine);
+      if (zW) {
+        return migSetError(
+            p->pzErr, SQLITE_ERROR,
+            "%s('%s'): revision %s (%s) runs %s (line %d), which SQLite "
+            "refuses while another statement on the connection is active, "
+            "as the SELECT calling %s() always is; run this migration with "
+            "the command line (sqlite-migrate) or migrate_run() from C. "
+            "Nothing was changed",
+            p->opt->zFunc, p->zTarget, rv->id, rv->file, zW, iLine,
+            p->opt->zFunc);
+      }
+    }
     if (rv->no_transaction && p->e.bSavepoint) {
       return migSetError(p->pzErr, SQLITE_ERROR,
                          "%s('%s'): revision %s (%s) is marked 'Transaction: "

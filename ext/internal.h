@@ -173,6 +173,12 @@ int migScriptParseEx(MigArena *, const char *zFile, const char *zText,
 size_t migScriptHeaderLen(const char *z, size_t n);
 /* Check both sections' statements of r ("file:line: ..." on error). */
 int migScriptCheckStatements(const migrate_revision *r, char **pzErr);
+/* The first statement of r's upgrade (bUp) or downgrade section that SQLite
+** refuses while another statement of the connection is active, as a SQL
+** function's own call always is (VACUUM and VACUUM INTO: "SQL statements in
+** progress"): its keyword, *piLine its line in the file; NULL when none. */
+const char *migScriptNeedsIdleConn(const migrate_revision *r, int bUp,
+                                   int *piLine);
 
 /* Statement iterator over a section body, splitting the way SQLite does
 ** (sqlite3_complete).  Returns 1 and sets *pzStmt, *pnStmt and *piLine (line

@@ -6,10 +6,13 @@ Each test asserts the exact message (for refusals) and what the database
 afterwards; each runs the real build/migrate.so on real files.
 """
 
+import os
+import re
 import sqlite3
+import subprocess
 import unittest
 
-from helpers import (TempDir, close_connections, connect, snapshot,
+from helpers import (REPO, TempDir, close_connections, connect, snapshot,
                      write_revision)
 
 
@@ -185,6 +188,92 @@ class EchoedBytesAreQuoted(Base):
         self.refused("SELECT migrate_to('\\xff', migrate_bundle(?))",
                      "migrate_to('\\xff'): No such revision or branch "
                      "'\\xff'")
+
+
+def stored_scripts(conn):
+    return conn.execute("SELECT revision, checksum FROM main.migrate_scripts "
+                        "ORDER BY 1").fetchall()
+
+
+class NeedsTheConnectionAlone(Base):
+    """VACUUM cannot run while another statement of the connection is
+    active, and a SQL function's call always is one: a plan holding it is
+    refused through the SQL face before anything changes (also the
+    revisions before it), and runs through the command line."""
+
+    def history(self, downgrade_vacuum=False):
+        folder = self.tmp.path("m")
+        write_revision(folder, "a1", "", "CREATE TABLE a(x);",
+                       "DROP TABLE a;", message="Create a")
+        write_revision(folder, "b2", "a1", "INSERT INTO a VALUES (2);",
+                       "DELETE FROM a;", message="Fill a")
+        write_revision(folder, "c3", "b2",
+                       "DELETE FROM a;\nVACUUM;" if not downgrade_vacuum
+                       else "DELETE FROM a;",
+                       "VACUUM INTO ':memory:';\nSELECT 1;"
+                       if downgrade_vacuum else "SELECT 1;",
+                       message="Compact", headers=["Transaction: none"])
+        return folder
+
+    def refused(self, sql, folder, message):
+        before = snapshot(self.conn)
+        scripts = stored_scripts(self.conn)
+        with self.assertRaises(sqlite3.OperationalError) as cm:
+            self.conn.execute(sql, (folder,))
+        self.assertEqual(str(cm.exception), message)
+        self.assertEqual(snapshot(self.conn), before)
+        self.assertEqual(stored_scripts(self.conn), scripts)
+
+    def test_upgrade_refused_before_the_revisions_before_it(self):
+        folder = self.history()
+        self.conn.execute("SELECT migrate_to('a1', migrate_bundle(?))",
+                          (folder,))
+        self.refused(
+            "SELECT migrate_to('head', migrate_bundle(?))", folder,
+            "migrate_to('head'): revision c3 (c3_rev.sql) runs VACUUM "
+            "(line 9), which SQLite refuses while another statement on the "
+            "connection is active, as the SELECT calling migrate_to() "
+            "always is; run this migration with the command line "
+            "(sqlite-migrate) or migrate_run() from C. Nothing was changed")
+        self.assertEqual(self.conn.execute(
+            "SELECT migrate_current()").fetchone(), ("a1",))
+        # b2 alone is fine
+        self.assertEqual(self.conn.execute(
+            "SELECT migrate_to('b2', migrate_bundle(?))",
+            (folder,)).fetchone(), ("b2",))
+
+    def test_downgrade_with_vacuum_into(self):
+        folder = self.history(downgrade_vacuum=True)
+        self.conn.execute("SELECT migrate_to('head', migrate_bundle(?))",
+                          (folder,))
+        self.refused(
+            "SELECT migrate_to('a1', migrate_bundle(?))", folder,
+            "migrate_to('a1'): revision c3 (c3_rev.sql) runs VACUUM "
+            "(line 11), which SQLite refuses while another statement on the "
+            "connection is active, as the SELECT calling migrate_to() "
+            "always is; run this migration with the command line "
+            "(sqlite-migrate) or migrate_run() from C. Nothing was changed")
+        self.assertEqual(self.conn.execute(
+            "SELECT migrate_current()").fetchone(), ("c3",))
+
+    def test_the_command_line_runs_it(self):
+        folder = self.history()
+        self.conn.execute("SELECT migrate_to('a1', migrate_bundle(?))",
+                          (folder,))
+        self.conn.close()
+        p = subprocess.run([os.path.join(REPO, "build", "sqlite-migrate"),
+                            "-d", self.db, "--dir", folder, "upgrade"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(re.sub(r" \(\d+ ms\)", "", p.stderr),
+                         "Running upgrade a1 -> b2, Fill a\n"
+                         "Running upgrade b2 -> c3, Compact\n")
+        conn = connect(self.db)
+        self.assertEqual(conn.execute("SELECT migrate_current()").fetchone(),
+                         ("c3",))
+        self.assertEqual(conn.execute("SELECT count(*) FROM a").fetchone(),
+                         (0,))
+        conn.close()
 
 
 SETTINGS = ("foreign_keys", "legacy_alter_table", "recursive_triggers",
