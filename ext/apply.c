@@ -293,6 +293,12 @@ typedef struct Run {
   char *zBefore;         /* heads before the current step */
   /* progress */
   int bCommitted;        /* steps were committed (Transaction: none) */
+  int iStep;             /* the plan step under way */
+  int nKept;             /* plan steps [0, nKept) are committed */
+  char *zKeptVer;        /* the version committed with them (NULL: base) */
+  int iOutside;          /* a Transaction: none revision ran outside a
+                         ** transaction and is not recorded yet, or -1 */
+  int bToldKept;         /* *pzErr says what stays (keptNote) */
   int bLocked;           /* this run holds migrate_lock */
   int bDone;             /* the last step committed the run */
 } Run;
@@ -515,6 +521,52 @@ static void blameStep(Run *p, const migrate_revision *r, int bUp,
   migErrSuffix(p->pzErr, zTail);
 }
 
+/* After a partial commit (Transaction: none), what a failure leaves, for
+** the end of its message: the steps committed, the version, and what a
+** Transaction: none revision that ran outside a transaction left (bHere:
+** the message names its failing statement).  NULL on OOM; caller frees. */
+static char *keptNote(Run *p, int bHere) {
+  MigStr s = {0};
+  int i, n = 0;
+  p->bToldKept = 1;
+  if (p->nKept == 0) {
+    migStrAppendZ(&s, "no step was committed before the failure");
+  } else {
+    migStrAppendZ(&s, "the steps committed before the failure stay done: ");
+    for (i = 0; i < p->nKept; i++) {
+      const MigStep *st = &p->plan.aStep[i];
+      migStrSep(&s, &n, ", ");
+      migStrAppendf(&s, "%s %s", st->isUpgrade ? "upgrade" : "downgrade",
+                    p->b->aRev[st->iRev].id);
+    }
+  }
+  migStrAppendf(&s, "; the database is at version %s",
+                p->zKeptVer ? p->zKeptVer : "base");
+  if (p->iOutside >= 0) {
+    const char *zId = p->b->aRev[p->iOutside].id;
+    migStrAppendf(&s,
+                  "; %s ran outside a transaction (Transaction: none) and %s: "
+                  "what it did up to there stays done although the version "
+                  "says %s did not run; undo that (or make %s idempotent) "
+                  "before calling again",
+                  zId, bHere ? "stopped at this statement" : "was not recorded",
+                  zId, zId);
+  } else {
+    migStrAppendZ(&s, "; the rest was rolled back");
+  }
+  return migStrFinish(&s);
+}
+
+/* The version and the steps now committed: plan steps [0, nKept). */
+static void keptAt(Run *p, int nKept) {
+  int rc = SQLITE_OK;
+  char *z = headString(p, &rc);
+  if (rc) return; /* out of memory: the note keeps the last one */
+  sqlite3_free(p->zKeptVer);
+  p->zKeptVer = z;
+  p->nKept = nKept;
+}
+
 /* ======================================================================
 ** The run lock for Transaction: none revisions
 **
@@ -637,13 +689,16 @@ static int fkCheckNew(Run *p) {
   }
   z = migFkFirstNew(p->e.zFkBefore, now.z, &rc);
   if (z) {
+    char *zKept = p->bCommitted ? keptNote(p, 0) : 0;
     rc = migSetError(p->pzErr, SQLITE_CONSTRAINT,
                      "%s('%s'): FOREIGN KEY constraint failed after the "
                      "migration: %s, which has no matching row (PRAGMA "
-                     "foreign_key_check). Nothing was changed; fix the data "
-                     "in the revision that removed or changed the parent "
-                     "rows",
-                     p->opt->zFunc, p->zTarget, z);
+                     "foreign_key_check)%s%s; fix the data in the "
+                     "revision that removed or changed the parent rows",
+                     p->opt->zFunc, p->zTarget, z,
+                     p->bCommitted ? "; " : ". Nothing was changed",
+                     p->bCommitted ? (zKept ? zKept : "?") : "");
+    sqlite3_free(zKept);
     sqlite3_free(z);
   }
   migStrReset(&now);
@@ -971,7 +1026,11 @@ static int emitCommitBefore(Run *p, const migrate_revision *rv) {
     p->bLocked = rc == SQLITE_OK;
   }
   if (rc == SQLITE_OK) rc = emitExec(&p->e, "COMMIT", p->pzErr);
-  if (rc == SQLITE_OK) p->bCommitted = 1;
+  if (rc == SQLITE_OK) {
+    p->bCommitted = 1;
+    keptAt(p, p->iStep);
+    p->iOutside = p->plan.aStep[p->iStep].iRev;
+  }
   return rc;
 }
 
@@ -1006,10 +1065,14 @@ static int emitStep(Run *p, const migrate_revision *rv, int bUp,
     blameStep(p, rv, bUp,
               "; SQLite rolled back the caller's whole transaction, so "
               "everything since its BEGIN is undone");
+  } else if (p->bCommitted) {
+    char *zKept = keptNote(p, 1);
+    char *zTail = zKept ? sqlite3_mprintf("; %s", zKept) : 0;
+    blameStep(p, rv, bUp, zTail ? zTail : "; ?");
+    sqlite3_free(zTail);
+    sqlite3_free(zKept);
   } else {
-    blameStep(p, rv, bUp,
-              p->bCommitted ? "; the revisions before it stay applied"
-                            : "; nothing was changed");
+    blameStep(p, rv, bUp, "; nothing was changed");
   }
   return rc;
 }
@@ -1039,6 +1102,10 @@ static int emitCommitAfter(Run *p, int bLast) {
     p->bLocked = 0;
     atomic_fetch_sub(&nLockHeld, 1);
   }
+  if (rc == SQLITE_OK && !p->e.bOffline) {
+    p->iOutside = -1;
+    keptAt(p, p->iStep + 1);
+  }
   if (rc == SQLITE_OK && bFinal) {
     p->bDone = 1;
     return SQLITE_OK;
@@ -1056,6 +1123,7 @@ static int runStep(Run *p, int i) {
   char *zAfter = 0;
   char *zPar = parentsText(rv);
   int rc = zPar ? SQLITE_OK : SQLITE_NOMEM;
+  p->iStep = i;
   nowIso(p->e.zNow, sizeof(p->e.zNow));
   if (rc == SQLITE_OK && rv->no_transaction) rc = emitCommitBefore(p, rv);
   if (rc == SQLITE_OK) rc = emitStep(p, rv, bUp, zPar);
@@ -1140,6 +1208,14 @@ static void emitFail(Run *p, int rc) {
     migSetError(p->pzErr, SQLITE_NOMEM, "%s('%s'): out of memory",
                 p->opt->zFunc, p->zTarget);
   }
+  if (p->bCommitted && !p->bToldKept && !p->e.bOffline) {
+    char *zKept = keptNote(p, 0);
+    char *zTail = zKept ? sqlite3_mprintf("; %s", zKept) : 0;
+    if (*p->pzErr == 0) migSetError(p->pzErr, rc, "%s", sqlite3_errstr(rc));
+    if (zTail) migErrSuffix(p->pzErr, zTail);
+    sqlite3_free(zTail);
+    sqlite3_free(zKept);
+  }
   emitterClose(&p->e);
   if (p->e.bOffline) return;
   eUndo = migTxnRollback(&p->e.txn);
@@ -1170,6 +1246,7 @@ static void runFree(Run *p) {
   emitterClose(&p->e);
   migPlanFree(&p->plan);
   sqlite3_free(p->e.zFkBefore);
+  sqlite3_free(p->zKeptVer);
   sqlite3_free(p->zUnknownBefore);
   migrate_bundle_free(p->pAug);
   sqlite3_free(p->aCur);
@@ -1221,6 +1298,7 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
   r.pzOut = pzOut;
   r.e.db = db;
   r.e.bOffline = bOffline;
+  r.iOutside = -1;
   *pzOut = 0;
   if (zTarget == 0) {
     rc = migSetError(pzErr, SQLITE_MISUSE,

@@ -371,9 +371,139 @@ def _add_settings_tests():
 
 NONE_FAILED = ("migrate_to('b2'): upgrade of b2 (Change %s) failed at "
                "b2_rev.sql:%d: no such table: nosuch [statement: SELECT * "
-               "FROM nosuch;]; the revisions before it stay applied")
+               "FROM nosuch;]; no step was committed before the failure; the "
+               "database is at version a1; b2 ran outside a transaction "
+               "(Transaction: none) and stopped at this statement: what it "
+               "did up to there stays done although the version says b2 did "
+               "not run; undo that (or make b2 idempotent) before calling "
+               "again")
 
 _add_settings_tests()
+
+
+class WhatStaysAfterAPartialCommit(Base):
+    """After a Transaction: none revision committed steps, every failure
+    says exactly which steps stay, the version, and what a revision that
+    ran outside a transaction left; the database is exactly that."""
+
+    def state(self):
+        return (self.conn.execute("SELECT migrate_current()").fetchone()[0],
+                self.conn.execute("SELECT revision, direction FROM "
+                                  "main.migrate_log ORDER BY id").fetchall(),
+                self.conn.execute("SELECT revision FROM main.migrate_scripts "
+                                  "ORDER BY 1").fetchall(),
+                self.conn.execute("SELECT name FROM sqlite_master WHERE "
+                                  "type = 'table' AND name NOT LIKE "
+                                  "'migrate_%' ORDER BY 1").fetchall())
+
+    def fails(self, target, folder, message,
+              error=sqlite3.OperationalError):
+        with self.assertRaises(error) as cm:
+            self.conn.execute("SELECT migrate_to(?, migrate_bundle(?))",
+                              (target, folder))
+        self.assertEqual(str(cm.exception), message)
+        self.assertFalse(self.conn.in_transaction)
+
+    def test_transaction_none_revision_fails_halfway(self):
+        folder = self.tmp.path("m")
+        write_revision(folder, "a1", "", "CREATE TABLE a(x);",
+                       "DROP TABLE a;", message="Create a")
+        write_revision(folder, "b2", "a1", "CREATE TABLE b(x);", "DROP TABLE b;",
+                       message="Create b")
+        write_revision(folder, "c3", "b2", "CREATE TABLE z(x);\n"
+                       "INSERT INTO nosuch VALUES (1);\nCREATE TABLE y(x);",
+                       "DROP TABLE z;", message="Half",
+                       headers=["Transaction: none"])
+        self.conn.execute("SELECT migrate_to('a1', migrate_bundle(?))",
+                          (folder,))
+        self.fails("head", folder,
+                   "migrate_to('head'): upgrade of c3 (Half) failed at "
+                   "c3_rev.sql:9: no such table: nosuch [statement: INSERT "
+                   "INTO nosuch VALUES (1);]; the steps committed before the "
+                   "failure stay done: upgrade b2; the database is at "
+                   "version b2; c3 ran outside a transaction (Transaction: "
+                   "none) and stopped at this statement: what it did up to "
+                   "there stays done although the version says c3 did not "
+                   "run; undo that (or make c3 idempotent) before calling "
+                   "again")
+        # exactly that: b2 recorded, c3's first statement done, not its last
+        self.assertEqual(self.state(),
+                         ("b2", [("a1", "upgrade"), ("b2", "upgrade")],
+                          [("a1",), ("b2",)], [("a",), ("b",), ("z",)]))
+        self.assertEqual(self.conn.execute(
+            "SELECT name FROM main.sqlite_master WHERE name = "
+            "'migrate_lock'").fetchall(), [])
+
+    def test_ordinary_revision_fails_after_one(self):
+        folder = self.tmp.path("m")
+        write_revision(folder, "a1", "", "CREATE TABLE a(x);",
+                       "DROP TABLE a;", message="Create a")
+        write_revision(folder, "b2", "a1", "CREATE TABLE b(x);",
+                       "DROP TABLE b;", message="Outside",
+                       headers=["Transaction: none"])
+        write_revision(folder, "c3", "b2", "CREATE TABLE c(x);",
+                       "DROP TABLE c;", message="Create c")
+        write_revision(folder, "d4", "c3", "CREATE TABLE d(x);\n"
+                       "INSERT INTO nosuch VALUES (1);", "DROP TABLE d;",
+                       message="Fails")
+        self.fails("head", folder,
+                   "migrate_to('head'): upgrade of d4 (Fails) failed at "
+                   "d4_rev.sql:8: no such table: nosuch [statement: INSERT "
+                   "INTO nosuch VALUES (1);]; the steps committed before the "
+                   "failure stay done: upgrade a1, upgrade b2; the database "
+                   "is at version b2; the rest was rolled back")
+        self.assertEqual(self.state(),
+                         ("b2", [("a1", "upgrade"), ("b2", "upgrade")],
+                          [("a1",), ("b2",)], [("a",), ("b",)]))
+
+    def test_downgrade_fails_after_one(self):
+        folder = self.tmp.path("m")
+        write_revision(folder, "a1", "", "CREATE TABLE a(x);",
+                       "DROP TABLE nosuch;", message="Create a")
+        write_revision(folder, "b2", "a1", "CREATE TABLE b(x);",
+                       "DROP TABLE b;", message="Outside",
+                       headers=["Transaction: none"])
+        write_revision(folder, "c3", "b2", "CREATE TABLE c(x);",
+                       "DROP TABLE c;", message="Create c")
+        self.conn.execute("SELECT migrate_to('head', migrate_bundle(?))",
+                          (folder,))
+        self.fails("base", folder,
+                   "migrate_to('base'): downgrade of a1 (Create a) failed at "
+                   "a1_rev.sql:10: no such table: nosuch [statement: DROP "
+                   "TABLE nosuch;]; the steps committed before the failure "
+                   "stay done: downgrade c3, downgrade b2; the database is "
+                   "at version a1; the rest was rolled back")
+        self.assertEqual(self.state()[0], "a1")
+        self.assertEqual(self.state()[2:], ([("a1",)], [("a",)]))
+
+    def test_foreign_key_check_after_a_partial_commit(self):
+        folder = self.tmp.path("m")
+        write_revision(folder, "a1", "", "CREATE TABLE p(id INTEGER PRIMARY "
+                       "KEY);\nCREATE TABLE c(id INTEGER PRIMARY KEY, pid "
+                       "REFERENCES p(id));\nINSERT INTO p VALUES (1);\n"
+                       "INSERT INTO c VALUES (1, 1);", "DROP TABLE c;\n"
+                       "DROP TABLE p;", message="Parent and child")
+        write_revision(folder, "b2", "a1", "CREATE TABLE b(x);",
+                       "DROP TABLE b;", message="Outside",
+                       headers=["Transaction: none"])
+        write_revision(folder, "c3", "b2", "DELETE FROM p;",
+                       "INSERT INTO p VALUES (1);", message="Orphan")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.fails("head", folder,
+                   "migrate_to('head'): FOREIGN KEY constraint failed after "
+                   "the migration: table c, row 1 references p, which has no "
+                   "matching row (PRAGMA foreign_key_check); the steps "
+                   "committed before the failure stay done: upgrade a1, "
+                   "upgrade b2; the database is at version b2; the rest was "
+                   "rolled back; fix the data in the revision that removed "
+                   "or changed the parent rows", sqlite3.IntegrityError)
+        self.assertEqual(self.state(),
+                         ("b2", [("a1", "upgrade"), ("b2", "upgrade")],
+                          [("a1",), ("b2",)], [("b",), ("c",), ("p",)]))
+        self.assertEqual(self.conn.execute("SELECT * FROM p").fetchall(),
+                         [(1,)])
+        self.assertEqual(self.conn.execute(
+            "PRAGMA foreign_keys").fetchone(), (1,))
 
 
 if __name__ == "__main__":
