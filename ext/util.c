@@ -246,14 +246,19 @@ static int utf8Len(const unsigned char *z, size_t n) {
 }
 
 /* z[0..n) with every byte that is not valid UTF-8 (and, with bControl,
-** every control character) written as \xHH. */
+** every control character, C0, DEL and C1) written as \xHH. */
 static char *showBytes(const char *z, size_t n, int bControl) {
   const unsigned char *a = (const unsigned char *)z;
   MigStr s = {0};
   size_t i = 0;
   while (i < n) {
     int len = utf8Len(&a[i], n - i);
-    if (len == 0 || (bControl && len == 1 && (a[i] < 0x20 || a[i] == 0x7f))) {
+    if (bControl && len == 2 && a[i] == 0xc2 && a[i + 1] < 0xa0) {
+      /* U+0080..U+009F: C1 control characters */
+      migStrAppendf(&s, "\\x%02x\\x%02x", a[i], a[i + 1]);
+      i += 2;
+    } else if (len == 0 ||
+               (bControl && len == 1 && (a[i] < 0x20 || a[i] == 0x7f))) {
       migStrAppendf(&s, "\\x%02x", a[i]);
       i++;
     } else {

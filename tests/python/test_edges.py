@@ -156,6 +156,11 @@ class EchoedBytesAreQuoted(Base):
                      "migrate_sql('\\x0aa1\\x1b'): No such revision or "
                      "branch '\\x0aa1\\x1b'")
 
+    def test_c1_control_characters(self):
+        self.refused("SELECT migrate_to(x'61c285c2a0', migrate_bundle(?))",
+                     "migrate_to('a\\xc2\\x85\u00a0'): No such revision or "
+                     "branch 'a\\xc2\\x85\u00a0'")
+
     def test_fixture_target(self):
         # into an empty database (the fixture's own precondition) ...
         folder = self.two_revisions()
@@ -175,10 +180,10 @@ class EchoedBytesAreQuoted(Base):
                      "was changed")
 
     def test_bundle_path(self):
+        # the path itself is used as given (a file name may hold such bytes)
         missing = self.tmp.path("no").encode() + b"\xff"
-        self.refused("SELECT migrate_bundle(CAST(? AS TEXT)) WHERE ? IS NOT "
-                     "NULL".replace("CAST(? AS TEXT)",
-                                    "CAST(x'%s' AS TEXT)" % missing.hex()),
+        self.refused("SELECT migrate_bundle(CAST(x'%s' AS TEXT)) WHERE ? "
+                     "NOT NULL" % missing.hex(),
                      "migrate_bundle('%s\\xff'): cannot open %s\\xff: No "
                      "such file or directory"
                      % (self.tmp.path("no"), self.tmp.path("no")))
