@@ -41,19 +41,26 @@ SQLITE_EXTENSION_INIT3
 #include <time.h>
 #include <unistd.h>
 
-/* Bookkeeping statements; values are bound online, rendered offline. */
+/* Bookkeeping statements; values are bound online, rendered offline.  The
+** %s is the schema: "main." online, so that a TEMP table of the same name
+** cannot take the write; "" in an offline script (see bkSchema). */
 enum { BK_DEL_VER, BK_INS_VER, BK_LOG, BK_SAVE_SCRIPT, BK_DEL_SCRIPT, BK_N };
 static const char *azBkSql[BK_N] = {
-    "DELETE FROM migrate_version WHERE version_num = ?",
-    "INSERT INTO migrate_version(version_num) VALUES (?)",
-    "INSERT INTO migrate_log(revision, direction, version_before, "
+    "DELETE FROM %smigrate_version WHERE version_num = ?",
+    "INSERT INTO %smigrate_version(version_num) VALUES (?)",
+    "INSERT INTO %smigrate_log(revision, direction, version_before, "
     "version_after, checksum, started_at, duration_ms) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)",
-    "INSERT OR REPLACE INTO migrate_scripts(revision, file, parents, "
+    "INSERT OR REPLACE INTO %smigrate_scripts(revision, file, parents, "
     "depends_on, message, checksum, downgrade_sql, transaction_none) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    "DELETE FROM migrate_scripts WHERE revision = ?",
+    "DELETE FROM %smigrate_scripts WHERE revision = ?",
 };
+
+/* The schema prefix of the engine's own statements: online every one names
+** main (TEMP objects shadow unqualified names); an offline script keeps the
+** plain names its readers know. */
+static const char *bkSchema(int bOffline) { return bOffline ? "" : "main."; }
 
 /* A value for a bookkeeping statement. */
 typedef struct BkArg {
@@ -92,8 +99,10 @@ static int emitBk(Emitter *e, int eStmt, const BkArg *aArg, int nArg,
                   char **pzErr) {
   int i, rc;
   if (e->bOffline) {
-    const char *z = azBkSql[eStmt];
+    char *zSql = sqlite3_mprintf(azBkSql[eStmt], bkSchema(1));
+    const char *z = zSql;
     int k = 0;
+    if (zSql == 0) return SQLITE_NOMEM;
     for (; *z; z++) {
       if (*z != '?') {
         migStrAppend(&e->out, z, 1);
@@ -110,11 +119,15 @@ static int emitBk(Emitter *e, int eStmt, const BkArg *aArg, int nArg,
       }
       k++;
     }
+    sqlite3_free(zSql);
     migStrAppendZ(&e->out, ";\n");
     return e->out.rc;
   }
   if (e->aStmt[eStmt] == 0) {
-    rc = sqlite3_prepare_v2(e->db, azBkSql[eStmt], -1, &e->aStmt[eStmt], 0);
+    char *zSql = sqlite3_mprintf(azBkSql[eStmt], bkSchema(0));
+    if (zSql == 0) return SQLITE_NOMEM;
+    rc = sqlite3_prepare_v2(e->db, zSql, -1, &e->aStmt[eStmt], 0);
+    sqlite3_free(zSql);
     if (rc) {
       return migSetError(pzErr, rc, "cannot prepare bookkeeping statement: %s",
                          sqlite3_errmsg(e->db));
@@ -280,6 +293,12 @@ typedef struct Run {
   char *zBefore;         /* heads before the current step */
   /* progress */
   int bCommitted;        /* steps were committed (Transaction: none) */
+  int iStep;             /* the plan step under way */
+  int nKept;             /* plan steps [0, nKept) are committed */
+  char *zKeptVer;        /* the version committed with them (NULL: base) */
+  int iOutside;          /* a Transaction: none revision ran outside a
+                         ** transaction and is not recorded yet, or -1 */
+  int bToldKept;         /* *pzErr says what stays (keptNote) */
   int bLocked;           /* this run holds migrate_lock */
   int bDone;             /* the last step committed the run */
 } Run;
@@ -431,7 +450,7 @@ static int flushBk(Run *p) {
   freeOps(p);
   if (rc == SQLITE_OK && p->bClearVersion) {
     rc = emitExec(&p->e, p->e.bOffline ? "DELETE FROM migrate_version;\n"
-                                       : "DELETE FROM migrate_version",
+                                       : "DELETE FROM main.migrate_version",
                   p->pzErr);
     p->bClearVersion = 0;
   }
@@ -502,6 +521,52 @@ static void blameStep(Run *p, const migrate_revision *r, int bUp,
   migErrSuffix(p->pzErr, zTail);
 }
 
+/* After a partial commit (Transaction: none), what a failure leaves, for
+** the end of its message: the steps committed, the version, and what a
+** Transaction: none revision that ran outside a transaction left (bHere:
+** the message names its failing statement).  NULL on OOM; caller frees. */
+static char *keptNote(Run *p, int bHere) {
+  MigStr s = {0};
+  int i, n = 0;
+  p->bToldKept = 1;
+  if (p->nKept == 0) {
+    migStrAppendZ(&s, "no step was committed before the failure");
+  } else {
+    migStrAppendZ(&s, "the steps committed before the failure stay done: ");
+    for (i = 0; i < p->nKept; i++) {
+      const MigStep *st = &p->plan.aStep[i];
+      migStrSep(&s, &n, ", ");
+      migStrAppendf(&s, "%s %s", st->isUpgrade ? "upgrade" : "downgrade",
+                    p->b->aRev[st->iRev].id);
+    }
+  }
+  migStrAppendf(&s, "; the database is at version %s",
+                p->zKeptVer ? p->zKeptVer : "base");
+  if (p->iOutside >= 0) {
+    const char *zId = p->b->aRev[p->iOutside].id;
+    migStrAppendf(&s,
+                  "; %s ran outside a transaction (Transaction: none) and %s: "
+                  "what it did up to there stays done although the version "
+                  "says %s did not run; undo that (or make %s idempotent) "
+                  "before calling again",
+                  zId, bHere ? "stopped at this statement" : "was not recorded",
+                  zId, zId);
+  } else {
+    migStrAppendZ(&s, "; the rest was rolled back");
+  }
+  return migStrFinish(&s);
+}
+
+/* The version and the steps now committed: plan steps [0, nKept). */
+static void keptAt(Run *p, int nKept) {
+  int rc = SQLITE_OK;
+  char *z = headString(p, &rc);
+  if (rc) return; /* out of memory: the note keeps the last one */
+  sqlite3_free(p->zKeptVer);
+  p->zKeptVer = z;
+  p->nKept = nKept;
+}
+
 /* ======================================================================
 ** The run lock for Transaction: none revisions
 **
@@ -514,7 +579,7 @@ static void blameStep(Run *p, const migrate_revision *r, int bUp,
 ** table exists only while the lock is held.
 */
 static const char zLockSchemaSql[] =
-    "CREATE TABLE IF NOT EXISTS migrate_lock(\n"
+    "CREATE TABLE IF NOT EXISTS main.migrate_lock(\n"
     "  id INTEGER PRIMARY KEY CHECK (id = 1),\n"
     "  pid INTEGER NOT NULL,\n"
     "  revision TEXT NOT NULL,\n"
@@ -624,13 +689,16 @@ static int fkCheckNew(Run *p) {
   }
   z = migFkFirstNew(p->e.zFkBefore, now.z, &rc);
   if (z) {
+    char *zKept = p->bCommitted ? keptNote(p, 0) : 0;
     rc = migSetError(p->pzErr, SQLITE_CONSTRAINT,
                      "%s('%s'): FOREIGN KEY constraint failed after the "
                      "migration: %s, which has no matching row (PRAGMA "
-                     "foreign_key_check). Nothing was changed; fix the data "
-                     "in the revision that removed or changed the parent "
-                     "rows",
-                     p->opt->zFunc, p->zTarget, z);
+                     "foreign_key_check)%s%s; fix the data in the "
+                     "revision that removed or changed the parent rows",
+                     p->opt->zFunc, p->zTarget, z,
+                     p->bCommitted ? "; " : ". Nothing was changed",
+                     p->bCommitted ? (zKept ? zKept : "?") : "");
+    sqlite3_free(zKept);
     sqlite3_free(z);
   }
   migStrReset(&now);
@@ -812,6 +880,22 @@ static int makePlan(Run *p) {
                          "nothing was changed",
                          p->opt->zFunc, p->zTarget, rv->id, rv->file);
     }
+    if (p->opt->nCallerStmt > 0 && !p->e.bOffline) {
+      int iLine;
+      const char *zW = migScriptNeedsIdleConn(rv, p->plan.aStep[i].isUpgrade,
+                                              &iLine);
+      if (zW) {
+        return migSetError(
+            p->pzErr, SQLITE_ERROR,
+            "%s('%s'): revision %s (%s) runs %s (line %d), which SQLite "
+            "refuses while another statement on the connection is active, "
+            "as the SELECT calling %s() always is; run this migration with "
+            "the command line (sqlite-migrate) or migrate_run() from C. "
+            "Nothing was changed",
+            p->opt->zFunc, p->zTarget, rv->id, rv->file, zW, iLine,
+            p->opt->zFunc);
+      }
+    }
     if (rv->no_transaction && p->e.bSavepoint) {
       return migSetError(p->pzErr, SQLITE_ERROR,
                          "%s('%s'): revision %s (%s) is marked 'Transaction: "
@@ -871,7 +955,11 @@ static int emitStart(Run *p) {
     emitExec(&p->e, "BEGIN;\n", p->pzErr);
   }
   if (p->plan.nStep > 0 || p->plan.isStamp) {
-    rc = emitExec(&p->e, migBookkeepingSql, p->pzErr);
+    const char *zS = bkSchema(p->e.bOffline);
+    char *zSql = sqlite3_mprintf(migBookkeepingSql, zS, zS, zS);
+    if (zSql == 0) return SQLITE_NOMEM;
+    rc = emitExec(&p->e, zSql, p->pzErr);
+    sqlite3_free(zSql);
     if (rc) return rc;
     if (p->e.bOffline) migStrAppendZ(&p->e.out, "\n");
   }
@@ -938,7 +1026,11 @@ static int emitCommitBefore(Run *p, const migrate_revision *rv) {
     p->bLocked = rc == SQLITE_OK;
   }
   if (rc == SQLITE_OK) rc = emitExec(&p->e, "COMMIT", p->pzErr);
-  if (rc == SQLITE_OK) p->bCommitted = 1;
+  if (rc == SQLITE_OK) {
+    p->bCommitted = 1;
+    keptAt(p, p->iStep);
+    p->iOutside = p->plan.aStep[p->iStep].iRev;
+  }
   return rc;
 }
 
@@ -973,10 +1065,14 @@ static int emitStep(Run *p, const migrate_revision *rv, int bUp,
     blameStep(p, rv, bUp,
               "; SQLite rolled back the caller's whole transaction, so "
               "everything since its BEGIN is undone");
+  } else if (p->bCommitted) {
+    char *zKept = keptNote(p, 1);
+    char *zTail = zKept ? sqlite3_mprintf("; %s", zKept) : 0;
+    blameStep(p, rv, bUp, zTail ? zTail : "; ?");
+    sqlite3_free(zTail);
+    sqlite3_free(zKept);
   } else {
-    blameStep(p, rv, bUp,
-              p->bCommitted ? "; the revisions before it stay applied"
-                            : "; nothing was changed");
+    blameStep(p, rv, bUp, "; nothing was changed");
   }
   return rc;
 }
@@ -1006,6 +1102,10 @@ static int emitCommitAfter(Run *p, int bLast) {
     p->bLocked = 0;
     atomic_fetch_sub(&nLockHeld, 1);
   }
+  if (rc == SQLITE_OK && !p->e.bOffline) {
+    p->iOutside = -1;
+    keptAt(p, p->iStep + 1);
+  }
   if (rc == SQLITE_OK && bFinal) {
     p->bDone = 1;
     return SQLITE_OK;
@@ -1023,6 +1123,7 @@ static int runStep(Run *p, int i) {
   char *zAfter = 0;
   char *zPar = parentsText(rv);
   int rc = zPar ? SQLITE_OK : SQLITE_NOMEM;
+  p->iStep = i;
   nowIso(p->e.zNow, sizeof(p->e.zNow));
   if (rc == SQLITE_OK && rv->no_transaction) rc = emitCommitBefore(p, rv);
   if (rc == SQLITE_OK) rc = emitStep(p, rv, bUp, zPar);
@@ -1107,6 +1208,14 @@ static void emitFail(Run *p, int rc) {
     migSetError(p->pzErr, SQLITE_NOMEM, "%s('%s'): out of memory",
                 p->opt->zFunc, p->zTarget);
   }
+  if (p->bCommitted && !p->bToldKept && !p->e.bOffline) {
+    char *zKept = keptNote(p, 0);
+    char *zTail = zKept ? sqlite3_mprintf("; %s", zKept) : 0;
+    if (*p->pzErr == 0) migSetError(p->pzErr, rc, "%s", sqlite3_errstr(rc));
+    if (zTail) migErrSuffix(p->pzErr, zTail);
+    sqlite3_free(zTail);
+    sqlite3_free(zKept);
+  }
   emitterClose(&p->e);
   if (p->e.bOffline) return;
   eUndo = migTxnRollback(&p->e.txn);
@@ -1137,6 +1246,7 @@ static void runFree(Run *p) {
   emitterClose(&p->e);
   migPlanFree(&p->plan);
   sqlite3_free(p->e.zFkBefore);
+  sqlite3_free(p->zKeptVer);
   sqlite3_free(p->zUnknownBefore);
   migrate_bundle_free(p->pAug);
   sqlite3_free(p->aCur);
@@ -1176,6 +1286,7 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
                    int bOffline, char **pzOut, char **pzErr) {
   Run r;
   char *zIgnored = 0; /* the message when the caller wants none */
+  char *zShown = 0;   /* zTarget as messages echo it */
   int rc;
   if (pzErr == 0) pzErr = &zIgnored;
   memset(&r, 0, sizeof(r));
@@ -1187,13 +1298,19 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
   r.pzOut = pzOut;
   r.e.db = db;
   r.e.bOffline = bOffline;
+  r.iOutside = -1;
   *pzOut = 0;
   if (zTarget == 0) {
     rc = migSetError(pzErr, SQLITE_MISUSE,
                      "%s(): target is NULL; give head, heads, base, a "
                      "revision, +N or -N",
                      o->zFunc);
+  } else if ((zShown = migShowArg(zTarget, -1)) == 0) {
+    rc = SQLITE_NOMEM;
   } else {
+    /* no revision or branch name holds a byte that needs quoting: a target
+    ** that does is looked up (and echoed) in its quoted form */
+    r.zTarget = zShown;
     rc = emitOpen(&r);
   }
   if (rc == SQLITE_OK) {
@@ -1201,6 +1318,7 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
     if (rc) emitFail(&r, rc);
   }
   runFree(&r);
+  sqlite3_free(zShown);
   sqlite3_free(zIgnored);
   return rc;
 }

@@ -23,11 +23,12 @@ SQLITE_EXTENSION_INIT3
 #include <stdio.h>
 #include <string.h>
 
+/* %s is the schema prefix: "main." online, "" in an offline script. */
 const char migBookkeepingSql[] =
-    "CREATE TABLE IF NOT EXISTS migrate_version(\n"
+    "CREATE TABLE IF NOT EXISTS %smigrate_version(\n"
     "  version_num TEXT NOT NULL PRIMARY KEY\n"
     ");\n"
-    "CREATE TABLE IF NOT EXISTS migrate_log(\n"
+    "CREATE TABLE IF NOT EXISTS %smigrate_log(\n"
     "  id INTEGER PRIMARY KEY,\n"
     "  revision TEXT,\n"
     "  direction TEXT NOT NULL,\n"
@@ -37,7 +38,7 @@ const char migBookkeepingSql[] =
     "  started_at TEXT NOT NULL,\n"
     "  duration_ms REAL\n"
     ");\n"
-    "CREATE TABLE IF NOT EXISTS migrate_scripts(\n"
+    "CREATE TABLE IF NOT EXISTS %smigrate_scripts(\n"
     "  revision TEXT NOT NULL PRIMARY KEY,\n"
     "  file TEXT NOT NULL,\n"
     "  parents TEXT NOT NULL,\n"

@@ -131,6 +131,29 @@ static const char *argText(sqlite3_value *v) {
              : (const char *)sqlite3_value_text(v);
 }
 
+/* Target argument v as the engine looks it up and echoes it: *pz NULL for
+** NULL; a text with control characters or bytes that are not UTF-8 (which
+** no revision or branch name has) becomes its migShowArg() form, so every
+** message echoes it printably and it still names nothing.  The caller frees
+** *pzOwned. */
+static int targetArg(sqlite3_value *v, const char **pz, char **pzOwned) {
+  const char *z = argText(v);
+  int n;
+  char *zShown;
+  *pz = z;
+  *pzOwned = 0;
+  if (z == 0) return SQLITE_OK;
+  n = sqlite3_value_bytes(v);
+  zShown = migShowArg(z, n);
+  if (zShown == 0) return SQLITE_NOMEM;
+  if ((size_t)n == strlen(z) && strcmp(zShown, z) == 0) {
+    sqlite3_free(zShown);
+  } else {
+    *pz = *pzOwned = zShown;
+  }
+  return SQLITE_OK;
+}
+
 /* migrate_to(target [, bundle]) and migrate_stamp(target [, bundle]) */
 static void runFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv,
                     int mode, const char *zFunc) {
@@ -139,14 +162,20 @@ static void runFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv,
   migrate_bundle *b;
   char *zErr = 0, *zVer = 0;
   migrate_options o = {mode, zFunc, 1, 0, 0};
+  const char *zTarget;
+  char *zOwned = 0;
   int bOwned;
-  int rc = bundleArg(c, argc > 1 ? argv[1] : 0, zFunc, &b, &bOwned, &zErr);
+  int rc = targetArg(argv[0], &zTarget, &zOwned);
+  if (rc == SQLITE_OK) {
+    rc = bundleArg(c, argc > 1 ? argv[1] : 0, zFunc, &b, &bOwned, &zErr);
+  }
   if (rc == SQLITE_OK) {
     c->nBusy++;
-    rc = migrate_run(db, b, argText(argv[0]), &o, &zVer, &zErr);
+    rc = migrate_run(db, b, zTarget, &o, &zVer, &zErr);
     c->nBusy--;
     if (bOwned) migrate_bundle_free(b);
   }
+  sqlite3_free(zOwned);
   if (rc) {
     resultError(ctx, rc, zErr);
     return;
@@ -170,17 +199,22 @@ static void fnStamp(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 static void fnSql(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   MigConn *c = sqlite3_user_data(ctx);
   migrate_bundle *b;
-  char *zErr = 0, *zSql = 0;
+  char *zErr = 0, *zSql = 0, *zOwned = 0;
+  const char *zTarget;
   int bOwned;
-  int rc = bundleArg(c, argc > 1 ? argv[1] : 0, "migrate_sql", &b, &bOwned,
-                     &zErr);
+  int rc = targetArg(argv[0], &zTarget, &zOwned);
+  if (rc == SQLITE_OK) {
+    rc = bundleArg(c, argc > 1 ? argv[1] : 0, "migrate_sql", &b, &bOwned,
+                   &zErr);
+  }
   if (rc == SQLITE_OK) {
     c->nBusy++;
-    rc = migrate_sql_script(sqlite3_context_db_handle(ctx), b, 0,
-                            argText(argv[0]), MIGRATE_AUTO, &zSql, &zErr);
+    rc = migrate_sql_script(sqlite3_context_db_handle(ctx), b, 0, zTarget,
+                            MIGRATE_AUTO, &zSql, &zErr);
     c->nBusy--;
     if (bOwned) migrate_bundle_free(b);
   }
+  sqlite3_free(zOwned);
   if (rc) {
     resultError(ctx, rc, zErr);
     return;
@@ -248,11 +282,15 @@ static void fnBundle(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     /* open_path names the file already when it is the path itself */
     size_t nPath = strlen(zPath);
     const char *zMsg = zErr ? zErr : "";
-    char *z;
+    char *z, *zShown;
     if (strncmp(zMsg, zPath, nPath) == 0 && strncmp(zMsg + nPath, ": ", 2) == 0) {
       zMsg += nPath + 2;
     }
-    z = zErr ? sqlite3_mprintf("migrate_bundle('%s'): %s", zPath, zMsg) : 0;
+    zShown = migShowArg(zPath, -1);
+    z = zErr && zShown
+            ? sqlite3_mprintf("migrate_bundle('%s'): %s", zShown, zMsg)
+            : 0;
+    sqlite3_free(zShown);
     sqlite3_free(zErr);
     migrate_bundle_free(b);
     resultError(ctx, rc, z);
@@ -261,9 +299,13 @@ static void fnBundle(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   if (n > 0x7fffffff) {
     migrate_bundle_free(b);
     sqlite3_free(a);
+    char *zShown = migShowArg(zPath, -1);
     resultError(ctx, SQLITE_TOOBIG,
-                sqlite3_mprintf("migrate_bundle('%s'): bundle too large",
-                                zPath));
+                zShown ? sqlite3_mprintf("migrate_bundle('%s'): bundle too "
+                                         "large",
+                                         zShown)
+                       : 0);
+    sqlite3_free(zShown);
     return;
   }
   /* the next bundle argument with these bytes needs no decoding */
@@ -276,8 +318,13 @@ static void fnBundle(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 static void fnFixture(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   MigConn *c = sqlite3_user_data(ctx);
   sqlite3_value *pB = argc > 1 ? argv[1] : 0;
-  char *zErr = 0, *zVer = 0;
-  int rc;
+  char *zErr = 0, *zVer = 0, *zOwned = 0;
+  const char *zTarget;
+  int rc = targetArg(argv[0], &zTarget, &zOwned);
+  if (rc) {
+    resultError(ctx, rc, 0);
+    return;
+  }
   if (pB && sqlite3_value_type(pB) != SQLITE_NULL &&
       sqlite3_value_type(pB) != SQLITE_BLOB) {
     migrate_bundle *b;
@@ -289,9 +336,10 @@ static void fnFixture(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     const void *a = bBlob ? sqlite3_value_blob(pB) : 0;
     size_t n = bBlob ? (size_t)sqlite3_value_bytes(pB) : 0;
     if (bBlob && a == 0) a = ""; /* an empty BLOB is a bundle, a bad one */
-    rc = migFixture(sqlite3_context_db_handle(ctx), a, n, argText(argv[0]),
-                    1, &zVer, &zErr);
+    rc = migFixture(sqlite3_context_db_handle(ctx), a, n, zTarget, 1, &zVer,
+                    &zErr);
   }
+  sqlite3_free(zOwned);
   if (rc) {
     resultError(ctx, rc, zErr);
   } else if (zVer) {

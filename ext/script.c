@@ -369,6 +369,26 @@ int migScriptCheckStatements(const migrate_revision *r, char **pzErr) {
   return rc;
 }
 
+/* First statement needing the connection to itself: see internal.h. */
+const char *migScriptNeedsIdleConn(const migrate_revision *r, int bUp,
+                                   int *piLine) {
+  MigSplit s = {(char *)(bUp ? r->upgrade : r->downgrade), 0, 0, SQLITE_OK};
+  const char *zStmt;
+  size_t nStmt;
+  int iLine;
+  char zW[32];
+  *piLine = 0;
+  if (s.z == 0) return 0;
+  while (migSplitNext(&s, &zStmt, &nStmt, &iLine)) {
+    stmtWord(zStmt, 0, zW, sizeof(zW));
+    if (strcmp(zW, "VACUUM") == 0) {
+      *piLine = (bUp ? r->upgrade_line : r->downgrade_line) + iLine;
+      return "VACUUM";
+    }
+  }
+  return 0;
+}
+
 /* Length of the header of normalized text z[0..n): the run of "--" lines
 ** at the top, up to the first "-- migrate:" directive or other line.  See
 ** internal.h. */

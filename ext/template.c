@@ -605,7 +605,8 @@ static int buildTemplate(FixEntry *p, const unsigned char *a, size_t n,
                     sizeof(FixFormat) - FMT_CONN_OFFSET) != 0) {
     p->zRefusal = sqlite3_mprintf(
         "the revisions change a setting of the connection (a PRAGMA such as "
-        "recursive_triggers), which a copy of the database does not carry. "
+        "reverse_unordered_selects), which a copy of the database does not "
+        "carry. "
         "Use migrate_to('%s'). Nothing was changed",
         zTarget);
   }

@@ -9,7 +9,7 @@
 **     if (rc == SQLITE_OK) rc = migTxnBegin(&t);      // BEGIN IMMEDIATE or
 **     ... the work ...                                //   SAVEPOINT migrate
 **     rc ? migTxnRollback(&t) : migTxnCommit(&t);
-**     migTxnEnd(&t);                                  // foreign keys back
+**     migTxnEnd(&t);                                  // settings back
 **
 ** What it holds:
 **   - the idle check: a writer refuses to start while another statement on
@@ -17,7 +17,9 @@
 **     (a migrate_rebuild() inside a revision) from the caller's;
 **   - the frame: in autocommit mode BEGIN IMMEDIATE (so the busy timeout
 **     applies), inside the caller's transaction a named SAVEPOINT; foreign-key
-**     enforcement off for the work and restored afterwards (outside a
+**     enforcement off for the work; the connection settings a script may
+**     change (foreign_keys, legacy_alter_table, recursive_triggers,
+**     defer_foreign_keys) put back as the caller had them (outside a
 **     transaction PRAGMA foreign_keys works, inside one only
 **     sqlite3_db_config does); a rollback that tells "undone" from "SQLite
 **     already rolled back the caller's whole transaction" from "stuck";
@@ -88,11 +90,35 @@ int migCheckIdle(sqlite3 *db, int nCallerStmt, const char *zFunc,
 ** The frame
 */
 
-void migTxnInit(MigTxn *t, sqlite3 *db, const char *zSavepoint) {
-  memset(t, 0, sizeof(*t));
-  t->db = db;
-  t->zSavepoint = zSavepoint;
-  t->bAuto = sqlite3_get_autocommit(db);
+/* The per-connection settings a script may change and the call puts back
+** (the README's Safety section lists them).  op: the sqlite3_db_config
+** verb, or 0 for a setting only its PRAGMA reads and writes. */
+static const struct {
+  const char *zName;
+  int op;
+} aSetting[MIG_TXN_NSET] = {
+    {"foreign_keys", SQLITE_DBCONFIG_ENABLE_FKEY},
+    {"legacy_alter_table", SQLITE_DBCONFIG_LEGACY_ALTER_TABLE},
+    {"recursive_triggers", 0},
+    {"defer_foreign_keys", 0},
+};
+
+/* Setting k of db: 0, 1, or -1 when it cannot be read. */
+static int settingGet(sqlite3 *db, int k) {
+  int v = -1;
+  if (aSetting[k].op) {
+    if (sqlite3_db_config(db, aSetting[k].op, -1, &v) != SQLITE_OK) v = -1;
+  } else {
+    sqlite3_stmt *st = 0;
+    char *z = sqlite3_mprintf("PRAGMA %s", aSetting[k].zName);
+    if (z && sqlite3_prepare_v2(db, z, -1, &st, 0) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+      v = sqlite3_column_int(st, 0) != 0;
+    }
+    sqlite3_finalize(st);
+    sqlite3_free(z);
+  }
+  return v;
 }
 
 /* Switch foreign keys to bOn, in or out of a transaction. */
@@ -103,6 +129,30 @@ static void fkSet(sqlite3 *db, int bOn) {
   }
   /* the PRAGMA is a no-op inside a transaction; db_config is not */
   sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FKEY, bOn, 0);
+}
+
+/* Set setting k of db to bOn (best effort: the caller's call is over). */
+static void settingSet(sqlite3 *db, int k, int bOn) {
+  if (aSetting[k].op == SQLITE_DBCONFIG_ENABLE_FKEY) {
+    fkSet(db, bOn);
+  } else if (aSetting[k].op) {
+    sqlite3_db_config(db, aSetting[k].op, bOn, 0);
+  } else {
+    char *z = sqlite3_mprintf("PRAGMA %s=%s", aSetting[k].zName,
+                              bOn ? "ON" : "OFF");
+    if (z) sqlite3_exec(db, z, 0, 0, 0);
+    sqlite3_free(z);
+  }
+}
+
+void migTxnInit(MigTxn *t, sqlite3 *db, const char *zSavepoint) {
+  int k;
+  memset(t, 0, sizeof(*t));
+  t->db = db;
+  t->zSavepoint = zSavepoint;
+  t->bAuto = sqlite3_get_autocommit(db);
+  for (k = 0; k < MIG_TXN_NSET; k++) t->aWas[k] = settingGet(db, k);
+  t->bSaved = 1;
 }
 
 int migTxnFkOff(MigTxn *t) {
@@ -164,8 +214,17 @@ int migTxnRollback(MigTxn *t) {
 }
 
 void migTxnEnd(MigTxn *t) {
-  if (t->bFk) fkSet(t->db, 1);
+  int k;
+  for (k = 0; t->bSaved && k < MIG_TXN_NSET; k++) {
+    int bWas = t->aWas[k];
+    if (k == 0 && bWas < 0 && t->bFk) bWas = 1;
+    if (bWas >= 0 && settingGet(t->db, k) != bWas) {
+      settingSet(t->db, k, bWas);
+    }
+  }
+  if (!t->bSaved && t->bFk) fkSet(t->db, 1);
   t->bFk = 0;
+  t->bSaved = 0;
 }
 
 /* ======================================================================

@@ -219,6 +219,61 @@ char *migChecksumText(unsigned int sum, char *zBuf) {
   return zBuf;
 }
 
+/* Length of the valid UTF-8 sequence at z[0..n), 0 when it is not one
+** (overlong forms, surrogates and code points past U+10FFFF included). */
+static int utf8Len(const unsigned char *z, size_t n) {
+  unsigned c = z[0];
+  int len, i;
+  if (c < 0x80) return 1;
+  if (c >= 0xc2 && c <= 0xdf) {
+    len = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    len = 3;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    len = 4;
+  } else {
+    return 0;
+  }
+  if (n < (size_t)len) return 0;
+  for (i = 1; i < len; i++) {
+    if ((z[i] & 0xc0) != 0x80) return 0;
+  }
+  if ((c == 0xe0 && z[1] < 0xa0) || (c == 0xed && z[1] >= 0xa0) ||
+      (c == 0xf0 && z[1] < 0x90) || (c == 0xf4 && z[1] >= 0x90)) {
+    return 0;
+  }
+  return len;
+}
+
+/* z[0..n) with every byte that is not valid UTF-8 (and, with bControl,
+** every control character, C0, DEL and C1) written as \xHH. */
+static char *showBytes(const char *z, size_t n, int bControl) {
+  const unsigned char *a = (const unsigned char *)z;
+  MigStr s = {0};
+  size_t i = 0;
+  while (i < n) {
+    int len = utf8Len(&a[i], n - i);
+    if (bControl && len == 2 && a[i] == 0xc2 && a[i + 1] < 0xa0) {
+      /* U+0080..U+009F: C1 control characters */
+      migStrAppendf(&s, "\\x%02x\\x%02x", a[i], a[i + 1]);
+      i += 2;
+    } else if (len == 0 ||
+               (bControl && len == 1 && (a[i] < 0x20 || a[i] == 0x7f))) {
+      migStrAppendf(&s, "\\x%02x", a[i]);
+      i++;
+    } else {
+      migStrAppend(&s, (const char *)&a[i], (size_t)len);
+      i += (size_t)len;
+    }
+  }
+  return migStrFinish(&s);
+}
+
+/* An argument as a message echoes it: see internal.h. */
+char *migShowArg(const char *z, int n) {
+  return showBytes(z, n < 0 ? strlen(z) : (size_t)n, 1);
+}
+
 /* ======================================================================
 ** Errors as SQL sees them
 */
@@ -229,7 +284,19 @@ void migResultError(sqlite3_context *ctx, int rc, const char *zErr) {
     sqlite3_result_error_nomem(ctx);
     return;
   }
-  sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
+  if (zErr) {
+    /* SQL text is UTF-8: bytes a message took from a file name or a
+    ** script that are not (an argument is quoted already) become \xHH */
+    char *zShown = showBytes(zErr, strlen(zErr), 0);
+    if (zShown == 0) {
+      sqlite3_result_error_nomem(ctx);
+      return;
+    }
+    sqlite3_result_error(ctx, zShown, -1);
+    sqlite3_free(zShown);
+  } else {
+    sqlite3_result_error(ctx, sqlite3_errstr(rc), -1);
+  }
   /* a damaged bundle is not a damaged database: SQLITE_CORRUPT (and every
   ** other code) stays SQLITE_ERROR */
   if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED ||

@@ -706,11 +706,11 @@ CASES = [
      "SELECT migrate_to(?, migrate_bundle(?))", ["search@cccd4444", "{good}"],
      "migrate_to('search@cccd4444'): Revision cccd4444 is not a member of "
      "branch 'search'"),
+    # the whole argument is echoed, the NUL quoted (it names nothing)
     ("target_embedded_nul",
      "SELECT migrate_to(?, migrate_bundle(?))", ["zz\0head", "{good}"],
-     "migrate_to('zz'): No such revision or branch 'zz'; please ensure at "
-     "least four characters are present for partial revision identifier "
-     "matches"),
+     "migrate_to('zz\\x00head'): No such revision or branch "
+     "'zz\\x00head'"),
     ("target_integer",
      "SELECT migrate_to(?, migrate_bundle(?))", [2 ** 63 - 1, "{good}"],
      "migrate_to('9223372036854775807'): No such revision or branch "

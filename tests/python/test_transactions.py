@@ -193,7 +193,9 @@ class AtomicityTest(Base):
             (str(cm.exception), versions(self.conn), log_rows(self.conn)),
             ("migrate_to('head'): upgrade of c3 (Fails) failed at "
              "c3_rev.sql:%d: no such table: nosuch [statement: INSERT INTO "
-             "nosuch VALUES (1);]; the revisions before it stay applied"
+             "nosuch VALUES (1);]; the steps committed before the failure "
+             "stay done: upgrade a1, upgrade b2; the database is at version "
+             "b2; the rest was rolled back"
              % UP, ["b2"],
              [(1, "a1", "upgrade", None, "a1", revs["a1"]["checksum"]),
               (2, "b2", "upgrade", "a1", "b2", revs["b2"]["checksum"])]))
@@ -212,7 +214,12 @@ class AtomicityTest(Base):
             str(cm.exception),
             "migrate_to('head'): upgrade of b2 (Outside) failed at "
             "b2_rev.sql:%d: no such table: nosuch [statement: INSERT INTO "
-            "nosuch VALUES (1);]; the revisions before it stay applied"
+            "nosuch VALUES (1);]; the steps committed before the failure "
+            "stay done: upgrade a1; the database is at version a1; b2 ran "
+            "outside a transaction (Transaction: none) and stopped at this "
+            "statement: what it did up to there stays done although the "
+            "version says b2 did not run; undo that (or make b2 idempotent) "
+            "before calling again"
             % (UP + 1))
         self.assertEqual(versions(self.conn), ["a1"])
         self.assertFalse(self.conn.in_transaction)

@@ -62,7 +62,9 @@ class ProgressTest(unittest.TestCase):
                 "Rolled back downgrade b2 -> a1, Create u\n"
                 "FAILED: downgrade('base'): downgrade of a1 (Create t) failed "
                 "at a1.sql:10: no such table: no_such_table [statement: DROP "
-                "TABLE no_such_table;]; the revisions before it stay applied\n")
+                "TABLE no_such_table;]; the steps committed before the "
+                "failure stay done: downgrade e5, downgrade d4, downgrade c3; "
+                "the database is at version b2; the rest was rolled back\n")
             conn = sqlite3.connect(db)
             try:
                 self.assertEqual(

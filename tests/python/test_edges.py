@@ -1,0 +1,515 @@
+"""Promises that hold at the edges: TEMP objects, echoed bytes, connection
+settings, statements the SQL function cannot run, partial commits.
+
+Each test asserts the exact message (for refusals) and what the database
+(.dump, version, log, stored scripts) and the connection's settings are
+afterwards; each runs the real build/migrate.so on real files.
+"""
+
+import os
+import re
+import sqlite3
+import subprocess
+import unittest
+
+from helpers import (REPO, TempDir, close_connections, connect, snapshot,
+                     write_revision)
+
+
+def tearDownModule():
+    close_connections()
+
+
+def main_rows(conn, sql):
+    return conn.execute(sql).fetchall()
+
+
+class Base(unittest.TestCase):
+
+    maxDiff = None
+
+    def setUp(self):
+        self.tmp = TempDir()
+        self.addCleanup(self.tmp.cleanup)
+        self.db = self.tmp.path("app.db")
+        self.conn = connect(self.db)
+
+    def two_revisions(self, none_b2=False):
+        """a1 creates table a; b2 inserts into it (Transaction: none when
+        none_b2)."""
+        folder = self.tmp.path("m")
+        write_revision(folder, "a1", "", "CREATE TABLE a(x);",
+                       "DROP TABLE a;", message="Create a")
+        write_revision(folder, "b2", "a1", "INSERT INTO a VALUES ('b2');",
+                       "DELETE FROM a;", message="Fill a",
+                       headers=["Transaction: none"] if none_b2 else [])
+        return folder
+
+
+class TempShadowsNothing(Base):
+    """A TEMP table named like one of the engine's tables takes none of its
+    reads or writes: the version goes into main, where the next connection
+    finds it."""
+
+    SHAPES = {
+        "migrate_version": "version_num TEXT",
+        "migrate_log": "id INTEGER PRIMARY KEY, revision, direction, "
+                       "version_before, version_after, checksum, "
+                       "started_at, duration_ms",
+        "migrate_scripts": "revision PRIMARY KEY, file, parents, depends_on,"
+                           " message, checksum, downgrade_sql, "
+                           "transaction_none",
+        "migrate_lock": "id INTEGER PRIMARY KEY, pid, revision, since",
+    }
+
+    def check_table(self, name, none_b2=False):
+        folder = self.two_revisions(none_b2)
+        self.conn.execute("CREATE TEMP TABLE %s(%s)"
+                          % (name, self.SHAPES[name]))
+        self.conn.execute("INSERT INTO temp.%s(rowid) VALUES (7)" % name)
+        temp_before = main_rows(self.conn, "SELECT * FROM temp.%s" % name)
+        self.conn.execute("SELECT migrate_to('a1', migrate_bundle(?))",
+                          (folder,))
+        self.conn.execute("SELECT migrate_to('b2', migrate_bundle(?))",
+                          (folder,))
+        # the TEMP table is untouched
+        self.assertEqual(main_rows(self.conn, "SELECT * FROM temp.%s" % name),
+                         temp_before)
+        # main holds the bookkeeping
+        self.assertEqual(main_rows(self.conn, "SELECT version_num FROM "
+                                   "main.migrate_version"), [("b2",)])
+        self.assertEqual(main_rows(self.conn, "SELECT revision, direction, "
+                                   "version_before, version_after FROM "
+                                   "main.migrate_log ORDER BY id"),
+                         [("a1", "upgrade", None, "a1"),
+                          ("b2", "upgrade", "a1", "b2")])
+        self.assertEqual(main_rows(self.conn, "SELECT revision, "
+                                   "transaction_none FROM "
+                                   "main.migrate_scripts ORDER BY 1"),
+                         [("a1", 0), ("b2", 1 if none_b2 else 0)])
+        self.assertEqual(main_rows(self.conn, "SELECT name FROM "
+                                   "main.sqlite_master WHERE name = "
+                                   "'migrate_lock'"), [])
+        # a new connection (no TEMP table) sees the version and the data
+        other = connect(self.db)
+        self.assertEqual(other.execute("SELECT migrate_current()").fetchone(),
+                         ("b2",))
+        self.assertEqual(other.execute("SELECT * FROM a").fetchall(),
+                         [("b2",)])
+        self.assertEqual(other.execute(
+            "SELECT migrate_to('head', migrate_bundle(?))",
+            (folder,)).fetchone(), ("b2",))
+        # and the shadowed connection reads main too
+        self.assertEqual(self.conn.execute(
+            "SELECT migrate_current()").fetchone(), ("b2",))
+        other.close()
+
+    def test_migrate_version(self):
+        self.check_table("migrate_version")
+
+    def test_migrate_log(self):
+        self.check_table("migrate_log")
+
+    def test_migrate_scripts(self):
+        self.check_table("migrate_scripts")
+
+    def test_migrate_lock(self):
+        # the lock is taken around a Transaction: none revision
+        self.check_table("migrate_lock", none_b2=True)
+
+
+class EchoedBytesAreQuoted(Base):
+    """An argument with control characters or bytes that are not UTF-8 is
+    echoed with those bytes as \\xHH: the caller gets the database error
+    (sqlite3.OperationalError), never a UnicodeDecodeError, and nothing
+    changes."""
+
+    def refused(self, sql, message):
+        folder = self.two_revisions()
+        self.conn.execute("SELECT migrate_to('a1', migrate_bundle(?))",
+                          (folder,))
+        before = snapshot(self.conn)
+        with self.assertRaises(sqlite3.OperationalError) as cm:
+            self.conn.execute(sql, (folder,)).fetchall()
+        self.assertEqual(str(cm.exception), message)
+        self.assertEqual(snapshot(self.conn), before)
+
+    def test_invalid_utf8_with_nul_target(self):
+        self.refused("SELECT migrate_to(x'ff00fe', migrate_bundle(?))",
+                     "migrate_to('\\xff\\x00\\xfe'): No such revision or "
+                     "branch '\\xff\\x00\\xfe'")
+
+    def test_invalid_utf8_text_target(self):
+        self.refused("SELECT migrate_to(CAST(x'61ff31' AS TEXT), "
+                     "migrate_bundle(?))",
+                     "migrate_to('a\\xff1'): No such revision or branch "
+                     "'a\\xff1'")
+
+    def test_valid_utf8_is_kept_and_bad_bytes_quoted(self):
+        self.refused("SELECT migrate_stamp(x'c3a9ff', migrate_bundle(?))",
+                     "migrate_stamp('\u00e9\\xff'): No such revision or "
+                     "branch '\u00e9\\xff'")
+
+    def test_control_characters(self):
+        self.refused("SELECT migrate_sql(char(10) || 'a1' || char(27), "
+                     "migrate_bundle(?))",
+                     "migrate_sql('\\x0aa1\\x1b'): No such revision or "
+                     "branch '\\x0aa1\\x1b'")
+
+    def test_c1_control_characters(self):
+        self.refused("SELECT migrate_to(x'61c285c2a0', migrate_bundle(?))",
+                     "migrate_to('a\\xc2\\x85\u00a0'): No such revision or "
+                     "branch 'a\\xc2\\x85\u00a0'")
+
+    def test_fixture_target(self):
+        # into an empty database (the fixture's own precondition) ...
+        folder = self.two_revisions()
+        with self.assertRaises(sqlite3.OperationalError) as cm:
+            self.conn.execute("SELECT migrate_fixture(x'fe', "
+                              "migrate_bundle(?))", (folder,))
+        self.assertEqual(str(cm.exception), "migrate_fixture('\\xfe'): No "
+                         "such revision or branch '\\xfe'")
+        self.assertEqual(list(self.conn.iterdump()),
+                         ["BEGIN TRANSACTION;", "COMMIT;"])
+        # ... and the refusal of a database that is not empty
+        self.refused("SELECT migrate_fixture(x'fe', migrate_bundle(?))",
+                     "migrate_fixture('\\xfe'): the database is not empty "
+                     "(6 schema objects, user_version 0, application_id 0); "
+                     "a fixture is copied only into a new, empty database. "
+                     "Use migrate_to('\\xfe') to migrate this one. Nothing "
+                     "was changed")
+
+    def test_bundle_path(self):
+        # the path itself is used as given (a file name may hold such bytes)
+        missing = self.tmp.path("no").encode() + b"\xff"
+        self.refused("SELECT migrate_bundle(CAST(x'%s' AS TEXT)) WHERE ? "
+                     "NOT NULL" % missing.hex(),
+                     "migrate_bundle('%s\\xff'): cannot open %s\\xff: No "
+                     "such file or directory"
+                     % (self.tmp.path("no"), self.tmp.path("no")))
+
+    def test_the_quoted_form_names_nothing(self):
+        # the quoted text itself, given as a target, is not found either
+        self.refused("SELECT migrate_to('\\xff', migrate_bundle(?))",
+                     "migrate_to('\\xff'): No such revision or branch "
+                     "'\\xff'")
+
+
+def stored_scripts(conn):
+    return conn.execute("SELECT revision, checksum FROM main.migrate_scripts "
+                        "ORDER BY 1").fetchall()
+
+
+class NeedsTheConnectionAlone(Base):
+    """VACUUM cannot run while another statement of the connection is
+    active, and a SQL function's call always is one: a plan holding it is
+    refused through the SQL face before anything changes (also the
+    revisions before it), and runs through the command line."""
+
+    def history(self, downgrade_vacuum=False):
+        folder = self.tmp.path("m")
+        write_revision(folder, "a1", "", "CREATE TABLE a(x);",
+                       "DROP TABLE a;", message="Create a")
+        write_revision(folder, "b2", "a1", "INSERT INTO a VALUES (2);",
+                       "DELETE FROM a;", message="Fill a")
+        write_revision(folder, "c3", "b2",
+                       "DELETE FROM a;\nVACUUM;" if not downgrade_vacuum
+                       else "DELETE FROM a;",
+                       "VACUUM INTO ':memory:';\nSELECT 1;"
+                       if downgrade_vacuum else "SELECT 1;",
+                       message="Compact", headers=["Transaction: none"])
+        return folder
+
+    def refused(self, sql, folder, message):
+        before = snapshot(self.conn)
+        scripts = stored_scripts(self.conn)
+        with self.assertRaises(sqlite3.OperationalError) as cm:
+            self.conn.execute(sql, (folder,))
+        self.assertEqual(str(cm.exception), message)
+        self.assertEqual(snapshot(self.conn), before)
+        self.assertEqual(stored_scripts(self.conn), scripts)
+
+    def test_upgrade_refused_before_the_revisions_before_it(self):
+        folder = self.history()
+        self.conn.execute("SELECT migrate_to('a1', migrate_bundle(?))",
+                          (folder,))
+        self.refused(
+            "SELECT migrate_to('head', migrate_bundle(?))", folder,
+            "migrate_to('head'): revision c3 (c3_rev.sql) runs VACUUM "
+            "(line 9), which SQLite refuses while another statement on the "
+            "connection is active, as the SELECT calling migrate_to() "
+            "always is; run this migration with the command line "
+            "(sqlite-migrate) or migrate_run() from C. Nothing was changed")
+        self.assertEqual(self.conn.execute(
+            "SELECT migrate_current()").fetchone(), ("a1",))
+        # b2 alone is fine
+        self.assertEqual(self.conn.execute(
+            "SELECT migrate_to('b2', migrate_bundle(?))",
+            (folder,)).fetchone(), ("b2",))
+
+    def test_downgrade_with_vacuum_into(self):
+        folder = self.history(downgrade_vacuum=True)
+        self.conn.execute("SELECT migrate_to('head', migrate_bundle(?))",
+                          (folder,))
+        self.refused(
+            "SELECT migrate_to('a1', migrate_bundle(?))", folder,
+            "migrate_to('a1'): revision c3 (c3_rev.sql) runs VACUUM "
+            "(line 11), which SQLite refuses while another statement on the "
+            "connection is active, as the SELECT calling migrate_to() "
+            "always is; run this migration with the command line "
+            "(sqlite-migrate) or migrate_run() from C. Nothing was changed")
+        self.assertEqual(self.conn.execute(
+            "SELECT migrate_current()").fetchone(), ("c3",))
+
+    def test_the_command_line_runs_it(self):
+        folder = self.history()
+        self.conn.execute("SELECT migrate_to('a1', migrate_bundle(?))",
+                          (folder,))
+        self.conn.close()
+        p = subprocess.run([os.path.join(REPO, "build", "sqlite-migrate"),
+                            "-d", self.db, "--dir", folder, "upgrade"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(re.sub(r" \(\d+ ms\)", "", p.stderr),
+                         "Running upgrade a1 -> b2, Fill a\n"
+                         "Running upgrade b2 -> c3, Compact\n")
+        conn = connect(self.db)
+        self.assertEqual(conn.execute("SELECT migrate_current()").fetchone(),
+                         ("c3",))
+        self.assertEqual(conn.execute("SELECT count(*) FROM a").fetchone(),
+                         (0,))
+        conn.close()
+
+
+SETTINGS = ("foreign_keys", "legacy_alter_table", "recursive_triggers",
+            "defer_foreign_keys")
+
+
+class SettingsComeBack(Base):
+    """foreign_keys, legacy_alter_table, recursive_triggers and
+    defer_foreign_keys are, when the call returns, as they were when it
+    started: after a revision changed one, on success and on failure, in an
+    ordinary and in a Transaction: none revision."""
+
+    def settings(self):
+        return {name: self.conn.execute("PRAGMA %s" % name).fetchone()[0]
+                for name in SETTINGS}
+
+    def check(self, name, caller, none=False, fail=False, in_txn=False):
+        folder = self.tmp.path("m")
+        write_revision(folder, "a1", "", "CREATE TABLE a(x);",
+                       "DROP TABLE a;", message="Create a")
+        upgrade = "PRAGMA %s=%s;\nINSERT INTO a VALUES (1);" % (
+            name, "OFF" if caller else "ON")
+        if fail:
+            upgrade += "\nSELECT * FROM nosuch;"
+        headers = ["Transaction: none"] if none else []
+        write_revision(folder, "b2", "a1", upgrade, "DELETE FROM a;",
+                       message="Change %s" % name, headers=headers)
+        self.conn.execute("SELECT migrate_to('a1', migrate_bundle(?))",
+                          (folder,))
+        if in_txn:
+            self.conn.execute("BEGIN")
+        self.conn.execute("PRAGMA %s=%s" % (name, "ON" if caller else "OFF"))
+        expected = self.settings()
+        self.assertEqual(expected[name], 1 if caller else 0)
+        before = snapshot(self.conn)
+        if not fail:
+            self.assertEqual(self.conn.execute(
+                "SELECT migrate_to('b2', migrate_bundle(?))",
+                (folder,)).fetchone(), ("b2",))
+            self.assertEqual(self.settings(), expected)
+            self.assertEqual(self.conn.execute(
+                "SELECT migrate_current()").fetchone(), ("b2",))
+            self.assertEqual(self.conn.execute("SELECT x FROM a").fetchall(),
+                             [(1,)])
+        else:
+            line = 10 if none else 9
+            with self.assertRaises(sqlite3.OperationalError) as cm:
+                self.conn.execute("SELECT migrate_to('b2', "
+                                  "migrate_bundle(?))", (folder,))
+            self.assertEqual(self.settings(), expected)
+            if none:
+                # the revision's INSERT ran outside a transaction and stays
+                self.assertEqual(self.conn.execute(
+                    "SELECT x FROM a").fetchall(), [(1,)])
+                self.assertEqual(self.conn.execute(
+                    "SELECT migrate_current()").fetchone(), ("a1",))
+                return str(cm.exception), line
+            self.assertEqual(
+                str(cm.exception),
+                "migrate_to('b2'): upgrade of b2 (Change %s) failed at "
+                "b2_rev.sql:%d: no such table: nosuch [statement: SELECT * "
+                "FROM nosuch;]; nothing was changed" % (name, line))
+            self.assertEqual(snapshot(self.conn), before)
+        if in_txn:
+            self.conn.execute("ROLLBACK")
+        return None
+
+
+def _add_settings_tests():
+    for name in SETTINGS:
+        for caller in (0, 1):
+            for none in (False, True):
+                if none and name == "defer_foreign_keys":
+                    # it lives for one transaction; a Transaction: none
+                    # revision cannot run inside the caller's
+                    continue
+                if not none and name == "foreign_keys":
+                    # the bundle refuses PRAGMA foreign_keys in an ordinary
+                    # revision (it would do nothing there)
+                    continue
+                for fail in (False, True):
+                    in_txn = name == "defer_foreign_keys"
+
+                    def test(self, name=name, caller=caller, none=none,
+                             fail=fail, in_txn=in_txn):
+                        got = self.check(name, caller, none, fail, in_txn)
+                        if got is not None:
+                            self.assertEqual(got[0], NONE_FAILED
+                                             % (name, got[1]))
+                    setattr(SettingsComeBack, "test_%s_caller_%s_%s_%s" % (
+                        name, "on" if caller else "off",
+                        "none" if none else "ordinary",
+                        "failure" if fail else "success"), test)
+
+
+NONE_FAILED = ("migrate_to('b2'): upgrade of b2 (Change %s) failed at "
+               "b2_rev.sql:%d: no such table: nosuch [statement: SELECT * "
+               "FROM nosuch;]; no step was committed before the failure; the "
+               "database is at version a1; b2 ran outside a transaction "
+               "(Transaction: none) and stopped at this statement: what it "
+               "did up to there stays done although the version says b2 did "
+               "not run; undo that (or make b2 idempotent) before calling "
+               "again")
+
+_add_settings_tests()
+
+
+class WhatStaysAfterAPartialCommit(Base):
+    """After a Transaction: none revision committed steps, every failure
+    says exactly which steps stay, the version, and what a revision that
+    ran outside a transaction left; the database is exactly that."""
+
+    def state(self):
+        return (self.conn.execute("SELECT migrate_current()").fetchone()[0],
+                self.conn.execute("SELECT revision, direction FROM "
+                                  "main.migrate_log ORDER BY id").fetchall(),
+                self.conn.execute("SELECT revision FROM main.migrate_scripts "
+                                  "ORDER BY 1").fetchall(),
+                self.conn.execute("SELECT name FROM sqlite_master WHERE "
+                                  "type = 'table' AND name NOT LIKE "
+                                  "'migrate_%' ORDER BY 1").fetchall())
+
+    def fails(self, target, folder, message,
+              error=sqlite3.OperationalError):
+        with self.assertRaises(error) as cm:
+            self.conn.execute("SELECT migrate_to(?, migrate_bundle(?))",
+                              (target, folder))
+        self.assertEqual(str(cm.exception), message)
+        self.assertFalse(self.conn.in_transaction)
+
+    def test_transaction_none_revision_fails_halfway(self):
+        folder = self.tmp.path("m")
+        write_revision(folder, "a1", "", "CREATE TABLE a(x);",
+                       "DROP TABLE a;", message="Create a")
+        write_revision(folder, "b2", "a1", "CREATE TABLE b(x);", "DROP TABLE b;",
+                       message="Create b")
+        write_revision(folder, "c3", "b2", "CREATE TABLE z(x);\n"
+                       "INSERT INTO nosuch VALUES (1);\nCREATE TABLE y(x);",
+                       "DROP TABLE z;", message="Half",
+                       headers=["Transaction: none"])
+        self.conn.execute("SELECT migrate_to('a1', migrate_bundle(?))",
+                          (folder,))
+        self.fails("head", folder,
+                   "migrate_to('head'): upgrade of c3 (Half) failed at "
+                   "c3_rev.sql:9: no such table: nosuch [statement: INSERT "
+                   "INTO nosuch VALUES (1);]; the steps committed before the "
+                   "failure stay done: upgrade b2; the database is at "
+                   "version b2; c3 ran outside a transaction (Transaction: "
+                   "none) and stopped at this statement: what it did up to "
+                   "there stays done although the version says c3 did not "
+                   "run; undo that (or make c3 idempotent) before calling "
+                   "again")
+        # exactly that: b2 recorded, c3's first statement done, not its last
+        self.assertEqual(self.state(),
+                         ("b2", [("a1", "upgrade"), ("b2", "upgrade")],
+                          [("a1",), ("b2",)], [("a",), ("b",), ("z",)]))
+        self.assertEqual(self.conn.execute(
+            "SELECT name FROM main.sqlite_master WHERE name = "
+            "'migrate_lock'").fetchall(), [])
+
+    def test_ordinary_revision_fails_after_one(self):
+        folder = self.tmp.path("m")
+        write_revision(folder, "a1", "", "CREATE TABLE a(x);",
+                       "DROP TABLE a;", message="Create a")
+        write_revision(folder, "b2", "a1", "CREATE TABLE b(x);",
+                       "DROP TABLE b;", message="Outside",
+                       headers=["Transaction: none"])
+        write_revision(folder, "c3", "b2", "CREATE TABLE c(x);",
+                       "DROP TABLE c;", message="Create c")
+        write_revision(folder, "d4", "c3", "CREATE TABLE d(x);\n"
+                       "INSERT INTO nosuch VALUES (1);", "DROP TABLE d;",
+                       message="Fails")
+        self.fails("head", folder,
+                   "migrate_to('head'): upgrade of d4 (Fails) failed at "
+                   "d4_rev.sql:8: no such table: nosuch [statement: INSERT "
+                   "INTO nosuch VALUES (1);]; the steps committed before the "
+                   "failure stay done: upgrade a1, upgrade b2; the database "
+                   "is at version b2; the rest was rolled back")
+        self.assertEqual(self.state(),
+                         ("b2", [("a1", "upgrade"), ("b2", "upgrade")],
+                          [("a1",), ("b2",)], [("a",), ("b",)]))
+
+    def test_downgrade_fails_after_one(self):
+        folder = self.tmp.path("m")
+        write_revision(folder, "a1", "", "CREATE TABLE a(x);",
+                       "DROP TABLE nosuch;", message="Create a")
+        write_revision(folder, "b2", "a1", "CREATE TABLE b(x);",
+                       "DROP TABLE b;", message="Outside",
+                       headers=["Transaction: none"])
+        write_revision(folder, "c3", "b2", "CREATE TABLE c(x);",
+                       "DROP TABLE c;", message="Create c")
+        self.conn.execute("SELECT migrate_to('head', migrate_bundle(?))",
+                          (folder,))
+        self.fails("base", folder,
+                   "migrate_to('base'): downgrade of a1 (Create a) failed at "
+                   "a1_rev.sql:10: no such table: nosuch [statement: DROP "
+                   "TABLE nosuch;]; the steps committed before the failure "
+                   "stay done: downgrade c3, downgrade b2; the database is "
+                   "at version a1; the rest was rolled back")
+        self.assertEqual(self.state()[0], "a1")
+        self.assertEqual(self.state()[2:], ([("a1",)], [("a",)]))
+
+    def test_foreign_key_check_after_a_partial_commit(self):
+        folder = self.tmp.path("m")
+        write_revision(folder, "a1", "", "CREATE TABLE p(id INTEGER PRIMARY "
+                       "KEY);\nCREATE TABLE c(id INTEGER PRIMARY KEY, pid "
+                       "REFERENCES p(id));\nINSERT INTO p VALUES (1);\n"
+                       "INSERT INTO c VALUES (1, 1);", "DROP TABLE c;\n"
+                       "DROP TABLE p;", message="Parent and child")
+        write_revision(folder, "b2", "a1", "CREATE TABLE b(x);",
+                       "DROP TABLE b;", message="Outside",
+                       headers=["Transaction: none"])
+        write_revision(folder, "c3", "b2", "DELETE FROM p;",
+                       "INSERT INTO p VALUES (1);", message="Orphan")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.fails("head", folder,
+                   "migrate_to('head'): FOREIGN KEY constraint failed after "
+                   "the migration: table c, row 1 references p, which has no "
+                   "matching row (PRAGMA foreign_key_check); the steps "
+                   "committed before the failure stay done: upgrade a1, "
+                   "upgrade b2; the database is at version b2; the rest was "
+                   "rolled back; fix the data in the revision that removed "
+                   "or changed the parent rows", sqlite3.IntegrityError)
+        self.assertEqual(self.state(),
+                         ("b2", [("a1", "upgrade"), ("b2", "upgrade")],
+                          [("a1",), ("b2",)], [("b",), ("c",), ("p",)]))
+        self.assertEqual(self.conn.execute("SELECT * FROM p").fetchall(),
+                         [(1,)])
+        self.assertEqual(self.conn.execute(
+            "PRAGMA foreign_keys").fetchone(), (1,))
+
+
+if __name__ == "__main__":
+    unittest.main()
