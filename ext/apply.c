@@ -60,7 +60,9 @@ static const char *azBkSql[BK_N] = {
 /* The schema prefix of the engine's own statements: online every one names
 ** main (TEMP objects shadow unqualified names); an offline script keeps the
 ** plain names its readers know. */
-static const char *bkSchema(int bOffline) { return bOffline ? "" : "main."; }
+static const char *bkSchema(int bOffline) {
+  return bOffline ? "" : "main.";
+}
 
 /* A value for a bookkeeping statement. */
 typedef struct BkArg {
@@ -70,8 +72,10 @@ typedef struct BkArg {
   long long i;
 } BkArg;
 
-#define T(x) {A_TEXT, (x), 0, 0}
-#define TN(x) {(x) ? A_TEXT : A_NULL, (x), 0, 0}
+#define T(x) \
+  { A_TEXT, (x), 0, 0 }
+#define TN(x) \
+  { (x) ? A_TEXT : A_NULL, (x), 0, 0 }
 
 /* ======================================================================
 ** Emitter
@@ -79,12 +83,12 @@ typedef struct BkArg {
 typedef struct Emitter {
   sqlite3 *db;
   int bOffline;
-  MigStr out;                 /* offline script */
-  sqlite3_stmt *aStmt[BK_N];  /* online, prepared lazily */
-  char zNow[80];              /* online: start time of the current step */
-  MigTxn txn;                 /* online: the write frame */
-  int bSavepoint;             /* online: inside SAVEPOINT migrate */
-  char *zFkBefore;            /* online: foreign_key_check rows before */
+  MigStr out;                /* offline script */
+  sqlite3_stmt *aStmt[BK_N]; /* online, prepared lazily */
+  char zNow[80];             /* online: start time of the current step */
+  MigTxn txn;                /* online: the write frame */
+  int bSavepoint;            /* online: inside SAVEPOINT migrate */
+  char *zFkBefore;           /* online: foreign_key_check rows before */
 } Emitter;
 
 static void emitterClose(Emitter *e) {
@@ -109,10 +113,18 @@ static int emitBk(Emitter *e, int eStmt, const BkArg *aArg, int nArg,
         continue;
       }
       switch (aArg[k].e) {
-        case A_NULL: migStrAppendZ(&e->out, "NULL"); break;
-        case A_TEXT: migStrAppendf(&e->out, "%Q", aArg[k].z); break;
-        case A_INT: migStrAppendf(&e->out, "%lld", aArg[k].i); break;
-        case A_REAL: migStrAppendf(&e->out, "%.3f", aArg[k].r); break;
+        case A_NULL:
+          migStrAppendZ(&e->out, "NULL");
+          break;
+        case A_TEXT:
+          migStrAppendf(&e->out, "%Q", aArg[k].z);
+          break;
+        case A_INT:
+          migStrAppendf(&e->out, "%lld", aArg[k].i);
+          break;
+        case A_REAL:
+          migStrAppendf(&e->out, "%.3f", aArg[k].r);
+          break;
         default:
           migStrAppendZ(&e->out, "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')");
           break;
@@ -138,12 +150,18 @@ static int emitBk(Emitter *e, int eStmt, const BkArg *aArg, int nArg,
     rc = SQLITE_OK;
     for (i = 0; i < nArg && rc == SQLITE_OK; i++) {
       switch (aArg[i].e) {
-        case A_NULL: rc = sqlite3_bind_null(st, i + 1); break;
+        case A_NULL:
+          rc = sqlite3_bind_null(st, i + 1);
+          break;
         case A_TEXT:
           rc = sqlite3_bind_text(st, i + 1, aArg[i].z, -1, SQLITE_TRANSIENT);
           break;
-        case A_INT: rc = sqlite3_bind_int64(st, i + 1, aArg[i].i); break;
-        case A_REAL: rc = sqlite3_bind_double(st, i + 1, aArg[i].r); break;
+        case A_INT:
+          rc = sqlite3_bind_int64(st, i + 1, aArg[i].i);
+          break;
+        case A_REAL:
+          rc = sqlite3_bind_double(st, i + 1, aArg[i].r);
+          break;
         default:
           rc = sqlite3_bind_text(st, i + 1, e->zNow, -1, SQLITE_TRANSIENT);
           break;
@@ -155,9 +173,9 @@ static int emitBk(Emitter *e, int eStmt, const BkArg *aArg, int nArg,
     }
     if (rc) {
       migSetError(pzErr, rc, "cannot update %s: %s",
-                  eStmt == BK_LOG         ? "migrate_log"
-                  : eStmt <= BK_INS_VER   ? "migrate_version"
-                                          : "migrate_scripts",
+                  eStmt == BK_LOG       ? "migrate_log"
+                  : eStmt <= BK_INS_VER ? "migrate_version"
+                                        : "migrate_scripts",
                   sqlite3_errmsg(e->db));
     }
     sqlite3_reset(st);
@@ -172,7 +190,8 @@ static int emitExec(Emitter *e, const char *zSql, char **pzErr) {
   char *zMsg = 0;
   if (e->bOffline) {
     migStrAppendZ(&e->out, zSql);
-    if (zSql[0] && zSql[strlen(zSql) - 1] != '\n') migStrAppendZ(&e->out, ";\n");
+    if (zSql[0] && zSql[strlen(zSql) - 1] != '\n')
+      migStrAppendZ(&e->out, ";\n");
     return e->out.rc;
   }
   rc = sqlite3_exec(e->db, zSql, 0, 0, &zMsg);
@@ -259,29 +278,29 @@ static int emitSection(Emitter *e, const migrate_revision *r, int bUp,
 ** would re-prepare each bookkeeping statement, so they are written in one
 ** batch before COMMIT/RELEASE, inside the same transaction. */
 typedef struct BkOp {
-  int eStmt;           /* BK_LOG, BK_SAVE_SCRIPT or BK_DEL_SCRIPT */
-  int iRev;            /* the revision, or -1 (stamp to base) */
-  const char *zDir;    /* BK_LOG: direction */
-  char *zBefore;       /* BK_LOG: owned */
-  char *zAfter;        /* BK_LOG: owned */
-  int bSum;            /* BK_LOG: record the revision's checksum */
-  double ms;           /* BK_LOG: duration, < 0 for NULL */
-  char zNow[32];       /* BK_LOG: start time */
+  int eStmt;        /* BK_LOG, BK_SAVE_SCRIPT or BK_DEL_SCRIPT */
+  int iRev;         /* the revision, or -1 (stamp to base) */
+  const char *zDir; /* BK_LOG: direction */
+  char *zBefore;    /* BK_LOG: owned */
+  char *zAfter;     /* BK_LOG: owned */
+  int bSum;         /* BK_LOG: record the revision's checksum */
+  double ms;        /* BK_LOG: duration, < 0 for NULL */
+  char zNow[32];    /* BK_LOG: start time */
 } BkOp;
 
 typedef struct Run {
   /* the call */
-  migrate_bundle *b;     /* the bundle, or pAug */
-  const char *zFrom;     /* offline: the starting heads (NULL: read db) */
+  migrate_bundle *b; /* the bundle, or pAug */
+  const char *zFrom; /* offline: the starting heads (NULL: read db) */
   const char *zTarget;
   const migrate_options *opt;
-  char **pzOut;          /* the new version, or the offline script */
+  char **pzOut; /* the new version, or the offline script */
   char **pzErr;
   Emitter e;
   /* where from, where to */
-  int *aCur, nCur;       /* starting heads */
-  migrate_bundle *pAug;  /* b plus the revisions the database stores */
-  char *zUnknownBefore;  /* stamp over heads nobody knows: the old rows */
+  int *aCur, nCur;      /* starting heads */
+  migrate_bundle *pAug; /* b plus the revisions the database stores */
+  char *zUnknownBefore; /* stamp over heads nobody knows: the old rows */
   MigPlan plan;
   /* heads and the bookkeeping queue */
   MigBits *aApplied;
@@ -289,18 +308,18 @@ typedef struct Run {
   MigBits *aHeadFlushed; /* heads as migrate_version holds them */
   BkOp *aOp;             /* queued bookkeeping */
   int nOp, nOpAlloc;
-  int bClearVersion;     /* flush empties migrate_version first */
-  char *zBefore;         /* heads before the current step */
+  int bClearVersion; /* flush empties migrate_version first */
+  char *zBefore;     /* heads before the current step */
   /* progress */
-  int bCommitted;        /* steps were committed (Transaction: none) */
-  int iStep;             /* the plan step under way */
-  int nKept;             /* plan steps [0, nKept) are committed */
-  char *zKeptVer;        /* the version committed with them (NULL: base) */
-  int iOutside;          /* a Transaction: none revision ran outside a
+  int bCommitted; /* steps were committed (Transaction: none) */
+  int iStep;      /* the plan step under way */
+  int nKept;      /* plan steps [0, nKept) are committed */
+  char *zKeptVer; /* the version committed with them (NULL: base) */
+  int iOutside;   /* a Transaction: none revision ran outside a
                          ** transaction and is not recorded yet, or -1 */
-  int bToldKept;         /* *pzErr says what stays (keptNote) */
-  int bLocked;           /* this run holds migrate_lock */
-  int bDone;             /* the last step committed the run */
+  int bToldKept;  /* *pzErr says what stays (keptNote) */
+  int bLocked;    /* this run holds migrate_lock */
+  int bDone;      /* the last step committed the run */
 } Run;
 
 static int cmpStr(const void *a, const void *b) {
@@ -406,8 +425,9 @@ static int emitSaveScript(Run *p, int i) {
   if (zPar == 0 || zDep == 0) {
     rc = SQLITE_NOMEM;
   } else {
-    BkArg a[8] = {T(r->id),      T(r->file),       T(zPar),
-                  T(zDep),       T(r->message),    T(zSum),
+    BkArg a[8] = {T(r->id),         T(r->file),
+                  T(zPar),          T(zDep),
+                  T(r->message),    T(zSum),
                   TN(r->downgrade), {A_INT, 0, 0, r->no_transaction}};
     rc = emitBk(&p->e, BK_SAVE_SCRIPT, a, 8, p->pzErr);
   }
@@ -434,8 +454,8 @@ static int flushBk(Run *p) {
     } else {
       const migrate_revision *r = op->iRev >= 0 ? &b->aRev[op->iRev] : 0;
       char zSum[MIG_CHECKSUM_BUF];
-      BkArg a[7] = {TN(r ? r->id : 0), T(op->zDir), TN(op->zBefore),
-                    TN(op->zAfter), {A_NULL, 0, 0, 0}, {A_NOW, 0, 0, 0},
+      BkArg a[7] = {TN(r ? r->id : 0),     T(op->zDir),       TN(op->zBefore),
+                    TN(op->zAfter),        {A_NULL, 0, 0, 0}, {A_NOW, 0, 0, 0},
                     {A_REAL, 0, op->ms, 0}};
       if (r && op->bSum) {
         migChecksumText(r->checksum, zSum);
@@ -449,8 +469,9 @@ static int flushBk(Run *p) {
   }
   freeOps(p);
   if (rc == SQLITE_OK && p->bClearVersion) {
-    rc = emitExec(&p->e, p->e.bOffline ? "DELETE FROM migrate_version;\n"
-                                       : "DELETE FROM main.migrate_version",
+    rc = emitExec(&p->e,
+                  p->e.bOffline ? "DELETE FROM migrate_version;\n"
+                                : "DELETE FROM main.migrate_version",
                   p->pzErr);
     p->bClearVersion = 0;
   }
@@ -599,8 +620,8 @@ static int lockCheck(sqlite3 *db, int *pbHeld, long long *pPid, char *zRev,
   rc = migTableExists(db, "migrate_lock", &bExists);
   if (rc || !bExists) return rc;
   rc = sqlite3_prepare_v2(
-      db, "SELECT pid, revision, since FROM main.migrate_lock WHERE id = 1",
-      -1, &st, 0);
+      db, "SELECT pid, revision, since FROM main.migrate_lock WHERE id = 1", -1,
+      &st, 0);
   if (rc) return rc;
   rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) {
@@ -683,9 +704,10 @@ static int fkCheckNew(Run *p) {
   char *z;
   if (rc) {
     migStrReset(&now);
-    return migSetError(p->pzErr, rc, "%s('%s'): PRAGMA foreign_key_check "
-                       "failed: %s", p->opt->zFunc, p->zTarget,
-                       sqlite3_errmsg(p->e.db));
+    return migSetError(p->pzErr, rc,
+                       "%s('%s'): PRAGMA foreign_key_check "
+                       "failed: %s",
+                       p->opt->zFunc, p->zTarget, sqlite3_errmsg(p->e.db));
   }
   z = migFkFirstNew(p->e.zFkBefore, now.z, &rc);
   if (z) {
@@ -742,11 +764,11 @@ static int emitOpen(Run *p) {
     if (rc) migSetError(p->pzErr, rc, "%s", sqlite3_errmsg(e->db));
   }
   if (rc) {
-    migErrPrefix(p->pzErr, "%s('%s'): cannot %s: ", p->opt->zFunc,
-                 p->zTarget,
+    migErrPrefix(p->pzErr, "%s('%s'): cannot %s: ", p->opt->zFunc, p->zTarget,
                  e->txn.bAuto ? "take the write lock" : "open a savepoint");
     if (rc == SQLITE_BUSY) {
-      migErrSuffix(p->pzErr, " (another connection is writing and the busy "
+      migErrSuffix(p->pzErr,
+                   " (another connection is writing and the busy "
                    "timeout expired or is not set; PRAGMA busy_timeout sets "
                    "it)");
     }
@@ -771,11 +793,10 @@ static int waitRunLock(Run *p) {
     int bHeld;
     long long pid = 0;
     char zRev[MIG_MAX_ID + 1], zSince[40];
-    rc = lockCheck(db, &bHeld, &pid, zRev, sizeof(zRev), zSince,
-                   sizeof(zSince));
+    rc =
+        lockCheck(db, &bHeld, &pid, zRev, sizeof(zRev), zSince, sizeof(zSince));
     if (rc) {
-      return migSetError(p->pzErr, rc,
-                         "%s('%s'): cannot read migrate_lock: %s",
+      return migSetError(p->pzErr, rc, "%s('%s'): cannot read migrate_lock: %s",
                          p->opt->zFunc, p->zTarget, sqlite3_errmsg(db));
     }
     if (!bHeld) return SQLITE_OK;
@@ -786,8 +807,7 @@ static int waitRunLock(Run *p) {
                          "(Transaction: none) since %s; try again when it "
                          "has finished%s",
                          p->opt->zFunc, p->zTarget, pid, zRev, zSince,
-                         p->e.txn.bAuto ? " or set a longer busy timeout"
-                                        : "");
+                         p->e.txn.bAuto ? " or set a longer busy timeout" : "");
     }
     sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
     sqlite3_sleep(20);
@@ -882,8 +902,8 @@ static int makePlan(Run *p) {
     }
     if (p->opt->nCallerStmt > 0 && !p->e.bOffline) {
       int iLine;
-      const char *zW = migScriptNeedsIdleConn(rv, p->plan.aStep[i].isUpgrade,
-                                              &iLine);
+      const char *zW =
+          migScriptNeedsIdleConn(rv, p->plan.aStep[i].isUpgrade, &iLine);
       if (zW) {
         return migSetError(
             p->pzErr, SQLITE_ERROR,
@@ -930,8 +950,8 @@ static int checkBefore(Run *p) {
   int rc = SQLITE_OK;
   if (p->plan.nStep == 0) return SQLITE_OK;
   if (!p->zFrom) {
-    rc = migVerifyChecksums(p->e.db, p->b, p->aApplied, p->aCur, p->nCur, 0,
-                            0, p->opt->zFunc, p->zTarget, p->pzErr);
+    rc = migVerifyChecksums(p->e.db, p->b, p->aApplied, p->aCur, p->nCur, 0, 0,
+                            p->opt->zFunc, p->zTarget, p->pzErr);
   }
   if (rc == SQLITE_OK && !p->e.bOffline && p->e.txn.bFk) {
     MigStr fk = {0};
@@ -1132,8 +1152,8 @@ static int runStep(Run *p, int i) {
   ms = monoMs() - t0;
   if (rc == SQLITE_OK) zAfter = headString(p, &rc);
   if (rc == SQLITE_OK) {
-    rc = logStep(p, iRev, bUp ? "upgrade" : "downgrade", p->zBefore, zAfter,
-                 1, ms);
+    rc = logStep(p, iRev, bUp ? "upgrade" : "downgrade", p->zBefore, zAfter, 1,
+                 ms);
   }
   if (rc == SQLITE_OK && rv->no_transaction) {
     rc = emitCommitAfter(p, i == p->plan.nStep - 1);
@@ -1185,8 +1205,9 @@ static int emitFinish(Run *p) {
 static void releaseRunLock(Run *p) {
   sqlite3 *db = p->e.db;
   if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
-  if (sqlite3_exec(db, "BEGIN IMMEDIATE; DROP TABLE main.migrate_lock; "
-                       "COMMIT",
+  if (sqlite3_exec(db,
+                   "BEGIN IMMEDIATE; DROP TABLE main.migrate_lock; "
+                   "COMMIT",
                    0, 0, 0) != SQLITE_OK &&
       !sqlite3_get_autocommit(db)) {
     sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
@@ -1224,7 +1245,8 @@ static void emitFail(Run *p, int rc) {
                 eUndo == MIG_TXN_LOST ? "error" : sqlite3_errstr(rc));
   }
   if (eUndo == MIG_TXN_LOST) {
-    migErrSuffix(p->pzErr, "; SQLite rolled back the caller's whole "
+    migErrSuffix(p->pzErr,
+                 "; SQLite rolled back the caller's whole "
                  "transaction");
   } else if (eUndo == MIG_TXN_STUCK) {
     /* see "When a failed call cannot roll back" in txn.c */
@@ -1262,8 +1284,8 @@ static void runFree(Run *p) {
 ** checks, the steps, the commit.  On error the caller rolls back. */
 static int runBody(Run *p) {
   int i, rc = waitRunLock(p);
-  if (rc == SQLITE_OK) rc = p->zFrom ? startFromList(p, p->zFrom)
-                                     : startFromDb(p);
+  if (rc == SQLITE_OK)
+    rc = p->zFrom ? startFromList(p, p->zFrom) : startFromDb(p);
   if (rc == SQLITE_OK) rc = makePlan(p);
   if (rc == SQLITE_OK) rc = initHeads(p);
   if (rc == SQLITE_OK) rc = checkBefore(p);
@@ -1282,8 +1304,8 @@ static int runBody(Run *p) {
 ** the new version ("a,b" sorted, NULL at base).  db may be NULL offline
 ** when zFrom is given. */
 static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
-                   const char *zTarget, const migrate_options *o,
-                   int bOffline, char **pzOut, char **pzErr) {
+                   const char *zTarget, const migrate_options *o, int bOffline,
+                   char **pzOut, char **pzErr) {
   Run r;
   char *zIgnored = 0; /* the message when the caller wants none */
   char *zShown = 0;   /* zTarget as messages echo it */

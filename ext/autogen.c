@@ -90,8 +90,7 @@ enum { FATE_SAME, FATE_CHANGED, FATE_NEW, FATE_GONE };
 /* ======================================================================
 ** Scanning: one token reader (see the top of the file)
 */
-enum { AT_EOF, AT_SPACE, AT_COMMENT, AT_WORD, AT_QUOTED, AT_STRING,
-       AT_PUNCT };
+enum { AT_EOF, AT_SPACE, AT_COMMENT, AT_WORD, AT_QUOTED, AT_STRING, AT_PUNCT };
 
 static int agIsSpace(unsigned char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
@@ -453,10 +452,11 @@ static int agColumnNotes(AgSide *s, const char *zStmt, int iLine,
       char *zName = agNoteName(z, (size_t)(zE - z), &bNote);
       int iAt = iLine + agLines(zStmt, (size_t)(z - zStmt));
       if (bNote && zName == 0) return SQLITE_NOMEM;
-      if (bNote && (!bStart || zPending || !agOwnLine(zStmt, (size_t)(z - zStmt)) ||
-                    zName[0] == 0)) {
+      if (bNote && (!bStart || zPending ||
+                    !agOwnLine(zStmt, (size_t)(z - zStmt)) || zName[0] == 0)) {
         rc = migSetError(pzErr, SQLITE_ERROR,
-                         "%s:%d: '-- " AG_NOTE " %s' in CREATE TABLE %s does "
+                         "%s:%d: '-- " AG_NOTE
+                         " %s' in CREATE TABLE %s does "
                          "not stand on its own line directly above a column "
                          "definition%s; %s",
                          s->zLabel, iAt, zName, zTable,
@@ -481,7 +481,8 @@ static int agColumnNotes(AgSide *s, const char *zStmt, int iLine,
         }
         if (bCons) {
           rc = migSetError(pzErr, SQLITE_ERROR,
-                           "%s:%d: '-- " AG_NOTE " %s' in CREATE TABLE %s "
+                           "%s:%d: '-- " AG_NOTE
+                           " %s' in CREATE TABLE %s "
                            "stands above a table constraint, not a column "
                            "definition; %s",
                            s->zLabel, iPending, zPending, zTable, zNoteHelp);
@@ -513,7 +514,8 @@ static int agColumnNotes(AgSide *s, const char *zStmt, int iLine,
   }
   if (rc == SQLITE_OK && zPending) {
     rc = migSetError(pzErr, SQLITE_ERROR,
-                     "%s:%d: '-- " AG_NOTE " %s' in CREATE TABLE %s is not "
+                     "%s:%d: '-- " AG_NOTE
+                     " %s' in CREATE TABLE %s is not "
                      "followed by a column definition; %s",
                      s->zLabel, iPending, zPending, zTable, zNoteHelp);
   }
@@ -540,9 +542,8 @@ static int agGapNotes(AgSide *s, const char *z, size_t n, int iLine,
       if (bNote && (*pzFrom || zName[0] == 0 ||
                     !agOwnLine(zAll, (size_t)(z + i - zAll)))) {
         int rc = migSetError(
-            pzErr, SQLITE_ERROR,
-            "%s:%d: '-- " AG_NOTE "%s%s' %s; %s", s->zLabel, iAt,
-            zName[0] ? " " : "", zName,
+            pzErr, SQLITE_ERROR, "%s:%d: '-- " AG_NOTE "%s%s' %s; %s",
+            s->zLabel, iAt, zName[0] ? " " : "", zName,
             zName[0] == 0 ? "names no table"
             : *pzFrom     ? "is the second one above the same statement"
                           : "does not stand on its own line",
@@ -564,9 +565,8 @@ static int agGapNotes(AgSide *s, const char *z, size_t n, int iLine,
 /* Run one statement of a schema text (line iLine, 1-based), refusing what
 ** a declared schema may not hold; a pending renamed-from (zFrom) applies
 ** to it. */
-static int agRunStatement(AgSide *s, const char *zStmt, int iLine,
-                          int bNotes, char **pzFrom, int iFromLine,
-                          char **pzErr) {
+static int agRunStatement(AgSide *s, const char *zStmt, int iLine, int bNotes,
+                          char **pzFrom, int iFromLine, char **pzErr) {
   char *zWord = 0, *zName = 0;
   int bTemp, rc = SQLITE_OK;
   int eKind = agCreateKind(zStmt, &zWord, &bTemp, &zName);
@@ -585,11 +585,10 @@ static int agRunStatement(AgSide *s, const char *zStmt, int iLine,
     goto done;
   }
   if (*pzFrom && eKind != AG_TABLE) {
-    rc = migSetError(pzErr, SQLITE_ERROR,
-                     "%s:%d: '-- " AG_NOTE " %s' stands above %s; %s%s",
-                     s->zLabel, iFromLine, *pzFrom, zWord, zNoteHelp,
-                     eKind == AG_VTAB
-                         ? " (a virtual table is created and dropped, never "
+    rc = migSetError(
+        pzErr, SQLITE_ERROR, "%s:%d: '-- " AG_NOTE " %s' stands above %s; %s%s",
+        s->zLabel, iFromLine, *pzFrom, zWord, zNoteHelp,
+        eKind == AG_VTAB ? " (a virtual table is created and dropped, never "
                            "renamed)"
                          : "");
     goto done;
@@ -600,8 +599,8 @@ static int agRunStatement(AgSide *s, const char *zStmt, int iLine,
     if (rc == SQLITE_DONE) rc = SQLITE_OK;
   }
   if (rc) {
-    rc = migSetError(pzErr, rc == SQLITE_NOMEM ? rc : SQLITE_ERROR,
-                     "%s:%d: %s", s->zLabel, iLine, sqlite3_errmsg(s->db));
+    rc = migSetError(pzErr, rc == SQLITE_NOMEM ? rc : SQLITE_ERROR, "%s:%d: %s",
+                     s->zLabel, iLine, sqlite3_errmsg(s->db));
     goto done;
   }
   if (bNotes && *pzFrom) {
@@ -648,8 +647,7 @@ static int agRunText(AgSide *s, const char *zSql, int bNotes, char **pzErr) {
     }
     cSave = zBuf[(zStmt - zBuf) + (ptrdiff_t)nStmt];
     zBuf[(zStmt - zBuf) + (ptrdiff_t)nStmt] = 0;
-    rc = agRunStatement(s, zStmt, iLine + 1, bNotes, &zFrom, iFromLine,
-                        pzErr);
+    rc = agRunStatement(s, zStmt, iLine + 1, bNotes, &zFrom, iFromLine, pzErr);
     zBuf[(zStmt - zBuf) + (ptrdiff_t)nStmt] = cSave;
     iPrevLine = iLine + agLines(zStmt, nStmt);
     zPrev = zStmt + nStmt;
@@ -660,7 +658,8 @@ static int agRunText(AgSide *s, const char *zSql, int bNotes, char **pzErr) {
                     &iFromLine, pzErr);
     if (rc == SQLITE_OK && zFrom) {
       rc = migSetError(pzErr, SQLITE_ERROR,
-                       "%s:%d: '-- " AG_NOTE " %s' is not followed by a "
+                       "%s:%d: '-- " AG_NOTE
+                       " %s' is not followed by a "
                        "CREATE TABLE statement; %s",
                        s->zLabel, iFromLine, zFrom, zNoteHelp);
     }
@@ -675,8 +674,8 @@ static int agPrepare(sqlite3 *db, const char *zSql, sqlite3_stmt **pSt,
                      const char *zWhat, char **pzErr) {
   int rc = sqlite3_prepare_v2(db, zSql, -1, pSt, 0);
   if (rc) {
-    rc = migSetError(pzErr, rc, "cannot read %s: %s", zWhat,
-                     sqlite3_errmsg(db));
+    rc =
+        migSetError(pzErr, rc, "cannot read %s: %s", zWhat, sqlite3_errmsg(db));
   }
   return rc;
 }
@@ -702,8 +701,8 @@ static int agTableInfo(AgSide *s, AgObj *o, char **pzErr) {
   o->aiColLine = migArenaAlloc(&s->arena, sizeof(int) * (size_t)(n + 1));
   o->azDflt = migArenaAlloc(&s->arena, sizeof(char *) * (size_t)(n + 1));
   o->aColFlags = migArenaAlloc(&s->arena, sizeof(int) * (size_t)(n + 1));
-  if (!o->azCol || !o->azType || !o->azColFrom || !o->aiColLine ||
-      !o->azDflt || !o->aColFlags) {
+  if (!o->azCol || !o->azType || !o->azColFrom || !o->aiColLine || !o->azDflt ||
+      !o->aColFlags) {
     sqlite3_finalize(st);
     return SQLITE_NOMEM;
   }
@@ -734,8 +733,7 @@ static int agTableInfo(AgSide *s, AgObj *o, char **pzErr) {
   sqlite3_reset(st);
   o->azParent = migArenaAlloc(&s->arena, sizeof(char *) * (size_t)(n + 1));
   if (o->azParent == 0) rc = SQLITE_NOMEM;
-  for (i = 0; rc == SQLITE_OK && i < n && sqlite3_step(st) == SQLITE_ROW;
-       i++) {
+  for (i = 0; rc == SQLITE_OK && i < n && sqlite3_step(st) == SQLITE_ROW; i++) {
     o->azParent[i] = agDup(s, (const char *)sqlite3_column_text(st, 0));
     if (o->azParent[i] == 0) rc = SQLITE_NOMEM;
   }
@@ -851,7 +849,8 @@ static int agReadObjects(AgSide *s, char **pzErr) {
     }
     if (strcmp(zType, "table") == 0) {
       o->eType = sqlite3_column_int(st, 4) ? AG_VTAB : AG_TABLE;
-      if (o->eType == AG_TABLE) bShadow = agIsShadow(s, azShadow, nShadow, zName);
+      if (o->eType == AG_TABLE)
+        bShadow = agIsShadow(s, azShadow, nShadow, zName);
       if (bShadow) continue;
     } else if (strcmp(zType, "index") == 0) {
       o->eType = AG_INDEX;
@@ -922,7 +921,8 @@ static int agAttachNotes(AgSide *s, char **pzErr) {
     iCol = agFindCol(o, n->zCol);
     if (iCol < 0) {
       return migSetError(pzErr, SQLITE_ERROR,
-                         "%s:%d: '-- " AG_NOTE " %s' stands above %s, which "
+                         "%s:%d: '-- " AG_NOTE
+                         " %s' stands above %s, which "
                          "is not a column of table %s",
                          s->zLabel, n->iLine, n->zFrom, n->zCol, o->zName);
     }
@@ -952,9 +952,9 @@ static int agLoad(AgSide *s, const char *zSql, const char *zLabel, int bNotes,
 */
 
 typedef struct AgRun {
-  AgSide *pA;   /* from */
-  AgSide *pB;   /* to: its renamed-from fields count */
-  sqlite3 *dbW; /* work copy of A; every statement runs here too */
+  AgSide *pA;     /* from */
+  AgSide *pB;     /* to: its renamed-from fields count */
+  sqlite3 *dbW;   /* work copy of A; every statement runs here too */
   MigArena arena; /* this run's arrays */
   MigStr out;
   int nStmt;
@@ -1040,7 +1040,8 @@ static int agMatch(AgRun *r) {
           bNote = 0;
         } else {
           return migSetError(r->pzErr, SQLITE_ERROR,
-                             "%s:%d: '-- " AG_NOTE " %s': %s has no table "
+                             "%s:%d: '-- " AG_NOTE
+                             " %s': %s has no table "
                              "%s (nor %s)",
                              b->zLabel, y->iFromLine, y->zFrom, a->zLabel,
                              y->zFrom, y->zName);
@@ -1050,14 +1051,16 @@ static int agMatch(AgRun *r) {
       i = agFind(a, y->eType, bNote ? y->zFrom : y->zName);
       if (bNote && agFind(a, AG_TABLE, y->zName) >= 0) {
         return migSetError(r->pzErr, SQLITE_ERROR,
-                           "%s:%d: '-- " AG_NOTE " %s': table %s is declared "
+                           "%s:%d: '-- " AG_NOTE
+                           " %s': table %s is declared "
                            "as renamed from %s, but %s has a table %s already",
                            b->zLabel, y->iFromLine, y->zFrom, y->zName,
                            y->zFrom, a->zLabel, y->zName);
       }
       if (bNote && a->aObj[i].iPeer >= 0) {
         return migSetError(r->pzErr, SQLITE_ERROR,
-                           "%s:%d: '-- " AG_NOTE " %s': table %s is renamed "
+                           "%s:%d: '-- " AG_NOTE
+                           " %s': table %s is renamed "
                            "twice",
                            b->zLabel, y->iFromLine, y->zFrom, y->zFrom);
       }
@@ -1077,17 +1080,19 @@ static int agMatch(AgRun *r) {
     if (y->eType == AG_TABLE) {
       AgObj *x = &a->aObj[y->iPeer];
       int bRename = sqlite3_stricmp(x->zName, y->zName) != 0, c;
-      y->aColPeer = migArenaAlloc(&r->arena, sizeof(int) * (size_t)(y->nCol + 1));
-      x->aColPeer = migArenaAlloc(&r->arena, sizeof(int) * (size_t)(x->nCol + 1));
+      y->aColPeer =
+          migArenaAlloc(&r->arena, sizeof(int) * (size_t)(y->nCol + 1));
+      x->aColPeer =
+          migArenaAlloc(&r->arena, sizeof(int) * (size_t)(x->nCol + 1));
       if (y->aColPeer == 0 || x->aColPeer == 0) return SQLITE_NOMEM;
       for (c = 0; c < x->nCol; c++) x->aColPeer[c] = -1;
       for (pass = 0; pass < 2; pass++) {
         for (c = 0; c < y->nCol; c++) {
           const char *zFrom = y->azColFrom[c];
           int k;
-          if (zFrom && (sqlite3_stricmp(zFrom, y->azCol[c]) == 0 ||
-                        (agFindCol(x, zFrom) < 0 &&
-                         agFindCol(x, y->azCol[c]) >= 0))) {
+          if (zFrom &&
+              (sqlite3_stricmp(zFrom, y->azCol[c]) == 0 ||
+               (agFindCol(x, zFrom) < 0 && agFindCol(x, y->azCol[c]) >= 0))) {
             zFrom = 0; /* a rename the first schema already has */
           }
           if ((zFrom != 0) != (pass == 0)) continue;
@@ -1095,14 +1100,16 @@ static int agMatch(AgRun *r) {
           k = agFindCol(x, zFrom ? zFrom : y->azCol[c]);
           if (zFrom && k < 0) {
             return migSetError(r->pzErr, SQLITE_ERROR,
-                               "%s:%d: '-- " AG_NOTE " %s': table %s in %s "
+                               "%s:%d: '-- " AG_NOTE
+                               " %s': table %s in %s "
                                "has no column %s (nor %s)",
                                b->zLabel, y->aiColLine[c], zFrom, x->zName,
                                a->zLabel, zFrom, y->azCol[c]);
           }
           if (zFrom && x->aColPeer[k] >= 0) {
             return migSetError(r->pzErr, SQLITE_ERROR,
-                               "%s:%d: '-- " AG_NOTE " %s': column %s of "
+                               "%s:%d: '-- " AG_NOTE
+                               " %s': column %s of "
                                "table %s is renamed twice",
                                b->zLabel, y->aiColLine[c], zFrom, zFrom,
                                x->zName);
@@ -1159,12 +1166,14 @@ static int agMentions(const char *zSql, const char **az, int n) {
 ** changed or gone, or mentioning a changed or gone table or touched view. */
 static int agTouch(AgRun *r) {
   AgSide *a = r->pA;
-  const char **az = migArenaAlloc(&r->arena, sizeof(char *) * (size_t)(a->nObj + 1));
+  const char **az =
+      migArenaAlloc(&r->arena, sizeof(char *) * (size_t)(a->nObj + 1));
   int n = 0, i, bMore = 1;
   if (az == 0) return SQLITE_NOMEM;
   for (i = 0; i < a->nObj; i++) {
     const AgObj *x = &a->aObj[i];
-    if ((x->eType == AG_TABLE || x->eType == AG_VTAB) && x->eFate != FATE_SAME) {
+    if ((x->eType == AG_TABLE || x->eType == AG_VTAB) &&
+        x->eFate != FATE_SAME) {
       az[n++] = x->zName;
     }
   }
@@ -1337,8 +1346,7 @@ static int agTry(AgRun *r, const AgObj *y, char **az, int n, int *pbSame) {
                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 0);
   for (k = 0; rc == SQLITE_OK && k < y->nParent; k++) {
     if (sqlite3_stricmp(y->azParent[k], y->zName) == 0) continue;
-    rc = agCopyFromWork(r, db, "type = 'table' AND name = ?1",
-                        y->azParent[k]);
+    rc = agCopyFromWork(r, db, "type = 'table' AND name = ?1", y->azParent[k]);
   }
   if (rc == SQLITE_OK) {
     rc = agCopyFromWork(r, db,
@@ -1348,8 +1356,8 @@ static int agTry(AgRun *r, const AgObj *y, char **az, int n, int *pbSame) {
   }
   if (rc) {
     rc = migSetError(r->pzErr, rc == SQLITE_NOMEM ? rc : SQLITE_ERROR,
-                     "cannot copy table %s to a scratch database: %s",
-                     y->zName, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+                     "cannot copy table %s to a scratch database: %s", y->zName,
+                     db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   }
   for (k = 0; rc == SQLITE_OK && k < n && bRan; k++) {
     int rc2 = sqlite3_exec(db, az[k], 0, 0, 0);
@@ -1359,8 +1367,8 @@ static int agTry(AgRun *r, const AgObj *y, char **az, int n, int *pbSame) {
   if (rc == SQLITE_OK && bRan) {
     rc = migSchemaSnapshot(db, "main", &p, r->pzErr);
     if (rc == SQLITE_OK) {
-      *pbSame = migSchemaSameObject(p, y->zName, r->pB->pSnap, y->zName,
-                                    AG_TABLE);
+      *pbSame =
+          migSchemaSameObject(p, y->zName, r->pB->pSnap, y->zName, AG_TABLE);
     }
   }
   migSchemaFree(p);
@@ -1385,7 +1393,7 @@ static int agIsLiteral(const char *z) {
     if (zE == zS + 1) zE = agTok(zE, &e); /* x'..' */
   } else if (e == AT_PUNCT) {
     if (!(zS[0] >= '0' && zS[0] <= '9') && zS[0] != '.') return 0;
-    if (zS[0] == '.' ) zE = agTok(zE, &e);
+    if (zS[0] == '.') zE = agTok(zE, &e);
   } else if (e != AT_STRING) {
     return 0;
   }
@@ -1413,8 +1421,8 @@ static int agCanAdd(const AgObj *y, int c) {
 /* ALTER TABLE statements that may turn A's table x (already renamed to
 ** y's name) into B's table y: into az[0..*pn) (caller frees each), with
 ** their comments in azNote.  0 when ALTER TABLE cannot do it. */
-static int agAlterPlan(const AgObj *x, const AgObj *y, char **az,
-                       char **azNote, int *pn) {
+static int agAlterPlan(const AgObj *x, const AgObj *y, char **az, char **azNote,
+                       int *pn) {
   char *zT = agQuote(y->zName);
   int c, n = 0, iLastKept = -1, iPrev = -1, bOk = 1;
   if (zT == 0) return -1;
@@ -1437,9 +1445,10 @@ static int agAlterPlan(const AgObj *x, const AgObj *y, char **az,
     if (k >= 0 && sqlite3_stricmp(x->azCol[k], y->azCol[c]) != 0) {
       char *zOld = agQuote(x->azCol[k]), *zNew = agQuote(y->azCol[c]);
       azNote[n] = 0;
-      az[n++] = zOld && zNew ? sqlite3_mprintf("ALTER TABLE %s RENAME COLUMN "
-                                               "%s TO %s",
-                                               zT, zOld, zNew)
+      az[n++] = zOld && zNew ? sqlite3_mprintf(
+                                   "ALTER TABLE %s RENAME COLUMN "
+                                   "%s TO %s",
+                                   zT, zOld, zNew)
                              : 0;
       sqlite3_free(zOld);
       sqlite3_free(zNew);
@@ -1448,12 +1457,12 @@ static int agAlterPlan(const AgObj *x, const AgObj *y, char **az,
   for (c = 0; c < x->nCol && bOk; c++) {
     if (x->aColPeer[c] < 0) {
       char *zCol = agQuote(x->azCol[c]);
-      azNote[n] = sqlite3_mprintf("destructive: drops column %s.%s and its "
-                                  "values",
-                                  y->zName, x->azCol[c]);
-      az[n++] = zCol ? sqlite3_mprintf("ALTER TABLE %s DROP COLUMN %s", zT,
-                                       zCol)
-                     : 0;
+      azNote[n] = sqlite3_mprintf(
+          "destructive: drops column %s.%s and its "
+          "values",
+          y->zName, x->azCol[c]);
+      az[n++] =
+          zCol ? sqlite3_mprintf("ALTER TABLE %s DROP COLUMN %s", zT, zCol) : 0;
       sqlite3_free(zCol);
     }
   }
@@ -1532,7 +1541,8 @@ static int agChangeTable(AgRun *r, const AgObj *x, const AgObj *y) {
         migStrAppendf(&note,
                       "-- destructive: column %s.%s changes type from %s to "
                       "%s; its values are converted\n",
-                      y->zName, y->azCol[c], x->azType[k][0] ? x->azType[k] : "(none)",
+                      y->zName, y->azCol[c],
+                      x->azType[k][0] ? x->azType[k] : "(none)",
                       y->azType[c][0] ? y->azType[c] : "(none)");
       }
     }
@@ -1550,8 +1560,8 @@ static int agChangeTable(AgRun *r, const AgObj *x, const AgObj *y) {
       migStrAppend(&r->out, note.z ? note.z : "", note.n);
       zSql = nMap ? sqlite3_mprintf("SELECT migrate_rebuild(%Q, %Q, %Q)",
                                     y->zName, y->zSql, map.z)
-                  : sqlite3_mprintf("SELECT migrate_rebuild(%Q, %Q)",
-                                    y->zName, y->zSql);
+                  : sqlite3_mprintf("SELECT migrate_rebuild(%Q, %Q)", y->zName,
+                                    y->zSql);
       rc = agEmit(r, 0, zSql);
     }
     migStrReset(&map);
@@ -1579,8 +1589,8 @@ static int agDrop(AgRun *r, const AgObj *x) {
       return SQLITE_NOMEM;
     }
   }
-  rc = agEmit(r, zNote, sqlite3_mprintf("DROP %s %s", azAgKind[x->eType],
-                                        zName));
+  rc = agEmit(r, zNote,
+              sqlite3_mprintf("DROP %s %s", azAgKind[x->eType], zName));
   sqlite3_free(zName);
   sqlite3_free(zNote);
   return rc;
@@ -1653,8 +1663,8 @@ static int agTables(AgRun *r) {
   /* tables that go and that no remaining table references go first: a
   ** change of a table they reference could break their foreign keys */
   for (i = 0; i < a->nObj; i++) {
-    a->aObj[i].bDone = a->aObj[i].eFate == FATE_GONE &&
-                       agReferencedByKept(a, &a->aObj[i]);
+    a->aObj[i].bDone =
+        a->aObj[i].eFate == FATE_GONE && agReferencedByKept(a, &a->aObj[i]);
   }
   while (rc == SQLITE_OK && (i = agNextTable(r, a, FATE_GONE, 1)) >= 0) {
     a->aObj[i].bDone = 1;
@@ -1817,8 +1827,8 @@ int migrate_diff(const char *zFrom, const char *zFromName, const char *zTo,
 }
 
 int migrate_diff_report(const char *zFrom, const char *zFromName,
-                        const char *zTo, const char *zToName,
-                        char **pzReport, char **pzErr) {
+                        const char *zTo, const char *zToName, char **pzReport,
+                        char **pzErr) {
   AgSide a, b;
   int rc;
   char *zA = sqlite3_mprintf("in %s", zFromName);
@@ -1828,8 +1838,10 @@ int migrate_diff_report(const char *zFrom, const char *zFromName,
   *pzReport = 0;
   memset(&b, 0, sizeof(b));
   rc = zA && zB && zOnlyA && zOnlyB ? SQLITE_OK : SQLITE_NOMEM;
-  if (rc == SQLITE_OK) rc = agLoad(&a, zFrom, zFromName, 0, pzErr);
-  else memset(&a, 0, sizeof(a));
+  if (rc == SQLITE_OK)
+    rc = agLoad(&a, zFrom, zFromName, 0, pzErr);
+  else
+    memset(&a, 0, sizeof(a));
   if (rc == SQLITE_OK) rc = agLoad(&b, zTo, zToName, 1, pzErr);
   if (rc == SQLITE_OK) {
     MigDiffWords w;
@@ -1906,8 +1918,8 @@ void migFnDiff(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   if (rc == SQLITE_NOMEM) {
     sqlite3_result_error_nomem(ctx);
   } else if (rc) {
-    char *zMsg = sqlite3_mprintf("migrate_diff(): %s",
-                                 zErr ? zErr : sqlite3_errstr(rc));
+    char *zMsg =
+        sqlite3_mprintf("migrate_diff(): %s", zErr ? zErr : sqlite3_errstr(rc));
     sqlite3_result_error(ctx, zMsg ? zMsg : "migrate_diff(): out of memory",
                          -1);
     sqlite3_free(zMsg);

@@ -53,8 +53,8 @@ const char migBookkeepingSql[] =
 int migTableExists(sqlite3 *db, const char *zName, int *pExists) {
   sqlite3_stmt *st;
   int rc = sqlite3_prepare_v2(
-      db, "SELECT 1 FROM main.sqlite_master WHERE type='table' AND name=?",
-      -1, &st, 0);
+      db, "SELECT 1 FROM main.sqlite_master WHERE type='table' AND name=?", -1,
+      &st, 0);
   *pExists = 0;
   if (rc) return rc;
   sqlite3_bind_text(st, 1, zName, -1, SQLITE_STATIC);
@@ -85,8 +85,8 @@ int migReadVersion(sqlite3 *db, migrate_bundle *b, const char *zFunc,
   rc = sqlite3_prepare_v2(db, "SELECT version_num FROM main.migrate_version",
                           -1, &st, 0);
   if (rc) {
-    return migSetError(pzErr, rc, "%s: cannot read migrate_version: %s",
-                       zFunc, sqlite3_errmsg(db));
+    return migSetError(pzErr, rc, "%s: cannot read migrate_version: %s", zFunc,
+                       sqlite3_errmsg(db));
   }
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     const char *z = (const char *)sqlite3_column_text(st, 0);
@@ -231,14 +231,16 @@ int migVerifyChecksums(sqlite3 *db, migrate_bundle *b, const MigBits *aApplied,
       if (bHead) {
         zHow = sqlite3_mprintf("SELECT migrate_stamp('%s')", r->id);
       } else if (nCur == 1) {
-        zHow = sqlite3_mprintf("SELECT migrate_stamp('%s') and then "
-                               "SELECT migrate_stamp('%s') to return to "
-                               "the current version",
-                               r->id, zCur);
+        zHow = sqlite3_mprintf(
+            "SELECT migrate_stamp('%s') and then "
+            "SELECT migrate_stamp('%s') to return to "
+            "the current version",
+            r->id, zCur);
       } else {
-        zHow = sqlite3_mprintf("SELECT migrate_stamp('%s'), then stamp "
-                               "each current head (%s) again",
-                               r->id, zCur ? zCur : "");
+        zHow = sqlite3_mprintf(
+            "SELECT migrate_stamp('%s'), then stamp "
+            "each current head (%s) again",
+            r->id, zCur ? zCur : "");
       }
       rc = zHow ? migSetError(pzErr, SQLITE_ERROR,
                               "%s('%s'): revision %s (%s) was applied with "

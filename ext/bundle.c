@@ -63,10 +63,10 @@ SQLITE_EXTENSION_INIT3
 #include <pthread.h>
 #include <zlib.h>
 
-#define BUNDLE_MAGIC "SQLMIGR\x1a"
-#define BUNDLE_HDR 32
+#define BUNDLE_MAGIC   "SQLMIGR\x1a"
+#define BUNDLE_HDR     32
 #define BUNDLE_VERSION 2
-#define BUNDLE_CHUNK (128 * 1024) /* inflated bytes of scripts per chunk */
+#define BUNDLE_CHUNK   (128 * 1024) /* inflated bytes of scripts per chunk */
 
 static void put32(unsigned char *p, unsigned int v) {
   p[0] = (unsigned char)v;
@@ -99,14 +99,14 @@ typedef struct MigLazyRev {
 } MigLazyRev;
 
 struct MigLazy {
-  pthread_mutex_t mutex;    /* guards every field below and the loading of
+  pthread_mutex_t mutex;      /* guards every field below and the loading of
                             ** the revisions' text fields */
   const unsigned char *aArea; /* the chunk area (owned unless bBorrowed) */
   int bBorrowed;
-  unsigned char *aIdx;      /* the inflated index (headers point into it) */
+  unsigned char *aIdx; /* the inflated index (headers point into it) */
   int nChunk;
   MigLazyChunk *aChunk;
-  MigLazyRev *aRev;         /* per revision, same order as aRev */
+  MigLazyRev *aRev; /* per revision, same order as aRev */
 };
 typedef struct MigLazy MigLazy;
 
@@ -160,8 +160,7 @@ static const char *inflateStream(const unsigned char *aIn, size_t nIn,
              (unsigned)(nOut - zs.avail_out));
     zWhy = zBuf;
   } else if (zrc == Z_STREAM_END) {
-    snprintf(zBuf, nBuf, "%u bytes follow the end of the stream",
-             zs.avail_in);
+    snprintf(zBuf, nBuf, "%u bytes follow the end of the stream", zs.avail_in);
     zWhy = zBuf;
   } else if (zrc == Z_BUF_ERROR || zrc == Z_OK) {
     zWhy = zs.avail_in == 0 ? "the stream is truncated"
@@ -198,9 +197,8 @@ static int lazyLoadOne(migrate_bundle *b, int i, char **pzErr) {
     }
     z = sqlite3_malloc64((size_t)c->nRaw + 1);
     if (z == 0) return migSetError(pzErr, SQLITE_NOMEM, "out of memory");
-    zWhy = inflateStream(p->aArea + c->iStored, c->nStored,
-                         (unsigned char *)z, c->nRaw, -15, &bNoMem, zBuf,
-                         sizeof(zBuf));
+    zWhy = inflateStream(p->aArea + c->iStored, c->nStored, (unsigned char *)z,
+                         c->nRaw, -15, &bNoMem, zBuf, sizeof(zBuf));
     if (zWhy) {
       sqlite3_free(z);
       if (bNoMem) return migSetError(pzErr, SQLITE_NOMEM, "out of memory");
@@ -301,7 +299,8 @@ int migBundleFromFilesEx(int nFile, const char **azName, const char **azText,
   b = sqlite3_malloc64(sizeof(*b));
   if (b == 0) return SQLITE_NOMEM;
   memset(b, 0, sizeof(*b));
-  b->aRev = migArenaAlloc(&b->arena, sizeof(migrate_revision) * (size_t)(nFile + 1));
+  b->aRev =
+      migArenaAlloc(&b->arena, sizeof(migrate_revision) * (size_t)(nFile + 1));
   if (b->aRev == 0) rc = SQLITE_NOMEM;
   for (i = 0; rc == SQLITE_OK && i < nFile; i++) {
     rc = migScriptParseEx(&b->arena, azName[i], azText[i], anText[i],
@@ -377,7 +376,7 @@ static void strPut32(MigStr *s, unsigned int v) {
 int migBundleEncodeLevel(migrate_bundle *b, int level, unsigned char **paOut,
                          size_t *pnOut, char **pzErr) {
   MigStr area = {0}, chunk = {0}, idx = {0}, out = {0};
-  MigStr table = {0}; /* K times { stored, raw, crc } */
+  MigStr table = {0};     /* K times { stored, raw, crc } */
   unsigned int *aLoc = 0; /* per revision: chunk, offset, head length */
   int i, j, nChunk = 0, zrc = Z_OK, rc = SQLITE_OK;
   size_t nText = 0;
@@ -482,7 +481,7 @@ done:
 
 /* Format 1 (see the top): kept so tests can write old bundles. */
 int migBundleEncodeV1(migrate_bundle *b, int level, unsigned char **paOut,
-                         size_t *pnOut, char **pzErr) {
+                      size_t *pnOut, char **pzErr) {
   MigStr s = {0};
   int i;
   unsigned char aLen[4];
@@ -554,16 +553,16 @@ static int cmpNamed(const void *a, const void *b) {
 }
 
 /* Build from an array of named texts (sorted here). */
-static int fromNamed(NamedText *a, int n, int flags,
-                     migrate_bundle **ppOut, char **pzErr) {
+static int fromNamed(NamedText *a, int n, int flags, migrate_bundle **ppOut,
+                     char **pzErr) {
   const char **azName, **azText;
   size_t *anText;
   int i, rc;
   if (n > 1) qsort(a, (size_t)n, sizeof(NamedText), cmpNamed);
   for (i = 1; i < n; i++) {
     if (strcmp(a[i].zName, a[i - 1].zName) == 0) {
-      return migSetError(pzErr, SQLITE_CORRUPT,
-                         "two scripts are named %s", a[i].zName);
+      return migSetError(pzErr, SQLITE_CORRUPT, "two scripts are named %s",
+                         a[i].zName);
     }
   }
   azName = sqlite3_malloc64(sizeof(char *) * (size_t)(n + 1));
@@ -577,8 +576,7 @@ static int fromNamed(NamedText *a, int n, int flags,
       azText[i] = a[i].zText;
       anText[i] = a[i].nText;
     }
-    rc = migBundleFromFilesEx(n, azName, azText, anText, flags,
-                              ppOut, pzErr);
+    rc = migBundleFromFilesEx(n, azName, azText, anText, flags, ppOut, pzErr);
   }
   sqlite3_free(azName);
   sqlite3_free(azText);
@@ -839,8 +837,7 @@ static int v2NewLazy(unsigned char *aIdx, unsigned int nChunk,
   pLazy->bBorrowed = 1; /* until a copy of the area is made */
   pLazy->aIdx = aIdx;
   *ppLazy = pLazy;
-  pLazy->aChunk =
-      sqlite3_malloc64(sizeof(MigLazyChunk) * ((size_t)nChunk + 1));
+  pLazy->aChunk = sqlite3_malloc64(sizeof(MigLazyChunk) * ((size_t)nChunk + 1));
   pLazy->aRev = sqlite3_malloc64(sizeof(MigLazyRev) * ((size_t)nScript + 1));
   if (pLazy->aChunk == 0 || pLazy->aRev == 0) {
     return migSetError(pzErr, SQLITE_NOMEM, "out of memory");
@@ -934,8 +931,8 @@ static int v2ReadEntry(migrate_bundle *b, MigLazy *pLazy, unsigned int nIdx,
                        "chunk",
                        zName);
   }
-  rc = migScriptParseEx(&b->arena, zName, l->zHead, nHead, r,
-                        MIG_PARSE_HEADER, pzErr);
+  rc = migScriptParseEx(&b->arena, zName, l->zHead, nHead, r, MIG_PARSE_HEADER,
+                        pzErr);
   if (rc == SQLITE_NOMEM) {
     return migSetError(pzErr, SQLITE_NOMEM, "out of memory");
   }
@@ -1007,8 +1004,8 @@ static int decodeV2(const unsigned char *p, size_t nData, int bBorrow,
     b = sqlite3_malloc64(sizeof(*b));
     if (b) memset(b, 0, sizeof(*b));
     if (b) {
-      b->aRev = migArenaAlloc(&b->arena, sizeof(migrate_revision) *
-                                             ((size_t)nScript + 1));
+      b->aRev = migArenaAlloc(&b->arena,
+                              sizeof(migrate_revision) * ((size_t)nScript + 1));
     }
     if (b == 0 || b->aRev == 0) {
       rc = migSetError(pzErr, SQLITE_NOMEM, "out of memory");
@@ -1283,8 +1280,8 @@ int migrate_bundle_open_path(const char *zPath, migrate_bundle **ppOut,
   {
     char *z;
     size_t n;
-    int rc = readFile(zPath, (size_t)MIG_MAX_PAYLOAD + BUNDLE_HDR, &z, &n,
-                      pzErr);
+    int rc =
+        readFile(zPath, (size_t)MIG_MAX_PAYLOAD + BUNDLE_HDR, &z, &n, pzErr);
     if (rc) return rc;
     rc = migrate_bundle_open_blob(z, n, ppOut, pzErr);
     sqlite3_free(z);

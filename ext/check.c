@@ -218,7 +218,7 @@ static const MigDiffWords schBaseWords = {
 
 typedef struct RoundTrip {
   migrate_bundle *b;
-  MigStr s;      /* the report */
+  MigStr s; /* the report */
   int nLine;
   char **pzErr;
 } RoundTrip;
@@ -268,8 +268,8 @@ static int rtRevision(RoundTrip *t, int iRev, int *pbFailed) {
     rc = schMove(db, b, b->aRev[aHead[i]].id, MIGRATE_UPGRADE, "test", &zMsg);
     if (rc == SQLITE_NOMEM) goto done;
     if (rc) {
-      rtLine(t, "revision %s (%s): cannot reach the state before it: %s",
-             r->id, r->file, zMsg ? zMsg : sqlite3_errstr(rc));
+      rtLine(t, "revision %s (%s): cannot reach the state before it: %s", r->id,
+             r->file, zMsg ? zMsg : sqlite3_errstr(rc));
       *pbFailed = 1;
       rc = SQLITE_OK;
       goto done;
@@ -334,8 +334,8 @@ static int rtRevision(RoundTrip *t, int iRev, int *pbFailed) {
   rc = schMove(db, b, r->id, MIGRATE_UPGRADE, "test", &zMsg);
   if (rc == SQLITE_NOMEM) goto done;
   if (rc) {
-    rtLine(t, "revision %s (%s): upgrade after its downgrade fails: %s",
-           r->id, r->file, zMsg ? zMsg : sqlite3_errstr(rc));
+    rtLine(t, "revision %s (%s): upgrade after its downgrade fails: %s", r->id,
+           r->file, zMsg ? zMsg : sqlite3_errstr(rc));
     rc = SQLITE_OK;
     goto done;
   }
@@ -485,8 +485,7 @@ done:
 ** scratch connections, where ATTACH or VACUUM INTO could reach files.
 */
 
-static void schResult(sqlite3_context *ctx, int rc, char *zErr,
-                      char *zReport) {
+static void schResult(sqlite3_context *ctx, int rc, char *zErr, char *zReport) {
   if (rc) {
     migResultError(ctx, rc, zErr);
   } else if (zReport) {

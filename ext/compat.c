@@ -141,14 +141,16 @@ int migOtherSchemaOf(sqlite3 *db, const char *zName, char **pzSchema) {
                           -1, &pDb, 0);
   while (rc == SQLITE_OK && !bRow && sqlite3_step(pDb) == SQLITE_ROW) {
     const char *zDb = (const char *)sqlite3_column_text(pDb, 0);
-    char *zSql = sqlite3_mprintf("SELECT 1 FROM \"%w\".sqlite_schema WHERE "
-                                 "name = ?1 COLLATE NOCASE AND type IN "
-                                 "('table', 'view')",
-                                 zDb ? zDb : "");
+    char *zSql = sqlite3_mprintf(
+        "SELECT 1 FROM \"%w\".sqlite_schema WHERE "
+        "name = ?1 COLLATE NOCASE AND type IN "
+        "('table', 'view')",
+        zDb ? zDb : "");
     sqlite3_stmt *st = 0;
     rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, &st, 0) : SQLITE_NOMEM;
     sqlite3_free(zSql);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, zName, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+      rc = sqlite3_bind_text(st, 1, zName, -1, SQLITE_STATIC);
     if (rc == SQLITE_OK) {
       rc = compatAny(st, &bRow);
     } else {

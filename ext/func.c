@@ -87,17 +87,18 @@ static int bundleArg(MigConn *c, sqlite3_value *pVal, const char *zFunc,
   }
   if (sqlite3_value_type(pVal) != SQLITE_BLOB) {
     int bTarget = strcmp(zFunc, "migrate_check") != 0;
-    return migSetError(pzErr, SQLITE_MISMATCH,
-                       "%s(): the bundle argument must be the BLOB that "
-                       "migrate_bundle() returns, e.g. %s(%s"
-                       "migrate_bundle('migrations')); got %s",
-                       zFunc, zFunc, bTarget ? "'head', " : "",
-                       sqlite3_value_type(pVal) == SQLITE_TEXT ? "text"
-                                                               : "a number");
+    return migSetError(
+        pzErr, SQLITE_MISMATCH,
+        "%s(): the bundle argument must be the BLOB that "
+        "migrate_bundle() returns, e.g. %s(%s"
+        "migrate_bundle('migrations')); got %s",
+        zFunc, zFunc, bTarget ? "'head', " : "",
+        sqlite3_value_type(pVal) == SQLITE_TEXT ? "text" : "a number");
   }
   a = sqlite3_value_blob(pVal);
   n = sqlite3_value_bytes(pVal);
-  if (c->pBundle && (size_t)n == c->nBlob && memcmp(a, c->aBlob, c->nBlob) == 0) {
+  if (c->pBundle && (size_t)n == c->nBlob &&
+      memcmp(a, c->aBlob, c->nBlob) == 0) {
     *ppOut = c->pBundle;
     return SQLITE_OK;
   }
@@ -204,8 +205,8 @@ static void fnSql(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   int bOwned;
   int rc = targetArg(argv[0], &zTarget, &zOwned);
   if (rc == SQLITE_OK) {
-    rc = bundleArg(c, argc > 1 ? argv[1] : 0, "migrate_sql", &b, &bOwned,
-                   &zErr);
+    rc =
+        bundleArg(c, argc > 1 ? argv[1] : 0, "migrate_sql", &b, &bOwned, &zErr);
   }
   if (rc == SQLITE_OK) {
     c->nBusy++;
@@ -243,8 +244,8 @@ static void fnCheck(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   migrate_bundle *b;
   char *zErr = 0, *zRep = 0;
   int bOwned;
-  int rc = bundleArg(c, argc > 0 ? argv[0] : 0, "migrate_check", &b, &bOwned,
-                     &zErr);
+  int rc =
+      bundleArg(c, argc > 0 ? argv[0] : 0, "migrate_check", &b, &bOwned, &zErr);
   if (rc == SQLITE_OK) {
     c->nBusy++;
     rc = migrate_check_report(sqlite3_context_db_handle(ctx), b, &zRep, &zErr);
@@ -283,7 +284,8 @@ static void fnBundle(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     size_t nPath = strlen(zPath);
     const char *zMsg = zErr ? zErr : "";
     char *z, *zShown;
-    if (strncmp(zMsg, zPath, nPath) == 0 && strncmp(zMsg + nPath, ": ", 2) == 0) {
+    if (strncmp(zMsg, zPath, nPath) == 0 &&
+        strncmp(zMsg + nPath, ": ", 2) == 0) {
       zMsg += nPath + 2;
     }
     zShown = migShowArg(zPath, -1);

@@ -237,8 +237,8 @@ int migHeadsOf(migrate_bundle *b, const MigBits *aApplied, int **paOut,
 ** _unmerge_to_revisions / merge_branch_idents filter).  aOut gets them;
 ** *pnOut their count.  SQLITE_OK or SQLITE_NOMEM. */
 static int notUnderOtherRows(const migrate_bundle *b, const MigBits *aHead,
-                             int iSkip, const int *aDown, int nDown,
-                             int *aOut, int *pnOut) {
+                             int iSkip, const int *aDown, int nDown, int *aOut,
+                             int *pnOut) {
   IntList other = {0};
   MigBits *aAnc;
   int i, n = 0;
@@ -336,16 +336,14 @@ int migHeadsStep(const migrate_bundle *b, MigBits *aHead, int i, int bUp,
 
 /* Simulate the version rows through a plan: see internal.h. */
 int migHeadsAfterPlan(const migrate_bundle *b, const int *aCur, int nCur,
-                      const MigPlan *p, int **paOut, int *pnOut,
-                      char **pzErr) {
+                      const MigPlan *p, int **paOut, int *pnOut, char **pzErr) {
   MigBits *aHead = bitsNew(b);
   IntList l = {0};
   int i, rc = SQLITE_OK;
   if (aHead == 0) return SQLITE_NOMEM;
   for (i = 0; i < nCur; i++) MIG_BIT_SET(aHead, aCur[i]);
   for (i = 0; i < p->nStep && rc == SQLITE_OK; i++) {
-    rc = migHeadsStep(b, aHead, p->aStep[i].iRev, p->aStep[i].isUpgrade,
-                      pzErr);
+    rc = migHeadsStep(b, aHead, p->aStep[i].iRev, p->aStep[i].isUpgrade, pzErr);
   }
   for (i = 0; rc == SQLITE_OK && paOut && i < b->nRev; i++) {
     if (MIG_BIT_TEST(aHead, i)) listAdd(&l, i);
@@ -373,8 +371,8 @@ static int topoSort(const migrate_bundle *b, const MigBits *aTodoIn,
                     const int *aHeadIn, int nHeadIn, int *aOut, int *pnOut) {
   size_t nW = MIG_BITS_WORDS(b->nRev ? b->nRev : 1);
   MigBits *aTodo = 0;
-  int *aCurHead = 0;     /* current_heads */
-  MigBits **aaAnc = 0;   /* ancestors_by_idx */
+  int *aCurHead = 0;   /* current_heads */
+  MigBits **aaAnc = 0; /* ancestors_by_idx */
   int nCur = 0, nCurAlloc = 0, idx = 0, nOut = 0, i;
   int rc = SQLITE_NOMEM;
 
@@ -778,7 +776,8 @@ int migGraphBuild(migrate_bundle *b, char **pzErr) {
     b->aaDown[i] =
         migArenaAlloc(pA, sizeof(int) * (size_t)(r->nparent + r->ndepend + 1));
     if (b->aaDown[i] == 0) return SQLITE_NOMEM;
-    for (k = 0; k < r->nparent; k++) b->aaDown[i][b->anDown[i]++] = r->parent_idx[k];
+    for (k = 0; k < r->nparent; k++)
+      b->aaDown[i][b->anDown[i]++] = r->parent_idx[k];
   }
 
   /* -- cycles ---------------------------------------------------------- */
@@ -981,9 +980,9 @@ static int revForIdent(const migrate_bundle *b, const char *zId,
       int k;
       for (k = 0; k < m.n && k < 3; k++) {
         if (k) migStrAppendZ(&s, ", ");
-        migStrAppendf(&s, "'%s'", keyIsLabel.a[k] >= 0
-                                      ? b->azLabel[keyIsLabel.a[k]]
-                                      : b->aRev[m.a[k]].id);
+        migStrAppendf(&s, "'%s'",
+                      keyIsLabel.a[k] >= 0 ? b->azLabel[keyIsLabel.a[k]]
+                                           : b->aRev[m.a[k]].id);
       }
       {
         char *zList = migStrFinish(&s);
@@ -1078,7 +1077,8 @@ static int getRevision(const migrate_bundle *b, const char *zLabel,
   if (strcmp(zId, "heads") == 0) {
     /* get_revision("heads") raises MultipleHeads when there are several */
     rc = getRevisions(b, zLabel, zId, zArg, &l, pzErr);
-    if (rc == SQLITE_OK && l.n > 1) rc = multipleHeads(b, l.a, l.n, zArg, pzErr);
+    if (rc == SQLITE_OK && l.n > 1)
+      rc = multipleHeads(b, l.a, l.n, zArg, pzErr);
   } else {
     rc = getRevisions(b, zLabel, zId, zArg, &l, pzErr);
   }
@@ -1099,13 +1099,13 @@ static int ambiguousWalk(const migrate_bundle *b, int iFrom, const int *a,
                      "revision or a branch ('<branchname>@%s1')",
                      bUp ? "bases" : "heads", zList, bUp ? "+" : "-");
   } else {
-    rc = migSetError(pzErr, SQLITE_ERROR,
-                     "Ambiguous walk: revision %s %s (%s); name a revision "
-                     "or a branch ('<branchname>@%s1')",
-                     b->aRev[iFrom].id,
-                     bUp ? "is a branch point with children"
-                         : "is a merge point of",
-                     zList, bUp ? "+" : "-");
+    rc = migSetError(
+        pzErr, SQLITE_ERROR,
+        "Ambiguous walk: revision %s %s (%s); name a revision "
+        "or a branch ('<branchname>@%s1')",
+        b->aRev[iFrom].id,
+        bUp ? "is a branch point with children" : "is a merge point of", zList,
+        bUp ? "+" : "-");
   }
   sqlite3_free(zList);
   return rc;
@@ -1162,7 +1162,8 @@ static int walkSteps(const migrate_bundle *b, int iStart, int nSteps,
       *piOut = R_NONE;
       return SQLITE_OK;
     }
-    if (rc == SQLITE_OK && n > 1) rc = ambiguousWalk(b, cur, a, n, nSteps > 0, pzErr);
+    if (rc == SQLITE_OK && n > 1)
+      rc = ambiguousWalk(b, cur, a, n, nSteps > 0, pzErr);
     if (rc) {
       sqlite3_free(a);
       return rc;
@@ -1255,7 +1256,8 @@ static int parseUpgradeTarget(const migrate_bundle *b, const int *aCur,
   if (!t->bRel) return getRevisions(b, zLabel, t->zSym, t->zArg, pOut, pzErr);
   if (t->nRel > 0 || (t->nRel == 0 && strchr(t->zArg, '+'))) {
     if (t->zSym[0] == 0) {
-      int *aStart = sqlite3_malloc64(sizeof(int) * (size_t)(b->nRev + nCur + 1));
+      int *aStart =
+          sqlite3_malloc64(sizeof(int) * (size_t)(b->nRev + nCur + 1));
       int nStart = 0, i;
       if (aStart == 0) return SQLITE_NOMEM;
       for (i = 0; i < nCur; i++) aStart[nStart++] = aCur[i];
@@ -1280,7 +1282,8 @@ static int parseUpgradeTarget(const migrate_bundle *b, const int *aCur,
             if (MIG_BIT_TEST(aAct, i)) aAll[nAll++] = i;
           }
           rc = resolveBranch(b, zLabel, &iBr, pzErr);
-          if (rc == SQLITE_OK) rc = filterLineage(b, aAll, &nAll, zLabel, pzErr);
+          if (rc == SQLITE_OK)
+            rc = filterLineage(b, aAll, &nAll, zLabel, pzErr);
           if (rc == SQLITE_OK) {
             /* tips: not a down revision of another member */
             MigBits *aIn = bitsNew(b);
@@ -1331,7 +1334,8 @@ static int parseUpgradeTarget(const migrate_bundle *b, const int *aCur,
     } else {
       int iStart;
       rc = getRevision(b, 0, t->zSym, t->zArg, &iStart, pzErr);
-      if (rc == SQLITE_OK) rc = walkSteps(b, iStart, t->nRel, zLabel, &iRev, pzErr);
+      if (rc == SQLITE_OK)
+        rc = walkSteps(b, iStart, t->nRel, zLabel, &iRev, pzErr);
       if (rc) return rc;
       if (iRev == R_NONE) {
         return migSetError(pzErr, SQLITE_ERROR,
@@ -1394,7 +1398,8 @@ static int parseDowngradeTarget(const migrate_bundle *b, const int *aCur,
                          t->nRel, t->nRel);
     }
     rc = getRevision(b, 0, t->zSym, t->zArg, &iStart, pzErr);
-    if (rc == SQLITE_OK) rc = walkSteps(b, iStart, t->nRel, zLabel, &iRev, pzErr);
+    if (rc == SQLITE_OK)
+      rc = walkSteps(b, iStart, t->nRel, zLabel, &iRev, pzErr);
     if (rc) return rc;
     if (iRev == R_NONE) {
       return migSetError(pzErr, SQLITE_ERROR,
@@ -1487,8 +1492,8 @@ static int parseDowngradeTarget(const migrate_bundle *b, const int *aCur,
 
 /* Alembic's check=True: no target may be an ancestor of another.  bRows:
 ** a[] are the version rows, and the message says how to get out. */
-static int checkOverlap(const migrate_bundle *b, const int *a, int n,
-                        int bRows, char **pzErr) {
+static int checkOverlap(const migrate_bundle *b, const int *a, int n, int bRows,
+                        char **pzErr) {
   int i, j;
   if (n < 2) return SQLITE_OK;
   for (i = 0; i < n; i++) {
@@ -1700,8 +1705,8 @@ done:
 
 /* An explicit upgrade or downgrade to t, checked against the version
 ** rows' bookkeeping (migHeadsAfterPlan). */
-static int planExplicit(migrate_bundle *b, const int *aCur, int nCur,
-                        Target *t, int bUp, MigPlan *p, char **pzErr) {
+static int planExplicit(migrate_bundle *b, const int *aCur, int nCur, Target *t,
+                        int bUp, MigPlan *p, char **pzErr) {
   int rc;
   memset(p, 0, sizeof(*p));
   if (bUp) {
@@ -1750,7 +1755,8 @@ static int autoDirection(migrate_bundle *b, const int *aCur, int nCur,
     *pbUp = 0;
     return SQLITE_OK;
   }
-  if (!t->bRel && (strcmp(t->zSym, "heads") == 0 || strcmp(t->zSym, "head") == 0)) {
+  if (!t->bRel &&
+      (strcmp(t->zSym, "heads") == 0 || strcmp(t->zSym, "head") == 0)) {
     return SQLITE_OK;
   }
   rc = parseUpgradeTarget(b, aCur, nCur, t, &tg, pzErr);
@@ -1935,9 +1941,8 @@ static int lowerFromHeads(migrate_bundle *b, const char *z, IntList *pOut,
 
 /* One end of a range: "current" is aDb[0..nDb), "base" nothing, else a
 ** target resolved relative to aRel[0..nRel). */
-static int rangeEnd(migrate_bundle *b, const char *z, const int *aRel,
-                    int nRel, const int *aDb, int nDb, IntList *pOut,
-                    char **pzErr) {
+static int rangeEnd(migrate_bundle *b, const char *z, const int *aRel, int nRel,
+                    const int *aDb, int nDb, IntList *pOut, char **pzErr) {
   int *a = 0, n = 0, i, rc;
   if (strcmp(z, "current") == 0) {
     for (i = 0; i < nDb; i++) listAdd(pOut, aDb[i]);
@@ -2053,7 +2058,9 @@ int migrate_bundle_label(const migrate_bundle *b, const char *zLabel) {
 /* ======================================================================
 ** Accessors (migrate.h)
 */
-int migrate_bundle_count(const migrate_bundle *b) { return b->nRev; }
+int migrate_bundle_count(const migrate_bundle *b) {
+  return b->nRev;
+}
 const migrate_revision *migrate_bundle_revision(const migrate_bundle *b,
                                                 int i) {
   return i >= 0 && i < b->nRev ? &b->aRev[i] : 0;
@@ -2061,7 +2068,9 @@ const migrate_revision *migrate_bundle_revision(const migrate_bundle *b,
 int migrate_bundle_order(const migrate_bundle *b, int i) {
   return i >= 0 && i < b->nRev ? b->aOrder[i] : -1;
 }
-int migrate_bundle_nhead(const migrate_bundle *b) { return b->nHead; }
+int migrate_bundle_nhead(const migrate_bundle *b) {
+  return b->nHead;
+}
 int migrate_bundle_head(const migrate_bundle *b, int i) {
   return i >= 0 && i < b->nHead ? b->aHead[i] : -1;
 }

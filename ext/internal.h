@@ -37,11 +37,11 @@
 #include "migrate.h"
 
 /* Limits checked wherever a size is read from a file or a bundle. */
-#define MIG_MAX_ID          64        /* Revision ID and branch label length */
-#define MIG_MAX_SCRIPT      (64u << 20) /* one script file */
-#define MIG_MAX_PAYLOAD     (256u << 20) /* a whole decoded bundle */
-#define MIG_MAX_REVISIONS   1000000
-#define MIG_MAX_FILENAME    255
+#define MIG_MAX_ID        64           /* Revision ID and branch label length */
+#define MIG_MAX_SCRIPT    (64u << 20)  /* one script file */
+#define MIG_MAX_PAYLOAD   (256u << 20) /* a whole decoded bundle */
+#define MIG_MAX_REVISIONS 1000000
+#define MIG_MAX_FILENAME  255
 
 /* ------------------------------------------------------------------------
 ** util.c: arena, growable string, error helper
@@ -52,7 +52,7 @@ typedef struct MigArenaChunk MigArenaChunk;
 typedef struct MigArena {
   MigArenaChunk *pChunk;
 } MigArena;
-void *migArenaAlloc(MigArena *, size_t n);             /* zeroed; NULL on OOM */
+void *migArenaAlloc(MigArena *, size_t n); /* zeroed; NULL on OOM */
 char *migArenaStrndup(MigArena *, const char *z, size_t n); /* NULL on OOM */
 void migArenaFree(MigArena *);
 
@@ -114,9 +114,9 @@ char *migChecksumText(unsigned int sum, char *zBuf);
 
 /* Bitset over revision indices. */
 typedef uint64_t MigBits;
-#define MIG_BITS_WORDS(n) (((size_t)(n) + 63) / 64)
-#define MIG_BIT_TEST(a, i) (((a)[(i) >> 6] >> ((i)&63)) & 1)
-#define MIG_BIT_SET(a, i) ((a)[(i) >> 6] |= (MigBits)1 << ((i)&63))
+#define MIG_BITS_WORDS(n)   (((size_t)(n) + 63) / 64)
+#define MIG_BIT_TEST(a, i)  (((a)[(i) >> 6] >> ((i)&63)) & 1)
+#define MIG_BIT_SET(a, i)   ((a)[(i) >> 6] |= (MigBits)1 << ((i)&63))
 #define MIG_BIT_CLEAR(a, i) ((a)[(i) >> 6] &= ~((MigBits)1 << ((i)&63)))
 
 /* ------------------------------------------------------------------------
@@ -131,8 +131,8 @@ enum {
   MIG_TK_STRING,  /* 'string' */
   MIG_TK_BLOB,    /* x'hex' */
   MIG_TK_NUMBER,
-  MIG_TK_VAR,     /* ?1 :a @a $a */
-  MIG_TK_PUNCT    /* operators (->>, ||, <=, ... as one), ( ) , ; . */
+  MIG_TK_VAR,  /* ?1 :a @a $a */
+  MIG_TK_PUNCT /* operators (->>, ||, <=, ... as one), ( ) , ; . */
 };
 /* The token at z (NUL-terminated): its length, and *peType a MIG_TK_*. */
 size_t migSqlToken(const char *z, int *peType);
@@ -190,7 +190,7 @@ typedef struct MigSplit {
   char *z;  /* body (read only: it may be shared between threads) */
   size_t i; /* current offset */
   int iLine;
-  int rc;   /* SQLITE_NOMEM after an allocation failed */
+  int rc; /* SQLITE_NOMEM after an allocation failed */
 } MigSplit;
 int migSplitNext(MigSplit *, const char **pzStmt, size_t *pnStmt, int *piLine);
 
@@ -201,25 +201,25 @@ unsigned int migCrc32(const char *z, size_t n);
 ** bundle.c + graph.c: the bundle
 */
 struct migrate_bundle {
-  MigArena arena;        /* owns every string and array below */
+  MigArena arena; /* owns every string and array below */
   int nRev;
   migrate_revision *aRev; /* in file-name order (Alembic's map order) */
   int nHash;              /* power of two */
   int *aHash;             /* id -> index+1, open addressing */
   int nLabel;
-  const char **azLabel;   /* declared branch labels ... */
-  int *aLabelRev;         /* ... and the revision that declares each */
+  const char **azLabel; /* declared branch labels ... */
+  int *aLabelRev;       /* ... and the revision that declares each */
   int nHead;
-  int *aHead;             /* no versioned child, map order */
+  int *aHead; /* no versioned child, map order */
   int nRealHead;
-  int *aRealHead;         /* no child and no dependent, map order */
+  int *aRealHead; /* no child and no dependent, map order */
   int nBase;
-  int *aBase;             /* no parent, map order */
-  int *aOrder;            /* history order: parents before children */
-  int **aaDown;           /* per revision: parents + normalized deps */
+  int *aBase;   /* no parent, map order */
+  int *aOrder;  /* history order: parents before children */
+  int **aaDown; /* per revision: parents + normalized deps */
   int *anDown;
-  int nRef;               /* >0: shared (embedded bundle), never freed */
-  struct MigLazy *pLazy;  /* format 2: script texts not yet inflated */
+  int nRef;              /* >0: shared (embedded bundle), never freed */
+  struct MigLazy *pLazy; /* format 2: script texts not yet inflated */
 };
 
 /* Make sure revision i's text fields (upgrade, downgrade, source, the
@@ -266,8 +266,8 @@ typedef struct MigStep {
 
 typedef struct MigPlan {
   int nStep;
-  MigStep *aStep;     /* sqlite3_malloc'd */
-  int isStamp;        /* stamp: aStamp holds the new heads */
+  MigStep *aStep; /* sqlite3_malloc'd */
+  int isStamp;    /* stamp: aStamp holds the new heads */
   int nStamp;
   int *aStamp;
 } MigPlan;
@@ -300,8 +300,7 @@ int migHeadsStep(const migrate_bundle *, MigBits *aHead, int i, int bUp,
 ** and then, when paOut is not NULL, the rows afterwards in *paOut
 ** (sqlite3_malloc'd, map order) and *pnOut. */
 int migHeadsAfterPlan(const migrate_bundle *, const int *aCur, int nCur,
-                      const MigPlan *p, int **paOut, int *pnOut,
-                      char **pzErr);
+                      const MigPlan *p, int **paOut, int *pnOut, char **pzErr);
 
 /* Applied closure (ancestors with dependencies) of aCur. */
 int migAppliedOf(migrate_bundle *, const int *aCur, int nCur,
@@ -317,8 +316,7 @@ int migAppliedOf(migrate_bundle *, const int *aCur, int nCur,
 ** function, 0 for the C API).  In autocommit mode a caller that holds a read
 ** transaction (SELECT f() FROM t) is refused too.  Statements the applier
 ** itself is running (a migrate_rebuild() inside a revision) are allowed. */
-int migCheckIdle(sqlite3 *db, int nCallerStmt, const char *zFunc,
-                 char **pzErr);
+int migCheckIdle(sqlite3 *db, int nCallerStmt, const char *zFunc, char **pzErr);
 
 /* The connection migrate_run() is applying revisions on in this thread (or
 ** NULL): functions called from a revision's statements see it. */
@@ -335,10 +333,10 @@ sqlite3 *migApplyingSet(sqlite3 *db);
 typedef struct MigTxn {
   sqlite3 *db;
   const char *zSavepoint;
-  int bAuto; /* autocommit when the call started: BEGIN IMMEDIATE */
-  int bFk;   /* the caller enforces foreign keys: switched off until End */
-  int bOpen; /* our transaction or savepoint is open */
-  int bSaved;            /* aWas holds the caller's settings */
+  int bAuto;  /* autocommit when the call started: BEGIN IMMEDIATE */
+  int bFk;    /* the caller enforces foreign keys: switched off until End */
+  int bOpen;  /* our transaction or savepoint is open */
+  int bSaved; /* aWas holds the caller's settings */
   int aWas[MIG_TXN_NSET]; /* each setting at Init: 0, 1, or -1 unknown */
 } MigTxn;
 /* Start a frame on db and remember the connection settings a script may
@@ -358,8 +356,8 @@ int migTxnLost(const MigTxn *);
 ** caller's whole transaction was already rolled back by SQLite) or
 ** MIG_TXN_STUCK (the rollback failed: the transaction is still open). */
 #define MIG_TXN_UNDONE 0
-#define MIG_TXN_LOST 1
-#define MIG_TXN_STUCK 2
+#define MIG_TXN_LOST   1
+#define MIG_TXN_STUCK  2
 int migTxnRollback(MigTxn *);
 /* The settings migTxnInit() saw (foreign keys included) back as the
 ** caller had them, whatever happened; only those that changed are written. */
@@ -373,8 +371,7 @@ int migTxnGuard(sqlite3 *db);
 ** database (zTab NULL) or of table zTab, and then only the rows whose parent
 ** is zParent (when not NULL).  SQLITE_ERROR (message in db) for a foreign
 ** key mismatch. */
-int migFkRows(sqlite3 *db, const char *zTab, const char *zParent,
-              MigStr *pOut);
+int migFkRows(sqlite3 *db, const char *zTab, const char *zParent, MigStr *pOut);
 /* The first foreign_key_check row ("table|rowid|parent" lines) of zNow
 ** that zBefore does not hold, as "table T, row R references P"; NULL when
 ** none (or on OOM, *pRc = SQLITE_NOMEM).  Caller frees. */
@@ -480,8 +477,8 @@ int migReadVersion(sqlite3 *db, migrate_bundle *b, const char *zFunc,
 /* stored.c: *ppOut = b plus the revisions migrate_scripts holds that b
 ** lacks, graph rebuilt; NULL when there are none.  Caller frees it (before
 ** b, whose strings it borrows). */
-int migBundleWithStored(sqlite3 *db, migrate_bundle *b,
-                        migrate_bundle **ppOut, char **pzErr);
+int migBundleWithStored(sqlite3 *db, migrate_bundle *b, migrate_bundle **ppOut,
+                        char **pzErr);
 
 /* Checksum findings: for each applied revision whose last upgrade or stamp
 ** in migrate_log recorded another checksum than b has, one line in *pOut
@@ -523,10 +520,10 @@ int migOtherSchemaOf(sqlite3 *db, const char *zName, char **pzSchema);
 int migIsShadowTable(sqlite3 *db, const char *zTab, int *pbShadow);
 
 #ifndef SQLITE_DESERIALIZE_FREEONCLOSE /* headers before 3.36 */
-#define SQLITE_SERIALIZE_NOCOPY 0x001
+#define SQLITE_SERIALIZE_NOCOPY        0x001
 #define SQLITE_DESERIALIZE_FREEONCLOSE 1
-#define SQLITE_DESERIALIZE_RESIZEABLE 2
-#define SQLITE_DESERIALIZE_READONLY 4
+#define SQLITE_DESERIALIZE_RESIZEABLE  2
+#define SQLITE_DESERIALIZE_READONLY    4
 #endif
 /* 1 when sqlite3_serialize() and sqlite3_deserialize() can be called here
 ** (a loadable module: SQLite 3.39 or newer; the static library: 3.36),

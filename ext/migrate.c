@@ -27,17 +27,18 @@ __declspec(dllexport)
 #elif defined(__GNUC__)
 __attribute__((visibility("default")))
 #endif
-int sqlite3_migrate_init(sqlite3 *db, char **pzErrMsg,
-                         const sqlite3_api_routines *pApi) {
+    int sqlite3_migrate_init(sqlite3 *db, char **pzErrMsg,
+                             const sqlite3_api_routines *pApi) {
   int rc;
   SQLITE_EXTENSION_INIT2(pApi);
   if (sqlite3_libversion_number() < MIGRATE_MIN_SQLITE) {
     /* the oldest SQLite every guard and every revision runs on */
     if (pzErrMsg) {
-      *pzErrMsg = sqlite3_mprintf("migrate needs SQLite 3.34.0 or newer, "
-                                  "this is SQLite %s: use a newer "
-                                  "libsqlite3 (or link one in)",
-                                  sqlite3_libversion());
+      *pzErrMsg = sqlite3_mprintf(
+          "migrate needs SQLite 3.34.0 or newer, "
+          "this is SQLite %s: use a newer "
+          "libsqlite3 (or link one in)",
+          sqlite3_libversion());
     }
     return SQLITE_ERROR;
   }

@@ -38,34 +38,34 @@ typedef struct migrate_revision {
   const char *create_date; /* "Create Date" value, "" when absent */
   const char **parents;    /* "Revises", in the order written */
   int nparent;
-  const char **labels;     /* "Branch Labels" as declared on this revision */
+  const char **labels; /* "Branch Labels" as declared on this revision */
   int nlabel;
-  const char **depends;    /* "Depends On" as written (ids or labels) */
+  const char **depends; /* "Depends On" as written (ids or labels) */
   int ndepend;
-  int no_transaction;      /* "Transaction: none" */
-  const char *upgrade;     /* upgrade section body (LF line endings) */
-  const char *downgrade;   /* downgrade body, NULL when the section is absent */
-  int upgrade_line;        /* 1-based line of the first body line */
+  int no_transaction;    /* "Transaction: none" */
+  const char *upgrade;   /* upgrade section body (LF line endings) */
+  const char *downgrade; /* downgrade body, NULL when the section is absent */
+  int upgrade_line;      /* 1-based line of the first body line */
   int downgrade_line;
-  unsigned int checksum;   /* CRC-32 of the upgrade body */
-  const char *source;      /* the whole script, BOM dropped, LF endings */
+  unsigned int checksum; /* CRC-32 of the upgrade body */
+  const char *source;    /* the whole script, BOM dropped, LF endings */
   size_t nsource;
   /* Filled in by the graph (indices into the bundle's revision array). */
-  int *parent_idx;         /* nparent entries */
-  int *depend_idx;         /* ndepend entries, labels resolved */
-  int *child_idx;          /* revisions whose Revises names this one */
+  int *parent_idx; /* nparent entries */
+  int *depend_idx; /* ndepend entries, labels resolved */
+  int *child_idx;  /* revisions whose Revises names this one */
   int nchild;
-  int *dependent_idx;      /* revisions whose Depends On names this one */
+  int *dependent_idx; /* revisions whose Depends On names this one */
   int ndependent;
   const char **all_labels; /* labels after Alembic's propagation */
   int nall_label;
-  int is_head;             /* no revision revises it */
-  int is_base;             /* Revises is empty */
-  int is_merge;            /* more than one parent */
-  int is_branchpoint;      /* more than one child */
-  int is_real_head;        /* no child and nothing depends on it (a head
+  int is_head;            /* no revision revises it */
+  int is_base;            /* Revises is empty */
+  int is_merge;           /* more than one parent */
+  int is_branchpoint;     /* more than one child */
+  int is_real_head;       /* no child and nothing depends on it (a head
                            ** that is not is Alembic's "effective head") */
-  int statements_checked;  /* sections' statements checked at parse time */
+  int statements_checked; /* sections' statements checked at parse time */
 } migrate_revision;
 
 typedef struct migrate_bundle migrate_bundle;
@@ -163,9 +163,9 @@ typedef void (*migrate_progress)(void *pArg, const migrate_revision *pRev,
                                  const char *zTo, double ms);
 
 typedef struct migrate_options {
-  int mode;                 /* MIGRATE_AUTO ... MIGRATE_STAMP */
-  const char *zFunc;        /* name used in messages, e.g. "migrate_to" */
-  int nCallerStmt;          /* busy statements that are the caller's own */
+  int mode;          /* MIGRATE_AUTO ... MIGRATE_STAMP */
+  const char *zFunc; /* name used in messages, e.g. "migrate_to" */
+  int nCallerStmt;   /* busy statements that are the caller's own */
   migrate_progress xProgress;
   void *pProgressArg;
 } migrate_options;
@@ -214,15 +214,14 @@ int migrate_roundtrip(migrate_bundle *, char **pzReport, char **pzErr);
 ** zToName name the two texts in messages ("schema.sql:3: ...").  *pzUp and
 ** *pzDown are NULL when the schemas are equal (caller frees). */
 int migrate_diff(const char *zFrom, const char *zFromName, const char *zTo,
-                 const char *zToName, char **pzUp, char **pzDown,
-                 char **pzErr);
+                 const char *zToName, char **pzUp, char **pzDown, char **pzErr);
 
 /* The differences between the schemas of zFrom and zTo, one line each, as
 ** migrate_check() compares schemas, worded with the two names; NULL when
 ** equal (caller frees). */
 int migrate_diff_report(const char *zFrom, const char *zFromName,
-                        const char *zTo, const char *zToName,
-                        char **pzReport, char **pzErr);
+                        const char *zTo, const char *zToName, char **pzReport,
+                        char **pzErr);
 
 /* The CREATE statements of db's main schema (its own objects, not the
 ** engine's tables), in an order that runs on an empty database; NULL when
@@ -263,8 +262,8 @@ __declspec(dllexport)
 #elif defined(__GNUC__)
 __attribute__((visibility("default")))
 #endif
-int sqlite3_migrate_init(sqlite3 *db, char **pzErrMsg,
-                         const struct sqlite3_api_routines *pApi);
+    int sqlite3_migrate_init(sqlite3 *db, char **pzErrMsg,
+                             const struct sqlite3_api_routines *pApi);
 
 #ifdef __cplusplus
 }

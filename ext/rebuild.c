@@ -80,7 +80,7 @@ SQLITE_EXTENSION_INIT3
 ** names the function. */
 
 #define RB_SAVEPOINT "migrate_rebuild"
-#define RB_PROBE "migrate_rebuild_probe"
+#define RB_PROBE     "migrate_rebuild_probe"
 
 /* Bits of a DML probe: which statements on a table prepare cleanly. */
 #define PROBE_INSERT 1
@@ -106,13 +106,25 @@ static const char *tokRaw(const char *z, Tok *t) {
   t->z = z;
   t->n = migSqlToken(z, &e);
   switch (e) {
-    case MIG_TK_EOF: t->e = TK_EOF; break;
+    case MIG_TK_EOF:
+      t->e = TK_EOF;
+      break;
     case MIG_TK_SPACE:
-    case MIG_TK_COMMENT: t->e = TK_SPACE; break;
-    case MIG_TK_WORD: t->e = TK_ID; break;
-    case MIG_TK_QUOTED: t->e = TK_QUOTED; break;
-    case MIG_TK_STRING: t->e = TK_STRING; break;
-    default: t->e = TK_PUNCT; break;
+    case MIG_TK_COMMENT:
+      t->e = TK_SPACE;
+      break;
+    case MIG_TK_WORD:
+      t->e = TK_ID;
+      break;
+    case MIG_TK_QUOTED:
+      t->e = TK_QUOTED;
+      break;
+    case MIG_TK_STRING:
+      t->e = TK_STRING;
+      break;
+    default:
+      t->e = TK_PUNCT;
+      break;
   }
   return z + t->n;
 }
@@ -141,7 +153,9 @@ static int tokIsName(const Tok *t) {
 }
 
 /* The name t spells, quotes removed.  Caller frees; NULL on OOM. */
-static char *tokName(const Tok *t) { return migSqlUnquote(t->z, t->n); }
+static char *tokName(const Tok *t) {
+  return migSqlUnquote(t->z, t->n);
+}
 
 /* From just after a CREATE TABLE's "(": note AUTOINCREMENT inside the
 ** column list and WITHOUT ROWID after it; return the end of the statement
@@ -407,15 +421,15 @@ static void rbFree(Rebuild *p) {
 
 /* Append one zeroed element to array a of n elements: on success n grows
 ** by one and ok is 1; on OOM a and n are unchanged and ok is 0. */
-#define GROW(a, n, ok)                                                         \
-  do {                                                                         \
-    void *pNew_ = sqlite3_realloc64((a), sizeof(*(a)) * (size_t)((n) + 1));    \
-    (ok) = pNew_ != 0;                                                         \
-    if (pNew_) {                                                               \
-      (a) = pNew_;                                                             \
-      memset(&(a)[n], 0, sizeof(*(a)));                                        \
-      (n)++;                                                                   \
-    }                                                                          \
+#define GROW(a, n, ok)                                                      \
+  do {                                                                      \
+    void *pNew_ = sqlite3_realloc64((a), sizeof(*(a)) * (size_t)((n) + 1)); \
+    (ok) = pNew_ != 0;                                                      \
+    if (pNew_) {                                                            \
+      (a) = pNew_;                                                          \
+      memset(&(a)[n], 0, sizeof(*(a)));                                     \
+      (n)++;                                                                \
+    }                                                                       \
   } while (0)
 
 /* Prepare printf-formatted SQL.  Returns an SQLite code; *pp is NULL on
@@ -888,8 +902,8 @@ static int fkRows(Rebuild *p, MigStr *pOut, char **pzFail) {
   *pzFail = 0;
   for (i = -1; i < p->nChild && rc == SQLITE_OK && *pzFail == 0; i++) {
     /* a child's other foreign keys are not ours */
-    rc = migFkRows(p->db, i < 0 ? p->zTab : p->azChild[i],
-                   i < 0 ? 0 : p->zTab, pOut);
+    rc = migFkRows(p->db, i < 0 ? p->zTab : p->azChild[i], i < 0 ? 0 : p->zTab,
+                   pOut);
     if (rc == SQLITE_ERROR) {
       *pzFail = sqlite3_mprintf("%s", sqlite3_errmsg(p->db));
       rc = *pzFail ? SQLITE_OK : SQLITE_NOMEM;
@@ -1219,9 +1233,10 @@ static int buildCopy(Rebuild *p, char **azMap, const char *zVerb, char **pzSql,
     migStrReset(&vals);
     return SQLITE_NOMEM;
   }
-  *pzSql = sqlite3_mprintf("%s INTO main.\"%w\"(%s) SELECT %s FROM "
-                           "main.\"%w\"",
-                           zVerb, p->zTmp, cols.z, vals.z, p->zTab);
+  *pzSql = sqlite3_mprintf(
+      "%s INTO main.\"%w\"(%s) SELECT %s FROM "
+      "main.\"%w\"",
+      zVerb, p->zTmp, cols.z, vals.z, p->zTab);
   migStrReset(&cols);
   migStrReset(&vals);
   return *pzSql ? SQLITE_OK : SQLITE_NOMEM;
@@ -1499,48 +1514,48 @@ static int checkCreate(Rebuild *p, const char *zCreate, NewDef *pDef) {
   zEx = excerpt(zCreate);
   if (zEx == 0) return SQLITE_NOMEM;
   switch (e) {
-  case DEF_NOT_CREATE:
-  case DEF_SYNTAX:
-    rc = rbErr(p, SQLITE_ERROR,
-               "create_sql must be one CREATE TABLE statement, the new "
-               "definition of %s under its own name; got: %s",
-               p->zArg, zEx);
-    break;
-  case DEF_TEMP:
-    rc = rbErr(p, SQLITE_ERROR,
-               "create_sql creates a TEMP table; the rebuilt table stays in "
-               "the main database, so write CREATE TABLE %s (...)",
-               p->zArg);
-    break;
-  case DEF_VIRTUAL:
-    rc = rbErr(p, SQLITE_ERROR,
-               "create_sql creates a virtual table; migrate_rebuild() "
-               "rebuilds ordinary tables only");
-    break;
-  case DEF_AS:
-    rc = rbErr(p, SQLITE_ERROR,
-               "create_sql is CREATE TABLE ... AS SELECT, which declares no "
-               "constraints; write the column definitions");
-    break;
-  case DEF_MULTI:
-    rc = rbErr(p, SQLITE_ERROR,
-               "create_sql holds more than one statement; give exactly one "
-               "CREATE TABLE statement");
-    break;
-  default:
-    if (pDef->zSchema && sqlite3_stricmp(pDef->zSchema, "main") != 0) {
+    case DEF_NOT_CREATE:
+    case DEF_SYNTAX:
       rc = rbErr(p, SQLITE_ERROR,
-                 "create_sql names schema %s; only tables of the main "
-                 "database can be rebuilt",
-                 pDef->zSchema);
-    } else if (sqlite3_stricmp(pDef->zName, p->zArg) != 0) {
+                 "create_sql must be one CREATE TABLE statement, the new "
+                 "definition of %s under its own name; got: %s",
+                 p->zArg, zEx);
+      break;
+    case DEF_TEMP:
       rc = rbErr(p, SQLITE_ERROR,
-                 "create_sql defines table %s, not %s; write the new "
-                 "definition under the table's own name (rename it "
-                 "afterwards with ALTER TABLE ... RENAME TO)",
-                 pDef->zName, p->zArg);
-    }
-    break;
+                 "create_sql creates a TEMP table; the rebuilt table stays in "
+                 "the main database, so write CREATE TABLE %s (...)",
+                 p->zArg);
+      break;
+    case DEF_VIRTUAL:
+      rc = rbErr(p, SQLITE_ERROR,
+                 "create_sql creates a virtual table; migrate_rebuild() "
+                 "rebuilds ordinary tables only");
+      break;
+    case DEF_AS:
+      rc = rbErr(p, SQLITE_ERROR,
+                 "create_sql is CREATE TABLE ... AS SELECT, which declares no "
+                 "constraints; write the column definitions");
+      break;
+    case DEF_MULTI:
+      rc = rbErr(p, SQLITE_ERROR,
+                 "create_sql holds more than one statement; give exactly one "
+                 "CREATE TABLE statement");
+      break;
+    default:
+      if (pDef->zSchema && sqlite3_stricmp(pDef->zSchema, "main") != 0) {
+        rc = rbErr(p, SQLITE_ERROR,
+                   "create_sql names schema %s; only tables of the main "
+                   "database can be rebuilt",
+                   pDef->zSchema);
+      } else if (sqlite3_stricmp(pDef->zName, p->zArg) != 0) {
+        rc = rbErr(p, SQLITE_ERROR,
+                   "create_sql defines table %s, not %s; write the new "
+                   "definition under the table's own name (rename it "
+                   "afterwards with ALTER TABLE ... RENAME TO)",
+                   pDef->zName, p->zArg);
+      }
+      break;
   }
   sqlite3_free(zEx);
   return rc;
@@ -1650,8 +1665,7 @@ static int rebuildRun(Rebuild *p, sqlite3_value **argv, int argc,
   }
   if (rc == SQLITE_OK) {
     /* cannot fail: the option exists in every supported SQLite */
-    sqlite3_db_config(p->db, SQLITE_DBCONFIG_LEGACY_ALTER_TABLE, -1,
-                      &bLegacy);
+    sqlite3_db_config(p->db, SQLITE_DBCONFIG_LEGACY_ALTER_TABLE, -1, &bLegacy);
     rc = openFrame(p, &t);
     if (rc == SQLITE_OK) {
       rc = rebuildBody(p, zCreate, &def, zMap);
@@ -1668,9 +1682,10 @@ static int rebuildRun(Rebuild *p, sqlite3_value **argv, int argc,
       *pzErr = p->zFinal;
       p->zFinal = 0;
     } else {
-      *pzErr = sqlite3_mprintf("migrate_rebuild('%s'): %s. Nothing was "
-                               "changed",
-                               p->zArg, p->zErr ? p->zErr : sqlite3_errstr(rc));
+      *pzErr = sqlite3_mprintf(
+          "migrate_rebuild('%s'): %s. Nothing was "
+          "changed",
+          p->zArg, p->zErr ? p->zErr : sqlite3_errstr(rc));
     }
     if (*pzErr == 0) rc = SQLITE_NOMEM;
   }

@@ -34,7 +34,6 @@ SQLITE_EXTENSION_INIT3
 #include <stdlib.h>
 #include <string.h>
 
-
 /* ======================================================================
 ** The normalizer: SQL text -> canonical tokens
 */
@@ -50,11 +49,11 @@ enum {
 };
 
 typedef struct SchTok {
-  int e;        /* TK_* */
-  int bKw;      /* a word SQLite knows as a keyword (shown upper case) */
-  int bQuoted;  /* a word that was written quoted: never a keyword */
-  char *z;      /* canonical text */
-  char *zId;    /* words and identifiers: lower-case name, else NULL */
+  int e;       /* TK_* */
+  int bKw;     /* a word SQLite knows as a keyword (shown upper case) */
+  int bQuoted; /* a word that was written quoted: never a keyword */
+  char *z;     /* canonical text */
+  char *zId;   /* words and identifiers: lower-case name, else NULL */
 } SchTok;
 
 typedef struct SchLex {
@@ -205,14 +204,29 @@ static int schLex(SchLex *p, const char *zSql) {
     size_t n = migSqlToken(z, &e);
     switch (e) {
       case MIG_TK_SPACE:
-      case MIG_TK_COMMENT: break;
-      case MIG_TK_STRING: schPush(p, TK_STRING, z, n, 0); break;
-      case MIG_TK_QUOTED: schPushQuoted(p, z, n); break;
-      case MIG_TK_BLOB: schPush(p, TK_BLOB, z, n, 1); break;
-      case MIG_TK_NUMBER: schPush(p, TK_NUMBER, z, n, 1); break;
-      case MIG_TK_VAR: schPush(p, TK_VAR, z, n, 0); break;
-      case MIG_TK_WORD: schPushName(p, z, n, 0); break;
-      default: schPushPunct(p, z, n); break;
+      case MIG_TK_COMMENT:
+        break;
+      case MIG_TK_STRING:
+        schPush(p, TK_STRING, z, n, 0);
+        break;
+      case MIG_TK_QUOTED:
+        schPushQuoted(p, z, n);
+        break;
+      case MIG_TK_BLOB:
+        schPush(p, TK_BLOB, z, n, 1);
+        break;
+      case MIG_TK_NUMBER:
+        schPush(p, TK_NUMBER, z, n, 1);
+        break;
+      case MIG_TK_VAR:
+        schPush(p, TK_VAR, z, n, 0);
+        break;
+      case MIG_TK_WORD:
+        schPushName(p, z, n, 0);
+        break;
+      default:
+        schPushPunct(p, z, n);
+        break;
     }
     i += n;
   }
@@ -248,8 +262,7 @@ static int schMatch(const SchTok *a, int n, int i) {
 
 /* Append a[i0..i1) in canonical spacing.  bUpper: every word in upper
 ** case (declared types). */
-static void schRender(MigStr *s, const SchTok *a, int i0, int i1,
-                      int bUpper) {
+static void schRender(MigStr *s, const SchTok *a, int i0, int i1, int bUpper) {
   int i;
   for (i = i0; i < i1; i++) {
     const SchTok *t = &a[i];
@@ -288,9 +301,8 @@ static void schRender(MigStr *s, const SchTok *a, int i0, int i1,
 static int schAfterName(const SchTok *a, int n) {
   int i = 0;
   if (i < n && schIsKw(&a[i], "CREATE")) i++;
-  while (i < n &&
-         (schIsKw(&a[i], "TEMP") || schIsKw(&a[i], "TEMPORARY") ||
-          schIsKw(&a[i], "UNIQUE") || schIsKw(&a[i], "VIRTUAL"))) {
+  while (i < n && (schIsKw(&a[i], "TEMP") || schIsKw(&a[i], "TEMPORARY") ||
+                   schIsKw(&a[i], "UNIQUE") || schIsKw(&a[i], "VIRTUAL"))) {
     i++;
   }
   if (i < n && (schIsKw(&a[i], "TABLE") || schIsKw(&a[i], "INDEX") ||
@@ -301,8 +313,8 @@ static int schAfterName(const SchTok *a, int n) {
       schIsKw(&a[i + 2], "EXISTS")) {
     i += 3;
   }
-  if (i < n) i++;                                   /* name */
-  if (i + 1 < n && schIsP(&a[i], ".")) i += 2;      /* schema.name */
+  if (i < n) i++;                              /* name */
+  if (i + 1 < n && schIsP(&a[i], ".")) i += 2; /* schema.name */
   return i;
 }
 
@@ -336,19 +348,19 @@ static const char *const azSchType[] = {"table", "virtual table", "index",
                                         "view", "trigger"};
 
 typedef struct SchObj {
-  int eType;          /* SO_* */
-  const char *zName;  /* as stored */
-  const char *zKey;   /* lower case */
+  int eType;         /* SO_* */
+  const char *zName; /* as stored */
+  const char *zKey;  /* lower case */
   int nAttr;
   SchAttr aAttr[SCH_MAX_ATTR];
   int nItem, nItemAlloc;
-  SchItem *aItem;     /* sqlite3_malloc'd */
+  SchItem *aItem; /* sqlite3_malloc'd */
 } SchObj;
 
 struct MigSchema {
   MigArena arena; /* every string */
   int nObj, nObjAlloc;
-  SchObj *aObj;   /* sqlite3_malloc'd, sorted by (eType, zKey) */
+  SchObj *aObj; /* sqlite3_malloc'd, sorted by (eType, zKey) */
 };
 
 void migSchemaFree(MigSchema *p) {
@@ -448,8 +460,8 @@ static void schSetAttr(SchAttr *a, const char *zName, const char *zValue,
 }
 
 /* Append an item to o; NULL on OOM. */
-static SchItem *schAddItem(SchBuild *b, SchObj *o, int eKind,
-                           const char *zKey, const char *zLabel) {
+static SchItem *schAddItem(SchBuild *b, SchObj *o, int eKind, const char *zKey,
+                           const char *zLabel) {
   SchItem *it;
   if (b->rc || zKey == 0 || zLabel == 0) return 0;
   if (o->nItem >= o->nItemAlloc) {
@@ -490,8 +502,8 @@ static int schErr(SchBuild *b, int rc, const char *zWhat, const char *zName) {
 }
 
 /* Prepare zSql with ?1 = zArg, ?2 = the schema name. */
-static sqlite3_stmt *schPrepare(SchBuild *b, const char *zSql,
-                                const char *zArg, const char *zWhat) {
+static sqlite3_stmt *schPrepare(SchBuild *b, const char *zSql, const char *zArg,
+                                const char *zWhat) {
   sqlite3_stmt *st = 0;
   int rc;
   if (b->rc) return 0;
@@ -517,11 +529,11 @@ static void schDone(SchBuild *b, sqlite3_stmt *st, int rc, const char *zWhat,
 
 /* Columns from PRAGMA table_xinfo. */
 static void schColumns(SchBuild *b, SchObj *o) {
-  sqlite3_stmt *st = schPrepare(
-      b,
-      "SELECT name, type, \"notnull\", dflt_value, pk, hidden "
-      "FROM pragma_table_xinfo(?1, ?2) ORDER BY cid",
-      o->zName, "table");
+  sqlite3_stmt *st =
+      schPrepare(b,
+                 "SELECT name, type, \"notnull\", dflt_value, pk, hidden "
+                 "FROM pragma_table_xinfo(?1, ?2) ORDER BY cid",
+                 o->zName, "table");
   int rc, nPk = 0, i;
   if (st == 0) return;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW && b->rc == SQLITE_OK) {
@@ -572,8 +584,7 @@ static void schColumns(SchBuild *b, SchObj *o) {
 }
 
 /* A CHECK constraint: a[i] is "(" of its expression. */
-static void schAddCheck(SchBuild *b, SchObj *o, const SchTok *a, int n,
-                        int i) {
+static void schAddCheck(SchBuild *b, SchObj *o, const SchTok *a, int n, int i) {
   int j = schMatch(a, n, i);
   MigStr s = {0};
   const char *zLabel;
@@ -618,8 +629,7 @@ static void schTableText(SchBuild *b, SchObj *o, const SchTok *a, int n) {
                 schIsP(&a[q + 1], "(")) {
               schAddCheck(b, o, a, e, q + 1);
               q = schMatch(a, e, q + 1);
-            } else if (schIsKw(&a[q], "COLLATE") && q + 1 < e &&
-                       a[q + 1].zId) {
+            } else if (schIsKw(&a[q], "COLLATE") && q + 1 < e && a[q + 1].zId) {
               MigStr c = {0};
               const char *zc;
               for (zc = a[q + 1].zId; *zc; zc++) {
@@ -723,8 +733,7 @@ static void schUniques(SchBuild *b, SchObj *o) {
 ** (nothing when the table does not exist or has no declared key). */
 static void schParentKey(SchBuild *b, MigStr *s, const char *zParent) {
   sqlite3_stmt *st = schPrepare(
-      b,
-      "SELECT name FROM pragma_table_info(?1, ?2) WHERE pk > 0 ORDER BY pk",
+      b, "SELECT name FROM pragma_table_info(?1, ?2) WHERE pk > 0 ORDER BY pk",
       zParent, "table");
   int rc, n = 0;
   if (st == 0) return;
@@ -846,8 +855,8 @@ static int schCmpItem(const void *pA, const void *pB) {
 }
 
 /* An index: table, UNIQUE, key columns (expressions from the text), WHERE. */
-static void schIndex(SchBuild *b, SchObj *o, const char *zTbl,
-                     const SchTok *a, int n) {
+static void schIndex(SchBuild *b, SchObj *o, const char *zTbl, const SchTok *a,
+                     int n) {
   int i = schAfterName(a, n), j = n, rc, k = 0;
   int bUnique = n > 1 && schIsKw(&a[1], "UNIQUE");
   MigStr cols = {0}, w = {0};
@@ -880,7 +889,8 @@ static void schIndex(SchBuild *b, SchObj *o, const char *zTbl,
       /* an expression: its text without ASC/DESC and COLLATE */
       int t = e;
       for (;;) {
-        if (t > k && (schIsKw(&a[t - 1], "ASC") || schIsKw(&a[t - 1], "DESC"))) {
+        if (t > k &&
+            (schIsKw(&a[t - 1], "ASC") || schIsKw(&a[t - 1], "DESC"))) {
           t--;
         } else if (t - 1 > k && schIsKw(&a[t - 2], "COLLATE")) {
           t -= 2;
@@ -1117,9 +1127,9 @@ int migSchemaSnapshot(sqlite3 *db, const char *zDb, MigSchema **pp,
 ** Comparison
 */
 
-const MigDiffWords migHistoryWords = {
-    "in the history", "in the database", "missing in the database",
-    "in the database, not in the history"};
+const MigDiffWords migHistoryWords = {"in the history", "in the database",
+                                      "missing in the database",
+                                      "in the database, not in the history"};
 
 typedef struct SchOut {
   MigStr *s;
@@ -1313,8 +1323,7 @@ int migSchemaDiff(const MigSchema *pHistory, const MigSchema *pDatabase,
 
 /* migSchemaDiff() with the sides named by w: see internal.h. */
 int migSchemaDiffWorded(const MigSchema *pA, const MigSchema *pB,
-                        const MigDiffWords *w, char **pzReport,
-                        char **pzErr) {
+                        const MigDiffWords *w, char **pzReport, char **pzErr) {
   MigStr s = {0};
   SchOut o;
   *pzReport = 0;

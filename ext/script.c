@@ -143,7 +143,7 @@ static void stmtWord(const char *z, int k, char *zOut, size_t nOut) {
 /* Is the statement one the engine refuses outright (transaction control)?
 ** Returns the keyword or NULL. */
 static const char *txnControlWord(const char *z, char *zBuf, size_t nBuf) {
-  static const char *azCtl[] = {"BEGIN",    "COMMIT",  "END",
+  static const char *azCtl[] = {"BEGIN",    "COMMIT",    "END",
                                 "ROLLBACK", "SAVEPOINT", "RELEASE"};
   size_t k;
   stmtWord(z, 0, zBuf, nBuf);
@@ -276,17 +276,15 @@ static int parseList(MigArena *pA, const char *zFile, int iLine,
       const char *a = trimLeft(z, zE), *b = trimRight(a, zE);
       zWhy = badIdent(a, (size_t)(b - a));
       if (zWhy) {
-        return migSetError(pzErr, SQLITE_ERROR,
-                           "%s:%d: %s: '%.*s' %s", zFile, iLine, zKey,
-                           (int)(b - a), a, zWhy);
+        return migSetError(pzErr, SQLITE_ERROR, "%s:%d: %s: '%.*s' %s", zFile,
+                           iLine, zKey, (int)(b - a), a, zWhy);
       }
       az[k] = migArenaStrndup(pA, a, (size_t)(b - a));
       if (az[k] == 0) return SQLITE_NOMEM;
       for (j = 0; j < k; j++) {
         if (strcmp(az[j], az[k]) == 0) {
-          return migSetError(pzErr, SQLITE_ERROR,
-                             "%s:%d: %s names '%s' twice", zFile, iLine, zKey,
-                             az[k]);
+          return migSetError(pzErr, SQLITE_ERROR, "%s:%d: %s names '%s' twice",
+                             zFile, iLine, zKey, az[k]);
         }
       }
     }
@@ -299,9 +297,9 @@ static int parseList(MigArena *pA, const char *zFile, int iLine,
 
 /* Header keys, in the order the error message lists them. */
 enum { K_ID, K_REVISES, K_DATE, K_LABELS, K_DEPENDS, K_TXN, K_COUNT };
-static const char *azKey[K_COUNT] = {"Revision ID",   "Revises",
-                                     "Create Date",   "Branch Labels",
-                                     "Depends On",    "Transaction"};
+static const char *azKey[K_COUNT] = {"Revision ID", "Revises",
+                                     "Create Date", "Branch Labels",
+                                     "Depends On",  "Transaction"};
 static const size_t anKey[K_COUNT] = {11, 7, 11, 13, 10, 11};
 
 /* Normalize line endings and drop a BOM: returns an arena copy. */
@@ -360,8 +358,8 @@ int migScriptParse(MigArena *pA, const char *zFile, const char *zText,
 /* Check both sections of an already parsed revision.  The bodies are
 ** arena copies the splitter may modify for a moment (and restores). */
 int migScriptCheckStatements(const migrate_revision *r, char **pzErr) {
-  int rc = checkSection(r->file, (char *)r->upgrade, r->upgrade_line,
-                        "upgrade", r->no_transaction, pzErr);
+  int rc = checkSection(r->file, (char *)r->upgrade, r->upgrade_line, "upgrade",
+                        r->no_transaction, pzErr);
   if (rc == SQLITE_OK && r->downgrade) {
     rc = checkSection(r->file, (char *)r->downgrade, r->downgrade_line,
                       "downgrade", r->no_transaction, pzErr);
@@ -439,8 +437,8 @@ static int headerField(MigArena *pA, const char *zFile, int iLine,
   }
   if (seen[k]) {
     return migSetError(pzErr, SQLITE_ERROR,
-                       "%s:%d: header key '%s' given twice", zFile,
-                       iLine, azKey[k]);
+                       "%s:%d: header key '%s' given twice", zFile, iLine,
+                       azKey[k]);
   }
   seen[k] = iLine;
   {
@@ -452,8 +450,8 @@ static int headerField(MigArena *pA, const char *zFile, int iLine,
         zWhy = badIdent(zV, nV);
         if (zWhy) {
           return migSetError(pzErr, SQLITE_ERROR,
-                             "%s:%d: Revision ID '%.*s' %s", zFile,
-                             iLine, (int)nV, zV, zWhy);
+                             "%s:%d: Revision ID '%.*s' %s", zFile, iLine,
+                             (int)nV, zV, zWhy);
         }
         pRev->id = migArenaStrndup(pA, zV, nV);
         if (pRev->id == 0) return SQLITE_NOMEM;
@@ -538,8 +536,7 @@ static int setSections(MigArena *pA, migrate_revision *pRev, const char *zUp,
                        const char *zUpEnd, const char *zDown,
                        const char *zDownEnd, int bCheck, char **pzErr) {
   char *zU = migArenaStrndup(pA, zUp, (size_t)(zUpEnd - zUp));
-  char *zD =
-      zDown ? migArenaStrndup(pA, zDown, (size_t)(zDownEnd - zDown)) : 0;
+  char *zD = zDown ? migArenaStrndup(pA, zDown, (size_t)(zDownEnd - zDown)) : 0;
   int rc = SQLITE_OK;
   if (zU == 0 || (zDown && zD == 0)) return SQLITE_NOMEM;
   pRev->upgrade = zU;
@@ -554,8 +551,8 @@ static int setSections(MigArena *pA, migrate_revision *pRev, const char *zUp,
 
 /* Parse one script.  See internal.h. */
 int migScriptParseEx(MigArena *pA, const char *zFile, const char *zText,
-                     size_t nText, migrate_revision *pRev,
-                     int flags, char **pzErr) {
+                     size_t nText, migrate_revision *pRev, int flags,
+                     char **pzErr) {
   int bHeaderOnly = (flags & MIG_PARSE_HEADER) != 0;
   size_t n;
   char *z;
@@ -570,9 +567,8 @@ int migScriptParseEx(MigArena *pA, const char *zFile, const char *zText,
 
   memset(pRev, 0, sizeof(*pRev));
   if (nText > MIG_MAX_SCRIPT) {
-    return migSetError(pzErr, SQLITE_ERROR,
-                       "%s: file is larger than %u bytes", zFile,
-                       MIG_MAX_SCRIPT);
+    return migSetError(pzErr, SQLITE_ERROR, "%s: file is larger than %u bytes",
+                       zFile, MIG_MAX_SCRIPT);
   }
   if (memchr(zText, 0, nText)) {
     return migSetError(pzErr, SQLITE_ERROR,
@@ -667,8 +663,8 @@ int migScriptParseEx(MigArena *pA, const char *zFile, const char *zText,
       int nl = 0;
       size_t j = 0;
       while (p + j < zLineEnd && isspace((unsigned char)p[j])) j++;
-      if (p + j < zLineEnd && !(p[j] == '-' && p + j + 1 < zLineEnd &&
-                                p[j + 1] == '-')) {
+      if (p + j < zLineEnd &&
+          !(p[j] == '-' && p + j + 1 < zLineEnd && p[j + 1] == '-')) {
         (void)nl;
         return migSetError(pzErr, SQLITE_ERROR,
                            "%s:%d: SQL before '-- migrate:upgrade'; put "
@@ -693,8 +689,8 @@ int migScriptParseEx(MigArena *pA, const char *zFile, const char *zText,
   if (bHeaderOnly) {
     /* the sections come later (migBundleLoad): a header has none */
     if (zUp || zDown) {
-      return migSetError(pzErr, SQLITE_ERROR,
-                         "%s: the header holds a section", zFile);
+      return migSetError(pzErr, SQLITE_ERROR, "%s: the header holds a section",
+                         zFile);
     }
     return SQLITE_OK;
   }

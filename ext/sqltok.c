@@ -34,7 +34,6 @@ static int isIdChar(unsigned char c) {
   return isIdStart(c) || (c >= '0' && c <= '9') || c == '$';
 }
 
-
 /* Length of a quoted token at z opening with z[0]; cEnd closes it, and a
 ** doubled cEnd is a quote inside when bDouble. */
 static size_t quotedLen(const unsigned char *z, unsigned char cEnd,
@@ -76,13 +75,19 @@ static size_t numberLen(const unsigned char *z) {
 ** (->> -> || << >> <= >= <> == !=), else one. */
 static size_t punctLen(const unsigned char *z) {
   switch (z[0]) {
-    case '-': return z[1] == '>' ? (z[2] == '>' ? 3 : 2) : 1;
-    case '|': return z[1] == '|' ? 2 : 1;
-    case '<': return z[1] == '<' || z[1] == '=' || z[1] == '>' ? 2 : 1;
-    case '>': return z[1] == '>' || z[1] == '=' ? 2 : 1;
+    case '-':
+      return z[1] == '>' ? (z[2] == '>' ? 3 : 2) : 1;
+    case '|':
+      return z[1] == '|' ? 2 : 1;
+    case '<':
+      return z[1] == '<' || z[1] == '=' || z[1] == '>' ? 2 : 1;
+    case '>':
+      return z[1] == '>' || z[1] == '=' ? 2 : 1;
     case '=':
-    case '!': return z[1] == '=' ? 2 : 1;
-    default: return 1;
+    case '!':
+      return z[1] == '=' ? 2 : 1;
+    default:
+      return 1;
   }
 }
 
@@ -132,8 +137,7 @@ size_t migSqlToken(const char *zSql, int *peType) {
     *peType = MIG_TK_NUMBER;
     return numberLen(z);
   }
-  if (c == '?' || ((c == ':' || c == '@' || c == '$') &&
-                   isIdChar(z[1]))) {
+  if (c == '?' || ((c == ':' || c == '@' || c == '$') && isIdChar(z[1]))) {
     for (n = 1; isIdChar(z[n]); n++) {
     }
     *peType = MIG_TK_VAR;

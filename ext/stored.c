@@ -59,8 +59,8 @@ static int cmpRevFile(const void *a, const void *b) {
 }
 
 /* See internal.h. */
-int migBundleWithStored(sqlite3 *db, migrate_bundle *b,
-                        migrate_bundle **ppOut, char **pzErr) {
+int migBundleWithStored(sqlite3 *db, migrate_bundle *b, migrate_bundle **ppOut,
+                        char **pzErr) {
   sqlite3_stmt *st = 0;
   migrate_bundle *p = 0;
   migrate_revision *aStored = 0;
@@ -104,18 +104,19 @@ int migBundleWithStored(sqlite3 *db, migrate_bundle *b,
     r = &aStored[nStored++];
     memset(r, 0, sizeof(*r));
     r->id = migArenaStrndup(&p->arena, zId, strlen(zId));
-    r->file = migArenaStrndup(&p->arena, (const char *)sqlite3_column_text(st, 1),
-                              (size_t)sqlite3_column_bytes(st, 1));
-    r->message = migArenaStrndup(&p->arena,
-                                 (const char *)sqlite3_column_text(st, 4),
-                                 (size_t)sqlite3_column_bytes(st, 4));
+    r->file =
+        migArenaStrndup(&p->arena, (const char *)sqlite3_column_text(st, 1),
+                        (size_t)sqlite3_column_bytes(st, 1));
+    r->message =
+        migArenaStrndup(&p->arena, (const char *)sqlite3_column_text(st, 4),
+                        (size_t)sqlite3_column_bytes(st, 4));
     r->create_date = "";
     r->upgrade = "";
     r->source = "";
     if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
-      r->downgrade = migArenaStrndup(&p->arena,
-                                     (const char *)sqlite3_column_text(st, 6),
-                                     (size_t)sqlite3_column_bytes(st, 6));
+      r->downgrade =
+          migArenaStrndup(&p->arena, (const char *)sqlite3_column_text(st, 6),
+                          (size_t)sqlite3_column_bytes(st, 6));
       if (r->downgrade == 0) rc = SQLITE_NOMEM;
     }
     r->no_transaction = sqlite3_column_int(st, 7) != 0;
@@ -158,7 +159,8 @@ int migBundleWithStored(sqlite3 *db, migrate_bundle *b,
   rc = migBundleLoad(b, -1, pzErr);
   if (rc) goto fail;
   p->nRev = b->nRev + nStored;
-  p->aRev = migArenaAlloc(&p->arena, sizeof(migrate_revision) * (size_t)p->nRev);
+  p->aRev =
+      migArenaAlloc(&p->arena, sizeof(migrate_revision) * (size_t)p->nRev);
   if (p->aRev == 0) {
     rc = SQLITE_NOMEM;
     goto fail;
@@ -175,7 +177,8 @@ int migBundleWithStored(sqlite3 *db, migrate_bundle *b,
   rc = migGraphBuild(p, pzErr);
   if (rc) {
     if (rc != SQLITE_NOMEM) {
-      migErrPrefix(pzErr, "the bundle together with the revisions stored "
+      migErrPrefix(pzErr,
+                   "the bundle together with the revisions stored "
                    "in migrate_scripts: ");
     }
     goto fail;

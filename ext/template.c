@@ -77,7 +77,7 @@ SQLITE_EXTENSION_INIT3
 #include <string.h>
 
 #define MIG_FIXTURE_DEFAULT_LIMIT ((sqlite3_int64)256 << 20)
-#define MIG_FIXTURE_MAX_ENTRIES 64
+#define MIG_FIXTURE_MAX_ENTRIES   64
 
 /* ======================================================================
 ** The destination's format and settings
@@ -85,13 +85,18 @@ SQLITE_EXTENSION_INIT3
 
 /* sqlite3_db_config() options mirrored on the private connection. */
 static const int aCfgOp[] = {
-    SQLITE_DBCONFIG_ENABLE_FKEY,        SQLITE_DBCONFIG_ENABLE_TRIGGER,
-    SQLITE_DBCONFIG_ENABLE_VIEW,        SQLITE_DBCONFIG_DEFENSIVE,
-    SQLITE_DBCONFIG_DQS_DML,            SQLITE_DBCONFIG_DQS_DDL,
-    SQLITE_DBCONFIG_TRUSTED_SCHEMA,     SQLITE_DBCONFIG_LEGACY_ALTER_TABLE,
-    SQLITE_DBCONFIG_LEGACY_FILE_FORMAT, SQLITE_DBCONFIG_WRITABLE_SCHEMA,
+    SQLITE_DBCONFIG_ENABLE_FKEY,
+    SQLITE_DBCONFIG_ENABLE_TRIGGER,
+    SQLITE_DBCONFIG_ENABLE_VIEW,
+    SQLITE_DBCONFIG_DEFENSIVE,
+    SQLITE_DBCONFIG_DQS_DML,
+    SQLITE_DBCONFIG_DQS_DDL,
+    SQLITE_DBCONFIG_TRUSTED_SCHEMA,
+    SQLITE_DBCONFIG_LEGACY_ALTER_TABLE,
+    SQLITE_DBCONFIG_LEGACY_FILE_FORMAT,
+    SQLITE_DBCONFIG_WRITABLE_SCHEMA,
 };
-#define N_CFG ((int)(sizeof(aCfgOp) / sizeof(aCfgOp[0])))
+#define N_CFG   ((int)(sizeof(aCfgOp) / sizeof(aCfgOp[0])))
 #define N_LIMIT (SQLITE_LIMIT_WORKER_THREADS + 1)
 /* Flag pragmas mirrored: recursive_triggers, reverse_unordered_selects,
 ** automatic_index (in this order in destRead() and fmtApply()). */
@@ -102,8 +107,8 @@ static const int aCfgOp[] = {
 typedef struct FixFormat {
   int pageSize;
   int autoVacuum;
-  int enc;              /* 1 UTF-8, 2 UTF-16le, 3 UTF-16be */
-  int aCfg[N_CFG];      /* connection part from here on */
+  int enc;         /* 1 UTF-8, 2 UTF-16le, 3 UTF-16be */
+  int aCfg[N_CFG]; /* connection part from here on */
   int aFlag[N_FLAG];
   int aLimit[N_LIMIT];
 } FixFormat;
@@ -114,12 +119,12 @@ static const char *const azEnc[] = {"", "UTF-8", "UTF-16le", "UTF-16be"};
 /* What a destination is: its format, and whether it is empty. */
 typedef struct FixDest {
   FixFormat fmt;
-  int nPage;            /* PRAGMA page_count: 0 for a new database */
-  int nObject;          /* rows in main.sqlite_master */
+  int nPage;   /* PRAGMA page_count: 0 for a new database */
+  int nObject; /* rows in main.sqlite_master */
   int userVersion;
   int applicationId;
-  int nAttached;        /* attached databases */
-  int nTemp;            /* rows in temp.sqlite_master */
+  int nAttached; /* attached databases */
+  int nTemp;     /* rows in temp.sqlite_master */
 } FixDest;
 
 /* One integer from the first row of zSql, and (zText not NULL) its text
@@ -146,9 +151,9 @@ static int queryOne(sqlite3 *db, const char *zSql, int *piOut, char *zText) {
 ** functions cost ten times more to prepare.  SQLITE_OK or an error code
 ** with *pzErr set. */
 static int destRead(sqlite3 *db, FixDest *p, int bFull, char **pzErr) {
-  static const char *const azFlag[N_FLAG] = {
-      "PRAGMA recursive_triggers", "PRAGMA reverse_unordered_selects",
-      "PRAGMA automatic_index"};
+  static const char *const azFlag[N_FLAG] = {"PRAGMA recursive_triggers",
+                                             "PRAGMA reverse_unordered_selects",
+                                             "PRAGMA automatic_index"};
   char zEnc[32] = "";
   int rc, i;
   memset(p, 0, sizeof(*p));
@@ -164,8 +169,8 @@ static int destRead(sqlite3 *db, FixDest *p, int bFull, char **pzErr) {
     rc = queryOne(db, azFlag[i], &p->fmt.aFlag[i], 0);
   }
   if (rc == SQLITE_OK && (bFull || p->nPage > 0)) {
-    rc = queryOne(db, "SELECT count(*) FROM main.sqlite_master", &p->nObject,
-                  0);
+    rc =
+        queryOne(db, "SELECT count(*) FROM main.sqlite_master", &p->nObject, 0);
     if (rc == SQLITE_OK) {
       rc = queryOne(db, "PRAGMA main.user_version", &p->userVersion, 0);
     }
@@ -174,11 +179,12 @@ static int destRead(sqlite3 *db, FixDest *p, int bFull, char **pzErr) {
     }
   }
   if (rc == SQLITE_OK && bFull) {
-    rc = queryOne(db, "SELECT count(*) FROM temp.sqlite_master", &p->nTemp,
-                  0);
+    rc = queryOne(db, "SELECT count(*) FROM temp.sqlite_master", &p->nTemp, 0);
     if (rc == SQLITE_OK) {
-      rc = queryOne(db, "SELECT count(*) FROM pragma_database_list WHERE "
-                    "name NOT IN ('main', 'temp')", &p->nAttached, 0);
+      rc = queryOne(db,
+                    "SELECT count(*) FROM pragma_database_list WHERE "
+                    "name NOT IN ('main', 'temp')",
+                    &p->nAttached, 0);
     }
   }
   for (i = 0; rc == SQLITE_OK && i < N_CFG; i++) {
@@ -201,12 +207,13 @@ static int destRead(sqlite3 *db, FixDest *p, int bFull, char **pzErr) {
 static int fmtApply(sqlite3 *db, const FixFormat *f, char **pzErr) {
   char *zSql;
   int rc, i;
-  zSql = sqlite3_mprintf("PRAGMA page_size=%d; PRAGMA auto_vacuum=%d; "
-                         "PRAGMA encoding='%s'; PRAGMA recursive_triggers=%d; "
-                         "PRAGMA reverse_unordered_selects=%d; "
-                         "PRAGMA automatic_index=%d",
-                         f->pageSize, f->autoVacuum, azEnc[f->enc],
-                         f->aFlag[0], f->aFlag[1], f->aFlag[2]);
+  zSql = sqlite3_mprintf(
+      "PRAGMA page_size=%d; PRAGMA auto_vacuum=%d; "
+      "PRAGMA encoding='%s'; PRAGMA recursive_triggers=%d; "
+      "PRAGMA reverse_unordered_selects=%d; "
+      "PRAGMA automatic_index=%d",
+      f->pageSize, f->autoVacuum, azEnc[f->enc], f->aFlag[0], f->aFlag[1],
+      f->aFlag[2]);
   if (zSql == 0) return SQLITE_NOMEM;
   rc = sqlite3_exec(db, zSql, 0, 0, 0);
   sqlite3_free(zSql);
@@ -215,8 +222,10 @@ static int fmtApply(sqlite3 *db, const FixFormat *f, char **pzErr) {
   }
   for (i = 0; i < N_LIMIT; i++) sqlite3_limit(db, i, f->aLimit[i]);
   if (rc) {
-    return migSetError(pzErr, rc, "cannot configure the private database: "
-                       "%s", sqlite3_errmsg(db));
+    return migSetError(pzErr, rc,
+                       "cannot configure the private database: "
+                       "%s",
+                       sqlite3_errmsg(db));
   }
   return SQLITE_OK;
 }
@@ -307,15 +316,14 @@ static void fnRandom(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 }
 
 /* randomblob(N): counted, then as SQLite's. */
-static void fnRandomBlob(sqlite3_context *ctx, int argc,
-                         sqlite3_value **argv) {
+static void fnRandomBlob(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3_int64 n = sqlite3_value_int64(argv[0]);
   unsigned char *a;
   (void)argc;
   tlRandom++;
   if (n < 1) n = 1;
-  if (n > sqlite3_limit(sqlite3_context_db_handle(ctx), SQLITE_LIMIT_LENGTH,
-                        -1)) {
+  if (n >
+      sqlite3_limit(sqlite3_context_db_handle(ctx), SQLITE_LIMIT_LENGTH, -1)) {
     sqlite3_result_error_toobig(ctx);
     return;
   }
@@ -363,23 +371,23 @@ enum { FIX_BUILDING, FIX_READY, FIX_REFUSED };
 typedef struct FixEntry FixEntry;
 struct FixEntry {
   FixEntry *pNext;
-  int bEmbedded;          /* key: the embedded bundle ... */
-  unsigned char *aKey;    /* ... or these bundle bytes (owned) */
+  int bEmbedded;       /* key: the embedded bundle ... */
+  unsigned char *aKey; /* ... or these bundle bytes (owned) */
   size_t nKey;
-  char *zTarget;          /* key: the target as given (owned) */
-  FixFormat fmt;          /* key: the destination's format */
-  int eState;             /* FIX_* */
-  unsigned char *aImage;  /* READY: the database's pages (owned) */
-  size_t nImage;          /* 0: the empty database (target base) */
-  size_t *aStamp;         /* READY: offsets of the log's started_at texts */
+  char *zTarget;         /* key: the target as given (owned) */
+  FixFormat fmt;         /* key: the destination's format */
+  int eState;            /* FIX_* */
+  unsigned char *aImage; /* READY: the database's pages (owned) */
+  size_t nImage;         /* 0: the empty database (target base) */
+  size_t *aStamp;        /* READY: offsets of the log's started_at texts */
   int nStamp;
-  int bStampSql;          /* READY: stamp them with UPDATE instead */
-  int bNoKeep;            /* READY but without an image: do not cache */
-  char *zVersion;         /* READY: migrate_to()'s result, NULL at base */
-  char *zNoTxn;           /* READY: a Transaction: none revision ran */
-  char *zRefusal;         /* REFUSED: why, worded after the call prefix */
-  sqlite3_uint64 iUsed;   /* last use, for least-recently-used eviction */
-  size_t nBytes;          /* what the entry counts against the limit */
+  int bStampSql;        /* READY: stamp them with UPDATE instead */
+  int bNoKeep;          /* READY but without an image: do not cache */
+  char *zVersion;       /* READY: migrate_to()'s result, NULL at base */
+  char *zNoTxn;         /* READY: a Transaction: none revision ran */
+  char *zRefusal;       /* REFUSED: why, worded after the call prefix */
+  sqlite3_uint64 iUsed; /* last use, for least-recently-used eviction */
+  size_t nBytes;        /* what the entry counts against the limit */
 };
 
 static pthread_mutex_t fixMutex = PTHREAD_MUTEX_INITIALIZER;
@@ -557,16 +565,18 @@ static int buildTemplate(FixEntry *p, const unsigned char *a, size_t n,
   ** database */
   rc = migScratchRegister(pDb, &zMsg);
   if (rc == SQLITE_OK) {
-    rc = sqlite3_create_function(pDb, "random", 0, SQLITE_UTF8, 0, fnRandom,
-                                 0, 0);
+    rc = sqlite3_create_function(pDb, "random", 0, SQLITE_UTF8, 0, fnRandom, 0,
+                                 0);
   }
   if (rc == SQLITE_OK) {
     rc = sqlite3_create_function(pDb, "randomblob", 1, SQLITE_UTF8, 0,
                                  fnRandomBlob, 0, 0);
   }
   if (rc) {
-    migSetError(pzErr, rc, "cannot register the engine on the private "
-                "database: %s", zMsg ? zMsg : sqlite3_errmsg(pDb));
+    migSetError(pzErr, rc,
+                "cannot register the engine on the private "
+                "database: %s",
+                zMsg ? zMsg : sqlite3_errmsg(pDb));
     goto done;
   }
   {
@@ -618,8 +628,10 @@ static int buildTemplate(FixEntry *p, const unsigned char *a, size_t n,
     /* this call's copy: straight from the private database */
     rc = backupInto(pDest, pDb);
     if (rc) {
-      migSetError(pzErr, rc, "cannot copy the template into the database: "
-                  "%s", sqlite3_errmsg(pDest));
+      migSetError(pzErr, rc,
+                  "cannot copy the template into the database: "
+                  "%s",
+                  sqlite3_errmsg(pDest));
       goto done;
     }
     *pbCopied = 1;
@@ -655,7 +667,7 @@ static int buildTemplate(FixEntry *p, const unsigned char *a, size_t n,
     if (bLog) rc = stampFind(p, nLog);
     if (rc) goto done;
   }
-  keep:
+keep:
   p->zNoTxn = w.zNoTxn;
   w.zNoTxn = 0;
   *peState = FIX_READY;
@@ -677,8 +689,7 @@ done:
     goto keep;
   }
   if (pDb && sqlite3_close(pDb) != SQLITE_OK && rc == SQLITE_OK) {
-    rc = migSetError(pzErr, SQLITE_ERROR,
-                     "cannot close the private database");
+    rc = migSetError(pzErr, SQLITE_ERROR, "cannot close the private database");
   }
   shimRelease();
 done_novfs:
@@ -703,7 +714,7 @@ done_novfs:
 static int copyIn(sqlite3 *db, const FixEntry *p, unsigned char *a, size_t n,
                   char **pzErr) {
   sqlite3 *pTmp = 0;
-  sqlite3 *pErrDb = 0;  /* whose message explains a failure */
+  sqlite3 *pErrDb = 0; /* whose message explains a failure */
   const char *zWhat = "open a scratch database";
   char zNow[32] = "";
   int rc, i, iDummy;
@@ -713,8 +724,8 @@ static int copyIn(sqlite3 *db, const FixEntry *p, unsigned char *a, size_t n,
   if (rc == SQLITE_OK && p->nStamp) {
     /* the format migrate_to() writes (and migrate_sql() renders) */
     zWhat = "read the clock";
-    rc = queryOne(pTmp, "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-                  &iDummy, zNow);
+    rc = queryOne(pTmp, "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", &iDummy,
+                  zNow);
     if (rc == SQLITE_OK && strlen(zNow) != STAMP_LEN) rc = SQLITE_ERROR;
   }
   if (rc == SQLITE_OK && p->nStamp) {
@@ -725,10 +736,9 @@ static int copyIn(sqlite3 *db, const FixEntry *p, unsigned char *a, size_t n,
   if (rc == SQLITE_OK) {
     zWhat = "load the template";
     /* SQLite frees a from here on, even when this fails */
-    rc = migDeserialize(pTmp, "main", a, (sqlite3_int64)n,
-                             (sqlite3_int64)n,
-                             SQLITE_DESERIALIZE_FREEONCLOSE |
-                                 SQLITE_DESERIALIZE_RESIZEABLE);
+    rc = migDeserialize(
+        pTmp, "main", a, (sqlite3_int64)n, (sqlite3_int64)n,
+        SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_RESIZEABLE);
     a = 0;
   }
   if (rc == SQLITE_OK && p->bStampSql) {
@@ -765,9 +775,9 @@ int migFixture(sqlite3 *db, const void *aBundle, size_t nBundle,
   FixEntry *p = 0, *pMine = 0;
   unsigned char *aCopy = 0;
   size_t nCopy = 0;
-  FixEntry stamp;         /* what copyIn() needs of the entry, copied */
+  FixEntry stamp; /* what copyIn() needs of the entry, copied */
   int rc, eBuilt = FIX_BUILDING;
-  int bCopied = 0;        /* the build copied its database in already */
+  int bCopied = 0; /* the build copied its database in already */
   const char *zFile = sqlite3_db_filename(db, "main");
   int bFileDest = zFile && zFile[0];
   memset(&stamp, 0, sizeof(stamp));
@@ -850,8 +860,8 @@ int migFixture(sqlite3 *db, const void *aBundle, size_t nBundle,
     nFixEntry++;
     pthread_mutex_unlock(&fixMutex);
 
-    rc = buildTemplate(pMine, aKey, nBundle, zTarget, db, bFileDest,
-                       &bCopied, &eBuilt, pzErr);
+    rc = buildTemplate(pMine, aKey, nBundle, zTarget, db, bFileDest, &bCopied,
+                       &eBuilt, pzErr);
 
     pthread_mutex_lock(&fixMutex);
     entryUnlink(pMine);
@@ -878,11 +888,9 @@ int migFixture(sqlite3 *db, const void *aBundle, size_t nBundle,
       pthread_mutex_unlock(&fixMutex);
       entryFree(pMine);
       if (rc == SQLITE_NOMEM) {
-        migSetError(pzErr, rc, "migrate_fixture('%s'): out of memory",
-                    zTarget);
+        migSetError(pzErr, rc, "migrate_fixture('%s'): out of memory", zTarget);
       } else if (*pzErr && strncmp(*pzErr, "migrate_fixture(", 16) != 0) {
-        char *z = sqlite3_mprintf("migrate_fixture('%s'): %s", zTarget,
-                                  *pzErr);
+        char *z = sqlite3_mprintf("migrate_fixture('%s'): %s", zTarget, *pzErr);
         if (z) {
           sqlite3_free(*pzErr);
           *pzErr = z;
@@ -895,8 +903,8 @@ int migFixture(sqlite3 *db, const void *aBundle, size_t nBundle,
   /* -- under the mutex: what this call needs from the entry ------------ */
   p->iUsed = ++iFixTick;
   if (p->eState == FIX_REFUSED) {
-    rc = migSetError(pzErr, SQLITE_ERROR, "migrate_fixture('%s'): %s",
-                     zTarget, p->zRefusal);
+    rc = migSetError(pzErr, SQLITE_ERROR, "migrate_fixture('%s'): %s", zTarget,
+                     p->zRefusal);
   } else {
     if (p->zNoTxn && bFileDest) {
       rc = migSetError(pzErr, SQLITE_ERROR,
@@ -939,9 +947,10 @@ int migFixture(sqlite3 *db, const void *aBundle, size_t nBundle,
     rc = copyIn(db, &stamp, aCopy, nCopy, pzErr);
     aCopy = 0;
     if (rc && rc != SQLITE_NOMEM) {
-      char *z = sqlite3_mprintf("migrate_fixture('%s'): %s. Nothing was "
-                                "changed",
-                                zTarget, *pzErr ? *pzErr : "?");
+      char *z = sqlite3_mprintf(
+          "migrate_fixture('%s'): %s. Nothing was "
+          "changed",
+          zTarget, *pzErr ? *pzErr : "?");
       if (z) {
         sqlite3_free(*pzErr);
         *pzErr = z;
@@ -1008,5 +1017,7 @@ void migrate_fixture_clear(void) {
 
 #if defined(__GNUC__) || defined(__clang__)
 /* When the module is unloaded or the process exits (see above). */
-__attribute__((destructor)) static void fixtureUnload(void) { cacheClear(); }
+__attribute__((destructor)) static void fixtureUnload(void) {
+  cacheClear();
+}
 #endif

@@ -42,7 +42,9 @@ SQLITE_EXTENSION_INIT3
 ** knows the busy statements above it are the applier's own. */
 static _Thread_local sqlite3 *applyingDb = 0;
 
-sqlite3 *migApplyingDb(void) { return applyingDb; }
+sqlite3 *migApplyingDb(void) {
+  return applyingDb;
+}
 
 sqlite3 *migApplyingSet(sqlite3 *db) {
   sqlite3 *pPrev = applyingDb;
@@ -138,8 +140,8 @@ static void settingSet(sqlite3 *db, int k, int bOn) {
   } else if (aSetting[k].op) {
     sqlite3_db_config(db, aSetting[k].op, bOn, 0);
   } else {
-    char *z = sqlite3_mprintf("PRAGMA %s=%s", aSetting[k].zName,
-                              bOn ? "ON" : "OFF");
+    char *z =
+        sqlite3_mprintf("PRAGMA %s=%s", aSetting[k].zName, bOn ? "ON" : "OFF");
     if (z) sqlite3_exec(db, z, 0, 0, 0);
     sqlite3_free(z);
   }
@@ -201,7 +203,7 @@ int migTxnRollback(MigTxn *t) {
     if (sqlite3_get_autocommit(t->db)) return MIG_TXN_UNDONE;
     rc = sqlite3_exec(t->db, "ROLLBACK", 0, 0, 0);
     return rc || !sqlite3_get_autocommit(t->db) ? MIG_TXN_STUCK
-                                                 : MIG_TXN_UNDONE;
+                                                : MIG_TXN_UNDONE;
   }
   if (sqlite3_get_autocommit(t->db)) return MIG_TXN_LOST;
   {
@@ -239,9 +241,7 @@ void migTxnEnd(MigTxn *t) {
 ** be committed.  The hooks replace any the application had installed.
 */
 #define MIG_GUARDS 16
-static struct {
-  sqlite3 *db;
-} aGuard[MIG_GUARDS];
+static struct { sqlite3 *db; } aGuard[MIG_GUARDS];
 static pthread_mutex_t guardMutex = PTHREAD_MUTEX_INITIALIZER;
 
 static int guardFind(sqlite3 *db) {
@@ -380,8 +380,8 @@ char *migFkFirstNew(const char *zBefore, const char *zNow, int *pRc) {
   migLineField(z, n, 0, &zT, &nT);
   migLineField(z, n, 1, &zR, &nR);
   migLineField(z, n, 2, &zP, &nP);
-  zOut = sqlite3_mprintf("table %.*s, row %.*s references %.*s", nT, zT, nR,
-                         zR, nP, zP);
+  zOut = sqlite3_mprintf("table %.*s, row %.*s references %.*s", nT, zT, nR, zR,
+                         nP, zP);
   if (zOut == 0) *pRc = SQLITE_NOMEM;
   return zOut;
 }

@@ -104,7 +104,9 @@ void migStrAppend(MigStr *p, const char *z, size_t n) {
   p->z[p->n] = 0;
 }
 
-void migStrAppendZ(MigStr *p, const char *z) { migStrAppend(p, z, strlen(z)); }
+void migStrAppendZ(MigStr *p, const char *z) {
+  migStrAppend(p, z, strlen(z));
+}
 
 void migStrAppendf(MigStr *p, const char *zFmt, ...) {
   va_list ap;
@@ -299,9 +301,9 @@ void migResultError(sqlite3_context *ctx, int rc, const char *zErr) {
   }
   /* a damaged bundle is not a damaged database: SQLITE_CORRUPT (and every
   ** other code) stays SQLITE_ERROR */
-  if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED ||
-      prim == SQLITE_READONLY || prim == SQLITE_CONSTRAINT ||
-      prim == SQLITE_FULL || prim == SQLITE_IOERR) {
+  if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED || prim == SQLITE_READONLY ||
+      prim == SQLITE_CONSTRAINT || prim == SQLITE_FULL ||
+      prim == SQLITE_IOERR) {
     sqlite3_result_error_code(ctx, rc);
   }
 }

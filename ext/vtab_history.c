@@ -130,10 +130,10 @@ static int historyFilter(sqlite3_vtab_cursor *cur, int idxNum,
   (void)argc;
   historyReset(c);
   c->bEof = 0;
-  rc = migBundleFromValue((idxNum & 1) ? argv[0] : 0,
-                          "SELECT * FROM migration_history(migrate_bundle('migrations'))",
-                          &c->b, &c->bOwned,
-                          &zErr);
+  rc = migBundleFromValue(
+      (idxNum & 1) ? argv[0] : 0,
+      "SELECT * FROM migration_history(migrate_bundle('migrations'))", &c->b,
+      &c->bOwned, &zErr);
   if (rc) {
     c->b = 0;
     /* a damaged bundle is not a damaged database */
@@ -234,7 +234,7 @@ static sqlite3_module historyModule = {
     0,                 /* xRollbackTo */
     0,                 /* xShadowName */
 #if SQLITE_VERSION_NUMBER >= 3044000
-    0                  /* xIntegrity (3.44; iVersion 0 never reads it) */
+    0 /* xIntegrity (3.44; iVersion 0 never reads it) */
 #endif
 };
 

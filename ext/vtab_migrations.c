@@ -54,9 +54,9 @@ typedef struct MigrationsVtab {
 typedef struct MigrationsCursor {
   sqlite3_vtab_cursor base;
   migrate_bundle *b;
-  int bOwned;         /* b was decoded for this cursor */
-  int i;              /* position in b->aOrder */
-  MigBits *aCurrent;  /* rows of migrate_version */
+  int bOwned;        /* b was decoded for this cursor */
+  int i;             /* position in b->aOrder */
+  MigBits *aCurrent; /* rows of migrate_version */
   MigBits *aApplied;
 } MigrationsCursor;
 
@@ -168,10 +168,10 @@ static int migrationsFilter(sqlite3_vtab_cursor *cur, int idxNum,
   (void)idxStr;
   (void)argc;
   migrationsReset(c);
-  rc = migBundleFromValue((idxNum & 1) ? argv[0] : 0,
-                          "SELECT * FROM migrations(migrate_bundle('migrations'))",
-                          &c->b, &c->bOwned,
-                          &zErr);
+  rc = migBundleFromValue(
+      (idxNum & 1) ? argv[0] : 0,
+      "SELECT * FROM migrations(migrate_bundle('migrations'))", &c->b,
+      &c->bOwned, &zErr);
   if (rc) {
     c->b = 0;
     /* a damaged bundle is not a damaged database */
@@ -357,7 +357,7 @@ static sqlite3_module migrationsModule = {
     0,                    /* xRollbackTo */
     0,                    /* xShadowName */
 #if SQLITE_VERSION_NUMBER >= 3044000
-    0                     /* xIntegrity (3.44; iVersion 0 never reads it) */
+    0 /* xIntegrity (3.44; iVersion 0 never reads it) */
 #endif
 };
 

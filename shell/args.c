@@ -106,8 +106,8 @@ static int parseArgs(const OptDef *aDef, int nDef, int argc, char **argv,
       }
       if (z[2] != 0) {
         if (!aDef[k].bValue) {
-          *pzErr = sqlite3_mprintf("option -%c takes no value (got '%s')",
-                                   z[1], z);
+          *pzErr =
+              sqlite3_mprintf("option -%c takes no value (got '%s')", z[1], z);
           return EXIT_USAGE;
         }
         zVal = z + 2;

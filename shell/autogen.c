@@ -57,16 +57,18 @@ static int autogenReadFile(const char *zPath, char **pzText) {
   size_t n;
   *pzText = 0;
   if (f == 0) {
-    return outFail("cannot read the declared schema %s: %s (write the "
-                   "schema there, or give --schema FILE)",
-                   zPath, strerror(errno));
+    return outFail(
+        "cannot read the declared schema %s: %s (write the "
+        "schema there, or give --schema FILE)",
+        zPath, strerror(errno));
   }
   if (fstat(fileno(f), &st) != 0 || st.st_size < 0 ||
       (unsigned long long)st.st_size > SCHEMA_MAX) {
     fclose(f);
-    return outFail("cannot read the declared schema %s: not a file of at "
-                   "most 64 MiB",
-                   zPath);
+    return outFail(
+        "cannot read the declared schema %s: not a file of at "
+        "most 64 MiB",
+        zPath);
   }
   z = sqlite3_malloc64((sqlite3_uint64)st.st_size + 1);
   if (z == 0) {
@@ -94,7 +96,8 @@ static int autogenReadFile(const char *zPath, char **pzText) {
 /* The schema the history gives at zTarget ("heads", a revision), as SQL
 ** (*pzSql, caller frees; "" for an empty schema).  EXIT_OK or EXIT_FAIL
 ** (printed). */
-static int autogenHeadSql(migrate_bundle *b, const char *zTarget, char **pzSql) {
+static int autogenHeadSql(migrate_bundle *b, const char *zTarget,
+                          char **pzSql) {
   sqlite3 *db = 0;
   char *zErr = 0;
   migrate_options opt;
@@ -112,9 +115,10 @@ static int autogenHeadSql(migrate_bundle *b, const char *zTarget, char **pzSql) 
     if (*pzSql == 0) rc = SQLITE_NOMEM;
   }
   if (rc) {
-    rc = outFail("cannot build the schema the history gives at %s: %s",
-                 zTarget,
-                 zErr ? zErr : db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    rc = outFail("cannot build the schema the history gives at %s: %s", zTarget,
+                 zErr ? zErr
+                 : db ? sqlite3_errmsg(db)
+                      : sqlite3_errstr(rc));
   }
   sqlite3_free(zErr);
   sqlite3_close(db);
@@ -141,7 +145,9 @@ static int autogenDbSql(const char *zPath, char **pzSql) {
   }
   if (rc) {
     rc = outFail("cannot read the schema of %s: %s", zPath,
-                 zErr ? zErr : db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+                 zErr ? zErr
+                 : db ? sqlite3_errmsg(db)
+                      : sqlite3_errstr(rc));
   }
   sqlite3_free(zErr);
   sqlite3_close(db);
@@ -168,7 +174,8 @@ int autogenSections(Shell *s, Args *a, migrate_bundle *b, const char *zHead,
     if (rc == EXIT_OK) rc = autogenHeadSql(b, zHead, &zFrom);
     zLabel = sqlite3_mprintf("%s", zPath);
   }
-  if (rc == EXIT_OK && (zLabel == 0 || zFrom == 0)) rc = outFail("out of memory");
+  if (rc == EXIT_OK && (zLabel == 0 || zFrom == 0))
+    rc = outFail("out of memory");
   if (rc == EXIT_OK &&
       migrate_diff(zFrom, zFromDb ? "an empty schema" : "the history's head",
                    zTo, zLabel, pzUp, pzDown, &zErr) != SQLITE_OK) {
@@ -201,8 +208,8 @@ int autogenCheck(Shell *s, Args *a, migrate_bundle *b, int *pnFound) {
   if (rc == EXIT_OK) {
     zLabel = sqlite3_mprintf("%s", zPath);
     if (zLabel == 0 ||
-        migrate_diff_report(zFrom, "the history's head", zTo, zLabel,
-                            &zReport, &zErr) != SQLITE_OK) {
+        migrate_diff_report(zFrom, "the history's head", zTo, zLabel, &zReport,
+                            &zErr) != SQLITE_OK) {
       rc = outFail("%s", zErr ? zErr : "out of memory");
     }
   }
@@ -215,9 +222,10 @@ int autogenCheck(Shell *s, Args *a, migrate_bundle *b, int *pnFound) {
       (*pnFound)++;
       z += n + (e ? 1 : 0);
     }
-    printf("%s differs from the history's head: run 'sqlite-migrate "
-           "revision --autogenerate -m MESSAGE' to write the revision.\n",
-           zPath);
+    printf(
+        "%s differs from the history's head: run 'sqlite-migrate "
+        "revision --autogenerate -m MESSAGE' to write the revision.\n",
+        zPath);
   }
   sqlite3_free(zReport);
   sqlite3_free(zErr);

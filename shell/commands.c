@@ -90,12 +90,12 @@ static int progressKeep(Progress *p, char *z, double ms) {
 static void progressLine(void *pArg, const migrate_revision *r, int isUp,
                          const char *zFrom, const char *zTo, double ms) {
   Progress *p = pArg;
-  char *z = r->message[0]
-                ? sqlite3_mprintf("%s %s -> %s, %s",
-                                  isUp ? "upgrade" : "downgrade", zFrom, zTo,
-                                  r->message)
-                : sqlite3_mprintf("%s %s -> %s",
-                                  isUp ? "upgrade" : "downgrade", zFrom, zTo);
+  char *z =
+      r->message[0]
+          ? sqlite3_mprintf("%s %s -> %s, %s", isUp ? "upgrade" : "downgrade",
+                            zFrom, zTo, r->message)
+          : sqlite3_mprintf("%s %s -> %s", isUp ? "upgrade" : "downgrade",
+                            zFrom, zTo);
   if (progressKeep(p, z, ms)) {
     progressFlush(p, 1);
     fprintf(stderr, "Running %s %s -> %s (%.0f ms)\n",
@@ -163,8 +163,9 @@ static int printSql(Shell *s, Args *a, const char *zArg, int mode) {
   const char *zColon = strchr(zArg, ':');
   int rc;
   if (argsHas(a, "backup")) {
-    return outUsage(s, "--backup and --sql do not go together (--sql "
-                       "changes nothing)");
+    return outUsage(s,
+                    "--backup and --sql do not go together (--sql "
+                    "changes nothing)");
   }
   rc = shellBundle(s, &b);
   if (rc) return rc;
@@ -192,8 +193,9 @@ static int printSql(Shell *s, Args *a, const char *zArg, int mode) {
     rc = shellOpenDb(s, DB_READ, &db, 0);
     if (rc) return rc;
   } else if (mode == MIGRATE_DOWNGRADE) {
-    return outUsage(s, "downgrade with --sql needs <fromrev>:<torev>, or "
-                       "an existing database (-d) to start from");
+    return outUsage(s,
+                    "downgrade with --sql needs <fromrev>:<torev>, or "
+                    "an existing database (-d) to start from");
   } else {
     zFrom = sqlite3_mprintf("base");
     if (zFrom == 0) return outFail("out of memory");
@@ -258,8 +260,9 @@ static int runMigrate(Shell *s, Args *a, const char *zTarget, int mode) {
   static const char *azFunc[] = {"migrate", "upgrade", "downgrade", "stamp"};
 
   if (bPurge && argsHas(a, "sql")) {
-    return outUsage(s, "--purge and --sql do not go together (--sql "
-                       "changes nothing)");
+    return outUsage(s,
+                    "--purge and --sql do not go together (--sql "
+                    "changes nothing)");
   }
   if (argsHas(a, "sql")) return printSql(s, a, zTarget, mode);
   if (strchr(zTarget, ':')) {
@@ -425,9 +428,10 @@ int cmdTest(Shell *s, Args *a) {
     printf("%s\n", zReport);
     rc = EXIT_FAIL;
   } else {
-    printf("%d revision%s passed the round trip (upgrade, downgrade, "
-           "upgrade; schemas compared).\n",
-           n, n == 1 ? "" : "s");
+    printf(
+        "%d revision%s passed the round trip (upgrade, downgrade, "
+        "upgrade; schemas compared).\n",
+        n, n == 1 ? "" : "s");
     rc = EXIT_OK;
   }
   sqlite3_free(zReport);
@@ -447,7 +451,8 @@ int cmdBundle(Shell *s, Args *a) {
   char *zErr = 0, *zTmp = 0;
   FILE *f;
   int rc;
-  if (zOut == 0) return outUsage(s, "the following arguments are required: -o FILE");
+  if (zOut == 0)
+    return outUsage(s, "the following arguments are required: -o FILE");
   if (zOut[0] == 0) return outUsage(s, "-o: empty file name");
   rc = shellBundle(s, &b);
   if (rc) return rc;

@@ -42,8 +42,8 @@
 #include "shell.h"
 
 #define CONFIG_MAX_BYTES (1u << 20)
-#define CONFIG_DEFAULT "sqlite-migrate.ini"
-#define CONFIG_OWN "sqlite-migrate"
+#define CONFIG_DEFAULT   "sqlite-migrate.ini"
+#define CONFIG_OWN       "sqlite-migrate"
 
 /* One "key = value" of one section. */
 typedef struct IniEntry {
@@ -136,8 +136,7 @@ static int iniParse(Ini *p, const char *z, char **pzErr) {
     while (k < n && isspace((unsigned char)z[k])) k++;
     if (k == n || z[k] == '#' || z[k] == ';') {
       /* blank line or comment */
-    } else if (k > 0 && p->n > 0 && zSection &&
-               p->a[p->n - 1].iLine > 0 &&
+    } else if (k > 0 && p->n > 0 && zSection && p->a[p->n - 1].iLine > 0 &&
                strcmp(p->a[p->n - 1].zSection, zSection) == 0) {
       /* an indented line continues the previous value */
       char *zMore = strip(z, n);
@@ -158,16 +157,17 @@ static int iniParse(Ini *p, const char *z, char **pzErr) {
         if (zSection == 0) rc = SQLITE_NOMEM;
       }
     } else if (zSection == 0) {
-      *pzErr = sqlite3_mprintf("%s line %d: a setting before the first "
-                               "[section]",
-                               p->zFile, iLine);
+      *pzErr = sqlite3_mprintf(
+          "%s line %d: a setting before the first "
+          "[section]",
+          p->zFile, iLine);
       rc = SQLITE_ERROR;
     } else {
       const char *zEq = memchr(z, '=', n), *zCol = memchr(z, ':', n);
       zSep = zEq && (!zCol || zEq < zCol) ? zEq : zCol;
       if (zSep == 0) {
-        *pzErr = sqlite3_mprintf("%s line %d: expected 'key = value'",
-                                 p->zFile, iLine);
+        *pzErr = sqlite3_mprintf("%s line %d: expected 'key = value'", p->zFile,
+                                 iLine);
         rc = SQLITE_ERROR;
       } else {
         char *zKey = strip(z, (size_t)(zSep - z));
@@ -233,9 +233,10 @@ static char *interpolate(const Ini *p, const IniEntry *e, const char *zHere,
       zOut = sqlite3_mprintf("%z%s", zOut, zHere);
       z = zPct + 8;
     } else {
-      *pzErr = sqlite3_mprintf("%s line %d: %s: only %%(here)s and %%%% may "
-                               "follow '%%' (got '%.10s')",
-                               p->zFile, e->iLine, e->zKey, zPct);
+      *pzErr = sqlite3_mprintf(
+          "%s line %d: %s: only %%(here)s and %%%% may "
+          "follow '%%' (got '%.10s')",
+          p->zFile, e->iLine, e->zKey, zPct);
       sqlite3_free(zOut);
       return 0;
     }
@@ -277,8 +278,9 @@ static int takeSection(Shell *s, const Ini *p, const char *zSec) {
     if (strcmp(e->zSection, zSec) == 0 &&
         strcmp(e->zKey, "script_location") != 0 &&
         strcmp(e->zKey, "database") != 0) {
-      rc = outUsage(s, "%s line %d: unknown setting '%s' in [%s] (known: "
-                       "script_location, database)",
+      rc = outUsage(s,
+                    "%s line %d: unknown setting '%s' in [%s] (known: "
+                    "script_location, database)",
                     p->zFile, e->iLine, e->zKey, zSec);
       goto done;
     }
@@ -301,8 +303,8 @@ static int takeSection(Shell *s, const Ini *p, const char *zSec) {
   if (eDb && eDb->zValue[0]) {
     s->zCfgDb = interpolate(p, eDb, zHere, &zErr);
     if (s->zCfgDb == 0) goto fail;
-    s->zCfgDbKey = sqlite3_mprintf("%s [%s] %s", p->zFile, eDb->zSection,
-                                   eDb->zKey);
+    s->zCfgDbKey =
+        sqlite3_mprintf("%s [%s] %s", p->zFile, eDb->zSection, eDb->zKey);
     if (s->zCfgDbKey == 0) goto nomem;
   }
   goto done;
@@ -328,8 +330,9 @@ int configRead(Shell *s) {
     struct stat st;
     if (stat(CONFIG_DEFAULT, &st) != 0) {
       if (s->zNameArg == 0) return EXIT_OK;
-      return outUsage(s, "-n %s: no configuration file (give -c FILE, or "
-                         "create ./" CONFIG_DEFAULT ")",
+      return outUsage(s,
+                      "-n %s: no configuration file (give -c FILE, or "
+                      "create ./" CONFIG_DEFAULT ")",
                       s->zNameArg);
     }
     zFile = CONFIG_DEFAULT;
@@ -364,8 +367,10 @@ int configRead(Shell *s) {
   } else if (iniHasSection(&ini, "alembic")) {
     zSec = "alembic";
   } else {
-    rc = outUsage(s, "%s has neither a [" CONFIG_OWN "] nor an [alembic] "
-                     "section (or give -n NAME)",
+    rc = outUsage(s,
+                  "%s has neither a [" CONFIG_OWN
+                  "] nor an [alembic] "
+                  "section (or give -n NAME)",
                   zFile);
     iniFree(&ini);
     return rc;

@@ -60,15 +60,16 @@ int cmdGraph(Shell *s, Args *a) {
     }
   }
   n = migrate_bundle_count(b);
-  printf("// sqlite-migrate graph: %d revision%s%s%s\n"
-         "// render: sqlite-migrate graph | dot -Tpng -o graph.png\n"
-         "digraph migrations {\n"
-         "  rankdir=BT;\n"
-         "  node [shape=box, style=\"rounded,filled\", fillcolor=\"white\", "
-         "fontname=\"Helvetica\", fontsize=10];\n"
-         "  edge [color=\"#555555\", arrowsize=0.7];\n",
-         n, n == 1 ? "" : "s", bDb ? ", current revisions of " : "",
-         bDb ? "the database" : "");
+  printf(
+      "// sqlite-migrate graph: %d revision%s%s%s\n"
+      "// render: sqlite-migrate graph | dot -Tpng -o graph.png\n"
+      "digraph migrations {\n"
+      "  rankdir=BT;\n"
+      "  node [shape=box, style=\"rounded,filled\", fillcolor=\"white\", "
+      "fontname=\"Helvetica\", fontsize=10];\n"
+      "  edge [color=\"#555555\", arrowsize=0.7];\n",
+      n, n == 1 ? "" : "s", bDb ? ", current revisions of " : "",
+      bDb ? "the database" : "");
 
   /* nodes */
   for (i = 0; i < n; i++) {
@@ -127,8 +128,9 @@ int cmdGraph(Shell *s, Args *a) {
       dotEscape(stdout, r->labels[k]);
       printf("\" [label=\"");
       dotEscape(stdout, r->labels[k]);
-      printf("\", shape=cds, style=filled, fillcolor=\"#fff2cc\", "
-             "fontsize=9];\n  \"label:");
+      printf(
+          "\", shape=cds, style=filled, fillcolor=\"#fff2cc\", "
+          "fontsize=9];\n  \"label:");
       dotEscape(stdout, r->labels[k]);
       printf("\" -> \"");
       dotEscape(stdout, r->id);

@@ -45,7 +45,7 @@
 
 #include "shell.h"
 
-#define PY_MAX_BYTES (16u << 20)
+#define PY_MAX_BYTES            (16u << 20)
 #define RENDERER_NOT_IMPORTABLE 3
 
 /* One Alembic revision file, as read. */
@@ -61,7 +61,7 @@ typedef struct PyRev {
   char *zDate;   /* its "Create Date:" value */
   char *zUp;     /* rendered SQL, or NULL */
   char *zDownSql;
-  char *zWhy;    /* why it was not rendered, or NULL */
+  char *zWhy; /* why it was not rendered, or NULL */
 } PyRev;
 
 typedef struct PyList {
@@ -277,7 +277,8 @@ static int readAssignments(PyRev *r, char **pzErr) {
         char *zVal;
         j++;
         zVal = pyValue(z, &j);
-        if (zVal == 0 || (z[skipWs(z, j, 0)] != '\n' && z[skipWs(z, j, 0)] != 0)) {
+        if (zVal == 0 ||
+            (z[skipWs(z, j, 0)] != '\n' && z[skipWs(z, j, 0)] != 0)) {
           sqlite3_free(zVal);
           *pzErr = sqlite3_mprintf(
               "%s line %d: %s is not a string, None, or a tuple or list of "
@@ -296,19 +297,21 @@ static int readAssignments(PyRev *r, char **pzErr) {
     if (z[i]) i++;
   }
   if (r->zId == 0) {
-    *pzErr = sqlite3_mprintf("%s: no top-level `revision = '...'`; not an "
-                             "Alembic revision script",
-                             r->zFile);
+    *pzErr = sqlite3_mprintf(
+        "%s: no top-level `revision = '...'`; not an "
+        "Alembic revision script",
+        r->zFile);
     return SQLITE_ERROR;
   }
   if (!isIdText(r->zId, 0) || (r->zDown && !isIdText(r->zDown, 1)) ||
       (r->zDeps && !isIdText(r->zDeps, 1)) ||
       (r->zLabels && !isIdText(r->zLabels, 1))) {
-    *pzErr = sqlite3_mprintf("%s: revision '%s' (or a revision or label it "
-                             "names) has characters other than letters, "
-                             "digits and '_', which sqlite-migrate ids cannot "
-                             "hold",
-                             r->zFile, r->zId);
+    *pzErr = sqlite3_mprintf(
+        "%s: revision '%s' (or a revision or label it "
+        "names) has characters other than letters, "
+        "digits and '_', which sqlite-migrate ids cannot "
+        "hold",
+        r->zFile, r->zId);
     return SQLITE_ERROR;
   }
   return SQLITE_OK;
@@ -439,7 +442,8 @@ static void removeTree(const char *zDir) {
 /* Run the renderer with python command zPy.  Returns its exit status (0
 ** rendered, RENDERER_NOT_IMPORTABLE, other: failed), -1 when it could not be
 ** started. */
-static int runRenderer(const char *zPy, const char *zTmp, const char *zVersions) {
+static int runRenderer(const char *zPy, const char *zTmp,
+                       const char *zVersions) {
   char *zCmd = sqlite3_mprintf("%s \"$1\" \"$2\" \"$3\"", zPy);
   char *zScript = sqlite3_mprintf("%s/renderer.py", zTmp);
   char *zLog = sqlite3_mprintf("%s/renderer.log", zTmp);
@@ -520,15 +524,16 @@ static int renderWithAlembic(PyList *p, const char *zVersions, char **pzNote) {
     rc = collectRendered(p, zTmp) == SQLITE_OK;
     if (!rc) *pzNote = sqlite3_mprintf("out of memory");
   } else {
-    *pzNote =
-        rc == RENDERER_NOT_IMPORTABLE
-            ? sqlite3_mprintf("Alembic is not importable by %s (set "
-                              "SQLITE_MIGRATE_PYTHON to a Python that has "
-                              "it)",
-                              zPy)
-            : sqlite3_mprintf("%s could not run the Alembic renderer (exit "
-                              "status %d)",
-                              zPy, rc);
+    *pzNote = rc == RENDERER_NOT_IMPORTABLE
+                  ? sqlite3_mprintf(
+                        "Alembic is not importable by %s (set "
+                        "SQLITE_MIGRATE_PYTHON to a Python that has "
+                        "it)",
+                        zPy)
+                  : sqlite3_mprintf(
+                        "%s could not run the Alembic renderer (exit "
+                        "status %d)",
+                        zPy, rc);
     rc = 0;
   }
   removeTree(zTmp);
@@ -542,11 +547,11 @@ static int renderWithAlembic(PyList *p, const char *zVersions, char **pzNote) {
 
 /* The text of r's .sql file (sqlite3_free). */
 static char *scriptText(const PyRev *r) {
-  char *z = sqlite3_mprintf(
-      "-- %s\n--\n-- Revision ID: %s\n-- Revises: %s\n", r->zMsg[0] ? r->zMsg
-                                                                 : r->zId,
-      r->zId, r->zDown ? r->zDown : "");
-  if (z && r->zDate[0]) z = sqlite3_mprintf("%z-- Create Date: %s\n", z, r->zDate);
+  char *z = sqlite3_mprintf("-- %s\n--\n-- Revision ID: %s\n-- Revises: %s\n",
+                            r->zMsg[0] ? r->zMsg : r->zId, r->zId,
+                            r->zDown ? r->zDown : "");
+  if (z && r->zDate[0])
+    z = sqlite3_mprintf("%z-- Create Date: %s\n", z, r->zDate);
   if (z && r->zLabels && r->zLabels[0]) {
     z = sqlite3_mprintf("%z-- Branch Labels: %s\n", z, r->zLabels);
   }
@@ -555,10 +560,11 @@ static char *scriptText(const PyRev *r) {
   }
   if (z == 0) return 0;
   if (r->zWhy == 0) {
-    return sqlite3_mprintf("%z\n-- Imported from %s (SQL rendered by Alembic "
-                           "for SQLite, offline).\n\n-- migrate:upgrade\n%s"
-                           "\n-- migrate:downgrade\n%s",
-                           z, r->zFile, r->zUp, r->zDownSql);
+    return sqlite3_mprintf(
+        "%z\n-- Imported from %s (SQL rendered by Alembic "
+        "for SQLite, offline).\n\n-- migrate:upgrade\n%s"
+        "\n-- migrate:downgrade\n%s",
+        z, r->zFile, r->zUp, r->zDownSql);
   }
   {
     const char *zLine = r->zSrc + r->iBody;
@@ -582,8 +588,8 @@ static char *scriptText(const PyRev *r) {
 /* Write r as zDir/<name>.sql (a new file).  EXIT_OK or EXIT_FAIL. */
 static int writeScript(const char *zDir, const PyRev *r) {
   char *zText = scriptText(r);
-  char *zPath = sqlite3_mprintf("%s/%.*s.sql", zDir,
-                                (int)strlen(r->zFile) - 3, r->zFile);
+  char *zPath =
+      sqlite3_mprintf("%s/%.*s.sql", zDir, (int)strlen(r->zFile) - 3, r->zFile);
   FILE *f;
   int rc = EXIT_OK;
   if (zText == 0 || zPath == 0) {
@@ -612,17 +618,17 @@ static int prepareOutput(const char *zDir) {
     return EXIT_OK;
   }
   if (!S_ISDIR(st.st_mode)) {
-    return outFail("%s exists and is not a folder; give -o a new folder",
-                   zDir);
+    return outFail("%s exists and is not a folder; give -o a new folder", zDir);
   }
   d = opendir(zDir);
   if (d == 0) return outFail("cannot open %s: %s", zDir, strerror(errno));
   while ((e = readdir(d)) != 0) {
     if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
       closedir(d);
-      return outFail("%s is not empty; give -o a new or empty folder "
-                     "(nothing was written)",
-                     zDir);
+      return outFail(
+          "%s is not empty; give -o a new or empty folder "
+          "(nothing was written)",
+          zDir);
     }
   }
   closedir(d);
@@ -640,9 +646,10 @@ int cmdImportAlembic(Shell *s, Args *a) {
   if (zOut == 0) zOut = "migrations";
   if (zOut[0] == 0) return outUsage(s, "-o: empty folder name");
   if (stat(zIn, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return outFail("%s is not a folder (give an Alembic project's versions "
-                   "folder, e.g. alembic/versions)",
-                   zIn);
+    return outFail(
+        "%s is not a folder (give an Alembic project's versions "
+        "folder, e.g. alembic/versions)",
+        zIn);
   }
   {
     /* an Alembic environment (env.py beside versions/): its versions/ */
@@ -676,8 +683,9 @@ int cmdImportAlembic(Shell *s, Args *a) {
     printf("Converted %d of %d revision%s into %s.\n", nDone, list.n,
            list.n == 1 ? "" : "s", zOut);
     if (nDone < list.n) {
-      printf("These need a person (the bundler refuses them until their SQL "
-             "is written):\n");
+      printf(
+          "These need a person (the bundler refuses them until their SQL "
+          "is written):\n");
       for (i = 0; i < list.n; i++) {
         const PyRev *r = &list.a[i];
         if (r->zWhy == 0) continue;

@@ -59,8 +59,9 @@ int cmdHistory(Shell *s, Args *a) {
   if (zRange) {
     const char *zColon = strchr(zRange, ':');
     if (zColon == 0 || strchr(zColon + 1, ':')) {
-      return outUsage(s, "History range requires [start]:[end], [start]:, "
-                         "or :[end]");
+      return outUsage(s,
+                      "History range requires [start]:[end], [start]:, "
+                      "or :[end]");
     }
     zLower = sqlite3_mprintf("%.*s", (int)(zColon - zRange), zRange);
     zUpper = sqlite3_mprintf("%s", zColon + 1);
@@ -78,8 +79,7 @@ int cmdHistory(Shell *s, Args *a) {
   }
   if (zRange) {
     char *zErr = 0;
-    int src = rangeCollect(b, zLower, zUpper, aDb, nDb, &aList, &nList,
-                           &zErr);
+    int src = rangeCollect(b, zLower, zUpper, aDb, nDb, &aList, &nList, &zErr);
     if (src != SQLITE_OK) {
       rc = shellEngineFail(zErr, src);
       sqlite3_free(zErr);
@@ -254,19 +254,21 @@ int cmdEdit(Shell *s, Args *a) {
   rc = shellBundle(s, &b);
   if (rc) return rc;
   if (s->eSrc != SRC_DIR) {
-    return outFail("edit needs the revisions' files: give their folder with "
-                   "--dir (these revisions come from %s%s)",
-                   s->eSrc == SRC_FILE ? "bundle file " : "the built-in bundle",
-                   s->eSrc == SRC_FILE ? s->zSrc : "");
+    return outFail(
+        "edit needs the revisions' files: give their folder with "
+        "--dir (these revisions come from %s%s)",
+        s->eSrc == SRC_FILE ? "bundle file " : "the built-in bundle",
+        s->eSrc == SRC_FILE ? s->zSrc : "");
   }
   rc = resolveShown(s, b, zRev, &aList, &nList);
   if (rc) return rc;
   if (nList == 0) {
     rc = outFail("No revision files indicated by symbol '%s'", zRev);
   } else if (zEditor == 0) {
-    rc = outFail("edit: set $VISUAL or $EDITOR to the editor to open %s/%s "
-                 "with",
-                 s->zSrc, migrate_bundle_revision(b, aList[0])->file);
+    rc = outFail(
+        "edit: set $VISUAL or $EDITOR to the editor to open %s/%s "
+        "with",
+        s->zSrc, migrate_bundle_revision(b, aList[0])->file);
   }
   for (i = 0; rc == EXIT_OK && i < nList; i++) {
     char *zPath = sqlite3_mprintf("%s/%s", s->zSrc,

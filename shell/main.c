@@ -37,9 +37,9 @@ static const OptDef aGlobal[] = {
 /* Per-command options (the global ones are added when parsing). */
 static const OptDef aOptNone[] = {{0, 0, 0}};
 static const OptDef aOptRevision[] = {
-    {"message", 'm', 1},      {"head", 0, 1},   {"splice", 0, 0},
-    {"branch-label", 0, 1},   {"depends-on", 0, 1}, {"rev-id", 0, 1},
-    {"autogenerate", 0, 0},   {"schema", 0, 1},     {"from-db", 0, 1},
+    {"message", 'm', 1},    {"head", 0, 1},       {"splice", 0, 0},
+    {"branch-label", 0, 1}, {"depends-on", 0, 1}, {"rev-id", 0, 1},
+    {"autogenerate", 0, 0}, {"schema", 0, 1},     {"from-db", 0, 1},
 };
 static const OptDef aOptSchema[] = {{"schema", 0, 1}};
 static const OptDef aOptMerge[] = {
@@ -49,8 +49,8 @@ static const OptDef aOptStamp[] = {{"sql", 0, 0}, {"purge", 0, 0}};
 static const OptDef aOptVerbose[] = {{"verbose", 'v', 0}};
 static const OptDef aOptHistory[] = {
     {"rev-range", 'r', 1}, {"verbose", 'v', 0}, {"indicate-current", 'i', 0}};
-static const OptDef aOptHeads[] = {
-    {"verbose", 'v', 0}, {"resolve-dependencies", 0, 0}};
+static const OptDef aOptHeads[] = {{"verbose", 'v', 0},
+                                   {"resolve-dependencies", 0, 0}};
 static const OptDef aOptBundle[] = {{"output", 'o', 1}};
 static const OptDef aOptImport[] = {{"output", 'o', 1}};
 
@@ -132,8 +132,7 @@ static const Command aCmd[] = {
      "Show the database's current revision(s).",
      "  -v, --verbose        the database URL and each revision in full\n"},
     {"history", cmdHistory, OPTS(aOptHistory), 0, 0, "",
-     "history [-r FROM:TO] [-v] [-i]",
-     "List revisions, newest first.",
+     "history [-r FROM:TO] [-v] [-i]", "List revisions, newest first.",
      "  -r, --rev-range FROM:TO  only this range; FROM and TO may be base, "
      "head,\n"
      "                       heads, current, a revision or a relative form "
@@ -164,19 +163,17 @@ static const Command aCmd[] = {
      "beside the\n"
      "                       migrations folder)\n"},
     {"test", cmdTest, aOptNone, 0, 0, 0, "", "test",
-     "Round-trip every revision on scratch databases, schemas compared.",
-     ""},
+     "Round-trip every revision on scratch databases, schemas compared.", ""},
     {"bundle", cmdBundle, OPTS(aOptBundle), 0, 0, "", "bundle -o FILE",
      "Write the revisions as one bundle file (for --bundle).",
      "  -o, --output FILE    the bundle file to write\n"},
     {"graph", cmdGraph, aOptNone, 0, 0, 0, "", "graph",
-     "Print the revision graph as Graphviz DOT (-d: current marked).",
-     ""},
+     "Print the revision graph as Graphviz DOT (-d: current marked).", ""},
     {"edit", cmdEdit, aOptNone, 0, 1, 1, "REV", "edit REV",
      "Open a revision's file in $VISUAL or $EDITOR.",
      "  REV                  the revision(s): a prefix, head, current, ...\n"},
-    {"import-alembic", cmdImportAlembic, OPTS(aOptImport), 1, 1,
-     "VERSIONS_DIR", "import-alembic VERSIONS_DIR [-o FOLDER]",
+    {"import-alembic", cmdImportAlembic, OPTS(aOptImport), 1, 1, "VERSIONS_DIR",
+     "import-alembic VERSIONS_DIR [-o FOLDER]",
      "Write .sql revisions from an Alembic versions folder.",
      "  VERSIONS_DIR         the Alembic project's versions folder\n"
      "  -o, --output FOLDER  where to write (default: migrations)\n"},
@@ -184,7 +181,8 @@ static const Command aCmd[] = {
 #define N_CMD ((int)(sizeof(aCmd) / sizeof(aCmd[0])))
 
 static const char zMainUsage[] =
-    "usage: " PROG " [-d DATABASE] [--dir FOLDER | --bundle FILE] COMMAND "
+    "usage: " PROG
+    " [-d DATABASE] [--dir FOLDER | --bundle FILE] COMMAND "
     "[ARGS]\n";
 
 static const Command *findCommand(const char *z) {
@@ -203,36 +201,38 @@ const char *shellCommandUsage(const char *zCmd) {
 
 static void printMainHelp(void) {
   int i;
-  printf("%s\n"
-         "Schema migrations for SQLite, the way Alembic does them.\n\n"
-         "Commands:\n",
-         zMainUsage);
+  printf(
+      "%s\n"
+      "Schema migrations for SQLite, the way Alembic does them.\n\n"
+      "Commands:\n",
+      zMainUsage);
   for (i = 0; i < N_CMD; i++) {
     printf("  %-10s %s\n", aCmd[i].zName, aCmd[i].zSummary);
   }
-  printf("\nOptions:\n"
-         "  -d DATABASE          the SQLite database file (or "
-         "sqlite:///path);\n"
-         "                       default $MIGRATE_DATABASE, then "
-         "$DATABASE_URL\n"
-         "  --dir FOLDER         read revisions from this migrations folder\n"
-         "                       (default ./migrations when it exists)\n"
-         "  --bundle FILE        read revisions from a bundle file\n"
-         "                       (default: the bundle built into the "
-         "program,\n"
-         "                       unless it is the example history)\n"
-         "  -c, --config FILE    an ini file: [sqlite-migrate] or "
-         "alembic.ini's\n"
-         "                       [alembic] (default ./sqlite-migrate.ini)\n"
-         "  -n, --name NAME      the ini file's section [NAME]\n"
-         "  --raiseerr           accepted, as Alembic's (errors are always "
-         "shown\n"
-         "                       in full)\n"
-         "  -h, --help           this help; COMMAND --help for a command's\n"
-         "  --version            the program's and SQLite's versions\n\n"
-         "Exit status: 0 done, 1 failure or a \"no\" answer, 2 usage "
-         "error.\n"
-         "See sqlite-migrate(1).\n");
+  printf(
+      "\nOptions:\n"
+      "  -d DATABASE          the SQLite database file (or "
+      "sqlite:///path);\n"
+      "                       default $MIGRATE_DATABASE, then "
+      "$DATABASE_URL\n"
+      "  --dir FOLDER         read revisions from this migrations folder\n"
+      "                       (default ./migrations when it exists)\n"
+      "  --bundle FILE        read revisions from a bundle file\n"
+      "                       (default: the bundle built into the "
+      "program,\n"
+      "                       unless it is the example history)\n"
+      "  -c, --config FILE    an ini file: [sqlite-migrate] or "
+      "alembic.ini's\n"
+      "                       [alembic] (default ./sqlite-migrate.ini)\n"
+      "  -n, --name NAME      the ini file's section [NAME]\n"
+      "  --raiseerr           accepted, as Alembic's (errors are always "
+      "shown\n"
+      "                       in full)\n"
+      "  -h, --help           this help; COMMAND --help for a command's\n"
+      "  --version            the program's and SQLite's versions\n\n"
+      "Exit status: 0 done, 1 failure or a \"no\" answer, 2 usage "
+      "error.\n"
+      "See sqlite-migrate(1).\n");
 }
 
 static void printCommandHelp(const Command *c) {
@@ -280,8 +280,7 @@ static int runCommand(Shell *s, const Command *c, int argc, char **argv) {
     return EXIT_OK;
   }
   if (a.nPos < c->nPosMin) {
-    rc = outUsage(s, "the following arguments are required: %s",
-                  c->zPosName);
+    rc = outUsage(s, "the following arguments are required: %s", c->zPosName);
   } else if (c->nPosMax >= 0 && a.nPos > c->nPosMax) {
     rc = outUsage(s, "unrecognized arguments: %s", a.azPos[c->nPosMax]);
   } else {
@@ -305,8 +304,8 @@ int main(int argc, char **argv) {
   /* global options before the command */
   {
     static const OptDef aLead[] = {
-        {"database", 'd', 1}, {"dir", 0, 1},  {"bundle", 0, 1},
-        {"config", 'c', 1},   {"name", 'n', 1}, {"raiseerr", 0, 0},
+        {"database", 'd', 1}, {"dir", 0, 1},     {"bundle", 0, 1},
+        {"config", 'c', 1},   {"name", 'n', 1},  {"raiseerr", 0, 0},
         {"help", 'h', 0},     {"version", 0, 0},
     };
     Args a;
@@ -334,15 +333,15 @@ int main(int argc, char **argv) {
     argsFree(&a);
   }
   if (i >= argc) {
-    return mainUsage("a command is required (%s--help lists them)",
-                     PROG " ");
+    return mainUsage("a command is required (%s--help lists them)", PROG " ");
   }
   {
     const Command *c = findCommand(argv[i]);
     if (c == 0) {
-      return mainUsage("unknown command '%s' (sqlite-migrate --help lists "
-                       "them)",
-                       argv[i]);
+      return mainUsage(
+          "unknown command '%s' (sqlite-migrate --help lists "
+          "them)",
+          argv[i]);
     }
     rc = runCommand(&s, c, argc - i - 1, argv + i + 1);
   }

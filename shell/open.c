@@ -54,8 +54,8 @@ static char *urlToPath(const char *zUrl, const char *zWhat, char **pzErr) {
   const char *z;
   char *zOut;
   size_t i, j;
-  if (zColon == 0 || !(strncmp(zUrl, "sqlite:", 7) == 0 ||
-                       strncmp(zUrl, "sqlite+", 7) == 0)) {
+  if (zColon == 0 ||
+      !(strncmp(zUrl, "sqlite:", 7) == 0 || strncmp(zUrl, "sqlite+", 7) == 0)) {
     /* do not echo the URL: it may hold a password */
     *pzErr = sqlite3_mprintf(
         "%s is a '%.*s' URL; sqlite-migrate needs a SQLite one: "
@@ -64,10 +64,11 @@ static char *urlToPath(const char *zUrl, const char *zWhat, char **pzErr) {
     return 0;
   }
   if (strncmp(zColon, "://", 3) != 0) {
-    *pzErr = sqlite3_mprintf("%s '%s' is not a URL of the form "
-                             "sqlite:///relative/path or "
-                             "sqlite:////absolute/path",
-                             zWhat, zUrl);
+    *pzErr = sqlite3_mprintf(
+        "%s '%s' is not a URL of the form "
+        "sqlite:///relative/path or "
+        "sqlite:////absolute/path",
+        zWhat, zUrl);
     return 0;
   }
   z = zColon + 3;
@@ -78,10 +79,11 @@ static char *urlToPath(const char *zUrl, const char *zWhat, char **pzErr) {
   }
   if (*z == 0) return sqlite3_mprintf(":memory:");
   if (*z != '/') {
-    *pzErr = sqlite3_mprintf("%s '%s' names a host; a SQLite URL has none "
-                             "(sqlite:///relative/path or "
-                             "sqlite:////absolute/path)",
-                             zWhat, zUrl);
+    *pzErr = sqlite3_mprintf(
+        "%s '%s' names a host; a SQLite URL has none "
+        "(sqlite:///relative/path or "
+        "sqlite:////absolute/path)",
+        zWhat, zUrl);
     return 0;
   }
   z++;
@@ -230,8 +232,9 @@ int shellOpenDb(Shell *s, int eMode, sqlite3 **pDb, int *pbCreated) {
   *pDb = 0;
   if (pbCreated) *pbCreated = 0;
   if (s->zDbPath == 0) {
-    return outUsage(s, "no database: give -d DATABASE, or set "
-                       "MIGRATE_DATABASE or DATABASE_URL");
+    return outUsage(s,
+                    "no database: give -d DATABASE, or set "
+                    "MIGRATE_DATABASE or DATABASE_URL");
   }
   bMem = strcmp(s->zDbPath, ":memory:") == 0;
   bExists = bMem || shellDbExists(s);
@@ -309,10 +312,11 @@ int shellCurrent(Shell *s, sqlite3 *db, migrate_bundle *b, int **paCur,
     char *zId = sqlite3_mprintf("%.*s", (int)k, z);
     int i = zId ? migrate_bundle_find(b, zId) : -1;
     if (zId == 0 || i < 0) {
-      rc = zId ? outFail("Can't locate revision identified by '%s': the "
-                         "database is at a revision these revisions do not "
-                         "include; use the migrations that applied it",
-                         zId)
+      rc = zId ? outFail(
+                     "Can't locate revision identified by '%s': the "
+                     "database is at a revision these revisions do not "
+                     "include; use the migrations that applied it",
+                     zId)
                : outFail("out of memory");
       sqlite3_free(zId);
       sqlite3_free(a);
@@ -338,9 +342,10 @@ int shellBackup(sqlite3 *db, const char *zPath) {
   fd = open(zPath, O_WRONLY | O_CREAT | O_EXCL, 0644);
   if (fd < 0) {
     if (errno == EEXIST) {
-      return outFail("backup file %s already exists; refusing to overwrite "
-                     "it (nothing was changed)",
-                     zPath);
+      return outFail(
+          "backup file %s already exists; refusing to overwrite "
+          "it (nothing was changed)",
+          zPath);
     }
     return outFail("cannot create backup file %s: %s (nothing was changed)",
                    zPath, strerror(errno));
@@ -368,17 +373,17 @@ int shellBackup(sqlite3 *db, const char *zPath) {
     }
   }
   if (rc != SQLITE_OK) {
-    rc = outFail("cannot back up the database to %s: %s (nothing was "
-                 "changed)",
-                 zPath, pDest ? sqlite3_errmsg(pDest) : sqlite3_errstr(rc));
+    rc = outFail(
+        "cannot back up the database to %s: %s (nothing was "
+        "changed)",
+        zPath, pDest ? sqlite3_errmsg(pDest) : sqlite3_errstr(rc));
     sqlite3_close(pDest);
     unlink(zPath);
     return rc;
   }
   if (sqlite3_close(pDest) != SQLITE_OK) {
     unlink(zPath);
-    return outFail("cannot close backup file %s (nothing was changed)",
-                   zPath);
+    return outFail("cannot close backup file %s (nothing was changed)", zPath);
   }
   return EXIT_OK;
 }
@@ -389,9 +394,10 @@ int shellBackup(sqlite3 *db, const char *zPath) {
 
 /* No source of revisions: say where we looked and what to give. */
 static int noRevisions(Shell *s) {
-  char *zCfg = s->zCfgFile ? sqlite3_mprintf("%s has no script_location in "
-                                             "[%s]",
-                                             s->zCfgFile, s->zCfgSection)
+  char *zCfg = s->zCfgFile ? sqlite3_mprintf(
+                                 "%s has no script_location in "
+                                 "[%s]",
+                                 s->zCfgFile, s->zCfgSection)
                            : sqlite3_mprintf("no ./sqlite-migrate.ini");
   int rc;
   if (zCfg == 0) return outFail("out of memory");
@@ -440,23 +446,26 @@ int shellBundle(Shell *s, migrate_bundle **ppOut) {
     struct stat st;
     if (stat(s->zSrc, &st) != 0) {
       if (s->zCfgScripts && strcmp(s->zSrcFrom, "script_location") == 0) {
-        return outFail("cannot read migrations folder %s (script_location "
-                       "in %s [%s]): %s",
-                       s->zSrc, s->zCfgFile, s->zCfgSection, strerror(errno));
+        return outFail(
+            "cannot read migrations folder %s (script_location "
+            "in %s [%s]): %s",
+            s->zSrc, s->zCfgFile, s->zCfgSection, strerror(errno));
       }
       return outFail("cannot read %s %s: %s",
                      s->eSrc == SRC_DIR ? "migrations folder" : "bundle file",
                      s->zSrc, strerror(errno));
     }
     if (s->eSrc == SRC_DIR && !S_ISDIR(st.st_mode)) {
-      return outFail("--dir %s is not a folder (give a bundle file with "
-                     "--bundle)",
-                     s->zSrc);
+      return outFail(
+          "--dir %s is not a folder (give a bundle file with "
+          "--bundle)",
+          s->zSrc);
     }
     if (s->eSrc == SRC_FILE && S_ISDIR(st.st_mode)) {
-      return outFail("--bundle %s is a folder (give a migrations folder with "
-                     "--dir)",
-                     s->zSrc);
+      return outFail(
+          "--bundle %s is a folder (give a migrations folder with "
+          "--dir)",
+          s->zSrc);
     }
     rc = migrate_bundle_open_path(s->zSrc, &s->pBundle, &zErr);
   }

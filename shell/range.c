@@ -20,8 +20,8 @@
 int rangeCollect(migrate_bundle *b, const char *zLower, const char *zUpper,
                  const int *aDb, int nDb, int **paOut, int *pnOut,
                  char **pzErr) {
-  int rc = migrate_bundle_range(b, zLower, zUpper, aDb, nDb, paOut, pnOut,
-                                pzErr);
+  int rc =
+      migrate_bundle_range(b, zLower, zUpper, aDb, nDb, paOut, pnOut, pzErr);
   if (rc == SQLITE_NOMEM) {
     sqlite3_free(*pzErr);
     *pzErr = sqlite3_mprintf("out of memory");
@@ -34,8 +34,8 @@ static int cmpInt(const void *a, const void *b) {
 }
 
 /* See shell.h. */
-int rangeCurrentHeads(migrate_bundle *b, const int *aDb, int nDb,
-                      int **paOut, int *pnOut) {
+int rangeCurrentHeads(migrate_bundle *b, const int *aDb, int nDb, int **paOut,
+                      int *pnOut) {
   int *aOut = sqlite3_malloc64(sizeof(int) * ((size_t)nDb + 1));
   (void)b;
   *paOut = 0;

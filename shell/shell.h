@@ -29,8 +29,8 @@
 
 #include "migrate.h"
 
-#define EXIT_OK 0
-#define EXIT_FAIL 1
+#define EXIT_OK    0
+#define EXIT_FAIL  1
 #define EXIT_USAGE 2
 
 #define SHELL_BUSY_TIMEOUT_MS 5000
@@ -88,15 +88,15 @@ char **argsValues(const Args *p, const char *zLong, int *pn);
 enum { SRC_DIR, SRC_FILE, SRC_EMBEDDED, SRC_NONE };
 
 typedef struct Shell {
-  const char *zDbArg;     /* -d value, NULL when not given */
-  char *zDbPath;          /* the database file (sqlite3_free), NULL if none */
-  const char *zDbFrom;    /* "-d", "MIGRATE_DATABASE" or "DATABASE_URL" */
-  const char *zDirArg;    /* --dir */
-  const char *zBundleArg; /* --bundle */
-  int eSrc;               /* SRC_DIR, SRC_FILE, SRC_EMBEDDED */
-  const char *zSrc;       /* folder or bundle file, NULL when embedded */
+  const char *zDbArg;      /* -d value, NULL when not given */
+  char *zDbPath;           /* the database file (sqlite3_free), NULL if none */
+  const char *zDbFrom;     /* "-d", "MIGRATE_DATABASE" or "DATABASE_URL" */
+  const char *zDirArg;     /* --dir */
+  const char *zBundleArg;  /* --bundle */
+  int eSrc;                /* SRC_DIR, SRC_FILE, SRC_EMBEDDED */
+  const char *zSrc;        /* folder or bundle file, NULL when embedded */
   migrate_bundle *pBundle; /* loaded on first use */
-  const char *zCmd;       /* the command being run, for messages */
+  const char *zCmd;        /* the command being run, for messages */
   /* configuration: options (main.c) and the ini file read (config.c) */
   const char *zConfigArg; /* -c FILE */
   const char *zNameArg;   /* -n NAME */
@@ -177,10 +177,10 @@ const char *shellCommandUsage(const char *zCmd);
 
 /* Flags of outHeadOnly (Alembic's Script._head_only arguments). */
 #define FMT_BRANCHES 0x01 /* "(label, ...)" */
-#define FMT_DOC 0x02      /* ", message" */
-#define FMT_PARENTS 0x04  /* "parents -> " */
-#define FMT_TREE 0x08     /* "(branchpoint)", "(mergepoint)" */
-#define FMT_HEAD 0x10     /* "(head)", "(effective head)", "(current)" */
+#define FMT_DOC      0x02 /* ", message" */
+#define FMT_PARENTS  0x04 /* "parents -> " */
+#define FMT_TREE     0x08 /* "(branchpoint)", "(mergepoint)" */
+#define FMT_HEAD     0x10 /* "(head)", "(effective head)", "(current)" */
 
 /* One-line form of revision i (Alembic's cmd_format(verbose=False)). */
 void outHeadOnly(FILE *, const migrate_bundle *, int i, int flags,

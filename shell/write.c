@@ -140,7 +140,8 @@ static void makeSlug(const char *zMsg, char *zOut) {
 static char *joinList(char **az, int n) {
   char *z = sqlite3_mprintf("");
   int i;
-  for (i = 0; z && i < n; i++) z = sqlite3_mprintf("%z%s%s", z, i ? ", " : "", az[i]);
+  for (i = 0; z && i < n; i++)
+    z = sqlite3_mprintf("%z%s%s", z, i ? ", " : "", az[i]);
   return z;
 }
 
@@ -149,10 +150,10 @@ static char *joinList(char **az, int n) {
 */
 
 typedef struct NewRev {
-  const char *zMsg;  /* message, "empty message" when -m was not given */
-  int bNoSlug;       /* -m absent: Alembic's slug is then empty */
-  const char *zId;   /* --rev-id, or NULL for a random one */
-  StrList parents;   /* revision ids */
+  const char *zMsg; /* message, "empty message" when -m was not given */
+  int bNoSlug;      /* -m absent: Alembic's slug is then empty */
+  const char *zId;  /* --rev-id, or NULL for a random one */
+  StrList parents;  /* revision ids */
   StrList labels;
   StrList depends;   /* ids or labels, as they go into the header */
   char *zUp, *zDown; /* --autogenerate: the sections' SQL (sqlite3_free) */
@@ -217,9 +218,10 @@ static int resolveDepends(migrate_bundle *b, char **azVal, int nVal,
       rc = outFail("--depends-on %s: %s", raw.az[i],
                    zErr ? zErr : sqlite3_errstr(src));
     } else if (n != 1) {
-      rc = outFail("--depends-on %s names %d revisions; give one revision "
-                   "or branch label",
-                   raw.az[i], n);
+      rc = outFail(
+          "--depends-on %s names %d revisions; give one revision "
+          "or branch label",
+          raw.az[i], n);
     } else {
       const char *zId = migrate_bundle_revision(b, a[0])->id;
       if (listAdd(&p->depends, zId, strlen(zId))) rc = outFail("out of memory");
@@ -253,8 +255,9 @@ static int writeRevision(Shell *s, migrate_bundle *b, NewRev *p) {
     for (i = 0; i < 6; i++) snprintf(zId + 2 * i, 3, "%02x", aRand[i]);
   }
   if (migrate_bundle_find(b, zId) >= 0) {
-    return outFail("Revision ID %s is already used by %s", zId,
-                   migrate_bundle_revision(b, migrate_bundle_find(b, zId))->file);
+    return outFail(
+        "Revision ID %s is already used by %s", zId,
+        migrate_bundle_revision(b, migrate_bundle_find(b, zId))->file);
   }
   makeSlug(p->bNoSlug ? "" : p->zMsg, zSlug);
   if (localtime_r(&now, &tm) == 0 ||
@@ -274,26 +277,24 @@ static int writeRevision(Shell *s, migrate_bundle *b, NewRev *p) {
   zLab = joinList(p->labels.az, p->labels.n);
   zDep = joinList(p->depends.az, p->depends.n);
   if (zPath && zPar && zLab && zDep) {
-    zText = sqlite3_mprintf("--%s%s\n"
-                            "--\n"
-                            "-- Revision ID: %s\n"
-                            "-- Revises:%s%s\n"
-                            "-- Create Date: %s\n"
-                            "%s%s%s"
-                            "%s%s%s"
-                            "\n"
-                            "-- migrate:upgrade\n"
-                            "%s"
-                            "\n"
-                            "-- migrate:downgrade\n"
-                            "%s",
-                            zMsg[0] ? " " : "", zMsg, zId,
-                            zPar[0] ? " " : "", zPar, zDate,
-                            zLab[0] ? "-- Branch Labels: " : "", zLab,
-                            zLab[0] ? "\n" : "",
-                            zDep[0] ? "-- Depends On: " : "", zDep,
-                            zDep[0] ? "\n" : "", p->zUp ? p->zUp : "\n",
-                            p->zDown ? p->zDown : "\n");
+    zText = sqlite3_mprintf(
+        "--%s%s\n"
+        "--\n"
+        "-- Revision ID: %s\n"
+        "-- Revises:%s%s\n"
+        "-- Create Date: %s\n"
+        "%s%s%s"
+        "%s%s%s"
+        "\n"
+        "-- migrate:upgrade\n"
+        "%s"
+        "\n"
+        "-- migrate:downgrade\n"
+        "%s",
+        zMsg[0] ? " " : "", zMsg, zId, zPar[0] ? " " : "", zPar, zDate,
+        zLab[0] ? "-- Branch Labels: " : "", zLab, zLab[0] ? "\n" : "",
+        zDep[0] ? "-- Depends On: " : "", zDep, zDep[0] ? "\n" : "",
+        p->zUp ? p->zUp : "\n", p->zDown ? p->zDown : "\n");
   }
   if (zText == 0) {
     rc = outFail("out of memory");
@@ -344,10 +345,11 @@ done:
 /* The folder a new script goes into; EXIT_FAIL (printed) without one. */
 static int needFolder(Shell *s, migrate_bundle **pb) {
   if (s->eSrc != SRC_DIR) {
-    return outFail("%s writes a script into a migrations folder; give "
-                   "--dir FOLDER (there is no ./migrations; 'sqlite-migrate "
-                   "init' creates one)",
-                   s->zCmd);
+    return outFail(
+        "%s writes a script into a migrations folder; give "
+        "--dir FOLDER (there is no ./migrations; 'sqlite-migrate "
+        "init' creates one)",
+        s->zCmd);
   }
   return shellBundle(s, pb);
 }
@@ -386,13 +388,13 @@ int cmdRevision(Shell *s, Args *a) {
   }
   if (argsHas(a, "from-db") && zHead == 0) zHead = "base"; /* a baseline */
   if (zHead == 0 && migrate_bundle_nhead(b) > 1) {
-    return outFail("Multiple heads are present; please specify the head "
-                   "revision on which the new revision should be based, or "
-                   "perform a merge.");
+    return outFail(
+        "Multiple heads are present; please specify the head "
+        "revision on which the new revision should be based, or "
+        "perform a merge.");
   }
   if (argsHas(a, "autogenerate")) {
-    rc = autogenSections(s, a, b, zHead ? zHead : "head", &nr.zUp,
-                         &nr.zDown);
+    rc = autogenSections(s, a, b, zHead ? zHead : "head", &nr.zUp, &nr.zDown);
     if (rc) return rc;
     if (nr.zUp == 0) {
       printf("No changes in schema detected.\n");
@@ -427,11 +429,11 @@ int cmdMerge(Shell *s, Args *a) {
     rc = addParents(b, a->azPos[i], 0, 1, &nr);
   }
   if (rc == EXIT_OK && nr.parents.n < 2) {
-    rc = outFail("nothing to merge: %s name%s %d revision%s; a merge needs "
-                 "two heads or more",
-                 a->nPos == 1 ? a->azPos[0] : "the arguments",
-                 a->nPos == 1 ? "s" : "", nr.parents.n,
-                 nr.parents.n == 1 ? "" : "s");
+    rc = outFail(
+        "nothing to merge: %s name%s %d revision%s; a merge needs "
+        "two heads or more",
+        a->nPos == 1 ? a->azPos[0] : "the arguments", a->nPos == 1 ? "s" : "",
+        nr.parents.n, nr.parents.n == 1 ? "" : "s");
   }
   azVal = argsValues(a, "branch-label", &nVal);
   if (rc == EXIT_OK && listAddSplit(&nr.labels, azVal, nVal)) {

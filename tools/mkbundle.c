@@ -108,8 +108,9 @@ int main(int argc, char **argv) {
     for (k = 0; k < migrate_bundle_count(b); k++) {
       nText += migrate_bundle_revision(b, k)->nsource;
     }
-    fprintf(stderr, "mkbundle: %s: %d revisions, %zu bytes of scripts -> %zu "
-                    "bytes bundled\n",
+    fprintf(stderr,
+            "mkbundle: %s: %d revisions, %zu bytes of scripts -> %zu "
+            "bytes bundled\n",
             zDir, migrate_bundle_count(b), nText, n);
   }
   sqlite3_free(a);

@@ -67,10 +67,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OLD_REV "1f0c2a7d44e0"
-#define MID_REV "4e92a7c0b6d1"
+#define OLD_REV  "1f0c2a7d44e0"
+#define MID_REV  "4e92a7c0b6d1"
 #define HEAD_REV "f05c3b8d2e76"
-#define K_CAP 20000
+#define K_CAP    20000
 
 /* ======================================================================
 ** The shim
@@ -82,11 +82,11 @@ static struct {
   sqlite3_vfs *pReal;
   int nCount[OP_N]; /* calls since arming */
   int bArmed;
-  int eOp;          /* which kind fails */
-  int k;            /* the k-th call of that kind fails ... */
-  int bPersist;     /* ... and, if set, every later one */
+  int eOp;      /* which kind fails */
+  int k;        /* the k-th call of that kind fails ... */
+  int bPersist; /* ... and, if set, every later one */
   int errCode;
-  int nFired;       /* calls that failed */
+  int nFired; /* calls that failed */
 } g;
 
 typedef struct ShimFile {
@@ -116,8 +116,7 @@ static int shimRead(sqlite3_file *f, void *p, int n, sqlite3_int64 off) {
   int rc = shimFault(OP_READ);
   return rc ? rc : REAL(f)->pMethods->xRead(REAL(f), p, n, off);
 }
-static int shimWrite(sqlite3_file *f, const void *p, int n,
-                     sqlite3_int64 off) {
+static int shimWrite(sqlite3_file *f, const void *p, int n, sqlite3_int64 off) {
   int rc = shimFault(OP_WRITE);
   return rc ? rc : REAL(f)->pMethods->xWrite(REAL(f), p, n, off);
 }
@@ -311,7 +310,9 @@ static const char *azRefRev[3] = {OLD_REV, MID_REV, HEAD_REV};
 
 static void die(const char *zWhat, sqlite3 *db, char *zErr) {
   fprintf(stderr, "setup: %s: %s\n", zWhat,
-          zErr ? zErr : db ? sqlite3_errmsg(db) : "?");
+          zErr ? zErr
+          : db ? sqlite3_errmsg(db)
+               : "?");
   exit(2);
 }
 
@@ -377,19 +378,19 @@ typedef struct Scenario {
   int errCode;
   const char *zErr; /* name of errCode */
   int bPersist;
-  int bSql;         /* through SELECT migrate_to('head') */
-  int bTruncate;    /* PRAGMA journal_mode=TRUNCATE on the connection (the
+  int bSql;      /* through SELECT migrate_to('head') */
+  int bTruncate; /* PRAGMA journal_mode=TRUNCATE on the connection (the
                     ** commit truncates the journal; DELETE mode never
                     ** calls xTruncate here) */
 } Scenario;
 
 typedef struct Tally {
-  int nRun;       /* runs */
-  int nFired;     /* runs where the fault fired */
-  int nOkAnyway;  /* fired, but the call reported success */
-  int aState[3];  /* closed file at OLD / MID / HEAD */
-  int aImage[3];  /* crash image at OLD / MID / HEAD */
-  int nBad;       /* check failures */
+  int nRun;      /* runs */
+  int nFired;    /* runs where the fault fired */
+  int nOkAnyway; /* fired, but the call reported success */
+  int aState[3]; /* closed file at OLD / MID / HEAD */
+  int aImage[3]; /* crash image at OLD / MID / HEAD */
+  int nBad;      /* check failures */
   char zFirstBad[2000];
 } Tally;
 
@@ -419,20 +420,26 @@ static int checkFile(Tally *t, const char *zPath, const char *zWhat, int k,
     if (strcmp(st.zVersion, azRefRev[i]) == 0) iState = i;
   }
   if (iState < 0) {
-    bad(t, "k=%d %s: version is '%s', not %s, %s or %s", k, zWhat,
-        st.zVersion, OLD_REV, MID_REV, HEAD_REV);
+    bad(t, "k=%d %s: version is '%s', not %s, %s or %s", k, zWhat, st.zVersion,
+        OLD_REV, MID_REV, HEAD_REV);
   } else {
     if (iState == 1 && !bTried) {
-      bad(t, "k=%d %s: at %s although the engine never ran the commit "
-          "before the Transaction: none revision", k, zWhat, MID_REV);
+      bad(t,
+          "k=%d %s: at %s although the engine never ran the commit "
+          "before the Transaction: none revision",
+          k, zWhat, MID_REV);
     }
     if (iState == 0 && bCommitted) {
-      bad(t, "k=%d %s: back at %s although the steps up to %s were "
-          "committed", k, zWhat, OLD_REV, MID_REV);
+      bad(t,
+          "k=%d %s: back at %s although the steps up to %s were "
+          "committed",
+          k, zWhat, OLD_REV, MID_REV);
     }
     if (rcRun == SQLITE_OK && iState != 2) {
-      bad(t, "k=%d %s: migrate_to('head') reported success but the "
-          "database is at %s", k, zWhat, st.zVersion);
+      bad(t,
+          "k=%d %s: migrate_to('head') reported success but the "
+          "database is at %s",
+          k, zWhat, st.zVersion);
     }
     /* An error for a database that ends up at head: the caller is told
     ** the upgrade failed when it happened.  The crash image may show it:
@@ -440,12 +447,16 @@ static int checkFile(Tally *t, const char *zPath, const char *zWhat, int k,
     ** recovered from the -wal file (SQLite's, not the engine's, doing);
     ** the closed file may not (the connection discards those frames). */
     if (rcRun != SQLITE_OK && iState == 2 && strcmp(zWhat, "closed") == 0) {
-      bad(t, "k=%d %s: migrate_to('head') reported an error but the "
-          "database is at head", k, zWhat);
+      bad(t,
+          "k=%d %s: migrate_to('head') reported an error but the "
+          "database is at head",
+          k, zWhat);
     }
     if (strcmp(st.zSig, zRefSig[iState]) != 0) {
-      bad(t, "k=%d %s: at %s but the schema/data differ from the reference "
-          "database at that version", k, zWhat, st.zVersion);
+      bad(t,
+          "k=%d %s: at %s but the schema/data differ from the reference "
+          "database at that version",
+          k, zWhat, st.zVersion);
     }
     if ((iState == 0 && strcmp(st.zJournal, "delete") != 0) ||
         (iState == 2 && strcmp(st.zJournal, "wal") != 0)) {
@@ -518,8 +529,10 @@ static int runOnce(const Scenario *s, int k, Tally *t) {
   }
   rcClose = sqlite3_close(db);
   if (rcClose != SQLITE_OK) {
-    bad(t, "k=%d: sqlite3_close() = %d (%s): a statement was left "
-        "unfinalized", k, rcClose, sqlite3_errmsg(db));
+    bad(t,
+        "k=%d: sqlite3_close() = %d (%s): a statement was left "
+        "unfinalized",
+        k, rcClose, sqlite3_errmsg(db));
     sqlite3_close_v2(db);
   }
   iState = checkFile(t, zWork, "closed", k, bCommitted, bTried, rc);
@@ -568,7 +581,8 @@ static void sqlErrorCodeTest(void) {
   if (nBad) {
     fl_fail("io sql error code", "%s", zGot);
   } else {
-    fl_pass("io sql error code", "SQLITE_FULL and SQLITE_IOERR reach the "
+    fl_pass("io sql error code",
+            "SQLITE_FULL and SQLITE_IOERR reach the "
             "caller of SELECT migrate_to()");
   }
 }
@@ -583,8 +597,10 @@ static void runScenario(const Scenario *s) {
   for (k = 1; k <= K_CAP && !bDone; k++) bDone = runOnce(s, k, &t);
   if (!bDone) bad(&t, "the upgrade never got past the fault (cap %d)", K_CAP);
   if (t.nBad) {
-    fl_fail(zName, "%d problems over k=1..%d (%d faults fired); first: %s "
-            "[%.1fs]", t.nBad, k - 1, t.nFired, t.zFirstBad, fl_now() - t0);
+    fl_fail(zName,
+            "%d problems over k=1..%d (%d faults fired); first: %s "
+            "[%.1fs]",
+            t.nBad, k - 1, t.nFired, t.zFirstBad, fl_now() - t0);
   } else {
     fl_pass(zName,
             "k=1..%d, %d faults fired (%d still reported success); closed: "
@@ -615,7 +631,8 @@ int main(int argc, char **argv) {
     } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
       zOnly = argv[++i];
     } else {
-      fprintf(stderr, "usage: %s [--short] [--only op:ERR:mode:entry:journal]\n",
+      fprintf(stderr,
+              "usage: %s [--short] [--only op:ERR:mode:entry:journal]\n",
               argv[0]);
       return 2;
     }
@@ -623,14 +640,15 @@ int main(int argc, char **argv) {
   sqlite3_auto_extension((void (*)(void))sqlite3_migrate_init);
   shimRegister();
   setup();
-  printf("# fault_io: template at %s (rollback journal), target head %s; "
-         "scratch %s\n", OLD_REV, HEAD_REV, zDir);
+  printf(
+      "# fault_io: template at %s (rollback journal), target head %s; "
+      "scratch %s\n",
+      OLD_REV, HEAD_REV, zDir);
   for (i = 0; i < (int)(sizeof(aKind) / sizeof(aKind[0])); i++) {
     for (p = 1; p >= 0; p--) {     /* persistent, transient */
       for (q = 0; q <= 1; q++) {   /* migrate_run, SQL function */
         for (j = 0; j <= 1; j++) { /* DELETE, TRUNCATE journal */
-          Scenario s = {aKind[i].eOp, aKind[i].errCode, aKind[i].zErr, p, q,
-                        j};
+          Scenario s = {aKind[i].eOp, aKind[i].errCode, aKind[i].zErr, p, q, j};
           if (zOnly && strcmp(zOnly, scenarioName(&s)) != 0) continue;
           /* the short form: each kind once, persistent, migrate_run, in
           ** the journal mode where it happens; plus one through SQL */

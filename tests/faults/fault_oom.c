@@ -53,9 +53,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MID_REV "4e92a7c0b6d1"
+#define MID_REV  "4e92a7c0b6d1"
 #define HEAD_REV "f05c3b8d2e76"
-#define K_CAP 20000
+#define K_CAP    20000
 
 /* ======================================================================
 ** The allocator
@@ -64,9 +64,9 @@ static sqlite3_mem_methods dflt;
 static struct {
   int bArmed;
   int k, bPersist;
-  int n;        /* allocations since arming */
+  int n; /* allocations since arming */
   int nFired;
-  long nLive;   /* live allocations (armed or not) */
+  long nLive; /* live allocations (armed or not) */
 } m;
 
 static int oomFail(void) {
@@ -91,15 +91,22 @@ static void *oomRealloc(void *p, int n) {
   if (oomFail()) return 0;
   return dflt.xRealloc(p, n);
 }
-static int oomSize(void *p) { return dflt.xSize(p); }
-static int oomRoundup(int n) { return dflt.xRoundup(n); }
-static int oomInit(void *p) { return dflt.xInit(p); }
-static void oomShutdown(void *p) { dflt.xShutdown(p); }
+static int oomSize(void *p) {
+  return dflt.xSize(p);
+}
+static int oomRoundup(int n) {
+  return dflt.xRoundup(n);
+}
+static int oomInit(void *p) {
+  return dflt.xInit(p);
+}
+static void oomShutdown(void *p) {
+  dflt.xShutdown(p);
+}
 
 static void oomInstall(void) {
-  static sqlite3_mem_methods mine = {oomMalloc, oomFree,   oomRealloc,
-                                     oomSize,   oomRoundup, oomInit,
-                                     oomShutdown, 0};
+  static sqlite3_mem_methods mine = {oomMalloc,  oomFree, oomRealloc,  oomSize,
+                                     oomRoundup, oomInit, oomShutdown, 0};
   if (sqlite3_config(SQLITE_CONFIG_GETMALLOC, &dflt) != SQLITE_OK ||
       sqlite3_config(SQLITE_CONFIG_MALLOC, &mine) != SQLITE_OK ||
       sqlite3_initialize() != SQLITE_OK) {
@@ -120,9 +127,9 @@ static void arm(int k, int bPersist) {
 ** Results: a run either matches the fault-free result or failed cleanly
 */
 typedef struct Run {
-  char *zResult; /* description of what the run produced (sqlite3_malloc) */
-  int rc;        /* first error, SQLITE_OK if none */
-  char *zErr;    /* its message */
+  char *zResult;  /* description of what the run produced (sqlite3_malloc) */
+  int rc;         /* first error, SQLITE_OK if none */
+  char *zErr;     /* its message */
   int bCommitted; /* upgrades: the mid-run COMMIT happened */
   int bLeftOpen;  /* persistent OOM: the engine's transaction stayed open */
   char *zProblem; /* a check that failed (sqlite3_malloc) */
@@ -172,10 +179,10 @@ static char *describeBundle(migrate_bundle *b) {
   sqlite3_str *s = sqlite3_str_new(0);
   int i, j;
   for (i = 0; i < migrate_bundle_count(b); i++) {
-    const migrate_revision *r = migrate_bundle_revision(b, migrate_bundle_order(b, i));
-    sqlite3_str_appendf(s, "%s %08x head=%d base=%d merge=%d parents=",
-                        r->id, r->checksum, r->is_head, r->is_base,
-                        r->is_merge);
+    const migrate_revision *r =
+        migrate_bundle_revision(b, migrate_bundle_order(b, i));
+    sqlite3_str_appendf(s, "%s %08x head=%d base=%d merge=%d parents=", r->id,
+                        r->checksum, r->is_head, r->is_base, r->is_merge);
     for (j = 0; j < r->nparent; j++) {
       sqlite3_str_appendf(s, "%s%s", j ? "," : "", r->parents[j]);
     }
@@ -187,8 +194,9 @@ static char *describeBundle(migrate_bundle *b) {
                         r->ndependent);
   }
   for (i = 0; i < migrate_bundle_nhead(b); i++) {
-    sqlite3_str_appendf(s, "head %s\n",
-                        migrate_bundle_revision(b, migrate_bundle_head(b, i))->id);
+    sqlite3_str_appendf(
+        s, "head %s\n",
+        migrate_bundle_revision(b, migrate_bundle_head(b, i))->id);
   }
   return sqlite3_str_finish(s);
 }
@@ -272,11 +280,16 @@ static void scGraph(Run *r) {
     const char *zTarget;
     int mode;
   } aPlan[] = {
-      {"", "heads", MIGRATE_UPGRADE},   {"", "g27", MIGRATE_AUTO},
-      {"g16", "g39", MIGRATE_AUTO},     {"g39,h02", "base", MIGRATE_DOWNGRADE},
-      {"g25", "-2", MIGRATE_AUTO},      {"g12", "main@+3", MIGRATE_AUTO},
-      {"g30", "extra@head", MIGRATE_AUTO}, {"", "head", MIGRATE_AUTO},
-      {"g10", "g2", MIGRATE_AUTO},      {"g39,h02", "g05", MIGRATE_STAMP},
+      {"", "heads", MIGRATE_UPGRADE},
+      {"", "g27", MIGRATE_AUTO},
+      {"g16", "g39", MIGRATE_AUTO},
+      {"g39,h02", "base", MIGRATE_DOWNGRADE},
+      {"g25", "-2", MIGRATE_AUTO},
+      {"g12", "main@+3", MIGRATE_AUTO},
+      {"g30", "extra@head", MIGRATE_AUTO},
+      {"", "head", MIGRATE_AUTO},
+      {"g10", "g2", MIGRATE_AUTO},
+      {"g39,h02", "g05", MIGRATE_STAMP},
   };
   migrate_bundle *b = 0;
   char *zErr = 0;
@@ -308,8 +321,8 @@ static void scGraph(Run *r) {
         z += n + (z[n] == ',');
       }
       memset(&plan, 0, sizeof(plan));
-      rcP = migPlan(b, aCur, nCur, aPlan[i].zTarget, aPlan[i].mode, &plan,
-                    &zErr);
+      rcP =
+          migPlan(b, aCur, nCur, aPlan[i].zTarget, aPlan[i].mode, &plan, &zErr);
       if (rcP == SQLITE_OK || !cleanOom(rcP, zErr)) {
         /* an answer: steps, or Alembic's refusal */
         int armed = m.bArmed;
@@ -398,14 +411,16 @@ static void checkUpgraded(Run *r, sqlite3 *db, const char *zWhat,
             sqlite3_errmsg(db));
   } else if (r->rc == SQLITE_OK) {
     if (strcmp(zVer, zTarget) != 0) {
-      problem(r, "%s: migrate_to('%s') succeeded but the version is %s",
-              zWhat, zTarget, zVer);
+      problem(r, "%s: migrate_to('%s') succeeded but the version is %s", zWhat,
+              zTarget, zVer);
     }
     zWant = bHead ? zSigHead : zSigMid;
   } else if (strcmp(zVer, "base") == 0) {
     if (r->bCommitted && bHead) {
-      problem(r, "%s: back at base although the steps before %s were "
-              "committed", zWhat, HEAD_REV);
+      problem(r,
+              "%s: back at base although the steps before %s were "
+              "committed",
+              zWhat, HEAD_REV);
     }
     zWant = zSigBase;
   } else if (bHead && r->bCommitted && strcmp(zVer, MID_REV) == 0) {
@@ -413,21 +428,23 @@ static void checkUpgraded(Run *r, sqlite3 *db, const char *zWhat,
     ** committed first; the head's own step may then fail */
     zWant = zSigMid;
   } else {
-    problem(r, "%s: migrate_to('%s') returned %d (%s) but the database is "
-            "at %s (a commit %s)", zWhat, zTarget, r->rc,
-            r->zErr ? r->zErr : "no message", zVer,
+    problem(r,
+            "%s: migrate_to('%s') returned %d (%s) but the database is "
+            "at %s (a commit %s)",
+            zWhat, zTarget, r->rc, r->zErr ? r->zErr : "no message", zVer,
             r->bCommitted ? "happened" : "was not seen");
   }
   if (zWant && zSig && strcmp(zSig, zWant) != 0) {
-    problem(r, "%s: at %s but the schema/data differ from a reference "
-            "database at that version", zWhat, zVer ? zVer : "?");
+    problem(r,
+            "%s: at %s but the schema/data differ from a reference "
+            "database at that version",
+            zWhat, zVer ? zVer : "?");
   }
   sqlite3_free(zVer);
   sqlite3_free(zSig);
 }
 
-static void upgrade(Run *r, const char *zPath, const char *zTarget,
-                    int bSql) {
+static void upgrade(Run *r, const char *zPath, const char *zTarget, int bSql) {
   sqlite3 *db = 0;
   migrate_bundle *b = 0;
   char *zErr = 0, *zSql;
@@ -470,7 +487,8 @@ static void upgrade(Run *r, const char *zPath, const char *zTarget,
       ** statement ends).  A COMMIT must then be refused (rolled back), so
       ** half an upgrade can never be committed. */
       if (sqlite3_exec(db, "COMMIT", 0, 0, 0) == SQLITE_OK) {
-        problem(r, "the connection was left inside the engine's "
+        problem(r,
+                "the connection was left inside the engine's "
                 "transaction and a COMMIT went through");
       } else if (!sqlite3_get_autocommit(db)) {
         sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
@@ -479,7 +497,8 @@ static void upgrade(Run *r, const char *zPath, const char *zTarget,
       /* Memory is back after one failure: nothing excuses an open
       ** transaction (a later COMMIT by the caller would commit half an
       ** upgrade). */
-      problem(r, "the connection was left inside the engine's transaction "
+      problem(r,
+              "the connection was left inside the engine's transaction "
               "(autocommit off after the call returned)");
     }
   }
@@ -642,8 +661,7 @@ static int runScenario(const Scenario *sc, int bPersist, int bSql) {
     if (zBad == 0) {
       runReset(&r);
       if (m.nLive != nLive0) {
-        zTmp = sqlite3_mprintf("%ld allocations not freed",
-                               m.nLive - nLive0);
+        zTmp = sqlite3_mprintf("%ld allocations not freed", m.nLive - nLive0);
         zBad = zTmp;
       }
     }
@@ -665,17 +683,23 @@ static int runScenario(const Scenario *sc, int bPersist, int bSql) {
     }
   }
   if (nBad) {
-    fl_fail(zName, "%d problems over k=1..%d (%d faults fired); first: %s "
-            "[%.1fs]", nBad, k - 1, nFired, zFirstBad, fl_now() - t0);
+    fl_fail(zName,
+            "%d problems over k=1..%d (%d faults fired); first: %s "
+            "[%.1fs]",
+            nBad, k - 1, nFired, zFirstBad, fl_now() - t0);
   } else {
     char zMid[120] = "", zOpen[160] = "";
     if (nMid) {
-      snprintf(zMid, sizeof(zMid), " (%d after the commit before the "
-               "Transaction: none head)", nMid);
+      snprintf(zMid, sizeof(zMid),
+               " (%d after the commit before the "
+               "Transaction: none head)",
+               nMid);
     }
     if (nOpen) {
-      snprintf(zOpen, sizeof(zOpen), "; %d left the engine's transaction "
-               "open (its ROLLBACK could not be prepared)", nOpen);
+      snprintf(zOpen, sizeof(zOpen),
+               "; %d left the engine's transaction "
+               "open (its ROLLBACK could not be prepared)",
+               nOpen);
     }
     fl_pass(zName,
             "k=1..%d, %d faults fired: %d clean out-of-memory errors%s, %d "
@@ -750,8 +774,10 @@ int main(int argc, char **argv) {
   zSigMid = refDb(zRefMid, MID_REV);
   zSigHead = refDb(zHeadDb, "head");
   genHistory();
-  printf("# fault_oom: embedded bundle %u bytes, migrations folder %s, "
-         "scratch %s\n", migrate_embedded_size, zMigrations, zDir);
+  printf(
+      "# fault_oom: embedded bundle %u bytes, migrations folder %s, "
+      "scratch %s\n",
+      migrate_embedded_size, zMigrations, zDir);
   rc = 0;
   for (i = 0; i < (int)(sizeof(aSc) / sizeof(aSc[0])); i++) {
     for (p = 0; p <= 1; p++) {

@@ -108,12 +108,18 @@ static int appendRows(sqlite3 *db, sqlite3_str *s, const char *zSql) {
     for (i = 0; i < n; i++) {
       const char *z = (const char *)sqlite3_column_text(st, i);
       switch (sqlite3_column_type(st, i)) {
-        case SQLITE_NULL: sqlite3_str_appendall(s, "NULL"); break;
-        case SQLITE_TEXT: sqlite3_str_appendf(s, "%Q", z); break;
+        case SQLITE_NULL:
+          sqlite3_str_appendall(s, "NULL");
+          break;
+        case SQLITE_TEXT:
+          sqlite3_str_appendf(s, "%Q", z);
+          break;
         case SQLITE_BLOB:
           sqlite3_str_appendf(s, "blob:%d", sqlite3_column_bytes(st, i));
           break;
-        default: sqlite3_str_appendall(s, z ? z : "?"); break;
+        default:
+          sqlite3_str_appendall(s, z ? z : "?");
+          break;
       }
       sqlite3_str_appendchar(s, 1, i + 1 < n ? '|' : '\n');
     }
@@ -217,8 +223,8 @@ int fl_db_state(const char *zPath, FlState *p) {
   memset(p, 0, sizeof(*p));
   rc = sqlite3_open_v2(zPath, &db, SQLITE_OPEN_READWRITE, 0);
   if (rc) {
-    p->zIntegrity = sqlite3_mprintf("cannot open %s: %s", zPath,
-                                    sqlite3_errmsg(db));
+    p->zIntegrity =
+        sqlite3_mprintf("cannot open %s: %s", zPath, sqlite3_errmsg(db));
     sqlite3_close(db);
     return -1;
   }

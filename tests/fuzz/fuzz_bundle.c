@@ -183,8 +183,8 @@ static void compareBundles(const migrate_bundle *a, const migrate_bundle *b) {
 }
 
 /* Targets tried on every decoded graph. */
-static const char *azTarget[] = {"heads", "head", "base", "+1", "-1", "+2",
-                                 "-2"};
+static const char *azTarget[] = {"heads", "head", "base", "+1",
+                                 "-1",    "+2",   "-2"};
 
 /* Plan on a decoded graph from base, from its heads and from its first
 ** revision in history order. */
@@ -206,7 +206,8 @@ static void planOn(migrate_bundle *b) {
     free(aAll);
     return;
   }
-  if (!fuzzIsHeadSet(b, aHead, nHead)) fuzzFail("migHeadsOf gave overlapping heads");
+  if (!fuzzIsHeadSet(b, aHead, nHead))
+    fuzzFail("migHeadsOf gave overlapping heads");
   aOne[0] = b->aOrder[0];
   for (t = 0; t < sizeof(azTarget) / sizeof(azTarget[0]); t++) {
     fuzzPlanAllModes(b, 0, 0, azTarget[t]);

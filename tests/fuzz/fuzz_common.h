@@ -25,7 +25,8 @@
 #define FUZZ_HELPER static __attribute__((unused))
 
 /* Print a violated invariant and abort (a crash for libFuzzer). */
-FUZZ_HELPER __attribute__((noreturn, format(printf, 1, 2))) void fuzzFail(const char *zFmt, ...) {
+FUZZ_HELPER __attribute__((noreturn, format(printf, 1, 2))) void fuzzFail(
+    const char *zFmt, ...) {
   va_list ap;
   va_start(ap, zFmt);
   fprintf(stderr, "fuzz invariant violated: ");
@@ -86,7 +87,8 @@ FUZZ_HELPER int fuzzIsAncestor(const migrate_bundle *b, int i, int j) {
 /* A set of current heads the way a database holds them: valid indices,
 ** no duplicates, none an ancestor of another.  Used to pick the head sets
 ** a plan is checked from. */
-FUZZ_HELPER int fuzzIsHeadSet(const migrate_bundle *b, const int *aCur, int nCur) {
+FUZZ_HELPER int fuzzIsHeadSet(const migrate_bundle *b, const int *aCur,
+                              int nCur) {
   int i, j;
   for (i = 0; i < nCur; i++) {
     if (aCur[i] < 0 || aCur[i] >= b->nRev) return 0;
@@ -106,8 +108,9 @@ FUZZ_HELPER int fuzzIsHeadSet(const migrate_bundle *b, const int *aCur, int nCur
 **  - MIGRATE_UPGRADE plans only upgrade, MIGRATE_DOWNGRADE only downgrade,
 **    MIGRATE_AUTO one of the two;
 **  - a stamp names distinct revisions, none an ancestor of another. */
-FUZZ_HELPER void fuzzCheckPlan(const migrate_bundle *b, const int *aCur, int nCur,
-                          int mode, const MigPlan *p, const char *zTarget) {
+FUZZ_HELPER void fuzzCheckPlan(const migrate_bundle *b, const int *aCur,
+                               int nCur, int mode, const MigPlan *p,
+                               const char *zTarget) {
   unsigned char *aApplied = calloc((size_t)b->nRev + 1, 1);
   int i, k, nUp = 0, nDown = 0;
   if (aApplied == 0) fuzzFail("out of memory in the harness");
@@ -155,19 +158,21 @@ FUZZ_HELPER void fuzzCheckPlan(const migrate_bundle *b, const int *aCur, int nCu
         int x = k < pr->nchild ? pr->child_idx[k]
                                : pr->dependent_idx[k - pr->nchild];
         if (aApplied[x]) {
-          fuzzFail("target '%s' mode %d: step %d downgrades %s while %s, "
-                   "which builds on it, stays applied",
-                   zTarget, mode, i, pr->id, b->aRev[x].id);
+          fuzzFail(
+              "target '%s' mode %d: step %d downgrades %s while %s, "
+              "which builds on it, stays applied",
+              zTarget, mode, i, pr->id, b->aRev[x].id);
         }
       }
       aApplied[r] = 0;
     }
   }
   if ((mode == MIGRATE_UPGRADE && nDown) ||
-      (mode == MIGRATE_DOWNGRADE && nUp) || (mode == MIGRATE_AUTO && nUp && nDown) ||
+      (mode == MIGRATE_DOWNGRADE && nUp) ||
+      (mode == MIGRATE_AUTO && nUp && nDown) ||
       (mode == MIGRATE_STAMP && (nUp || nDown))) {
-    fuzzFail("target '%s' mode %d: %d upgrade and %d downgrade steps",
-             zTarget, mode, nUp, nDown);
+    fuzzFail("target '%s' mode %d: %d upgrade and %d downgrade steps", zTarget,
+             mode, nUp, nDown);
   }
   if (p->isStamp) {
     for (i = 0; i < p->nStamp; i++) {
@@ -187,9 +192,9 @@ FUZZ_HELPER void fuzzCheckPlan(const migrate_bundle *b, const int *aCur, int nCu
 ** as the shell does.  The engine may refuse; it must not crash, leak, or
 ** produce a plan that breaks the invariants above. */
 FUZZ_HELPER void fuzzPlanAllModes(migrate_bundle *b, const int *aCur, int nCur,
-                             const char *zTarget) {
-  static const int aMode[] = {MIGRATE_UPGRADE, MIGRATE_DOWNGRADE,
-                              MIGRATE_AUTO, MIGRATE_STAMP};
+                                  const char *zTarget) {
+  static const int aMode[] = {MIGRATE_UPGRADE, MIGRATE_DOWNGRADE, MIGRATE_AUTO,
+                              MIGRATE_STAMP};
   size_t m;
   int *aOut = 0, nOut = 0, rc, i;
   char *zErr = 0;
@@ -209,8 +214,8 @@ FUZZ_HELPER void fuzzPlanAllModes(migrate_bundle *b, const int *aCur, int nCur,
   if (rc == SQLITE_OK) {
     for (i = 0; i < nOut; i++) {
       if (aOut[i] < 0 || aOut[i] >= b->nRev) {
-        fuzzFail("resolve('%s') gave revision index %d of %d", zTarget,
-                 aOut[i], b->nRev);
+        fuzzFail("resolve('%s') gave revision index %d of %d", zTarget, aOut[i],
+                 b->nRev);
       }
     }
   } else {

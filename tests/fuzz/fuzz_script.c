@@ -45,8 +45,8 @@ static void splitAll(const char *z, size_t n) {
                iStart, iPrevEnd);
     }
     if (iLine < iPrevLine || iLine < 0 || (size_t)iLine > nLines) {
-      fuzzFail("statement line %d after line %d (body has %zu newlines)",
-               iLine, iPrevLine, nLines);
+      fuzzFail("statement line %d after line %d (body has %zu newlines)", iLine,
+               iPrevLine, nLines);
     }
     {
       int nBefore = 0;
@@ -79,8 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData) {
   rc = migScriptParse(&arena, "fuzz.sql", (const char *)aData, nData, &rev,
                       &zErr);
   if (rc == SQLITE_OK) {
-    if (rev.id == 0 || rev.id[0] == 0 || rev.upgrade == 0 ||
-        rev.message == 0 || rev.source == 0) {
+    if (rev.id == 0 || rev.id[0] == 0 || rev.upgrade == 0 || rev.message == 0 ||
+        rev.source == 0) {
       fuzzFail("parsed script lacks id, message, source or upgrade section");
     }
     if (rev.checksum != migCrc32(rev.upgrade, strlen(rev.upgrade))) {
@@ -100,7 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData) {
 
   /* the splitter on its own: any text up to the first NUL is a body */
   zNul = memchr(aData, 0, nData);
-  splitAll((const char *)aData, zNul ? (size_t)(zNul - (const char *)aData)
-                                     : nData);
+  splitAll((const char *)aData,
+           zNul ? (size_t)(zNul - (const char *)aData) : nData);
   return 0;
 }

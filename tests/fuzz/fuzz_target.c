@@ -71,12 +71,12 @@ static const char *azText[] = {
 
 /* Current-head sets, by id; each is a set a database can hold. */
 static const char *azHeadSet[] = {
-    "",                            /* base */
-    "aaaa1111",                    /* one base applied */
-    "bbbb2222",                    /* at the branch point */
-    "cccc3333,dddd4444",           /* two branches */
-    "eeee5555,x2",                 /* x2 pulls in dddd4444 */
-    "gggg7777",                    /* one line at its head */
+    "",                                /* base */
+    "aaaa1111",                        /* one base applied */
+    "bbbb2222",                        /* at the branch point */
+    "cccc3333,dddd4444",               /* two branches */
+    "eeee5555,x2",                     /* x2 pulls in dddd4444 */
+    "gggg7777",                        /* one line at its head */
     "ae10,ae1b0000,gggg7777,hhhh8888", /* every head */
     "x1",
 };

@@ -153,7 +153,8 @@ static int targetOfFile(const char *zPath) {
   }
   for (t = 0; t < N_TARGET; t++) {
     size_t n = strlen(aTarget[t].zName);
-    if ((size_t)(zEnd - zStart) == n && memcmp(zStart, aTarget[t].zName, n) == 0) {
+    if ((size_t)(zEnd - zStart) == n &&
+        memcmp(zStart, aTarget[t].zName, n) == 0) {
       return t;
     }
   }

@@ -137,8 +137,8 @@ static void sameRevision(const migrate_revision *a, const migrate_revision *b) {
 }
 
 static void testRoundTrip(void) {
-  const char *azName[] = {"m1_merge.sql", "a1_init.sql", "b1_b.sql",
-                          "c1_c.sql", "t1_txn.sql"};
+  const char *azName[] = {"m1_merge.sql", "a1_init.sql", "b1_b.sql", "c1_c.sql",
+                          "t1_txn.sql"};
   const char *azText[5];
   char *z0, *z1, *z2, *z3, *z4;
   migrate_bundle *b = 0, *b2 = 0;
@@ -148,15 +148,17 @@ static void testRoundTrip(void) {
   int i;
   TEST("bundle round trip");
   z0 = ut_script("m1", "b1, c1", "", "", "SELECT 'm';\n", 0);
-  z1 = sqlite3_mprintf("\xEF\xBB\xBF-- Initial\r\n--\r\n-- Revision ID: a1\r\n"
-                       "-- Revises:\r\n-- Create Date: 2026-01-01\r\n\r\n"
-                       "-- migrate:upgrade\r\nCREATE TABLE t(x);\r\n"
-                       "-- migrate:downgrade\r\nDROP TABLE t;\r\n");
+  z1 = sqlite3_mprintf(
+      "\xEF\xBB\xBF-- Initial\r\n--\r\n-- Revision ID: a1\r\n"
+      "-- Revises:\r\n-- Create Date: 2026-01-01\r\n\r\n"
+      "-- migrate:upgrade\r\nCREATE TABLE t(x);\r\n"
+      "-- migrate:downgrade\r\nDROP TABLE t;\r\n");
   z2 = ut_script("b1", "a1", "blab", "", "SELECT 'b';\n", "\n");
   z3 = ut_script("c1", "a1", "", "blab", "SELECT 'c';\n", "SELECT 'c-';\n");
-  z4 = sqlite3_mprintf("-- t\n-- Revision ID: t1\n-- Revises: m1\n"
-                       "-- Transaction: none\n\n-- migrate:upgrade\n"
-                       "VACUUM;\n");
+  z4 = sqlite3_mprintf(
+      "-- t\n-- Revision ID: t1\n-- Revises: m1\n"
+      "-- Transaction: none\n\n-- migrate:upgrade\n"
+      "VACUUM;\n");
   azText[0] = z0;
   azText[1] = z1;
   azText[2] = z2;
@@ -184,7 +186,8 @@ static void testRoundTrip(void) {
     const migrate_revision *r1 = migrate_bundle_revision(b2, ut_idx(b2, "b1"));
     const migrate_revision *r2 = migrate_bundle_revision(b2, ut_idx(b2, "c1"));
     CHECK_STR(r1->id, "b1");
-    CHECK_INT(r1->checksum, migrate_bundle_revision(b, ut_idx(b, "b1"))->checksum);
+    CHECK_INT(r1->checksum,
+              migrate_bundle_revision(b, ut_idx(b, "b1"))->checksum);
     CHECK(r1->upgrade == 0 && r1->source == 0 && r1->upgrade_line == 0);
     CHECK_INT(migrate_bundle_load(b2, ut_idx(b2, "b1"), &zErr), SQLITE_OK);
     CHECK_STR(zErr, 0);
@@ -361,20 +364,23 @@ static void testRefusals(void) {
 
   TEST("bundle refusal: compressed size (truncated, padded)");
   memcpy(a, aValid, nValid);
-  zWant = sqlite3_mprintf("rc 11: corrupt bundle: header says %u compressed "
-                          "bytes, file holds %u (truncated or padded?)",
-                          nComp, nComp - 1);
+  zWant = sqlite3_mprintf(
+      "rc 11: corrupt bundle: header says %u compressed "
+      "bytes, file holds %u (truncated or padded?)",
+      nComp, nComp - 1);
   CHECK_TAKE(openErr(a, nValid - 1), zWant);
   sqlite3_free(zWant);
   a[nValid] = 0;
-  zWant = sqlite3_mprintf("rc 11: corrupt bundle: header says %u compressed "
-                          "bytes, file holds %u (truncated or padded?)",
-                          nComp, nComp + 1);
+  zWant = sqlite3_mprintf(
+      "rc 11: corrupt bundle: header says %u compressed "
+      "bytes, file holds %u (truncated or padded?)",
+      nComp, nComp + 1);
   CHECK_TAKE(openErr(a, nValid + 1), zWant);
   sqlite3_free(zWant);
-  zWant = sqlite3_mprintf("rc 11: corrupt bundle: header says %u compressed "
-                          "bytes, file holds 0 (truncated or padded?)",
-                          nComp);
+  zWant = sqlite3_mprintf(
+      "rc 11: corrupt bundle: header says %u compressed "
+      "bytes, file holds 0 (truncated or padded?)",
+      nComp);
   CHECK_TAKE(openErr(a, 32), zWant);
   sqlite3_free(zWant);
 
@@ -395,18 +401,20 @@ static void testRefusals(void) {
   memcpy(a, aValid, nValid);
   put32(a + 16, nComp * 1032 + 65);
   fixHeaderCrc(a);
-  zWant = sqlite3_mprintf("rc 11: corrupt bundle: payload size %u is "
-                          "impossible for %u compressed bytes",
-                          nComp * 1032 + 65, nComp);
+  zWant = sqlite3_mprintf(
+      "rc 11: corrupt bundle: payload size %u is "
+      "impossible for %u compressed bytes",
+      nComp * 1032 + 65, nComp);
   CHECK_TAKE(openErr(a, nValid), zWant);
   sqlite3_free(zWant);
   /* right at the limit the ratio passes and inflating decides */
   put32(a + 16, nComp * 1032 + 64);
   fixHeaderCrc(a);
-  zWant = sqlite3_mprintf("rc 11: corrupt bundle: zlib stream does not "
-                          "inflate to %u bytes (the stream ends after %u "
-                          "bytes)",
-                          nComp * 1032 + 64, nPay);
+  zWant = sqlite3_mprintf(
+      "rc 11: corrupt bundle: zlib stream does not "
+      "inflate to %u bytes (the stream ends after %u "
+      "bytes)",
+      nComp * 1032 + 64, nPay);
   CHECK_TAKE(openErr(a, nValid), zWant);
   sqlite3_free(zWant);
   {
@@ -416,9 +424,10 @@ static void testRefusals(void) {
     unsigned char *aBomb = wrap(zBig, nBig, 1, &nBomb);
     put32(aBomb + 16, get32(aBomb + 20) * 2000);
     fixHeaderCrc(aBomb);
-    zWant = sqlite3_mprintf("rc 11: corrupt bundle: payload size %u is "
-                            "impossible for %u compressed bytes",
-                            get32(aBomb + 20) * 2000, get32(aBomb + 20));
+    zWant = sqlite3_mprintf(
+        "rc 11: corrupt bundle: payload size %u is "
+        "impossible for %u compressed bytes",
+        get32(aBomb + 20) * 2000, get32(aBomb + 20));
     CHECK_TAKE(openErr(aBomb, nBomb), zWant);
     sqlite3_free(zWant);
     free(aBomb);
@@ -429,34 +438,38 @@ static void testRefusals(void) {
   memcpy(a, aValid, nValid);
   put32(a + 12, nPay / 8 + 1);
   fixHeaderCrc(a);
-  zWant = sqlite3_mprintf("rc 11: corrupt bundle: %u scripts cannot fit in "
-                          "%u bytes",
-                          nPay / 8 + 1, nPay);
+  zWant = sqlite3_mprintf(
+      "rc 11: corrupt bundle: %u scripts cannot fit in "
+      "%u bytes",
+      nPay / 8 + 1, nPay);
   CHECK_TAKE(openErr(a, nValid), zWant);
   sqlite3_free(zWant);
   put32(a + 12, 0xFFFFFFFFu);
   fixHeaderCrc(a);
-  zWant = sqlite3_mprintf("rc 11: corrupt bundle: 4294967295 scripts cannot "
-                          "fit in %u bytes",
-                          nPay);
+  zWant = sqlite3_mprintf(
+      "rc 11: corrupt bundle: 4294967295 scripts cannot "
+      "fit in %u bytes",
+      nPay);
   CHECK_TAKE(openErr(a, nValid), zWant);
   sqlite3_free(zWant);
 
   TEST("bundle refusal: inflate");
   memcpy(a, aValid, nValid);
   a[32] = 0; /* zlib header byte */
-  zWant = sqlite3_mprintf("rc 11: corrupt bundle: zlib stream does not "
-                          "inflate to %u bytes (bad data)",
-                          nPay);
+  zWant = sqlite3_mprintf(
+      "rc 11: corrupt bundle: zlib stream does not "
+      "inflate to %u bytes (bad data)",
+      nPay);
   CHECK_TAKE(openErr(a, nValid), zWant);
   sqlite3_free(zWant);
   /* the stream cut short (sizes made consistent) */
   memcpy(a, aValid, nValid);
   put32(a + 20, nComp - 6);
   fixHeaderCrc(a);
-  zWant = sqlite3_mprintf("rc 11: corrupt bundle: zlib stream does not "
-                          "inflate to %u bytes (the stream is truncated)",
-                          nPay);
+  zWant = sqlite3_mprintf(
+      "rc 11: corrupt bundle: zlib stream does not "
+      "inflate to %u bytes (the stream is truncated)",
+      nPay);
   CHECK_TAKE(openErr(a, nValid - 6), zWant);
   sqlite3_free(zWant);
   /* only the stream's trailing Adler-32 cut off: the data is all there but
@@ -464,26 +477,29 @@ static void testRefusals(void) {
   memcpy(a, aValid, nValid);
   put32(a + 20, nComp - 4);
   fixHeaderCrc(a);
-  zWant = sqlite3_mprintf("rc 11: corrupt bundle: zlib stream does not "
-                          "inflate to %u bytes (the stream is truncated)",
-                          nPay);
+  zWant = sqlite3_mprintf(
+      "rc 11: corrupt bundle: zlib stream does not "
+      "inflate to %u bytes (the stream is truncated)",
+      nPay);
   CHECK_TAKE(openErr(a, nValid - 4), zWant);
   sqlite3_free(zWant);
   /* declared smaller / larger than what inflates */
   memcpy(a, aValid, nValid);
   put32(a + 16, nPay - 1);
   fixHeaderCrc(a);
-  zWant = sqlite3_mprintf("rc 11: corrupt bundle: zlib stream does not "
-                          "inflate to %u bytes (more data than declared)",
-                          nPay - 1);
+  zWant = sqlite3_mprintf(
+      "rc 11: corrupt bundle: zlib stream does not "
+      "inflate to %u bytes (more data than declared)",
+      nPay - 1);
   CHECK_TAKE(openErr(a, nValid), zWant);
   sqlite3_free(zWant);
   put32(a + 16, nPay + 1);
   fixHeaderCrc(a);
-  zWant = sqlite3_mprintf("rc 11: corrupt bundle: zlib stream does not "
-                          "inflate to %u bytes (the stream ends after %u "
-                          "bytes)",
-                          nPay + 1, nPay);
+  zWant = sqlite3_mprintf(
+      "rc 11: corrupt bundle: zlib stream does not "
+      "inflate to %u bytes (the stream ends after %u "
+      "bytes)",
+      nPay + 1, nPay);
   CHECK_TAKE(openErr(a, nValid), zWant);
   sqlite3_free(zWant);
 
@@ -501,7 +517,8 @@ static void testRefusals(void) {
     entry(&s, "", 0, "", 0);
     w = wrap(s.z, s.n, 1, &n);
     CHECK_TAKE(openErr(w, n),
-               "rc 11: corrupt bundle: script 1 has a name of 0 bytes (1 to 255 bytes, within the 4 bytes left)");
+               "rc 11: corrupt bundle: script 1 has a name of 0 bytes (1 to "
+               "255 bytes, within the 4 bytes left)");
     free(w);
     migStrReset(&s);
     /* longer than a file name may be */
@@ -512,7 +529,8 @@ static void testRefusals(void) {
       entry(&s, zName, 256, "", 0);
       w = wrap(s.z, s.n, 1, &n);
       CHECK_TAKE(openErr(w, n),
-                 "rc 11: corrupt bundle: script 1 has a name of 256 bytes (1 to 255 bytes, within the 260 bytes left)");
+                 "rc 11: corrupt bundle: script 1 has a name of 256 bytes (1 "
+                 "to 255 bytes, within the 260 bytes left)");
       free(w);
       migStrReset(&s);
     }
@@ -521,7 +539,8 @@ static void testRefusals(void) {
     entry(&s, "x.sql", 100, "", 0);
     w = wrap(s.z, s.n, 2, &n);
     CHECK_TAKE(openErr(w, n),
-               "rc 11: corrupt bundle: script 2 has a name of 100 bytes (1 to 255 bytes, within the 9 bytes left)");
+               "rc 11: corrupt bundle: script 2 has a name of 100 bytes (1 to "
+               "255 bytes, within the 9 bytes left)");
     free(w);
     migStrReset(&s);
     /* a NUL or a slash inside */
@@ -590,9 +609,10 @@ static void testRefusals(void) {
     validEntry(&s, "a1");
     validEntry(&s, "b1");
     w = wrap(s.z, s.n, 1, &n);
-    zWant = sqlite3_mprintf("rc 11: corrupt bundle: %u bytes left after the "
-                            "last script",
-                            (unsigned)(s.n / 2));
+    zWant = sqlite3_mprintf(
+        "rc 11: corrupt bundle: %u bytes left after the "
+        "last script",
+        (unsigned)(s.n / 2));
     CHECK_TAKE(openErr(w, n), zWant);
     sqlite3_free(zWant);
     free(w);
@@ -748,8 +768,8 @@ static void testFiles(void) {
   /* a script over the size limit (a sparse file) */
   {
     char *zBig = sqlite3_mprintf("%s/big.sql", zDir);
-    char *zWant = sqlite3_mprintf(
-        "rc 18: %s: file is larger than 67108864 bytes", zBig);
+    char *zWant =
+        sqlite3_mprintf("rc 18: %s: file is larger than 67108864 bytes", zBig);
     f = fopen(zBig, "wb");
     if (f) fclose(f);
     if (truncate(zBig, (off_t)MIG_MAX_SCRIPT + 1) == 0) {
@@ -770,7 +790,7 @@ static void testFiles(void) {
 /* Lazy loading (format 2) from several threads at once: every thread
 ** loads every revision, in its own order; the chunks are inflated once and
 ** every thread sees the same, complete texts. */
-#define LZ_REVS 300
+#define LZ_REVS    300
 #define LZ_THREADS 4
 typedef struct LazyArg {
   migrate_bundle *b;

@@ -145,8 +145,8 @@ static void testShapes(void) {
         "r1 c1 c2 b1 b2");
   shape("r1; b1<r1; c1<r1; m1<b1,c1; n1<m1", "n1", "n1", "r1",
         "r1 c1 b1 m1 n1");
-  shape("r1; b1<r1; c1<r1; d1<r1; m1<b1,c1; m2<m1,d1; t1<m2", "t1", "t1",
-        "r1", "r1 c1 d1 b1 m1 m2 t1");
+  shape("r1; b1<r1; c1<r1; d1<r1; m1<b1,c1; m2<m1,d1; t1<m2", "t1", "t1", "r1",
+        "r1 c1 d1 b1 m1 m2 t1");
   shape("r1; b1<r1; c1<r1; d1<r1; m1<b1,c1,d1", "m1", "m1", "r1",
         "r1 d1 c1 b1 m1");
   shape("a1; a2<a1; x1; x2<x1", "a2,x2", "a2,x2", "a1,x1", "x1 x2 a1 a2");
@@ -341,10 +341,11 @@ static void testShellQueries(void) {
   CHECK_TAKE(range(b, "c1", "b2", ""),
              "error: Requested range c1:b2 does not refer to "
              "ancestor/descendant revisions along the same branch");
-  CHECK_TAKE(range(b, "zz9", "", ""), "error: No such revision or branch "
-                                      "'zz9'; please ensure at least four "
-                                      "characters are present for partial "
-                                      "revision identifier matches");
+  CHECK_TAKE(range(b, "zz9", "", ""),
+             "error: No such revision or branch "
+             "'zz9'; please ensure at least four "
+             "characters are present for partial "
+             "revision identifier matches");
 
   aCur[0] = ut_idx(b, "c2");
   CHECK_INT(migrate_bundle_applied(b, aCur, 1, &a, &n), SQLITE_OK);

@@ -41,8 +41,9 @@ void ut_check_str(const char *zGot, const char *zWant, const char *zFile,
     ut_check(1, zFile, iLine, "");
     return;
   }
-  ut_check(0, zFile, iLine, "%s\n      got:      %s%s%s\n      expected: %s%s%s",
-           zExpr, zGot ? "\"" : "", zGot ? zGot : "NULL", zGot ? "\"" : "",
+  ut_check(0, zFile, iLine,
+           "%s\n      got:      %s%s%s\n      expected: %s%s%s", zExpr,
+           zGot ? "\"" : "", zGot ? zGot : "NULL", zGot ? "\"" : "",
            zWant ? "\"" : "", zWant ? zWant : "NULL", zWant ? "\"" : "");
 }
 

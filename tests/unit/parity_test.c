@@ -63,8 +63,8 @@ static char *runStep(migrate_bundle *b, const char *zCur, const char *zTarget,
     const migrate_revision *r = &b->aRev[p.aStep[i].iRev];
     migStrAppendf(&s, "%s%s %s", i ? ", " : "",
                   p.aStep[i].isUpgrade ? "up" : "down", r->id);
-    az[i] = sqlite3_mprintf("%s %s", p.aStep[i].isUpgrade ? "up" : "down",
-                            r->id);
+    az[i] =
+        sqlite3_mprintf("%s %s", p.aStep[i].isUpgrade ? "up" : "down", r->id);
     /* order: what r needs must come first on the way up, last on the way
     ** down */
     for (k = 0; k < r->nparent + r->ndepend; k++) {
@@ -172,10 +172,11 @@ void ut_parity_tests(void) {
            "the repository root");
   if (!zCases || !zExpected) goto done;
   if (sqlite3_open(":memory:", &db) != SQLITE_OK) goto done;
-  sqlite3_prepare_v2(db,
-                     "SELECT json_extract(value, '$.name'), json_extract(value, "
-                     "'$.graph') FROM json_each(?1, '$.cases')",
-                     -1, &pCase, 0);
+  sqlite3_prepare_v2(
+      db,
+      "SELECT json_extract(value, '$.name'), json_extract(value, "
+      "'$.graph') FROM json_each(?1, '$.cases')",
+      -1, &pCase, 0);
   sqlite3_prepare_v2(
       db,
       "SELECT json_extract(value, '$.cmd'), json_extract(value, '$.target'), "
@@ -200,8 +201,8 @@ void ut_parity_tests(void) {
     migrate_bundle *b = ut_graph(&zErr, zSpec);
     int iStep = 0;
     nCase++;
-    ut_check(b != 0, __FILE__, __LINE__, "case %s: graph %s: %s", zName,
-             zSpec, zErr);
+    ut_check(b != 0, __FILE__, __LINE__, "case %s: graph %s: %s", zName, zSpec,
+             zErr);
     sqlite3_free(zErr);
     sqlite3_reset(pStep);
     sqlite3_bind_text(pStep, 1, zExpected, -1, SQLITE_STATIC);
@@ -239,7 +240,8 @@ void ut_parity_tests(void) {
           sqlite3_reset(pAlt);
           sqlite3_bind_text(pAlt, 1, zAlts, -1, SQLITE_STATIC);
           while (!bOk && sqlite3_step(pAlt) == SQLITE_ROW) {
-            char *zAlt = expectedOf(db, (const char *)sqlite3_column_text(pAlt, 0));
+            char *zAlt =
+                expectedOf(db, (const char *)sqlite3_column_text(pAlt, 0));
             bOk = zAlt && strcmp(zAlt, zGot) == 0;
             sqlite3_free(zAlt);
           }
@@ -257,7 +259,7 @@ void ut_parity_tests(void) {
                  "      expected: %s%s",
                  zName, iStep, zMode, zTarget, zCur, zGot,
                  bError ? "a refusal" : zWant,
-                 nWarn ? " (or one of Alembic's alternatives, or a refusal)"
+                 nWarn   ? " (or one of Alembic's alternatives, or a refusal)"
                  : bFree ? " (in any valid order)"
                          : "");
         sqlite3_free(zGot);

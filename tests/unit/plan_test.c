@@ -9,11 +9,12 @@
 */
 #include "unit.h"
 
-#define UP MIGRATE_UPGRADE
-#define DOWN MIGRATE_DOWNGRADE
-#define AUTO MIGRATE_AUTO
+#define UP    MIGRATE_UPGRADE
+#define DOWN  MIGRATE_DOWNGRADE
+#define AUTO  MIGRATE_AUTO
 #define STAMP MIGRATE_STAMP
-#define P(cur, target, mode, want) CHECK_TAKE(ut_plan(b, cur, target, mode), want)
+#define P(cur, target, mode, want) \
+  CHECK_TAKE(ut_plan(b, cur, target, mode), want)
 
 static migrate_bundle *graph(const char *zSpec) {
   char *zErr = 0;
@@ -42,7 +43,8 @@ static void testLinear(void) {
   P("b2", "head", DOWN,
     "error: Destination head is not a valid downgrade target from current "
     "head(s)");
-  P("b2", "+1", DOWN, "error: Relative revision +1 didn't produce 1 migrations");
+  P("b2", "+1", DOWN,
+    "error: Relative revision +1 didn't produce 1 migrations");
   P("b2", "-1", UP, "error: Relative revision -1 didn't produce 1 migrations");
   P("", "+1", UP, "up a1 => a1");
   P("a1", "+2", UP, "up b2, up c3 => c3");
@@ -434,7 +436,8 @@ static void testLarge(void) {
   if (b == 0) return;
   z = ut_plan(b, "", "head", UP);
   CHECK(strncmp(z, "up p", 4) == 0);
-  CHECK(strstr(z, ", up zm => zm") != 0 && strstr(z, "up zm") == strstr(z, ", up zm") + 2);
+  CHECK(strstr(z, ", up zm => zm") != 0 &&
+        strstr(z, "up zm") == strstr(z, ", up zm") + 2);
   CHECK(listsEach(z, "up", 70, "p"));
   sqlite3_free(z);
   z = ut_plan(b, "zm", "base", DOWN);
@@ -492,33 +495,38 @@ static void testAlembicKinds(void) {
   migrate_bundle *b;
 
   TEST("plans: label@head where a dependency is not on the label's branch");
-  b = graph("r01rk; r02cb<r01rk; r03ex<r02cb; r04db<r02cb @ui; "
-            "r05jv<r04db &r03ex; r06yf<r05jv");
+  b = graph(
+      "r01rk; r02cb<r01rk; r03ex<r02cb; r04db<r02cb @ui; "
+      "r05jv<r04db &r03ex; r06yf<r05jv");
   if (b == 0) return;
   P("r06yf", "ui@head", AUTO, "=> r06yf");
   P("r06yf", "ui@head", UP, "=> r06yf");
-  P("r02cb", "ui@head", AUTO, "up r03ex, up r04db, up r05jv, up r06yf => r06yf");
+  P("r02cb", "ui@head", AUTO,
+    "up r03ex, up r04db, up r05jv, up r06yf => r06yf");
   migrate_bundle_free(b);
 
   TEST("plans: label@rev with rev on another branch");
-  b = graph("r010m; r02wt<r010m; r03qc<r010m @cache; r04m4<r03qc; "
-            "r0529<r04m4");
+  b = graph(
+      "r010m; r02wt<r010m; r03qc<r010m @cache; r04m4<r03qc; "
+      "r0529<r04m4");
   if (b == 0) return;
   P("r02wt,r0529", "cache@r02wt", AUTO, "=> r02wt,r0529");
   P("r02wt,r0529", "cache@r02wt", DOWN, "=> r02wt,r0529");
   P("r02wt,r0529", "cache@r02wt", UP,
     "error: Revision r02wt is not a member of branch 'cache'");
   migrate_bundle_free(b);
-  b = graph("r01s5; r02vt<r01s5; r03g8<r02vt; r04n6<r02vt @auth; "
-            "r05je<r03g8,r04n6; r060m<r05je");
+  b = graph(
+      "r01s5; r02vt<r01s5; r03g8<r02vt; r04n6<r02vt @auth; "
+      "r05je<r03g8,r04n6; r060m<r05je");
   if (b == 0) return;
   P("r060m", "auth@r03g8", AUTO, "down r060m, down r05je => r03g8,r04n6");
   P("r060m", "auth@r03g8", DOWN, "down r060m, down r05je => r03g8,r04n6");
   migrate_bundle_free(b);
 
   TEST("plans: a target applied only as a dependency");
-  b = graph("r01w7; r0281<r01w7; r03r5<r0281; r04y1<r01w7; "
-            "r05qp<r04y1 &r03r5");
+  b = graph(
+      "r01w7; r0281<r01w7; r03r5<r0281; r04y1<r01w7; "
+      "r05qp<r04y1 &r03r5");
   if (b == 0) return;
   P("r05qp", "r03r5", AUTO, "=> r05qp");
   P("r05qp", "r03r5", UP, "=> r05qp");

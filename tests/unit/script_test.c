@@ -139,8 +139,9 @@ static void testMessage(void) {
   CHECK_STR(r.create_date, "");
   migArenaFree(&a);
   /* the message may contain a colon: the first line is never a key */
-  zText = "-- Fix: users table\n-- Revision ID: a1\n-- Revises:\n\n"
-          "-- migrate:upgrade\n";
+  zText =
+      "-- Fix: users table\n-- Revision ID: a1\n-- Revises:\n\n"
+      "-- migrate:upgrade\n";
   CHECK_INT(parse(&a, zText, strlen(zText), &r), SQLITE_OK);
   CHECK_STR(r.message, "Fix: users table");
   migArenaFree(&a);
@@ -167,22 +168,25 @@ static void testRevisesForms(void) {
   sqlite3_free(z);
   migArenaFree(&a);
 
-  z = sqlite3_mprintf("-- m\n-- Revision ID: a1\n-- Revises: None\n\n"
-                      "-- migrate:upgrade\n");
+  z = sqlite3_mprintf(
+      "-- m\n-- Revision ID: a1\n-- Revises: None\n\n"
+      "-- migrate:upgrade\n");
   CHECK_INT(parse(&a, z, strlen(z), &r), SQLITE_OK);
   CHECK_INT(r.nparent, 0);
   sqlite3_free(z);
   migArenaFree(&a);
 
-  z = sqlite3_mprintf("-- m\n-- Revision ID: a1\n-- Revises:   \t\n\n"
-                      "-- migrate:upgrade\n");
+  z = sqlite3_mprintf(
+      "-- m\n-- Revision ID: a1\n-- Revises:   \t\n\n"
+      "-- migrate:upgrade\n");
   CHECK_INT(parse(&a, z, strlen(z), &r), SQLITE_OK);
   CHECK_INT(r.nparent, 0);
   sqlite3_free(z);
   migArenaFree(&a);
 
-  z = sqlite3_mprintf("-- m\n-- Revision ID: m1\n-- Revises: c1, b1,a0\n\n"
-                      "-- migrate:upgrade\n");
+  z = sqlite3_mprintf(
+      "-- m\n-- Revision ID: m1\n-- Revises: c1, b1,a0\n\n"
+      "-- migrate:upgrade\n");
   CHECK_INT(parse(&a, z, strlen(z), &r), SQLITE_OK);
   CHECK_INT(r.nparent, 3);
   CHECK_TAKE(joinList(r.parents, r.nparent), "c1|b1|a0");
@@ -190,9 +194,10 @@ static void testRevisesForms(void) {
   migArenaFree(&a);
 
   TEST("Depends On: None and labels");
-  z = sqlite3_mprintf("-- m\n-- Revision ID: m1\n-- Revises: a0\n"
-                      "-- Depends On: None\n-- Branch Labels: x\n\n"
-                      "-- migrate:upgrade\n");
+  z = sqlite3_mprintf(
+      "-- m\n-- Revision ID: m1\n-- Revises: a0\n"
+      "-- Depends On: None\n-- Branch Labels: x\n\n"
+      "-- migrate:upgrade\n");
   CHECK_INT(parse(&a, z, strlen(z), &r), SQLITE_OK);
   CHECK_INT(r.ndepend, 0);
   CHECK_INT(r.nlabel, 1);
@@ -285,16 +290,18 @@ static void testSections(void) {
   migrate_revision r;
   const char *zText;
   TEST("downgrade absent vs empty");
-  zText = "-- m\n-- Revision ID: a1\n-- Revises:\n\n-- migrate:upgrade\n"
-          "SELECT 1;\n";
+  zText =
+      "-- m\n-- Revision ID: a1\n-- Revises:\n\n-- migrate:upgrade\n"
+      "SELECT 1;\n";
   CHECK_INT(parse(&a, zText, strlen(zText), &r), SQLITE_OK);
   CHECK(r.downgrade == 0);
   CHECK_INT(r.downgrade_line, 0);
   CHECK_INT(r.checksum, 0x500ea97fu);
   migArenaFree(&a);
 
-  zText = "-- m\n-- Revision ID: a1\n-- Revises:\n\n-- migrate:upgrade\n"
-          "SELECT 1;\n-- migrate:downgrade\n";
+  zText =
+      "-- m\n-- Revision ID: a1\n-- Revises:\n\n-- migrate:upgrade\n"
+      "SELECT 1;\n-- migrate:downgrade\n";
   CHECK_INT(parse(&a, zText, strlen(zText), &r), SQLITE_OK);
   CHECK(r.downgrade != 0);
   CHECK_STR(r.downgrade, "");
@@ -303,16 +310,18 @@ static void testSections(void) {
   migArenaFree(&a);
 
   /* directive on the last line without a newline */
-  zText = "-- m\n-- Revision ID: a1\n-- Revises:\n\n-- migrate:upgrade\n"
-          "SELECT 1;\n-- migrate:downgrade";
+  zText =
+      "-- m\n-- Revision ID: a1\n-- Revises:\n\n-- migrate:upgrade\n"
+      "SELECT 1;\n-- migrate:downgrade";
   CHECK_INT(parse(&a, zText, strlen(zText), &r), SQLITE_OK);
   CHECK_STR(r.downgrade, "");
   CHECK_INT(r.downgrade_line, 8);
   migArenaFree(&a);
 
   TEST("downgrade written before upgrade");
-  zText = "-- m\n-- Revision ID: a1\n-- Revises:\n\n-- migrate:downgrade\n"
-          "DROP TABLE t;\n-- migrate:upgrade\nCREATE TABLE t(x);\n";
+  zText =
+      "-- m\n-- Revision ID: a1\n-- Revises:\n\n-- migrate:downgrade\n"
+      "DROP TABLE t;\n-- migrate:upgrade\nCREATE TABLE t(x);\n";
   CHECK_INT(parse(&a, zText, strlen(zText), &r), SQLITE_OK);
   CHECK_STR(r.downgrade, "DROP TABLE t;\n");
   CHECK_STR(r.upgrade, "CREATE TABLE t(x);\n");
@@ -321,33 +330,36 @@ static void testSections(void) {
   migArenaFree(&a);
 
   TEST("comments between header and upgrade");
-  zText = "-- m\n-- Revision ID: a1\n-- Revises:\n\n-- a free comment\n"
-          "   -- indented comment\n\n-- migrate:upgrade\nSELECT 1;\n";
+  zText =
+      "-- m\n-- Revision ID: a1\n-- Revises:\n\n-- a free comment\n"
+      "   -- indented comment\n\n-- migrate:upgrade\nSELECT 1;\n";
   CHECK_INT(parse(&a, zText, strlen(zText), &r), SQLITE_OK);
   CHECK_INT(r.upgrade_line, 9);
   migArenaFree(&a);
 
   TEST("header directly followed by the upgrade directive");
-  zText = "-- m\n-- Revision ID: a1\n-- Revises:\n-- migrate:upgrade\n"
-          "SELECT 1;\n";
+  zText =
+      "-- m\n-- Revision ID: a1\n-- Revises:\n-- migrate:upgrade\n"
+      "SELECT 1;\n";
   CHECK_INT(parse(&a, zText, strlen(zText), &r), SQLITE_OK);
   CHECK_STR(r.upgrade, "SELECT 1;\n");
   CHECK_INT(r.upgrade_line, 5);
   migArenaFree(&a);
 
   TEST("a trigger, strings and dangerous words in strings are accepted");
-  zText = "-- m\n-- Revision ID: a1\n-- Revises:\n\n-- migrate:upgrade\n"
-          "CREATE TRIGGER tr AFTER INSERT ON t BEGIN\n"
-          "  UPDATE t SET x = 'COMMIT;';\n"
-          "END;\n"
-          "SELECT 'BEGIN; VACUUM;';\n"
-          "INSERT INTO t VALUES ('ROLLBACK');\n"
-          "PRAGMA user_version = 2;\n"
-          "PRAGMA table_info(t);\n"
-          "-- VACUUM;\n"
-          "/* COMMIT; */\n"
-          "-- migrate:downgrade\n"
-          "DROP TRIGGER tr;\n";
+  zText =
+      "-- m\n-- Revision ID: a1\n-- Revises:\n\n-- migrate:upgrade\n"
+      "CREATE TRIGGER tr AFTER INSERT ON t BEGIN\n"
+      "  UPDATE t SET x = 'COMMIT;';\n"
+      "END;\n"
+      "SELECT 'BEGIN; VACUUM;';\n"
+      "INSERT INTO t VALUES ('ROLLBACK');\n"
+      "PRAGMA user_version = 2;\n"
+      "PRAGMA table_info(t);\n"
+      "-- VACUUM;\n"
+      "/* COMMIT; */\n"
+      "-- migrate:downgrade\n"
+      "DROP TRIGGER tr;\n";
   CHECK_INT(parse(&a, zText, strlen(zText), &r), SQLITE_OK);
   migArenaFree(&a);
 }
@@ -404,9 +416,10 @@ static void testRefusalsHeader(void) {
              "f.sql:3: Revision ID '' is empty");
   memset(zLong, 'x', 65);
   zLong[65] = 0;
-  z = sqlite3_mprintf("-- m\n--\n-- Revision ID: %s\n-- Revises:\n\n"
-                      "-- migrate:upgrade\n",
-                      zLong);
+  z = sqlite3_mprintf(
+      "-- m\n--\n-- Revision ID: %s\n-- Revises:\n\n"
+      "-- migrate:upgrade\n",
+      zLong);
   {
     char *zWant = sqlite3_mprintf(
         "f.sql:3: Revision ID '%s' is longer than 64 characters", zLong);
@@ -415,9 +428,10 @@ static void testRefusalsHeader(void) {
   }
   sqlite3_free(z);
   zLong[64] = 0; /* 64 characters are fine */
-  z = sqlite3_mprintf("-- m\n--\n-- Revision ID: %s\n-- Revises:\n\n"
-                      "-- migrate:upgrade\n",
-                      zLong);
+  z = sqlite3_mprintf(
+      "-- m\n--\n-- Revision ID: %s\n-- Revises:\n\n"
+      "-- migrate:upgrade\n",
+      zLong);
   CHECK_TAKE(ut_parse_err(z), 0);
   sqlite3_free(z);
 
@@ -570,8 +584,9 @@ static void testRefusalsBody(void) {
 
   TEST("NUL byte and size limit");
   {
-    static const char zNul[] = "-- m\n-- Revision ID: a1\n-- Revises:\n\n"
-                               "-- migrate:upgrade\nSELECT 1;\0\n";
+    static const char zNul[] =
+        "-- m\n-- Revision ID: a1\n-- Revises:\n\n"
+        "-- migrate:upgrade\nSELECT 1;\0\n";
     CHECK_TAKE(ut_parse_err_n(zNul, sizeof(zNul) - 1),
                "f.sql: file contains a NUL byte; is it a text file?");
   }
@@ -589,18 +604,25 @@ static void testRefusalsBody(void) {
 
   TEST("transaction control is refused in either section");
   {
-    static const char *azStmt[] = {
-        "BEGIN",    "BEGIN;",          "begin immediate transaction;",
-        "COMMIT;",  "commit transaction;", "END;",
-        "END TRANSACTION;", "ROLLBACK;", "rollback to sp;",
-        "SAVEPOINT sp;", "RELEASE sp;", "release savepoint sp;",
-        "/* lead */ COMMIT;", "-- lead\nROLLBACK;"};
+    static const char *azStmt[] = {"BEGIN",
+                                   "BEGIN;",
+                                   "begin immediate transaction;",
+                                   "COMMIT;",
+                                   "commit transaction;",
+                                   "END;",
+                                   "END TRANSACTION;",
+                                   "ROLLBACK;",
+                                   "rollback to sp;",
+                                   "SAVEPOINT sp;",
+                                   "RELEASE sp;",
+                                   "release savepoint sp;",
+                                   "/* lead */ COMMIT;",
+                                   "-- lead\nROLLBACK;"};
     static const char *azWord[] = {
-        "BEGIN",  "BEGIN",  "BEGIN",    "COMMIT",    "COMMIT",
-        "END",    "END",    "ROLLBACK", "ROLLBACK",  "SAVEPOINT",
-        "RELEASE", "RELEASE", "COMMIT", "ROLLBACK"};
-    static const int aExtraLine[] = {0, 0, 0, 0, 0, 0, 0,
-                                     0, 0, 0, 0, 0, 0, 1};
+        "BEGIN",   "BEGIN",   "BEGIN",    "COMMIT",   "COMMIT",
+        "END",     "END",     "ROLLBACK", "ROLLBACK", "SAVEPOINT",
+        "RELEASE", "RELEASE", "COMMIT",   "ROLLBACK"};
+    static const int aExtraLine[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
     size_t k;
     for (k = 0; k < sizeof(azStmt) / sizeof(azStmt[0]); k++) {
       char *zUp = sqlite3_mprintf("SELECT 1;\n%s\n", azStmt[k]);
@@ -641,28 +663,32 @@ static void testRefusalsBody(void) {
 
   TEST("statements that need Transaction: none");
   {
-    static const char *azStmt[] = {
-        "VACUUM;",
-        "vacuum main;",
-        "ATTACH 'x.db' AS x;",
-        "attach database 'x.db' as x;",
-        "DETACH x;",
-        "PRAGMA journal_mode = WAL;",
-        "PRAGMA main.journal_mode = WAL;",
-        "pragma Main . Journal_Mode=delete;",
-        "PRAGMA \"journal_mode\" = WAL;",
-        "PRAGMA foreign_keys = OFF;",
-        "PRAGMA main.foreign_keys=ON;",
-        "PRAGMA [foreign_keys];",
-        "/* c */ VACUUM"};
-    static const char *azWhat[] = {
-        "VACUUM",  "VACUUM",
-        "ATTACH",  "ATTACH",
-        "DETACH",  "PRAGMA journal_mode",
-        "PRAGMA journal_mode", "PRAGMA journal_mode",
-        "PRAGMA journal_mode", "PRAGMA foreign_keys",
-        "PRAGMA foreign_keys", "PRAGMA foreign_keys",
-        "VACUUM"};
+    static const char *azStmt[] = {"VACUUM;",
+                                   "vacuum main;",
+                                   "ATTACH 'x.db' AS x;",
+                                   "attach database 'x.db' as x;",
+                                   "DETACH x;",
+                                   "PRAGMA journal_mode = WAL;",
+                                   "PRAGMA main.journal_mode = WAL;",
+                                   "pragma Main . Journal_Mode=delete;",
+                                   "PRAGMA \"journal_mode\" = WAL;",
+                                   "PRAGMA foreign_keys = OFF;",
+                                   "PRAGMA main.foreign_keys=ON;",
+                                   "PRAGMA [foreign_keys];",
+                                   "/* c */ VACUUM"};
+    static const char *azWhat[] = {"VACUUM",
+                                   "VACUUM",
+                                   "ATTACH",
+                                   "ATTACH",
+                                   "DETACH",
+                                   "PRAGMA journal_mode",
+                                   "PRAGMA journal_mode",
+                                   "PRAGMA journal_mode",
+                                   "PRAGMA journal_mode",
+                                   "PRAGMA foreign_keys",
+                                   "PRAGMA foreign_keys",
+                                   "PRAGMA foreign_keys",
+                                   "VACUUM"};
     size_t k;
     for (k = 0; k < sizeof(azStmt) / sizeof(azStmt[0]); k++) {
       char *zUp = sqlite3_mprintf("SELECT 1;\n%s\n", azStmt[k]);
@@ -691,8 +717,9 @@ static void testRefusalsBody(void) {
     }
   }
   TEST("pragmas that are fine inside a transaction");
-  z = scriptWith("", "PRAGMA user_version = 3;\nPRAGMA defer_foreign_keys = 1;\n"
-                     "PRAGMA foreign_key_check;\nPRAGMA main.table_info(t);\n",
+  z = scriptWith("",
+                 "PRAGMA user_version = 3;\nPRAGMA defer_foreign_keys = 1;\n"
+                 "PRAGMA foreign_key_check;\nPRAGMA main.table_info(t);\n",
                  0);
   CHECK_TAKE(ut_parse_err(z), 0);
   sqlite3_free(z);

@@ -7,9 +7,9 @@
 */
 #include "unit.h"
 
-static const char *const azType[] = {"eof",   "space", "comment", "word",
-                                     "quoted", "string", "blob",   "number",
-                                     "var",   "punct"};
+static const char *const azType[] = {"eof",    "space",  "comment", "word",
+                                     "quoted", "string", "blob",    "number",
+                                     "var",    "punct"};
 
 /* "type:text" of every token of z, joined by " ". */
 static char *toks(const char *z) {
@@ -29,8 +29,7 @@ static char *toks(const char *z) {
 
 void ut_sqltok_tests(void) {
   TEST("sqltok: words, punctuation, spaces");
-  CHECK_TAKE(toks("SELECT a,b"),
-             "word:SELECT space:  word:a punct:, word:b");
+  CHECK_TAKE(toks("SELECT a,b"), "word:SELECT space:  word:a punct:, word:b");
   CHECK_TAKE(toks("a->>'$.x' || b <> c == d"),
              "word:a punct:->> string:'$.x' space:  punct:|| space:  word:b "
              "space:  punct:<> space:  word:c space:  punct:== space:  word:d");
@@ -53,8 +52,9 @@ void ut_sqltok_tests(void) {
   TEST("sqltok: comments, blobs, numbers, variables");
   CHECK_TAKE(toks("a -- x; y\nb"),
              "word:a space:  comment:-- x; y space:\n word:b");
-  CHECK_TAKE(toks("/* ; */a/* open"), "comment:/* ; */ word:a "
-                                      "comment:/* open");
+  CHECK_TAKE(toks("/* ; */a/* open"),
+             "comment:/* ; */ word:a "
+             "comment:/* open");
   CHECK_TAKE(toks("x'0aFF' X'' xy"),
              "blob:x'0aFF' space:  blob:X'' space:  word:xy");
   CHECK_TAKE(toks("1 2.5e-3 0x1F .5 1_000"),

@@ -21,8 +21,10 @@ char *ut_script(const char *zId, const char *zRevises, const char *zLabels,
   if (zRevises) {
     migStrAppendf(&s, "-- Revises:%s%s\n", zRevises[0] ? " " : "", zRevises);
   }
-  if (zLabels && zLabels[0]) migStrAppendf(&s, "-- Branch Labels: %s\n", zLabels);
-  if (zDepends && zDepends[0]) migStrAppendf(&s, "-- Depends On: %s\n", zDepends);
+  if (zLabels && zLabels[0])
+    migStrAppendf(&s, "-- Branch Labels: %s\n", zLabels);
+  if (zDepends && zDepends[0])
+    migStrAppendf(&s, "-- Depends On: %s\n", zDepends);
   migStrAppendf(&s, "\n-- migrate:upgrade\n%s", zUp ? zUp : "");
   if (zDown) migStrAppendf(&s, "-- migrate:downgrade\n%s", zDown);
   return migStrFinish(&s);
@@ -262,8 +264,8 @@ char *ut_plan(migrate_bundle *b, const char *zCur, const char *zTarget,
   ut_check(zErr == 0, __FILE__, __LINE__, "message on success: %s", zErr);
   sqlite3_free(zErr);
   if (p.isStamp) {
-    char *zH = p.nStamp ? ut_ids(b, p.aStamp, p.nStamp, ",")
-                        : sqlite3_mprintf("base");
+    char *zH =
+        p.nStamp ? ut_ids(b, p.aStamp, p.nStamp, ",") : sqlite3_mprintf("base");
     char *z = sqlite3_mprintf("stamp => %s", zH);
     sqlite3_free(zH);
     migPlanFree(&p);

@@ -6,13 +6,13 @@
 */
 #include "unit.h"
 
-#define LINEAR "a1; b2<a1; c3<b2; d4<c3"
-#define LONGIDS "ae10; ae1f27<ae10; bc3d9e<ae1f27; bc3d9f<bc3d9e; c7d2e1<bc3d9f"
-#define BRANCH "r1; b1<r1; b2<b1; c1<r1; c2<c1"
-#define MERGE "r1; b1<r1; c1<r1; m1<b1,c1; n1<m1"
-#define TWOROOTS "a1; a2<a1; x1; x2<x1"
+#define LINEAR       "a1; b2<a1; c3<b2; d4<c3"
+#define LONGIDS      "ae10; ae1f27<ae10; bc3d9e<ae1f27; bc3d9f<bc3d9e; c7d2e1<bc3d9f"
+#define BRANCH       "r1; b1<r1; b2<b1; c1<r1; c2<c1"
+#define MERGE        "r1; b1<r1; c1<r1; m1<b1,c1; n1<m1"
+#define TWOROOTS     "a1; a2<a1; x1; x2<x1"
 #define LABELS2ROOTS "p1 @app; p2<p1; p3<p2; q1 @lib; q2<q1; q3<q2"
-#define LABELBRANCH "r1; f1<r1 @feat; f2<f1; g1<r1 @fix; g2<g1"
+#define LABELBRANCH  "r1; f1<r1 @feat; f2<f1; g1<r1 @fix; g2<g1"
 
 static const char *zHint =
     "; please ensure at least four characters are present for partial "
@@ -111,8 +111,7 @@ static void testBasicForms(void) {
   {
     int *a = (int *)1, n = 7;
     char *zErr = 0;
-    CHECK_INT(migrate_bundle_resolve(b, 0, 0, 0, &a, &n, &zErr),
-              SQLITE_MISUSE);
+    CHECK_INT(migrate_bundle_resolve(b, 0, 0, 0, &a, &n, &zErr), SQLITE_MISUSE);
     CHECK_STR(zErr, "target is NULL");
     CHECK(a == 0);
     CHECK_INT(n, 0);

@@ -18,7 +18,7 @@
 #include <stdatomic.h>
 
 #define N_THREAD 6
-#define N_ITER 25
+#define N_ITER   25
 
 /* Everything the two paths must agree on, as one string (caller frees). */
 static char *fingerprint(sqlite3 *db) {
@@ -144,9 +144,15 @@ static void *churner(void *pArg) {
   int i = 0;
   while (!atomic_load(&bStop)) {
     switch (i++ % 3) {
-      case 0: migrate_fixture_limit(1); break;
-      case 1: migrate_fixture_clear(); break;
-      default: migrate_fixture_limit(nOrig); break;
+      case 0:
+        migrate_fixture_limit(1);
+        break;
+      case 1:
+        migrate_fixture_clear();
+        break;
+      default:
+        migrate_fixture_limit(nOrig);
+        break;
     }
     sched_yield();
   }

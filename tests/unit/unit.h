@@ -38,7 +38,7 @@
 extern int ut_nPass;
 extern int ut_nFail;
 extern const char *ut_zTest; /* name of the running test, for messages */
-extern int ut_bQuiet;         /* set in a guard's child: print nothing */
+extern int ut_bQuiet;        /* set in a guard's child: print nothing */
 
 /* Record one check; on failure print file:line and the printf message. */
 void ut_check(int bOk, const char *zFile, int iLine, const char *zFmt, ...);
@@ -47,19 +47,19 @@ void ut_check_str(const char *zGot, const char *zWant, const char *zFile,
                   int iLine, const char *zExpr);
 
 #define TEST(name) (ut_zTest = (name))
-#define CHECK(c) ut_check((c) != 0, __FILE__, __LINE__, "%s", #c)
-#define CHECK_INT(a, b)                                                     \
-  do {                                                                      \
-    long long a_ = (long long)(a), b_ = (long long)(b);                     \
-    ut_check(a_ == b_, __FILE__, __LINE__, "%s: got %lld, expected %lld",   \
-             #a, a_, b_);                                                   \
+#define CHECK(c)   ut_check((c) != 0, __FILE__, __LINE__, "%s", #c)
+#define CHECK_INT(a, b)                                                       \
+  do {                                                                        \
+    long long a_ = (long long)(a), b_ = (long long)(b);                       \
+    ut_check(a_ == b_, __FILE__, __LINE__, "%s: got %lld, expected %lld", #a, \
+             a_, b_);                                                         \
   } while (0)
 #define CHECK_STR(a, b) ut_check_str((a), (b), __FILE__, __LINE__, #a)
-#define CHECK_TAKE(a, b)                                                    \
-  do {                                                                      \
-    char *z_ = (a);                                                         \
-    ut_check_str(z_, (b), __FILE__, __LINE__, #a);                          \
-    sqlite3_free(z_);                                                       \
+#define CHECK_TAKE(a, b)                           \
+  do {                                             \
+    char *z_ = (a);                                \
+    ut_check_str(z_, (b), __FILE__, __LINE__, #a); \
+    sqlite3_free(z_);                              \
   } while (0)
 
 /* ---- helpers (support.c) ------------------------------------------------ */

@@ -58,7 +58,9 @@ typedef struct Series {
   int n;
 } Series;
 
-static void seriesAdd(Series *s, double v) { s->a[s->n++] = v; }
+static void seriesAdd(Series *s, double v) {
+  s->a[s->n++] = v;
+}
 static double seriesBest(Series *s) {
   qsort(s->a, (size_t)s->n, sizeof(double), cmpDouble);
   return s->n ? s->a[0] : 0.0;
@@ -82,7 +84,8 @@ static migrate_bundle *cloneForGraph(const migrate_bundle *b) {
   int i, n = migrate_bundle_count(b);
   if (p == 0) die("graph", "out of memory");
   memset(p, 0, sizeof(*p));
-  p->aRev = migArenaAlloc(&p->arena, sizeof(migrate_revision) * (size_t)(n + 1));
+  p->aRev =
+      migArenaAlloc(&p->arena, sizeof(migrate_revision) * (size_t)(n + 1));
   if (p->aRev == 0) die("graph", "out of memory");
   for (i = 0; i < n; i++) {
     migrate_revision *r = &p->aRev[i];
@@ -141,7 +144,8 @@ int main(int argc, char **argv) {
     die(zFile, "cannot read");
   }
   fclose(f);
-  if (n < 32 || memcmp(aData, "SQLMIGR\x1a", 8) != 0) die(zFile, "not a bundle");
+  if (n < 32 || memcmp(aData, "SQLMIGR\x1a", 8) != 0)
+    die(zFile, "not a bundle");
   version = get32(aData + 8);
   nPay = get32(aData + 16);
   nComp = get32(aData + 20);
@@ -151,7 +155,8 @@ int main(int argc, char **argv) {
   sDec.a = malloc(sizeof(double) * (size_t)nMax);
   sFull.a = malloc(sizeof(double) * (size_t)nMax);
   sGraph.a = malloc(sizeof(double) * (size_t)nMax);
-  if (!sInf.a || !sDec.a || !sFull.a || !sGraph.a) die("timing", "out of memory");
+  if (!sInf.a || !sDec.a || !sFull.a || !sGraph.a)
+    die("timing", "out of memory");
 
   rss0 = maxRssKb();
 
@@ -175,8 +180,7 @@ int main(int argc, char **argv) {
 
   /* the decode: what a process pays before it can plan */
   tStart = nowMs();
-  for (i = 0; i < nMax && (i < nMin || nowMs() - tStart < tBudget * 1e3);
-       i++) {
+  for (i = 0; i < nMax && (i < nMin || nowMs() - tStart < tBudget * 1e3); i++) {
     t0 = nowMs();
     if (migrate_bundle_open_blob(aData, (size_t)n, &b, &zErr)) {
       die(zFile, zErr);
@@ -188,8 +192,7 @@ int main(int argc, char **argv) {
   /* decode + the first access to a script's text (the same as decode
   ** unless the format lets the text be inflated later) */
   tStart = nowMs();
-  for (i = 0; i < nMax && (i < nMin || nowMs() - tStart < tBudget * 1e3);
-       i++) {
+  for (i = 0; i < nMax && (i < nMin || nowMs() - tStart < tBudget * 1e3); i++) {
     t0 = nowMs();
     if (migrate_bundle_open_blob(aData, (size_t)n, &b, &zErr)) {
       die(zFile, zErr);
@@ -205,8 +208,7 @@ int main(int argc, char **argv) {
   /* the graph alone */
   if (migrate_bundle_open_blob(aData, (size_t)n, &b, &zErr)) die(zFile, zErr);
   tStart = nowMs();
-  for (i = 0; i < nMax && (i < nMin || nowMs() - tStart < tBudget * 1e3);
-       i++) {
+  for (i = 0; i < nMax && (i < nMin || nowMs() - tStart < tBudget * 1e3); i++) {
     migrate_bundle *g = cloneForGraph(b);
     t0 = nowMs();
     if (migGraphBuild(g, &zErr)) die("graph", zErr);
@@ -222,15 +224,16 @@ int main(int argc, char **argv) {
   } else {
     snprintf(zInf, sizeof(zInf), "inflate_best=n/a inflate_median=n/a");
   }
-  printf("format=%u revisions=%d compressed=%ld iterations=%d/%d/%d/%d %s "
-         "decode_best=%.3f decode_median=%.3f "
-         "full_best=%.3f full_median=%.3f "
-         "graph_best=%.3f graph_median=%.3f "
-         "rss_before_kb=%ld rss_peak_kb=%ld\n",
-         version, nRev, n, sInf.n, sDec.n, sFull.n, sGraph.n, zInf,
-         seriesBest(&sDec), seriesMedian(&sDec), seriesBest(&sFull),
-         seriesMedian(&sFull), seriesBest(&sGraph), seriesMedian(&sGraph),
-         rss0, rss1);
+  printf(
+      "format=%u revisions=%d compressed=%ld iterations=%d/%d/%d/%d %s "
+      "decode_best=%.3f decode_median=%.3f "
+      "full_best=%.3f full_median=%.3f "
+      "graph_best=%.3f graph_median=%.3f "
+      "rss_before_kb=%ld rss_peak_kb=%ld\n",
+      version, nRev, n, sInf.n, sDec.n, sFull.n, sGraph.n, zInf,
+      seriesBest(&sDec), seriesMedian(&sDec), seriesBest(&sFull),
+      seriesMedian(&sFull), seriesBest(&sGraph), seriesMedian(&sGraph), rss0,
+      rss1);
   free(aData);
   free(aPay);
   free(sInf.a);

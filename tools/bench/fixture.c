@@ -121,15 +121,21 @@ int main(int argc, char **argv) {
   migrate_bundle *b = 0;
   char *zErr = 0;
   for (i = 1; i + 1 < argc && argv[i][0] == '-'; i += 2) {
-    if (strcmp(argv[i], "-r") == 0) nRound = atoi(argv[i + 1]);
-    else if (strcmp(argv[i], "-k") == 0) nLater = atoi(argv[i + 1]);
-    else if (strcmp(argv[i], "-m") == 0) zOnly = argv[i + 1];
-    else if (strcmp(argv[i], "-c") == 0) nCount = atoi(argv[i + 1]);
-    else break;
+    if (strcmp(argv[i], "-r") == 0)
+      nRound = atoi(argv[i + 1]);
+    else if (strcmp(argv[i], "-k") == 0)
+      nLater = atoi(argv[i + 1]);
+    else if (strcmp(argv[i], "-m") == 0)
+      zOnly = argv[i + 1];
+    else if (strcmp(argv[i], "-c") == 0)
+      nCount = atoi(argv[i + 1]);
+    else
+      break;
   }
   if (i != argc - 1 || nRound < 1 || nLater < 1) {
-    fprintf(stderr, "usage: fixture [-r ROUNDS] [-k LATER] [-m MODE -c "
-                    "COUNT] BUNDLE_FILE\n");
+    fprintf(stderr,
+            "usage: fixture [-r ROUNDS] [-k LATER] [-m MODE -c "
+            "COUNT] BUNDLE_FILE\n");
     return 2;
   }
   aBundle = readFile(argv[i], &nBundle);
@@ -157,8 +163,8 @@ int main(int argc, char **argv) {
   for (j = 0; j < 4; j++) {
     int n = j == 3 ? nRound * nLater : nRound;
     qsort(aT[j], (size_t)n, sizeof(double), cmpDouble);
-    printf("%s%s_best=%.3f %s_median=%.3f", j ? " " : "", azMode[j],
-           aT[j][0], azMode[j], aT[j][n / 2]);
+    printf("%s%s_best=%.3f %s_median=%.3f", j ? " " : "", azMode[j], aT[j][0],
+           azMode[j], aT[j][n / 2]);
   }
   printf(" rounds=%d later_calls=%d\n", nRound, nRound * nLater);
   return 0;

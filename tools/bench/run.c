@@ -69,7 +69,8 @@ int main(int argc, char **argv) {
     }
   }
   if (i >= argc) {
-    fprintf(stderr, "usage: run [-i IN] [-o OUT] [-e ERR] -- PROGRAM ARGS...\n");
+    fprintf(stderr,
+            "usage: run [-i IN] [-o OUT] [-e ERR] -- PROGRAM ARGS...\n");
     return 2;
   }
   fflush(stdout);
