@@ -49,21 +49,6 @@ const char migBookkeepingSql[] =
     "  transaction_none INTEGER NOT NULL\n"
     ");\n";
 
-/* Does table zName exist in schema main? */
-int migTableExists(sqlite3 *db, const char *zName, int *pExists) {
-  sqlite3_stmt *st;
-  int rc = sqlite3_prepare_v2(
-      db, "SELECT 1 FROM main.sqlite_master WHERE type='table' AND name=?", -1,
-      &st, 0);
-  *pExists = 0;
-  if (rc) return rc;
-  sqlite3_bind_text(st, 1, zName, -1, SQLITE_STATIC);
-  rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) *pExists = 1;
-  rc = sqlite3_finalize(st);
-  return rc;
-}
-
 /* Read the heads: see internal.h. */
 int migReadVersion(sqlite3 *db, migrate_bundle *b, const char *zFunc,
                    int **paCur, int *pnCur, migrate_bundle **ppAug,

@@ -491,7 +491,7 @@ int migVerifyChecksums(sqlite3 *db, migrate_bundle *b, const MigBits *aApplied,
 /* Comma-separated ids of aIdx (NULL when n==0). Caller frees. */
 char *migJoinIds(migrate_bundle *, const int *aIdx, int n);
 
-/* Does table zName exist in schema main? */
+/* util.c: does table zName exist in schema main?  SQLite result code. */
 int migTableExists(sqlite3 *db, const char *zName, int *pExists);
 /* bookkeeping.c: CREATE TABLE IF NOT EXISTS of migrate_version,
 ** migrate_log and migrate_scripts (one script, statements end in ";\n");

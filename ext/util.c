@@ -316,3 +316,24 @@ int migVtabError(sqlite3_vtab *p, int rc, const char *zFmt, ...) {
   va_end(ap);
   return rc;
 }
+
+/* Does main hold a table named zName?  *pExists 1 or 0; SQLite's result
+** code.  (A plain SQLite helper: the engine's tables, stored revisions,
+** the rebuild and the templates all ask it.) */
+int migTableExists(sqlite3 *db, const char *zName, int *pExists) {
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(
+      db, "SELECT 1 FROM main.sqlite_master WHERE type='table' AND name=?", -1,
+      &st, 0);
+  *pExists = 0;
+  if (rc) return rc;
+  rc = sqlite3_bind_text(st, 1, zName, -1, SQLITE_STATIC);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) *pExists = 1;
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+  }
+  if (rc == SQLITE_OK) return sqlite3_finalize(st);
+  sqlite3_finalize(st);
+  return rc;
+}

@@ -194,11 +194,6 @@ static const Command *findCommand(const char *z) {
 }
 
 /* For out.c: the usage line of a command. */
-const char *shellCommandUsage(const char *zCmd) {
-  const Command *c = zCmd ? findCommand(zCmd) : 0;
-  return c ? c->zUsage : 0;
-}
-
 static void printMainHelp(void) {
   int i;
   printf(
@@ -267,6 +262,7 @@ static int runCommand(Shell *s, const Command *c, int argc, char **argv) {
   for (i = 0; i < c->nOpt; i++) aDef[n++] = c->aOpt[i];
   for (i = 0; i < N_GLOBAL; i++) aDef[n++] = aGlobal[i];
   s->zCmd = c->zName;
+  s->zCmdUsage = c->zUsage;
   rc = argsParse(aDef, n, argc, argv, &a, &zErr);
   if (rc) {
     rc = outUsage(s, "%s", zErr ? zErr : "out of memory");

@@ -43,7 +43,7 @@ int outFail(const char *zFmt, ...) {
 int outUsage(const Shell *s, const char *zFmt, ...) {
   va_list ap;
   char *z;
-  const char *zUsage = shellCommandUsage(s->zCmd);
+  const char *zUsage = s->zCmdUsage;
   va_start(ap, zFmt);
   z = sqlite3_vmprintf(zFmt, ap);
   va_end(ap);

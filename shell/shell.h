@@ -97,6 +97,7 @@ typedef struct Shell {
   const char *zSrc;        /* folder or bundle file, NULL when embedded */
   migrate_bundle *pBundle; /* loaded on first use */
   const char *zCmd;        /* the command being run, for messages */
+  const char *zCmdUsage;   /* its usage line (main.c's table), or NULL */
   /* configuration: options (main.c) and the ini file read (config.c) */
   const char *zConfigArg; /* -c FILE */
   const char *zNameArg;   /* -n NAME */
@@ -172,8 +173,6 @@ int outFail(const char *zFmt, ...);
 /* The usage line of the current command and "<prog> <cmd>: error: ..." on
 ** stderr; returns EXIT_USAGE. */
 int outUsage(const Shell *, const char *zFmt, ...);
-/* The usage line of a command ("upgrade [TARGET] ..."), for main.c. */
-const char *shellCommandUsage(const char *zCmd);
 
 /* Flags of outHeadOnly (Alembic's Script._head_only arguments). */
 #define FMT_BRANCHES 0x01 /* "(label, ...)" */
