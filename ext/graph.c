@@ -642,16 +642,13 @@ done:
   return rc;
 }
 
-/* Build the graph: see internal.h. */
-int migGraphBuild(migrate_bundle *b, char **pzErr) {
-  int n = b->nRev, i, k, rc;
-  MigArena *pA = &b->arena;
-  int *aCnt = 0;
-
-  /* -- id index, duplicates ------------------------------------------ */
+/* The id index (open addressing over b->aHash); a duplicate id is an
+** error naming both files. */
+static int graphIndexIds(migrate_bundle *b, char **pzErr) {
+  int n = b->nRev, i;
   b->nHash = 16;
   while (b->nHash < 2 * n) b->nHash *= 2;
-  b->aHash = migArenaAlloc(pA, sizeof(int) * (size_t)b->nHash);
+  b->aHash = migArenaAlloc(&b->arena, sizeof(int) * (size_t)b->nHash);
   if (b->aHash == 0) return SQLITE_NOMEM;
   for (i = 0; i < n; i++) {
     int j = migrate_bundle_find(b, b->aRev[i].id);
@@ -666,11 +663,18 @@ int migGraphBuild(migrate_bundle *b, char **pzErr) {
     while (b->aHash[h]) h = (h + 1) & (unsigned)(b->nHash - 1);
     b->aHash[h] = i + 1;
   }
+  return SQLITE_OK;
+}
 
-  /* -- branch labels ------------------------------------------------- */
+/* The branch labels; a label that is also an id, or used twice, is an
+** error naming the files. */
+static int graphLabels(migrate_bundle *b, char **pzErr) {
+  int n = b->nRev, i, k;
   for (i = 0; i < n; i++) b->nLabel += b->aRev[i].nlabel;
-  b->azLabel = migArenaAlloc(pA, sizeof(char *) * (size_t)(b->nLabel + 1));
-  b->aLabelRev = migArenaAlloc(pA, sizeof(int) * (size_t)(b->nLabel + 1));
+  b->azLabel =
+      migArenaAlloc(&b->arena, sizeof(char *) * (size_t)(b->nLabel + 1));
+  b->aLabelRev =
+      migArenaAlloc(&b->arena, sizeof(int) * (size_t)(b->nLabel + 1));
   if (b->azLabel == 0 || b->aLabelRev == 0) return SQLITE_NOMEM;
   b->nLabel = 0;
   for (i = 0; i < n; i++) {
@@ -696,61 +700,71 @@ int migGraphBuild(migrate_bundle *b, char **pzErr) {
       b->aLabelRev[b->nLabel++] = i;
     }
   }
+  return SQLITE_OK;
+}
 
-  /* -- parents and dependencies -------------------------------------- */
-  aCnt = sqlite3_malloc64(sizeof(int) * 2 * (size_t)(n + 1));
-  if (aCnt == 0) return SQLITE_NOMEM;
-  memset(aCnt, 0, sizeof(int) * 2 * (size_t)(n + 1));
-  for (i = 0; i < n; i++) {
-    migrate_revision *r = &b->aRev[i];
-    r->parent_idx = migArenaAlloc(pA, sizeof(int) * (size_t)(r->nparent + 1));
-    r->depend_idx = migArenaAlloc(pA, sizeof(int) * (size_t)(r->ndepend + 1));
-    if (r->parent_idx == 0 || r->depend_idx == 0) {
-      rc = SQLITE_NOMEM;
-      goto fail;
-    }
-    for (k = 0; k < r->nparent; k++) {
-      int j = migrate_bundle_find(b, r->parents[k]);
-      if (j < 0) {
-        rc = migSetError(pzErr, SQLITE_ERROR,
+/* Resolve revision i's parents and dependencies to indices, counting each
+** target's children (aCnt[2j]) and dependents (aCnt[2j+1]). */
+static int graphResolveEdges(migrate_bundle *b, int i, int *aCnt,
+                             char **pzErr) {
+  migrate_revision *r = &b->aRev[i];
+  int k;
+  r->parent_idx =
+      migArenaAlloc(&b->arena, sizeof(int) * (size_t)(r->nparent + 1));
+  r->depend_idx =
+      migArenaAlloc(&b->arena, sizeof(int) * (size_t)(r->ndepend + 1));
+  if (r->parent_idx == 0 || r->depend_idx == 0) return SQLITE_NOMEM;
+  for (k = 0; k < r->nparent; k++) {
+    int j = migrate_bundle_find(b, r->parents[k]);
+    if (j < 0) {
+      return migSetError(pzErr, SQLITE_ERROR,
                          "%s: Revises names unknown revision '%s'; is its "
                          "file missing from the folder?",
                          r->file, r->parents[k]);
-        goto fail;
-      }
-      r->parent_idx[k] = j;
-      aCnt[2 * j]++;
     }
-    for (k = 0; k < r->ndepend; k++) {
-      int j = mapLookup(b, r->depends[k]);
-      if (j < 0) {
-        rc = migSetError(pzErr, SQLITE_ERROR,
+    r->parent_idx[k] = j;
+    aCnt[2 * j]++;
+  }
+  for (k = 0; k < r->ndepend; k++) {
+    int j = mapLookup(b, r->depends[k]);
+    if (j < 0) {
+      return migSetError(pzErr, SQLITE_ERROR,
                          "%s: Depends On names unknown revision or branch "
                          "label '%s'",
                          r->file, r->depends[k]);
-        goto fail;
-      }
-      if (j == i) {
-        rc = migSetError(pzErr, SQLITE_ERROR,
+    }
+    if (j == i) {
+      return migSetError(pzErr, SQLITE_ERROR,
                          "%s: revision %s depends on itself (through label "
                          "'%s')",
                          r->file, r->id, r->depends[k]);
-        goto fail;
-      }
-      r->depend_idx[k] = j;
-      aCnt[2 * j + 1]++;
     }
+    r->depend_idx[k] = j;
+    aCnt[2 * j + 1]++;
   }
-  for (i = 0; i < n; i++) {
+  return SQLITE_OK;
+}
+
+/* Parents and dependencies as indices, and the reverse lists (children,
+** dependents). */
+static int graphEdges(migrate_bundle *b, char **pzErr) {
+  int n = b->nRev, i, k, rc = SQLITE_OK;
+  int *aCnt = sqlite3_malloc64(sizeof(int) * 2 * (size_t)(n + 1));
+  if (aCnt == 0) return SQLITE_NOMEM;
+  memset(aCnt, 0, sizeof(int) * 2 * (size_t)(n + 1));
+  for (i = 0; i < n && rc == SQLITE_OK; i++) {
+    rc = graphResolveEdges(b, i, aCnt, pzErr);
+  }
+  for (i = 0; i < n && rc == SQLITE_OK; i++) {
     migrate_revision *r = &b->aRev[i];
-    r->child_idx = migArenaAlloc(pA, sizeof(int) * (size_t)(aCnt[2 * i] + 1));
+    r->child_idx =
+        migArenaAlloc(&b->arena, sizeof(int) * (size_t)(aCnt[2 * i] + 1));
     r->dependent_idx =
-        migArenaAlloc(pA, sizeof(int) * (size_t)(aCnt[2 * i + 1] + 1));
-    if (r->child_idx == 0 || r->dependent_idx == 0) {
-      rc = SQLITE_NOMEM;
-      goto fail;
-    }
+        migArenaAlloc(&b->arena, sizeof(int) * (size_t)(aCnt[2 * i + 1] + 1));
+    if (r->child_idx == 0 || r->dependent_idx == 0) rc = SQLITE_NOMEM;
   }
+  sqlite3_free(aCnt);
+  if (rc) return rc;
   for (i = 0; i < n; i++) {
     migrate_revision *r = &b->aRev[i];
     for (k = 0; k < r->nparent; k++) {
@@ -762,30 +776,32 @@ int migGraphBuild(migrate_bundle *b, char **pzErr) {
       p->dependent_idx[p->ndependent++] = i;
     }
   }
-  sqlite3_free(aCnt);
-  aCnt = 0;
+  return SQLITE_OK;
+}
 
-  /* -- down edges for walks (parents, then dependencies) ---------------
-  ** Alembic walks "normalized" dependencies (those not already a dependency
-  ** of an ancestor); the closure is the same, and so is the sort. */
-  b->aaDown = migArenaAlloc(pA, sizeof(int *) * (size_t)(n + 1));
-  b->anDown = migArenaAlloc(pA, sizeof(int) * (size_t)(n + 1));
+/* Down edges for walks: each revision's parents (its normalized
+** dependencies are added by graphNormalizeDeps once there are no cycles). */
+static int graphDownEdges(migrate_bundle *b) {
+  int n = b->nRev, i, k;
+  b->aaDown = migArenaAlloc(&b->arena, sizeof(int *) * (size_t)(n + 1));
+  b->anDown = migArenaAlloc(&b->arena, sizeof(int) * (size_t)(n + 1));
   if (b->aaDown == 0 || b->anDown == 0) return SQLITE_NOMEM;
   for (i = 0; i < n; i++) {
     migrate_revision *r = &b->aRev[i];
-    b->aaDown[i] =
-        migArenaAlloc(pA, sizeof(int) * (size_t)(r->nparent + r->ndepend + 1));
+    b->aaDown[i] = migArenaAlloc(
+        &b->arena, sizeof(int) * (size_t)(r->nparent + r->ndepend + 1));
     if (b->aaDown[i] == 0) return SQLITE_NOMEM;
     for (k = 0; k < r->nparent; k++)
       b->aaDown[i][b->anDown[i]++] = r->parent_idx[k];
   }
+  return SQLITE_OK;
+}
 
-  /* -- cycles ---------------------------------------------------------- */
-  rc = checkCycles(b, 0, pzErr);
-  if (rc == SQLITE_OK) rc = checkCycles(b, 1, pzErr);
-  if (rc) return rc;
-
-  /* normalized dependencies: drop those an ancestor already depends on */
+/* Alembic walks "normalized" dependencies (those not already a dependency
+** of an ancestor); the closure is the same, and so is the sort.  Adds them
+** to the down edges. */
+static int graphNormalizeDeps(migrate_bundle *b) {
+  int n = b->nRev, i, k;
   for (i = 0; i < n; i++) {
     migrate_revision *r = &b->aRev[i];
     MigBits *aAnc, *aAncDeps;
@@ -814,8 +830,14 @@ int migGraphBuild(migrate_bundle *b, char **pzErr) {
     sqlite3_free(aAnc);
     sqlite3_free(aAncDeps);
   }
+  return SQLITE_OK;
+}
 
-  /* -- heads, bases, flags ------------------------------------------- */
+/* Heads, real heads (nothing builds on them), bases and each revision's
+** flags. */
+static int graphFlags(migrate_bundle *b) {
+  int n = b->nRev, i;
+  MigArena *pA = &b->arena;
   b->aHead = migArenaAlloc(pA, sizeof(int) * (size_t)(n + 1));
   b->aRealHead = migArenaAlloc(pA, sizeof(int) * (size_t)(n + 1));
   b->aBase = migArenaAlloc(pA, sizeof(int) * (size_t)(n + 1));
@@ -834,28 +856,40 @@ int migGraphBuild(migrate_bundle *b, char **pzErr) {
     if (r->nchild == 0 && r->ndependent == 0) b->aRealHead[b->nRealHead++] = i;
     if (r->is_base) b->aBase[b->nBase++] = i;
   }
-  rc = propagateLabels(b);
-  if (rc) return rc;
+  return SQLITE_OK;
+}
 
-  /* -- history order: Alembic's walk from the heads, reversed ---------- */
-  if (n > 0) {
-    MigBits *aAll = bitsNew(b);
-    int nOut = 0;
-    if (aAll == 0) return SQLITE_NOMEM;
-    for (i = 0; i < n; i++) MIG_BIT_SET(aAll, i);
-    rc = topoSort(b, aAll, b->aRealHead, b->nRealHead, b->aOrder, &nOut);
-    sqlite3_free(aAll);
-    if (rc) return rc;
-    for (i = 0; i < nOut / 2; i++) {
-      int t = b->aOrder[i];
-      b->aOrder[i] = b->aOrder[nOut - 1 - i];
-      b->aOrder[nOut - 1 - i] = t;
-    }
+/* History order: Alembic's walk from the heads, reversed. */
+static int graphOrder(migrate_bundle *b) {
+  int n = b->nRev, i, rc, nOut = 0;
+  MigBits *aAll;
+  if (n == 0) return SQLITE_OK;
+  aAll = bitsNew(b);
+  if (aAll == 0) return SQLITE_NOMEM;
+  for (i = 0; i < n; i++) MIG_BIT_SET(aAll, i);
+  rc = topoSort(b, aAll, b->aRealHead, b->nRealHead, b->aOrder, &nOut);
+  sqlite3_free(aAll);
+  if (rc) return rc;
+  for (i = 0; i < nOut / 2; i++) {
+    int t = b->aOrder[i];
+    b->aOrder[i] = b->aOrder[nOut - 1 - i];
+    b->aOrder[nOut - 1 - i] = t;
   }
   return SQLITE_OK;
+}
 
-fail:
-  sqlite3_free(aCnt);
+/* Build the graph: see internal.h. */
+int migGraphBuild(migrate_bundle *b, char **pzErr) {
+  int rc = graphIndexIds(b, pzErr);
+  if (rc == SQLITE_OK) rc = graphLabels(b, pzErr);
+  if (rc == SQLITE_OK) rc = graphEdges(b, pzErr);
+  if (rc == SQLITE_OK) rc = graphDownEdges(b);
+  if (rc == SQLITE_OK) rc = checkCycles(b, 0, pzErr);
+  if (rc == SQLITE_OK) rc = checkCycles(b, 1, pzErr);
+  if (rc == SQLITE_OK) rc = graphNormalizeDeps(b);
+  if (rc == SQLITE_OK) rc = graphFlags(b);
+  if (rc == SQLITE_OK) rc = propagateLabels(b);
+  if (rc == SQLITE_OK) rc = graphOrder(b);
   return rc;
 }
 
