@@ -227,7 +227,8 @@ static int emitSection(Emitter *e, const migrate_revision *r, int bUp,
     const char *zTail = 0;
     rc = sqlite3_prepare_v2(e->db, z, -1, &st, &zTail);
     if (rc == SQLITE_OK && st &&
-        sqlite3_strnicmp(z + migSqlSkipSpace(z, 0), "PRAGMA", 6) == 0) {
+        (sqlite3_strlike("%recursive_triggers%", sqlite3_sql(st), 0) == 0 ||
+         sqlite3_strlike("%defer_foreign_keys%", sqlite3_sql(st), 0) == 0)) {
       e->txn.bPragma = 1; /* settings to check when the call ends */
     }
     if (rc == SQLITE_OK && st) {

@@ -338,7 +338,7 @@ typedef struct MigTxn {
   int bFk;   /* the caller enforces foreign keys: switched off until End */
   int bOpen; /* our transaction or savepoint is open */
   int bSaved;            /* aWas holds the caller's settings */
-  int bPragma;           /* a script ran a PRAGMA: End reads the settings
+  int bPragma;           /* a script named one: End reads the settings
                          ** only PRAGMA reads (a statement, which could run
                          ** out of memory after the commit) */
   int aWas[MIG_TXN_NSET]; /* each setting at Init: 0, 1, or -1 unknown */
