@@ -245,6 +245,11 @@ static int emitSection(Emitter *e, const migrate_revision *r, int bUp,
     sqlite3_stmt *st = 0;
     const char *zTail = 0;
     rc = sqlite3_prepare_v2(e->db, z, -1, &st, &zTail);
+    if (rc == SQLITE_OK && st &&
+        (sqlite3_strlike("%recursive_triggers%", sqlite3_sql(st), 0) == 0 ||
+         sqlite3_strlike("%defer_foreign_keys%", sqlite3_sql(st), 0) == 0)) {
+      e->txn.bPragma = 1; /* settings to check when the call ends */
+    }
     if (rc == SQLITE_OK && st) {
       while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
       }

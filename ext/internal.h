@@ -333,10 +333,13 @@ sqlite3 *migApplyingSet(sqlite3 *db);
 typedef struct MigTxn {
   sqlite3 *db;
   const char *zSavepoint;
-  int bAuto;  /* autocommit when the call started: BEGIN IMMEDIATE */
-  int bFk;    /* the caller enforces foreign keys: switched off until End */
-  int bOpen;  /* our transaction or savepoint is open */
-  int bSaved; /* aWas holds the caller's settings */
+  int bAuto;   /* autocommit when the call started: BEGIN IMMEDIATE */
+  int bFk;     /* the caller enforces foreign keys: switched off until End */
+  int bOpen;   /* our transaction or savepoint is open */
+  int bSaved;  /* aWas holds the caller's settings */
+  int bPragma; /* a script named one: End reads the settings
+                         ** only PRAGMA reads (a statement, which could run
+                         ** out of memory after the commit) */
   int aWas[MIG_TXN_NSET]; /* each setting at Init: 0, 1, or -1 unknown */
 } MigTxn;
 /* Start a frame on db and remember the connection settings a script may

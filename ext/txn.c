@@ -220,6 +220,7 @@ void migTxnEnd(MigTxn *t) {
   for (k = 0; t->bSaved && k < MIG_TXN_NSET; k++) {
     int bWas = t->aWas[k];
     if (k == 0 && bWas < 0 && t->bFk) bWas = 1;
+    if (aSetting[k].op == 0 && !t->bPragma) continue;
     if (bWas >= 0 && settingGet(t->db, k) != bWas) {
       settingSet(t->db, k, bWas);
     }
