@@ -1004,16 +1004,11 @@ static int agEmit(AgRun *r, const char *zComment, char *zSql) {
 /* A comment line only. */
 static void agComment(AgRun *r, const char *zFmt, ...) {
   va_list ap;
-  char *z;
+  migStrAppendZ(&r->out, "-- ");
   va_start(ap, zFmt);
-  z = sqlite3_vmprintf(zFmt, ap);
+  migStrAppendv(&r->out, zFmt, ap);
   va_end(ap);
-  if (z == 0) {
-    r->out.rc = SQLITE_NOMEM;
-    return;
-  }
-  migStrAppendf(&r->out, "-- %s\n", z);
-  sqlite3_free(z);
+  migStrAppendZ(&r->out, "\n");
 }
 
 /* Match B's objects with A's: declared renames first, then by kind and

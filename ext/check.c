@@ -226,17 +226,10 @@ typedef struct RoundTrip {
 /* Add one finding line (printf-style). */
 static void rtLine(RoundTrip *t, const char *zFmt, ...) {
   va_list ap;
-  char *z;
-  va_start(ap, zFmt);
-  z = sqlite3_vmprintf(zFmt, ap);
-  va_end(ap);
-  if (z == 0) {
-    t->s.rc = SQLITE_NOMEM;
-    return;
-  }
   if (t->nLine++) migStrAppend(&t->s, "\n", 1);
-  migStrAppendZ(&t->s, z);
-  sqlite3_free(z);
+  va_start(ap, zFmt);
+  migStrAppendv(&t->s, zFmt, ap);
+  va_end(ap);
 }
 
 /* Append the differences of A and B, each line prefixed. */

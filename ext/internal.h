@@ -66,6 +66,7 @@ typedef struct MigStr {
 void migStrAppend(MigStr *, const char *z, size_t n);
 void migStrAppendZ(MigStr *, const char *z);
 void migStrAppendf(MigStr *, const char *zFmt, ...);
+void migStrAppendv(MigStr *, const char *zFmt, va_list);
 /* Returns the string (caller frees with sqlite3_free) or NULL on OOM, and
 ** resets p. */
 char *migStrFinish(MigStr *);

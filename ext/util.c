@@ -108,19 +108,23 @@ void migStrAppendZ(MigStr *p, const char *z) {
   migStrAppend(p, z, strlen(z));
 }
 
-void migStrAppendf(MigStr *p, const char *zFmt, ...) {
-  va_list ap;
+void migStrAppendv(MigStr *p, const char *zFmt, va_list ap) {
   char *z;
   if (p->rc) return;
-  va_start(ap, zFmt);
   z = sqlite3_vmprintf(zFmt, ap);
-  va_end(ap);
   if (z == 0) {
     p->rc = SQLITE_NOMEM;
     return;
   }
   migStrAppendZ(p, z);
   sqlite3_free(z);
+}
+
+void migStrAppendf(MigStr *p, const char *zFmt, ...) {
+  va_list ap;
+  va_start(ap, zFmt);
+  migStrAppendv(p, zFmt, ap);
+  va_end(ap);
 }
 
 /* Hand over the built string (caller frees); NULL if anything failed. */
