@@ -70,8 +70,13 @@ $HEAD"
 
 # 4. the installed program and man page
 expect "installed sqlite-migrate" \
-  "$(cd "$tmp" && "$prefix/bin/sqlite-migrate" -d "$tmp/p.db" upgrade 2>/dev/null; "$prefix/bin/sqlite-migrate" -d "$tmp/p.db" current)" \
+  "$(cd "$tmp" && "$prefix/bin/sqlite-migrate" --dir "$ROOT/migrations" -d "$tmp/p.db" upgrade head >/dev/null 2>&1 && "$prefix/bin/sqlite-migrate" --dir "$ROOT/migrations" -d "$tmp/p.db" current)" \
   "$HEAD (head)"
+# ... and, with no folder given or found, never the example built into it
+expect "installed sqlite-migrate refuses without a history" \
+  "$(cd "$tmp" && "$prefix/bin/sqlite-migrate" -d "$tmp/q.db" upgrade head 2>&1 >/dev/null | cut -c1-28; echo "exit ${PIPESTATUS[0]}"; [ -e "$tmp/q.db" ] && echo "q.db made")" \
+  "FAILED: no revisions to work
+exit 1"
 if command -v man >/dev/null 2>&1; then
   expect "man page found under the prefix" \
     "$(MANPATH=$prefix/share/man man -w sqlite-migrate)" \
