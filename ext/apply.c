@@ -89,6 +89,8 @@ typedef struct Emitter {
   MigTxn txn;                /* online: the write frame */
   int bSavepoint;            /* online: inside SAVEPOINT migrate */
   char *zFkBefore;           /* online: foreign_key_check rows before */
+  MigStr renames;            /* online, zFkBefore set: the tables the
+                             ** scripts renamed (migFkNoteRename) */
 } Emitter;
 
 static void emitterClose(Emitter *e) {
@@ -254,6 +256,9 @@ static int emitSection(Emitter *e, const migrate_revision *r, int bUp,
       while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
       }
       if (rc == SQLITE_DONE) rc = SQLITE_OK;
+      if (rc == SQLITE_OK && e->zFkBefore) {
+        migFkNoteRename(&e->renames, sqlite3_sql(st));
+      }
     }
     if (rc) {
       /* the statement's first line: after blanks and comments */
@@ -547,24 +552,29 @@ static void blameStep(Run *p, const migrate_revision *r, int bUp,
   migErrSuffix(p->pzErr, zTail);
 }
 
+/* Append the committed plan steps [0, nKept): "upgrade a1, upgrade b2". */
+static void keptList(Run *p, MigStr *pOut) {
+  int i, n = 0;
+  for (i = 0; i < p->nKept; i++) {
+    const MigStep *st = &p->plan.aStep[i];
+    migStrSep(pOut, &n, ", ");
+    migStrAppendf(pOut, "%s %s", st->isUpgrade ? "upgrade" : "downgrade",
+                  p->b->aRev[st->iRev].id);
+  }
+}
+
 /* After a partial commit (Transaction: none), what a failure leaves, for
 ** the end of its message: the steps committed, the version, and what a
 ** Transaction: none revision that ran outside a transaction left (bHere:
 ** the message names its failing statement).  NULL on OOM; caller frees. */
 static char *keptNote(Run *p, int bHere) {
   MigStr s = {0};
-  int i, n = 0;
   p->bToldKept = 1;
   if (p->nKept == 0) {
     migStrAppendZ(&s, "no step was committed before the failure");
   } else {
     migStrAppendZ(&s, "the steps committed before the failure stay done: ");
-    for (i = 0; i < p->nKept; i++) {
-      const MigStep *st = &p->plan.aStep[i];
-      migStrSep(&s, &n, ", ");
-      migStrAppendf(&s, "%s %s", st->isUpgrade ? "upgrade" : "downgrade",
-                    p->b->aRev[st->iRev].id);
-    }
+    keptList(p, &s);
   }
   migStrAppendf(&s, "; the database is at version %s",
                 p->zKeptVer ? p->zKeptVer : "base");
@@ -701,12 +711,14 @@ static int lockDrop(sqlite3 *db, char **pzErr) {
 ** *pzErr set.  Where online and offline differ, the emit* functions decide.
 */
 
-/* With foreign keys enforced by the caller: fail if foreign_key_check finds
-** a violation that was not there before the call. */
-static int fkCheckNew(Run *p) {
+/* With foreign keys enforced by the caller: *pzNew (caller frees) names a
+** foreign_key_check violation that was not there before the call, or is
+** NULL.  An error only when the check itself fails. */
+static int fkFindNew(Run *p, char **pzNew) {
   MigStr now = {0};
   int rc = migFkRows(p->e.db, 0, 0, &now);
-  char *z;
+  *pzNew = 0;
+  if (rc == SQLITE_OK) rc = p->e.renames.rc;
   if (rc) {
     migStrReset(&now);
     return migSetError(p->pzErr, rc,
@@ -714,7 +726,17 @@ static int fkCheckNew(Run *p) {
                        "failed: %s",
                        p->opt->zFunc, p->zTarget, sqlite3_errmsg(p->e.db));
   }
-  z = migFkFirstNew(p->e.zFkBefore, now.z, &rc);
+  *pzNew = migFkFirstNew(p->e.zFkBefore, now.z, p->e.renames.z, &rc);
+  migStrReset(&now);
+  return rc;
+}
+
+/* With foreign keys enforced by the caller: fail if foreign_key_check finds
+** a violation that was not there before the call (the work since the last
+** commit is then rolled back). */
+static int fkCheckNew(Run *p) {
+  char *z = 0;
+  int rc = fkFindNew(p, &z);
   if (z) {
     char *zKept = p->bCommitted ? keptNote(p, 0) : 0;
     rc = migSetError(p->pzErr, SQLITE_CONSTRAINT,
@@ -728,7 +750,36 @@ static int fkCheckNew(Run *p) {
     sqlite3_free(zKept);
     sqlite3_free(z);
   }
-  migStrReset(&now);
+  return rc;
+}
+
+/* After Transaction: none revision rv (plan step iStep, committed with its
+** bookkeeping: plan steps [0, nKept) stay) left the violation zNew: the
+** error, saying what stays and what to do.  Frees zNew. */
+static int fkFailAfterNone(Run *p, const migrate_revision *rv, int bUp,
+                           char *zNew) {
+  MigStr s = {0};
+  char *zKept;
+  int rc;
+  p->bToldKept = 1;
+  keptList(p, &s);
+  zKept = migStrFinish(&s);
+  rc = migSetError(
+      p->pzErr, SQLITE_CONSTRAINT,
+      "%s('%s'): FOREIGN KEY constraint failed after %s of %s (%s): %s, "
+      "which has no matching row (PRAGMA foreign_key_check); %s ran outside "
+      "a transaction (Transaction: none), so it cannot be rolled back: the "
+      "steps committed stay done: %s; the database is at version %s%s; "
+      "delete or fix the rows that PRAGMA foreign_key_check lists (or "
+      "restore their parent rows), and change %s so that it leaves none, "
+      "before calling again",
+      p->opt->zFunc, p->zTarget, bUp ? "upgrade" : "downgrade", rv->id,
+      rv->message, zNew, rv->id, zKept ? zKept : "?",
+      p->zKeptVer ? p->zKeptVer : "base",
+      p->nKept < p->plan.nStep ? "; the steps after it did not run" : "",
+      rv->id);
+  sqlite3_free(zKept);
+  sqlite3_free(zNew);
   return rc;
 }
 
@@ -1112,14 +1163,21 @@ static void emitProgress(Run *p, const migrate_revision *rv, int bUp,
   }
 }
 
-/* After a Transaction: none revision: record it durably now, give the run
-** lock back, and go on in a new transaction.  Online, when it was the last
-** step, the result is set and p->bDone: nothing may fail after its commit. */
-static int emitCommitAfter(Run *p, int bLast) {
+/* After Transaction: none revision rv (upgraded when bUp): record it
+** durably now, give the run lock back, and go on in a new transaction.
+** With foreign keys enforced by the caller, a violation it left fails the
+** call after its bookkeeping is committed (it cannot be undone).  Online,
+** when it was the last step, the result is set and p->bDone. */
+static int emitCommitAfter(Run *p, const migrate_revision *rv, int bUp,
+                           int bLast) {
   int rc = flushBk(p);
   int bFinal = bLast && !p->e.bOffline;
+  char *zNew = 0;
   if (rc == SQLITE_OK && p->bLocked) rc = lockDrop(p->e.db, p->pzErr);
-  if (rc == SQLITE_OK && bFinal) *p->pzOut = headString(p, &rc);
+  if (rc == SQLITE_OK && !p->e.bOffline && p->e.txn.bFk) {
+    rc = fkFindNew(p, &zNew);
+  }
+  if (rc == SQLITE_OK && bFinal && !zNew) *p->pzOut = headString(p, &rc);
   if (rc == SQLITE_OK) {
     rc = emitExec(&p->e, p->e.bOffline ? "COMMIT;\n" : "COMMIT", p->pzErr);
   }
@@ -1130,6 +1188,10 @@ static int emitCommitAfter(Run *p, int bLast) {
   if (rc == SQLITE_OK && !p->e.bOffline) {
     p->iOutside = -1;
     keptAt(p, p->iStep + 1);
+  }
+  if (zNew) {
+    if (rc == SQLITE_OK) return fkFailAfterNone(p, rv, bUp, zNew);
+    sqlite3_free(zNew);
   }
   if (rc == SQLITE_OK && bFinal) {
     p->bDone = 1;
@@ -1161,7 +1223,7 @@ static int runStep(Run *p, int i) {
                  ms);
   }
   if (rc == SQLITE_OK && rv->no_transaction) {
-    rc = emitCommitAfter(p, i == p->plan.nStep - 1);
+    rc = emitCommitAfter(p, rv, bUp, i == p->plan.nStep - 1);
   }
   if (rc == SQLITE_OK && p->e.bOffline) migStrAppendZ(&p->e.out, "\n");
   if (rc == SQLITE_OK) emitProgress(p, rv, bUp, zPar, ms);
@@ -1273,6 +1335,7 @@ static void runFree(Run *p) {
   emitterClose(&p->e);
   migPlanFree(&p->plan);
   sqlite3_free(p->e.zFkBefore);
+  migStrReset(&p->e.renames);
   sqlite3_free(p->zKeptVer);
   sqlite3_free(p->zUnknownBefore);
   migrate_bundle_free(p->pAug);

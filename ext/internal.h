@@ -370,16 +370,23 @@ void migTxnEnd(MigTxn *);
 ** COMMIT on db until it ends.  Returns 1 when armed (a slot was free). */
 int migTxnGuard(sqlite3 *db);
 
-/* Append PRAGMA foreign_key_check's rows to *pOut, one "table|rowid|parent"
-** line each (rowid NULL for WITHOUT ROWID tables): of the whole main
-** database (zTab NULL) or of table zTab, and then only the rows whose parent
-** is zParent (when not NULL).  SQLITE_ERROR (message in db) for a foreign
-** key mismatch. */
+/* Append PRAGMA foreign_key_check's rows to *pOut, one line each (child
+** table, rowid -- NULL for WITHOUT ROWID tables -- and parent, separated by
+** 0x1f): of the whole main database (zTab NULL) or of table zTab, and then
+** only the rows whose parent is zParent (when not NULL).  SQLITE_ERROR
+** (message in db) for a foreign key mismatch. */
 int migFkRows(sqlite3 *db, const char *zTab, const char *zParent, MigStr *pOut);
-/* The first foreign_key_check row ("table|rowid|parent" lines) of zNow
-** that zBefore does not hold, as "table T, row R references P"; NULL when
-** none (or on OOM, *pRc = SQLITE_NOMEM).  Caller frees. */
-char *migFkFirstNew(const char *zBefore, const char *zNow, int *pRc);
+/* If zSql is ALTER TABLE [main.]old RENAME TO new, append the rename to
+** *pRenames for migFkFirstNew() (OOM sets pRenames->rc). */
+void migFkNoteRename(MigStr *pRenames, const char *zSql);
+/* A new violation in zNow (migFkRows() text) that zBefore did not hold:
+** a (child, parent) pair with more rows than before, the names of zBefore
+** followed through zRenames (migFkNoteRename() lines, may be NULL).  Its
+** text, "table T, row R references P" (with the counts when the pair had
+** rows before), or NULL when there is none (on OOM, *pRc = SQLITE_NOMEM).
+** Caller frees. */
+char *migFkFirstNew(const char *zBefore, const char *zNow, const char *zRenames,
+                    int *pRc);
 
 /* ------------------------------------------------------------------------
 ** schema.c: snapshots and comparison

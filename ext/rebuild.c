@@ -952,7 +952,7 @@ static int fkAfter(Rebuild *p) {
     migStrReset(&s);
     return rc;
   }
-  z = migFkFirstNew(p->zFkBefore, s.z, &rc);
+  z = migFkFirstNew(p->zFkBefore, s.z, 0, &rc);
   if (z) {
     rc = rbErr(p, SQLITE_CONSTRAINT,
                "FOREIGN KEY constraint failed after the rebuild: %s, which "

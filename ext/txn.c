@@ -25,12 +25,14 @@
 **     already rolled back the caller's whole transaction" from "stuck";
 **   - the commit-hook guard for a transaction that cannot be rolled back;
 **   - the foreign-key snapshot: PRAGMA foreign_key_check rows before the
-**     work, compared with the rows after it.
+**     work, compared with the rows after it by count per (child, parent)
+**     pair, through the tables the scripts renamed.
 */
 #include "internal.h"
 SQLITE_EXTENSION_INIT3
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ======================================================================
@@ -288,7 +290,18 @@ int migTxnGuard(sqlite3 *db) {
 
 /* ======================================================================
 ** The foreign-key snapshot
+**
+** A snapshot is PRAGMA foreign_key_check's rows as text, one line each:
+** child table, rowid ("NULL" for a WITHOUT ROWID table) and parent table,
+** separated by FK_SEP.  Two snapshots are compared by the number of rows
+** per (child, parent) pair, the names of the earlier one followed through
+** the tables the scripts renamed (ALTER TABLE ... RENAME TO, noted by
+** migFkNoteRename()), so a violation that was there before the call is not
+** blamed on it when the migration renames the table or changes the row's
+** rowid (a rebuild, INSERT ... SELECT into a new table); only a pair with
+** more rows than before is a new violation.
 */
+#define FK_SEP '\x1f'
 
 int migFkRows(sqlite3 *db, const char *zTab, const char *zParent,
               MigStr *pOut) {
@@ -307,82 +320,228 @@ int migFkRows(sqlite3 *db, const char *zTab, const char *zParent,
     const char *zP = (const char *)sqlite3_column_text(st, 2);
     rc = SQLITE_OK;
     if (zParent && sqlite3_stricmp(zP ? zP : "", zParent) != 0) continue;
-    migStrAppendf(pOut, "%s|%s|%s\n", sqlite3_column_text(st, 0),
+    migStrAppendf(pOut, "%s%c%s%c%s\n", sqlite3_column_text(st, 0), FK_SEP,
                   sqlite3_column_type(st, 1) == SQLITE_NULL
                       ? "NULL"
                       : (const char *)sqlite3_column_text(st, 1),
-                  zP);
+                  FK_SEP, zP);
   }
   sqlite3_finalize(st);
   if (rc != SQLITE_DONE) return rc;
   return pOut->rc;
 }
 
-/* The first line of zNow that zBefore does not hold, or NULL.  Lines end
-** in '\n'; *pn gets the line's length without it. */
-static const char *migFirstNewLine(const char *zBefore, const char *zNow,
-                                   size_t *pn) {
-  const char *z = zNow;
-  while (z && *z) {
-    const char *e = strchr(z, '\n');
-    size_t n = e ? (size_t)(e - z) : strlen(z);
-    const char *q = zBefore;
-    int bOld = 0;
-    while (q && *q && !bOld) {
-      bOld = strncmp(q, z, n) == 0 && (q[n] == '\n' || q[n] == 0);
-      q = strchr(q, '\n');
-      if (q) q++;
-    }
-    if (!bOld) {
-      *pn = n;
-      return z;
-    }
-    z = e ? e + 1 : z + n;
-  }
-  return 0;
+/* The word at z[0..n) is zWord (any case)? */
+static int fkIsWord(const char *z, size_t n, int eType, const char *zWord) {
+  return eType == MIG_TK_WORD && n == strlen(zWord) &&
+         sqlite3_strnicmp(z, zWord, (int)n) == 0;
 }
 
-/* Field k (0-based) of the '|'-separated line z[0..n): *pz and *pnField
-** (0 and "" when the line has fewer fields). */
-static void migLineField(const char *z, size_t n, int k, const char **pz,
-                         int *pnField) {
-  const char *zEnd = z + n;
-  while (k > 0 && z < zEnd) {
-    const char *p = memchr(z, '|', (size_t)(zEnd - z));
-    if (p == 0) {
-      z = zEnd;
+/* The next token of *pz that is not space or a comment: its length, type
+** in *pe; *pz moves past it. */
+static size_t fkNextToken(const char **pz, const char **pzTok, int *pe) {
+  size_t n;
+  *pz += migSqlSkipSpace(*pz, 0);
+  *pzTok = *pz;
+  n = migSqlToken(*pz, pe);
+  *pz += n;
+  return n;
+}
+
+/* A table name token (bare or quoted)? */
+static int fkIsName(int eType) {
+  return eType == MIG_TK_WORD || eType == MIG_TK_QUOTED ||
+         eType == MIG_TK_STRING;
+}
+
+void migFkNoteRename(MigStr *pRenames, const char *zSql) {
+  const char *z = zSql, *azTok[8];
+  size_t an[8];
+  int ae[8], k = 0, iName = 2;
+  char *zOld, *zNew;
+  while (k < 8) {
+    an[k] = fkNextToken(&z, &azTok[k], &ae[k]);
+    if (ae[k] == MIG_TK_EOF || (ae[k] == MIG_TK_PUNCT && azTok[k][0] == ';')) {
       break;
     }
-    z = p + 1;
-    k--;
+    k++;
   }
-  if (k > 0 || z >= zEnd) {
-    *pz = "";
-    *pnField = 0;
+  /* ALTER TABLE [schema .] name RENAME TO name */
+  if (k < 6 || !fkIsWord(azTok[0], an[0], ae[0], "ALTER") ||
+      !fkIsWord(azTok[1], an[1], ae[1], "TABLE")) {
     return;
   }
-  {
-    const char *p = memchr(z, '|', (size_t)(zEnd - z));
-    *pz = z;
-    *pnField = (int)((p ? p : zEnd) - z);
+  if (k == 8 && ae[3] == MIG_TK_PUNCT && an[3] == 1 && azTok[3][0] == '.') {
+    char *zSchema = migSqlUnquote(azTok[2], an[2]);
+    int bMain = zSchema && sqlite3_stricmp(zSchema, "main") == 0;
+    sqlite3_free(zSchema);
+    if (!bMain) return; /* temp (or an attached database) is not checked */
+    iName = 4;
+  }
+  if (k != iName + 4 || !fkIsName(ae[iName]) ||
+      !fkIsWord(azTok[iName + 1], an[iName + 1], ae[iName + 1], "RENAME") ||
+      !fkIsWord(azTok[iName + 2], an[iName + 2], ae[iName + 2], "TO") ||
+      !fkIsName(ae[iName + 3])) {
+    return;
+  }
+  zOld = migSqlUnquote(azTok[iName], an[iName]);
+  zNew = migSqlUnquote(azTok[iName + 3], an[iName + 3]);
+  if (zOld && zNew) {
+    migStrAppendf(pRenames, "%s%c%s\n", zOld, FK_SEP, zNew);
+  } else if (pRenames->rc == SQLITE_OK) {
+    pRenames->rc = SQLITE_NOMEM;
+  }
+  sqlite3_free(zOld);
+  sqlite3_free(zNew);
+}
+
+/* One snapshot row: pieces of the snapshot's (or a rename's) text. */
+typedef struct FkRow {
+  const char *zChild, *zParent, *zRowid;
+  int nChild, nParent, nRowid;
+  int bNull;        /* rowid NULL (WITHOUT ROWID) */
+  long long iRowid; /* when not bNull */
+} FkRow;
+
+/* Case-insensitive order of two names (SQLite's ASCII folding). */
+static int fkCmpName(const char *a, int na, const char *b, int nb) {
+  int c = sqlite3_strnicmp(a, b, na < nb ? na : nb);
+  return c ? c : na - nb;
+}
+
+/* The order of (child, parent) pairs. */
+static int fkCmpPair(const FkRow *a, const FkRow *b) {
+  int c = fkCmpName(a->zChild, a->nChild, b->zChild, b->nChild);
+  return c ? c : fkCmpName(a->zParent, a->nParent, b->zParent, b->nParent);
+}
+
+/* The order of rowids (NULL first). */
+static int fkCmpRowid(const FkRow *a, const FkRow *b) {
+  if (a->bNull || b->bNull) return b->bNull - a->bNull;
+  return a->iRowid < b->iRowid ? -1 : a->iRowid > b->iRowid;
+}
+
+/* qsort: by pair, then rowid. */
+static int fkCmpRow(const void *pa, const void *pb) {
+  int c = fkCmpPair(pa, pb);
+  return c ? c : fkCmpRowid(pa, pb);
+}
+
+/* The name z[0..n) after the renames (FK_SEP-separated "old new" lines,
+** in the order they ran). */
+static void fkRenamed(const char *zRenames, const char **pz, int *pn) {
+  const char *r = zRenames;
+  while (r && *r) {
+    const char *zSep = strchr(r, FK_SEP);
+    const char *zEnd = zSep ? strchr(zSep, '\n') : 0;
+    if (zEnd == 0) break;
+    if (fkCmpName(r, (int)(zSep - r), *pz, *pn) == 0) {
+      *pz = zSep + 1;
+      *pn = (int)(zEnd - zSep - 1);
+    }
+    r = zEnd + 1;
   }
 }
 
-/* The first foreign_key_check row ("table|rowid|parent" lines) of zNow
-** that zBefore does not hold, as "table T, row R references P"; NULL when
-** there is none, or on OOM with *pRc = SQLITE_NOMEM.  Caller frees. */
-char *migFkFirstNew(const char *zBefore, const char *zNow, int *pRc) {
-  size_t n;
-  const char *z = migFirstNewLine(zBefore, zNow, &n);
-  const char *zT, *zR, *zP;
-  int nT, nR, nP;
-  char *zOut;
-  if (z == 0) return 0;
-  migLineField(z, n, 0, &zT, &nT);
-  migLineField(z, n, 1, &zR, &nR);
-  migLineField(z, n, 2, &zP, &nP);
-  zOut = sqlite3_mprintf("table %.*s, row %.*s references %.*s", nT, zT, nR, zR,
-                         nP, zP);
-  if (zOut == 0) *pRc = SQLITE_NOMEM;
+/* Split the snapshot zSnap into rows (names followed through zRenames,
+** which may be NULL), sorted by fkCmpRow.  *paRow (caller frees), *pnRow. */
+static int fkParse(const char *zSnap, const char *zRenames, FkRow **paRow,
+                   int *pnRow) {
+  const char *z;
+  size_t nLine = 0;
+  FkRow *a;
+  int n = 0;
+  *paRow = 0;
+  *pnRow = 0;
+  for (z = zSnap; z && (z = strchr(z, '\n')) != 0; z++) nLine++;
+  if (nLine == 0) return SQLITE_OK;
+  if (nLine > 0x7fffffff / sizeof(FkRow)) return SQLITE_NOMEM;
+  a = sqlite3_malloc64(nLine * sizeof(FkRow));
+  if (a == 0) return SQLITE_NOMEM;
+  for (z = zSnap; *z && (size_t)n < nLine;) {
+    const char *zEnd = strchr(z, '\n');
+    const char *s1 = memchr(z, FK_SEP, (size_t)(zEnd - z));
+    const char *s2 = s1 ? memchr(s1 + 1, FK_SEP, (size_t)(zEnd - s1 - 1)) : 0;
+    FkRow *r = &a[n++];
+    memset(r, 0, sizeof(*r));
+    r->zChild = z;
+    r->nChild = (int)((s1 ? s1 : zEnd) - z);
+    r->zRowid = s1 ? s1 + 1 : zEnd;
+    r->nRowid = (int)((s2 ? s2 : zEnd) - r->zRowid);
+    r->zParent = s2 ? s2 + 1 : zEnd;
+    r->nParent = (int)(zEnd - r->zParent);
+    r->bNull = r->nRowid == 4 && memcmp(r->zRowid, "NULL", 4) == 0;
+    if (!r->bNull) r->iRowid = strtoll(r->zRowid, 0, 10);
+    fkRenamed(zRenames, &r->zChild, &r->nChild);
+    fkRenamed(zRenames, &r->zParent, &r->nParent);
+    z = zEnd + 1;
+  }
+  qsort(a, (size_t)n, sizeof(FkRow), fkCmpRow);
+  *paRow = a;
+  *pnRow = n;
+  return SQLITE_OK;
+}
+
+/* In the pair group aNow[0..nNow), the first row whose rowid the group
+** aOld[0..nOld) of the same pair does not hold (both sorted), else the
+** first row. */
+static const FkRow *fkNewRow(const FkRow *aNow, int nNow, const FkRow *aOld,
+                             int nOld) {
+  int i, k = 0;
+  for (i = 0; i < nNow; i++) {
+    while (k < nOld && fkCmpRowid(&aOld[k], &aNow[i]) < 0) k++;
+    if (k >= nOld || fkCmpRowid(&aOld[k], &aNow[i]) != 0) return &aNow[i];
+    k++;
+  }
+  return &aNow[0];
+}
+
+/* The text for a pair of aNow[0..nNow) with more rows than the nOld of
+** aOld before: "table T, row R references P", with the counts when nOld is
+** not 0 (then the row named may be one that was there before). */
+static char *fkDescribe(const FkRow *aNow, int nNow, const FkRow *aOld,
+                        int nOld) {
+  const FkRow *r = fkNewRow(aNow, nNow, aOld, nOld);
+  if (nOld == 0) {
+    return sqlite3_mprintf("table %.*s, row %.*s references %.*s", r->nChild,
+                           r->zChild, r->nRowid, r->zRowid, r->nParent,
+                           r->zParent);
+  }
+  return sqlite3_mprintf(
+      "table %.*s, row %.*s (one of %d such rows of %.*s, %d before the "
+      "call) references %.*s",
+      r->nChild, r->zChild, r->nRowid, r->zRowid, nNow, r->nChild, r->zChild,
+      nOld, r->nParent, r->zParent);
+}
+
+/* The length of the pair group that starts at a[i] of a[0..n). */
+static int fkGroupLen(const FkRow *a, int n, int i) {
+  int j = i + 1;
+  while (j < n && fkCmpPair(&a[i], &a[j]) == 0) j++;
+  return j - i;
+}
+
+char *migFkFirstNew(const char *zBefore, const char *zNow, const char *zRenames,
+                    int *pRc) {
+  FkRow *aOld = 0, *aNow = 0;
+  int nOld = 0, nNow = 0, i = 0, k = 0;
+  char *zOut = 0;
+  int rc = fkParse(zBefore, zRenames, &aOld, &nOld);
+  if (rc == SQLITE_OK) rc = fkParse(zNow, 0, &aNow, &nNow);
+  while (rc == SQLITE_OK && zOut == 0 && i < nNow) {
+    int nG = fkGroupLen(aNow, nNow, i), nOldG = 0;
+    while (k < nOld && fkCmpPair(&aOld[k], &aNow[i]) < 0) k++;
+    if (k < nOld && fkCmpPair(&aOld[k], &aNow[i]) == 0) {
+      nOldG = fkGroupLen(aOld, nOld, k);
+    }
+    if (nG > nOldG) {
+      zOut = fkDescribe(&aNow[i], nG, &aOld[k], nOldG);
+      if (zOut == 0) rc = SQLITE_NOMEM;
+    }
+    i += nG;
+  }
+  sqlite3_free(aOld);
+  sqlite3_free(aNow);
+  if (rc) *pRc = rc;
   return zOut;
 }

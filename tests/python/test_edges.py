@@ -520,5 +520,249 @@ class WhatStaysAfterAPartialCommit(Base):
             "PRAGMA foreign_keys").fetchone(), (1,))
 
 
+PARENT_CHILD = ("CREATE TABLE p(id INTEGER PRIMARY KEY);\n"
+                "CREATE TABLE c(id INTEGER PRIMARY KEY, pid REFERENCES p(id) "
+                "ON DELETE CASCADE);\n"
+                "INSERT INTO p VALUES (1), (2);\n"
+                "INSERT INTO c VALUES (1, 1), (2, 2);")
+
+
+class ForeignKeysAfterTransactionNone(Base):
+    """With foreign keys enforced by the caller, foreign_key_check runs
+    after every Transaction: none revision: one that orphans child rows
+    (the engine runs scripts with enforcement off, so a DELETE of parent
+    rows does not cascade) fails the call, the message says exactly what
+    stays committed and what to do, and the database is exactly that."""
+
+    state = WhatStaysAfterAPartialCommit.state
+    fails = WhatStaysAfterAPartialCommit.fails
+
+    def history(self, after=True):
+        folder = self.tmp.path("m")
+        write_revision(folder, "a1", "", PARENT_CHILD,
+                       "DROP TABLE c;\nDROP TABLE p;",
+                       message="Parent and child")
+        write_revision(folder, "b2", "a1", "DELETE FROM p WHERE id = 1;",
+                       "INSERT INTO p VALUES (1);", message="Orphan",
+                       headers=["Transaction: none"])
+        if after:
+            write_revision(folder, "c3", "b2", "CREATE TABLE d(x);",
+                           "DROP TABLE d;", message="After")
+        return folder
+
+    def orphaned(self):
+        """The rows are still there (no cascade), and the orphan is."""
+        self.assertEqual(self.conn.execute("SELECT * FROM c ORDER BY id")
+                         .fetchall(), [(1, 1), (2, 2)])
+        self.assertEqual(self.conn.execute("PRAGMA foreign_key_check")
+                         .fetchall(), [("c", 1, "p", 0)])
+        self.assertEqual(self.conn.execute("PRAGMA foreign_keys").fetchone(),
+                         (1,))
+        self.assertEqual(self.conn.execute(
+            "SELECT name FROM main.sqlite_master WHERE name = "
+            "'migrate_lock'").fetchall(), [])
+
+    def test_last_revision_orphans_rows(self):
+        folder = self.history(after=False)
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.fails("head", folder,
+                   "migrate_to('head'): FOREIGN KEY constraint failed after "
+                   "upgrade of b2 (Orphan): table c, row 1 references p, "
+                   "which has no matching row (PRAGMA foreign_key_check); b2 "
+                   "ran outside a transaction (Transaction: none), so it "
+                   "cannot be rolled back: the steps committed stay done: "
+                   "upgrade a1, upgrade b2; the database is at version b2; "
+                   "delete or fix the rows that PRAGMA foreign_key_check "
+                   "lists (or restore their parent rows), and change b2 so "
+                   "that it leaves none, before calling again",
+                   sqlite3.IntegrityError)
+        self.assertEqual(self.state(),
+                         ("b2", [("a1", "upgrade"), ("b2", "upgrade")],
+                          [("a1",), ("b2",)], [("c",), ("p",)]))
+        self.orphaned()
+
+    def test_revision_in_the_middle_orphans_rows(self):
+        folder = self.history()
+        self.conn.execute("SELECT migrate_to('a1', migrate_bundle(?))",
+                          (folder,))
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.fails("head", folder,
+                   "migrate_to('head'): FOREIGN KEY constraint failed after "
+                   "upgrade of b2 (Orphan): table c, row 1 references p, "
+                   "which has no matching row (PRAGMA foreign_key_check); b2 "
+                   "ran outside a transaction (Transaction: none), so it "
+                   "cannot be rolled back: the steps committed stay done: "
+                   "upgrade b2; the database is at version b2; the steps "
+                   "after it did not run; delete or fix the rows that PRAGMA "
+                   "foreign_key_check lists (or restore their parent rows), "
+                   "and change b2 so that it leaves none, before calling "
+                   "again", sqlite3.IntegrityError)
+        self.assertEqual(self.state(),
+                         ("b2", [("a1", "upgrade"), ("b2", "upgrade")],
+                          [("a1",), ("b2",)], [("c",), ("p",)]))
+        self.orphaned()
+        # doing what the message says lets the rest run
+        self.conn.execute("DELETE FROM c WHERE id = 1")
+        self.assertEqual(self.conn.execute(
+            "SELECT migrate_to('head', migrate_bundle(?))",
+            (folder,)).fetchone(), ("c3",))
+
+    def test_downgrade_orphans_rows(self):
+        folder = self.tmp.path("m")
+        write_revision(folder, "a1", "", PARENT_CHILD,
+                       "DROP TABLE c;\nDROP TABLE p;",
+                       message="Parent and child")
+        write_revision(folder, "b2", "a1", "INSERT INTO p VALUES (3);",
+                       "DELETE FROM p;", message="Third parent",
+                       headers=["Transaction: none"])
+        self.conn.execute("SELECT migrate_to('head', migrate_bundle(?))",
+                          (folder,))
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.fails("a1", folder,
+                   "migrate_to('a1'): FOREIGN KEY constraint failed after "
+                   "downgrade of b2 (Third parent): table c, row 1 "
+                   "references p, which has no matching row (PRAGMA "
+                   "foreign_key_check); b2 ran outside a transaction "
+                   "(Transaction: none), so it cannot be rolled back: the "
+                   "steps committed stay done: downgrade b2; the database is "
+                   "at version a1; delete or fix the rows that PRAGMA "
+                   "foreign_key_check lists (or restore their parent rows), "
+                   "and change b2 so that it leaves none, before calling "
+                   "again", sqlite3.IntegrityError)
+        self.assertEqual(self.state(),
+                         ("a1", [("a1", "upgrade"), ("b2", "upgrade"),
+                                 ("b2", "downgrade")],
+                          [("a1",)], [("c",), ("p",)]))
+        self.assertEqual(self.conn.execute("PRAGMA foreign_key_check")
+                         .fetchall(), [("c", 1, "p", 0), ("c", 2, "p", 0)])
+
+    def test_without_enforcement_there_is_no_check(self):
+        folder = self.history()
+        self.assertEqual(self.conn.execute(
+            "SELECT migrate_to('head', migrate_bundle(?))",
+            (folder,)).fetchone(), ("c3",))
+        self.assertEqual(self.conn.execute("PRAGMA foreign_key_check")
+                         .fetchall(), [("c", 1, "p", 0)])
+
+    def test_an_orphan_from_before_the_call_is_not_blamed(self):
+        folder = self.tmp.path("m")
+        write_revision(folder, "a1", "", PARENT_CHILD,
+                       "DROP TABLE c;\nDROP TABLE p;",
+                       message="Parent and child")
+        write_revision(folder, "b2", "a1", "CREATE TABLE b(x);",
+                       "DROP TABLE b;", message="Outside",
+                       headers=["Transaction: none"])
+        self.conn.execute("SELECT migrate_to('a1', migrate_bundle(?))",
+                          (folder,))
+        self.conn.execute("INSERT INTO c VALUES (9, 99)")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.assertEqual(self.conn.execute(
+            "SELECT migrate_to('head', migrate_bundle(?))",
+            (folder,)).fetchone(), ("b2",))
+        self.assertEqual(self.conn.execute("PRAGMA foreign_key_check")
+                         .fetchall(), [("c", 9, "p", 0)])
+
+
+class ViolationsFromBeforeTheCall(Base):
+    """An orphan that was in the database before the call is not blamed on
+    the migration when a revision renames its table or changes its rowid:
+    violations are compared by count per (child, parent) pair, the child
+    and parent followed through ALTER TABLE ... RENAME TO.  A new orphan
+    beside it is still refused, and nothing changes."""
+
+    def setUp(self):
+        super().setUp()
+        self.folder = self.tmp.path("m")
+        write_revision(self.folder, "a1", "",
+                       "CREATE TABLE p(id INTEGER PRIMARY KEY);\n"
+                       "CREATE TABLE c(id INTEGER PRIMARY KEY, pid "
+                       "REFERENCES p(id));\nINSERT INTO p VALUES (1);\n"
+                       "INSERT INTO c VALUES (1, 1);",
+                       "DROP TABLE c;\nDROP TABLE p;", message="Base")
+        self.conn.execute("SELECT migrate_to('a1', migrate_bundle(?))",
+                          (self.folder,))
+        self.conn.execute("INSERT INTO c VALUES (5, 99)")  # the old orphan
+        self.conn.execute("PRAGMA foreign_keys=ON")
+
+    def upgrade(self, upgrade):
+        write_revision(self.folder, "b2", "a1", upgrade, "SELECT 1;",
+                       message="Change")
+        return self.conn.execute(
+            "SELECT migrate_to('head', migrate_bundle(?))",
+            (self.folder,)).fetchone()
+
+    def check(self, upgrade, violations):
+        self.assertEqual(self.upgrade(upgrade), ("b2",))
+        self.assertEqual(self.conn.execute("PRAGMA foreign_key_check")
+                         .fetchall(), violations)
+
+    def test_child_renamed(self):
+        self.check("ALTER TABLE c RENAME TO kids;", [("kids", 5, "p", 0)])
+
+    def test_child_renamed_twice_with_quotes_and_schema(self):
+        self.check("ALTER TABLE main.\"c\" RENAME TO [k1];\n"
+                   "ALTER TABLE `K1` RENAME TO kids;", [("kids", 5, "p", 0)])
+
+    def test_parent_renamed(self):
+        self.check("ALTER TABLE p RENAME TO parents;",
+                   [("c", 5, "parents", 0)])
+
+    def test_rowid_changed_by_insert_select(self):
+        self.check("CREATE TABLE c2(id INTEGER PRIMARY KEY, pid REFERENCES "
+                   "p(id));\nINSERT INTO c2(pid) SELECT pid FROM c ORDER BY "
+                   "id DESC;\nDROP TABLE c;\nALTER TABLE c2 RENAME TO c;",
+                   [("c", 1, "p", 0)])
+
+    def test_rowid_changed_by_migrate_rebuild(self):
+        self.check("SELECT migrate_rebuild('c', 'CREATE TABLE c(id INTEGER "
+                   "PRIMARY KEY, pid REFERENCES p(id))', '{\"id\": \"id + "
+                   "100\"}');", [("c", 105, "p", 0)])
+
+    def test_new_orphan_beside_the_old_one_is_refused(self):
+        before = snapshot(self.conn)
+        with self.assertRaises(sqlite3.IntegrityError) as cm:
+            self.upgrade("ALTER TABLE c RENAME TO kids;\n"
+                         "INSERT INTO kids VALUES (7, 77);")
+        self.assertEqual(str(cm.exception),
+                         "migrate_to('head'): FOREIGN KEY constraint failed "
+                         "after the migration: table kids, row 7 (one of 2 "
+                         "such rows of kids, 1 before the call) references p, "
+                         "which has no matching row (PRAGMA "
+                         "foreign_key_check). Nothing was changed; fix the "
+                         "data in the revision that removed or changed the "
+                         "parent rows")
+        self.assertEqual(snapshot(self.conn), before)
+        self.assertEqual(self.conn.execute("PRAGMA foreign_keys").fetchone(),
+                         (1,))
+
+    def test_new_orphan_in_a_without_rowid_table_is_refused(self):
+        # foreign_key_check gives every row of such a table rowid NULL, so
+        # only the count tells the new orphan from the old one
+        write_revision(self.folder, "b2", "a1",
+                       "CREATE TABLE w(k PRIMARY KEY, pid REFERENCES p(id)) "
+                       "WITHOUT ROWID;\nINSERT INTO w VALUES ('old', 99);",
+                       "DROP TABLE w;", message="Without rowid")
+        write_revision(self.folder, "c3", "b2",
+                       "INSERT INTO w VALUES ('new', 98);", "SELECT 1;",
+                       message="New orphan")
+        self.conn.execute("PRAGMA foreign_keys=OFF")
+        self.conn.execute("SELECT migrate_to('b2', migrate_bundle(?))",
+                          (self.folder,))
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        before = snapshot(self.conn)
+        with self.assertRaises(sqlite3.IntegrityError) as cm:
+            self.conn.execute("SELECT migrate_to('c3', migrate_bundle(?))",
+                              (self.folder,))
+        self.assertEqual(str(cm.exception),
+                         "migrate_to('c3'): FOREIGN KEY constraint failed "
+                         "after the migration: table w, row NULL (one of 2 "
+                         "such rows of w, 1 before the call) references p, "
+                         "which has no matching row (PRAGMA "
+                         "foreign_key_check). Nothing was changed; fix the "
+                         "data in the revision that removed or changed the "
+                         "parent rows")
+        self.assertEqual(snapshot(self.conn), before)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -27,6 +27,25 @@ static char *toks(const char *z) {
   return migStrFinish(&s);
 }
 
+/* The renames migFkNoteRename() notes for each statement of az[0..n),
+** one "old>new" per rename, joined by " ". */
+static char *renames(const char *const *az, int n) {
+  MigStr s = {0}, out = {0};
+  int i;
+  char *z;
+  for (i = 0; i < n; i++) migFkNoteRename(&s, az[i]);
+  migStrAppendZ(&out, "");
+  for (z = s.z; z && *z; z++) {
+    if (*z == '\n') {
+      if (z[1]) migStrAppendZ(&out, " ");
+    } else {
+      migStrAppend(&out, *z == '\x1f' ? ">" : z, 1);
+    }
+  }
+  migStrReset(&s);
+  return migStrFinish(&out);
+}
+
 void ut_sqltok_tests(void) {
   TEST("sqltok: words, punctuation, spaces");
   CHECK_TAKE(toks("SELECT a,b"), "word:SELECT space:  word:a punct:, word:b");
@@ -99,4 +118,19 @@ void ut_sqltok_tests(void) {
   CHECK_TAKE(migSqlUnquote("\"open", 5), "open");
   CHECK_TAKE(migSqlUnquote("[open", 5), "open");
   CHECK_TAKE(migSqlUnquote("\"\"", 2), "");
+
+  TEST("sqltok: the table renames the foreign-key check follows");
+  {
+    static const char *const azYes[] = {
+        "ALTER TABLE c RENAME TO kids;",
+        "alter table main.\"k i\" rename to [x]",
+        "ALTER /* c */ TABLE `a``b` -- x\n RENAME TO 'y';"};
+    static const char *const azNo[] = {
+        "ALTER TABLE temp.c RENAME TO d;", "ALTER TABLE c RENAME COLUMN a TO b",
+        "ALTER TABLE c RENAME a TO b",     "ALTER TABLE c RENAME to TO b",
+        "ALTER TABLE c ADD COLUMN x",      "SELECT 'ALTER TABLE c RENAME TO d'",
+        "ALTER TABLE c RENAME TO"};
+    CHECK_TAKE(renames(azYes, 3), "c>kids k i>x a`b>y");
+    CHECK_TAKE(renames(azNo, 7), "");
+  }
 }
