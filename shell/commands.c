@@ -214,11 +214,19 @@ static int printSql(Shell *s, Args *a, const char *zArg, int mode) {
   return shellCloseDb(s, db, rc);
 }
 
-/* Remove a database file this command created if it is still empty (a
-** failed first upgrade must not leave an empty database behind). */
-static void dropIfEmpty(const Shell *s) {
+/* After a failed command that created the database file: when the file is
+** still empty, say that it stays.  It is never unlinked: another process
+** may have opened it meanwhile and be writing to it. */
+static void noteLeftEmpty(const Shell *s) {
   struct stat st;
-  if (stat(s->zDbPath, &st) == 0 && st.st_size == 0) unlink(s->zDbPath);
+  if (stat(s->zDbPath, &st) == 0 && st.st_size == 0) {
+    fprintf(stderr,
+            "note: %s did not exist and this command created it; it is left "
+            "empty (another process may already have it open, so it is not "
+            "deleted): delete it if nothing uses it, or run the command "
+            "again once the cause is fixed\n",
+            s->zDbPath);
+  }
 }
 
 /* stamp --purge: empty the version table inside the transaction that
@@ -320,7 +328,7 @@ done:
   sqlite3_free(zErr);
   sqlite3_free(zBefore);
   rc = shellCloseDb(s, db, rc);
-  if (rc != EXIT_OK && bCreated) dropIfEmpty(s);
+  if (rc != EXIT_OK && bCreated) noteLeftEmpty(s);
   return rc;
 }
 

@@ -15,8 +15,9 @@ import sqlite3
 import subprocess
 import unittest
 
-from shell_support import (EXAMPLE, EXTENSION, FIXTURES, HERE, USAGE_LINE, Tmp,
-                           extension_available, run, snapshot, versions)
+from shell_support import (EXAMPLE, EXTENSION, FIXTURES, HERE,
+                           SANITIZER_REPORT, SHELL, USAGE_LINE, Tmp, extension_available, program_env,
+                           run, snapshot, versions)
 
 LINEAR = os.path.join(FIXTURES, "linear")
 HEAD = "f05c3b8d2e76"
@@ -364,11 +365,90 @@ class FailingRevisionTest(unittest.TestCase):
         self.assertEqual(snapshot(db, skip_log_times=False), before)
         self.assertEqual(versions(db), ["c3"])
 
-    def test_failed_first_upgrade_leaves_no_file(self):
+    NOTE_LEFT_EMPTY = (
+        "note: new.db did not exist and this command created it; it is left "
+        "empty (another process may already have it open, so it is not "
+        "deleted): delete it if nothing uses it, or run the command again "
+        "once the cause is fixed\n")
+
+    def test_failed_first_upgrade_leaves_the_empty_file_and_says_so(self):
         p = run(["-d", "new.db", "upgrade"], cwd=self.tmp)
         self.assertEqual(p.returncode, 1)
-        self.assertIn("upgrade of f6 (Break things) failed", p.stderr)
-        self.assertFalse(os.path.exists(os.path.join(self.tmp, "new.db")))
+        self.assertEqual(p.stderr.splitlines(True)[-2:], [
+            "FAILED: upgrade('head'): upgrade of f6 (Break things) failed at "
+            "f6_break_things.sql:8: no such table: no_such_table [statement: "
+            "INSERT INTO no_such_table VALUES (1);]; nothing was changed\n",
+            self.NOTE_LEFT_EMPTY])
+        self.assertEqual(os.path.getsize(os.path.join(self.tmp, "new.db")), 0)
+        # an empty file is an empty database: the next upgrade uses it
+        os.unlink(os.path.join(self.folder, "f6_break_things.sql"))
+        p = run(["-d", "new.db", "upgrade"], cwd=self.tmp)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(versions(os.path.join(self.tmp, "new.db")), ["e5"])
+
+    # the other process: opens the file once it exists, says so, and writes
+    # a table when told to, printing what happened
+    WRITER = (
+        "import os, sqlite3, sys, time\n"
+        "path = sys.argv[1]\n"
+        "while not os.path.exists(path):\n"
+        "    time.sleep(0.001)\n"
+        "conn = sqlite3.connect(path, timeout=30, isolation_level=None)\n"
+        "print('open', flush=True)\n"
+        "sys.stdin.readline()\n"
+        "try:\n"
+        "    conn.execute('CREATE TABLE theirs(x)')\n"
+        "    conn.execute('INSERT INTO theirs VALUES (42)')\n"
+        "    print('written', flush=True)\n"
+        "except sqlite3.Error as e:\n"
+        "    print('error: %s' % e, flush=True)\n"
+        "conn.close()\n")
+
+    def test_failed_first_upgrade_spares_another_process_writing(self):
+        # the revision fails after a slow statement, so that the other
+        # process opens the file while the command still runs
+        with open(os.path.join(self.folder, "f6_break_things.sql"), "w") as f:
+            f.write("-- Break things\n--\n-- Revision ID: f6\n-- Revises: "
+                    "e5\n\n-- migrate:upgrade\nWITH RECURSIVE n(i) AS "
+                    "(SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < "
+                    "3000000) SELECT count(*) FROM n;\n"
+                    "INSERT INTO no_such_table VALUES (1);\n")
+        db = os.path.join(self.tmp, "new.db")
+        for attempt in range(5):
+            if os.path.exists(db):
+                os.unlink(db)
+            writer = subprocess.Popen(
+                ["/usr/bin/python3", "-c", self.WRITER, db],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            cli = subprocess.Popen([SHELL, "-d", "new.db", "upgrade"],
+                                   cwd=self.tmp, env=program_env(),
+                                   stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+            self.assertEqual(writer.stdout.readline(), "open\n")
+            opened_while_running = cli.poll() is None
+            out, err = cli.communicate()
+            writer.stdin.write("go\n")
+            writer.stdin.flush()
+            said = writer.stdout.read()
+            writer.wait()
+            writer.stdin.close()
+            writer.stdout.close()
+            if opened_while_running:
+                break
+        else:
+            self.fail("the other process never opened the file while "
+                      "the command ran")
+        self.assertNotRegex(err, SANITIZER_REPORT)
+        self.assertEqual(cli.returncode, 1, err)
+        # the other process wrote without an error, and its table is there
+        self.assertEqual(said, "written\n")
+        conn = sqlite3.connect(db)
+        try:
+            self.assertEqual(conn.execute("SELECT x FROM theirs").fetchall(),
+                             [(42,)])
+        finally:
+            conn.close()
+        self.assertEqual(err.splitlines(True)[-1], self.NOTE_LEFT_EMPTY)
 
 
 class StampCheckTest(unittest.TestCase):
