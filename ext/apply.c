@@ -91,6 +91,8 @@ typedef struct Emitter {
   char *zFkBefore;           /* online: foreign_key_check rows before */
   MigStr renames;            /* online, zFkBefore set: the tables the
                              ** scripts renamed (migFkNoteRename) */
+  const char *zBkFailed;     /* online: the bookkeeping table whose write
+                             ** failed, for the message */
 } Emitter;
 
 static void emitterClose(Emitter *e) {
@@ -174,10 +176,10 @@ static int emitBk(Emitter *e, int eStmt, const BkArg *aArg, int nArg,
       rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
     }
     if (rc) {
-      migSetError(pzErr, rc, "cannot update %s: %s",
-                  eStmt == BK_LOG       ? "migrate_log"
-                  : eStmt <= BK_INS_VER ? "migrate_version"
-                                        : "migrate_scripts",
+      e->zBkFailed = eStmt == BK_LOG         ? "migrate_log"
+                     : eStmt <= BK_INS_VER ? "migrate_version"
+                                           : "migrate_scripts";
+      migSetError(pzErr, rc, "cannot update %s: %s", e->zBkFailed,
                   sqlite3_errmsg(e->db));
     }
     sqlite3_reset(st);
@@ -451,7 +453,7 @@ static int saveScript(Run *p, int i) {
 }
 
 /* Write the queued bookkeeping and bring migrate_version up to date. */
-static int flushBk(Run *p) {
+static int flushBkRun(Run *p) {
   migrate_bundle *b = p->b;
   int i, rc = SQLITE_OK;
   for (i = 0; i < p->nOp && rc == SQLITE_OK; i++) {
@@ -483,6 +485,10 @@ static int flushBk(Run *p) {
                   p->e.bOffline ? "DELETE FROM migrate_version;\n"
                                 : "DELETE FROM main.migrate_version",
                   p->pzErr);
+    if (rc) {
+      p->e.zBkFailed = "migrate_version";
+      migErrPrefix(p->pzErr, "cannot update migrate_version: ");
+    }
     p->bClearVersion = 0;
   }
   /* migrate_version: rows that are no longer heads, then new heads */
@@ -502,6 +508,43 @@ static int flushBk(Run *p) {
     memcpy(p->aHeadFlushed, p->aHead,
            MIG_BITS_WORDS(b->nRev ? b->nRev : 1) * sizeof(MigBits));
   }
+  return rc;
+}
+
+static char *keptNote(Run *p, int bHere);
+
+/* A bookkeeping write failed: the message starts with the call, says what
+** stays (nothing, or the steps a Transaction: none revision committed) and
+** ends with what to do.  A trigger or constraint of the user's on the
+** engine's table is the usual cause (RAISE(ABORT) in a trigger). */
+static void bkFail(Run *p, int rc) {
+  const char *zTab = p->e.zBkFailed ? p->e.zBkFailed : "migrate_version";
+  char *zKept = p->bCommitted ? keptNote(p, 0) : 0;
+  migErrPrefix(p->pzErr, "%s('%s'): ", p->opt->zFunc, p->zTarget);
+  if (p->bCommitted) {
+    migErrSuffix(p->pzErr, "; ");
+    migErrSuffix(p->pzErr, zKept ? zKept : "?");
+  } else {
+    migErrSuffix(p->pzErr, ". Nothing was changed");
+  }
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+    char *z = sqlite3_mprintf(
+        "; a trigger or constraint on %s refused the engine's write: drop "
+        "or change it (SELECT name, sql FROM sqlite_master WHERE tbl_name = "
+        "'%s' lists them) and call again",
+        zTab, zTab);
+    migErrSuffix(p->pzErr, z ? z : "");
+    sqlite3_free(z);
+  } else {
+    migErrSuffix(p->pzErr, "; fix what SQLite names and call again");
+  }
+  sqlite3_free(zKept);
+}
+
+/* flushBkRun(), and online a failure's message made whole (bkFail). */
+static int flushBk(Run *p) {
+  int rc = flushBkRun(p);
+  if (rc && rc != SQLITE_NOMEM && !p->e.bOffline) bkFail(p, rc);
   return rc;
 }
 
@@ -985,6 +1028,21 @@ static int makePlan(Run *p) {
   return SQLITE_OK;
 }
 
+/* Online, when the plan writes anything: refuse a read-only database
+** before the first write, rather than failing at it. */
+static int checkWritable(Run *p) {
+  if (p->e.bOffline || (p->plan.nStep == 0 && !p->plan.isStamp)) {
+    return SQLITE_OK;
+  }
+  if (sqlite3_db_readonly(p->e.db, "main") != 1) return SQLITE_OK;
+  return migSetError(p->pzErr, SQLITE_READONLY,
+                     "%s('%s'): the database is read-only on this connection "
+                     "(opened with mode=ro or SQLITE_OPEN_READONLY, or a file "
+                     "this process may not write). Nothing was changed; open "
+                     "it read-write and call again",
+                     p->opt->zFunc, p->zTarget);
+}
+
 /* The applied set and the heads, as the database holds them now. */
 static int initHeads(Run *p) {
   size_t nByte = MIG_BITS_WORDS(p->b->nRev ? p->b->nRev : 1) * sizeof(MigBits);
@@ -1328,6 +1386,16 @@ static void emitFail(Run *p, int rc) {
   }
 }
 
+/* A failed call's message starts with the call and its argument: SQLite's
+** own message from a frame statement (COMMIT, BEGIN after a Transaction:
+** none revision, the run lock's writes) gets them in front. */
+static void namesTheCall(Run *p) {
+  size_t n = strlen(p->opt->zFunc);
+  if (*p->pzErr && strncmp(*p->pzErr, p->opt->zFunc, n) != 0) {
+    migErrPrefix(p->pzErr, "%s('%s'): ", p->opt->zFunc, p->zTarget);
+  }
+}
+
 /* Free everything the run holds; foreign keys back as the caller had
 ** them, whatever happened. */
 static void runFree(Run *p) {
@@ -1355,6 +1423,7 @@ static int runBody(Run *p) {
   if (rc == SQLITE_OK)
     rc = p->zFrom ? startFromList(p, p->zFrom) : startFromDb(p);
   if (rc == SQLITE_OK) rc = makePlan(p);
+  if (rc == SQLITE_OK) rc = checkWritable(p);
   if (rc == SQLITE_OK) rc = initHeads(p);
   if (rc == SQLITE_OK) rc = checkBefore(p);
   if (rc == SQLITE_OK) rc = emitStart(p);
@@ -1406,6 +1475,7 @@ static int runPlan(sqlite3 *db, migrate_bundle *b, const char *zFrom,
   if (rc == SQLITE_OK) {
     rc = runBody(&r);
     if (rc) emitFail(&r, rc);
+    if (rc) namesTheCall(&r);
   }
   runFree(&r);
   sqlite3_free(zShown);

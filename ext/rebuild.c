@@ -1661,6 +1661,14 @@ static int rebuildRun(Rebuild *p, sqlite3_value **argv, int argc,
   if (rc == SQLITE_OK) {
     rc = migCheckIdle(p->db, 1, "migrate_rebuild", pzErr);
     if (rc) return rc;
+    if (sqlite3_db_readonly(p->db, "main") == 1) {
+      rc = rbErr(p, SQLITE_READONLY,
+                 "the database is read-only on this connection (opened with "
+                 "mode=ro or SQLITE_OPEN_READONLY, or a file this process "
+                 "may not write); open it read-write and call again");
+    }
+  }
+  if (rc == SQLITE_OK) {
     rc = checkCreate(p, zCreate, &def);
   }
   if (rc == SQLITE_OK) {

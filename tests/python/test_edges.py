@@ -764,5 +764,117 @@ class ViolationsFromBeforeTheCall(Base):
         self.assertEqual(snapshot(self.conn), before)
 
 
+READ_ONLY = ("the database is read-only on this connection (opened with "
+             "mode=ro or SQLITE_OPEN_READONLY, or a file this process may not "
+             "write)")
+
+
+class MessagesNameTheCallAndTheWayOut(Base):
+    """Every refusal starts with the call and its argument and ends with
+    what to do; the database is unchanged afterwards."""
+
+    def setUp(self):
+        super().setUp()
+        self.folder = self.two_revisions()
+        self.conn.execute("SELECT migrate_to('a1', migrate_bundle(?))",
+                          (self.folder,))
+
+    def refused(self, conn, sql, args, message):
+        before = snapshot(self.conn)
+        with self.assertRaises(sqlite3.DatabaseError) as cm:
+            conn.execute(sql, args)
+        self.assertEqual(str(cm.exception), message)
+        self.assertFalse(conn.in_transaction)
+        self.assertEqual(snapshot(self.conn), before)
+
+    def read_only(self):
+        conn = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True,
+                               isolation_level=None)
+        self.addCleanup(conn.close)
+        conn.enable_load_extension(True)
+        conn.load_extension(os.path.join(REPO, "build", "migrate"))
+        return conn
+
+    def test_read_only_connection(self):
+        ro = self.read_only()
+        for call, target in (("migrate_stamp", "b2"), ("migrate_stamp", "base"),
+                             ("migrate_to", "b2"), ("migrate_to", "base")):
+            self.refused(ro, "SELECT %s(?, migrate_bundle(?))" % call,
+                         (target, self.folder),
+                         "%s('%s'): %s. Nothing was changed; open it "
+                         "read-write and call again" % (call, target,
+                                                         READ_ONLY))
+        # nothing to write: the answer, as on any connection
+        self.assertEqual(ro.execute("SELECT migrate_to('a1', "
+                                    "migrate_bundle(?))",
+                                    (self.folder,)).fetchone(), ("a1",))
+
+    def test_read_only_connection_rebuild(self):
+        self.refused(self.read_only(), "SELECT migrate_rebuild('a', 'CREATE "
+                     "TABLE a(x, y)')", (),
+                     "migrate_rebuild('a'): %s; open it read-write and call "
+                     "again. Nothing was changed" % READ_ONLY)
+
+    def trigger_refuses(self, table, event):
+        self.conn.execute("CREATE TRIGGER no_%s BEFORE %s ON %s BEGIN SELECT "
+                          "RAISE(ABORT, 'not today'); END"
+                          % (event, event, table))
+
+    def way_out(self, table):
+        return ("; a trigger or constraint on %s refused the engine's write: "
+                "drop or change it (SELECT name, sql FROM sqlite_master WHERE "
+                "tbl_name = '%s' lists them) and call again" % (table, table))
+
+    def test_trigger_on_migrate_version(self):
+        for event in ("INSERT", "DELETE"):
+            self.trigger_refuses("migrate_version", event)
+            for call in ("migrate_to", "migrate_stamp"):
+                self.refused(self.conn, "SELECT %s('b2', migrate_bundle(?))"
+                             % call, (self.folder,),
+                             "%s('b2'): cannot update migrate_version: not "
+                             "today. Nothing was changed%s"
+                             % (call, self.way_out("migrate_version")))
+            self.conn.execute("DROP TRIGGER no_%s" % event)
+
+    def test_trigger_on_migrate_log(self):
+        self.trigger_refuses("migrate_log", "INSERT")
+        for call in ("migrate_to", "migrate_stamp"):
+            self.refused(self.conn, "SELECT %s('b2', migrate_bundle(?))"
+                         % call, (self.folder,),
+                         "%s('b2'): cannot update migrate_log: not today. "
+                         "Nothing was changed%s"
+                         % (call, self.way_out("migrate_log")))
+
+    def test_trigger_on_migrate_scripts(self):
+        self.trigger_refuses("migrate_scripts", "INSERT")
+        self.refused(self.conn, "SELECT migrate_to('b2', migrate_bundle(?))",
+                     (self.folder,),
+                     "migrate_to('b2'): cannot update migrate_scripts: not "
+                     "today. Nothing was changed%s"
+                     % self.way_out("migrate_scripts"))
+
+    def test_trigger_after_a_partial_commit(self):
+        folder = self.two_revisions(none_b2=True)
+        write_revision(folder, "c3", "b2", "CREATE TABLE c(x);",
+                       "DROP TABLE c;", message="Create c")
+        self.trigger_refuses("migrate_log", "INSERT")
+        with self.assertRaises(sqlite3.IntegrityError) as cm:
+            self.conn.execute("SELECT migrate_to('head', migrate_bundle(?))",
+                              (folder,))
+        self.assertEqual(str(cm.exception),
+                         "migrate_to('head'): cannot update migrate_log: not "
+                         "today; no step was committed before the failure; "
+                         "the database is at version a1; b2 ran outside a "
+                         "transaction (Transaction: none) and was not "
+                         "recorded: what it did up to there stays done "
+                         "although the version says b2 did not run; undo that "
+                         "(or make b2 idempotent) before calling again%s"
+                         % self.way_out("migrate_log"))
+        self.assertEqual(self.conn.execute("SELECT migrate_current()")
+                         .fetchone(), ("a1",))
+        self.assertEqual(self.conn.execute("SELECT * FROM a").fetchall(),
+                         [("b2",)])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -783,6 +783,7 @@ CASES = [
         INSERT INTO migrate_scripts VALUES
           ('zzzz9999', 'zzzz9999_z.sql', 'ffff6666,''); DROP TABLE t;--',
            '', 'hostile', '00000000', 'DROP TABLE t;', 0);""")],
+     "migrate_to('head'): "
      "migrate_scripts row for revision 'zzzz9999' has a bad parent or "
      "dependency list"),
     ("db_stored_cycle",
@@ -794,6 +795,7 @@ CASES = [
           ('zzzz9999', 'zzzz9999_z.sql', 'yyyy8888', '', 'z', '0', NULL, 0),
           ('yyyy8888', 'yyyy8888_y.sql', 'zzzz9999', '', 'y', '0', NULL, 0);
         """)],
+     "migrate_to('head'): "
      "the bundle together with the revisions stored in migrate_scripts: "
      "Cycle is detected in revisions yyyy8888 (yyyy8888_y.sql), zzzz9999 "
      "(zzzz9999_z.sql); fix their 'Revises:' lines"),
@@ -804,6 +806,7 @@ CASES = [
          WHERE version_num = 'ffff6666';
         INSERT INTO migrate_scripts VALUES
           ('zzzz9999', '', 'nosuch', '', '', 'zz', NULL, 0);""")],
+     "migrate_to('head'): "
      "the bundle together with the revisions stored in migrate_scripts: : "
      "Revises names unknown revision 'nosuch'; is its file missing from the "
      "folder?"),
