@@ -848,7 +848,12 @@ static int emitOpen(Run *p) {
                        "SQL directly",
                        p->opt->zFunc);
   }
-  rc = migCheckIdle(e->db, p->opt->nCallerStmt, p->opt->zFunc, p->pzErr);
+  {
+    char *zWho = sqlite3_mprintf("%s('%s')", p->opt->zFunc, p->zTarget);
+    if (zWho == 0) return SQLITE_NOMEM;
+    rc = migCheckIdle(e->db, p->opt->nCallerStmt, zWho, p->pzErr);
+    sqlite3_free(zWho);
+  }
   if (rc) return rc;
   /* Scripts run with foreign-key enforcement off, so rebuilding a parent
   ** table never cascades into its children; foreign_key_check runs before

@@ -316,8 +316,10 @@ int migAppliedOf(migrate_bundle *, const int *aCur, int nCur,
 ** nCallerStmt busy read-only statements are the caller's own (1 for a SQL
 ** function, 0 for the C API).  In autocommit mode a caller that holds a read
 ** transaction (SELECT f() FROM t) is refused too.  Statements the applier
-** itself is running (a migrate_rebuild() inside a revision) are allowed. */
-int migCheckIdle(sqlite3 *db, int nCallerStmt, const char *zFunc, char **pzErr);
+** itself is running (a migrate_rebuild() inside a revision) are allowed.
+** zWho opens the message: the call with its argument, "migrate_to('head')"
+** (or a bare function name, then shown as "migrate_to()"). */
+int migCheckIdle(sqlite3 *db, int nCallerStmt, const char *zWho, char **pzErr);
 
 /* The connection migrate_run() is applying revisions on in this thread (or
 ** NULL): functions called from a revision's statements see it. */

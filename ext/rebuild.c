@@ -1659,7 +1659,9 @@ static int rebuildRun(Rebuild *p, sqlite3_value **argv, int argc,
   rc = readArgs(p, argv, argc, &zCreate, &zMap, pzErr);
   if (rc && p->zArg == 0) return rc;
   if (rc == SQLITE_OK) {
-    rc = migCheckIdle(p->db, 1, "migrate_rebuild", pzErr);
+    char *zWho = sqlite3_mprintf("migrate_rebuild('%s')", p->zArg);
+    rc = zWho ? migCheckIdle(p->db, 1, zWho, pzErr) : SQLITE_NOMEM;
+    sqlite3_free(zWho);
     if (rc) return rc;
     if (sqlite3_db_readonly(p->db, "main") == 1) {
       rc = rbErr(p, SQLITE_READONLY,

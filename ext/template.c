@@ -796,7 +796,11 @@ int migFixture(sqlite3 *db, const void *aBundle, size_t nBundle,
                        "migrate_to('%s'). Nothing was changed",
                        zTarget, sqlite3_libversion(), zTarget);
   }
-  rc = migCheckIdle(db, nCallerStmt, "migrate_fixture", pzErr);
+  {
+    char *zWho = sqlite3_mprintf("migrate_fixture('%s')", zTarget);
+    rc = zWho ? migCheckIdle(db, nCallerStmt, zWho, pzErr) : SQLITE_NOMEM;
+    sqlite3_free(zWho);
+  }
   if (rc) return rc;
   if (!sqlite3_get_autocommit(db)) {
     return migSetError(pzErr, SQLITE_MISUSE,

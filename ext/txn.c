@@ -4,7 +4,7 @@
 **
 **     MigTxn t;
 **     migTxnInit(&t, db, "migrate");
-**     rc = migCheckIdle(db, 1, "migrate_to", &zErr);  // nothing else running
+**     rc = migCheckIdle(db, 1, "migrate_to('head')", &zErr); // alone?
 **     if (rc == SQLITE_OK) rc = migTxnFkOff(&t);      // remembered, restored
 **     if (rc == SQLITE_OK) rc = migTxnBegin(&t);      // BEGIN IMMEDIATE or
 **     ... the work ...                                //   SAVEPOINT migrate
@@ -55,10 +55,13 @@ sqlite3 *migApplyingSet(sqlite3 *db) {
 }
 
 /* Refuse when another statement on db is active: see internal.h. */
-int migCheckIdle(sqlite3 *db, int nCallerStmt, const char *zFunc,
+int migCheckIdle(sqlite3 *db, int nCallerStmt, const char *zWho,
                  char **pzErr) {
   sqlite3_stmt *s = 0;
   int nBusy = 0, nWrite = 0;
+  const char *zParen = strchr(zWho, '(');
+  int nFunc = zParen ? (int)(zParen - zWho) : (int)strlen(zWho);
+  const char *zEmpty = zParen ? "" : "()";
   if (applyingDb == db) {
     /* nested in our own applier: the outer statements are ours */
     return SQLITE_OK;
@@ -71,21 +74,21 @@ int migCheckIdle(sqlite3 *db, int nCallerStmt, const char *zFunc,
   }
   if (nBusy > nCallerStmt || (nCallerStmt && nWrite > 0)) {
     return migSetError(pzErr, SQLITE_MISUSE,
-                       "%s() must run as a statement of its own, e.g. "
-                       "SELECT %s(...); another statement on this "
+                       "%s%s: must run as a statement of its own, e.g. "
+                       "SELECT %.*s(...); another statement on this "
                        "connection is still active (an unfinished SELECT, or "
                        "a call inside INSERT ... SELECT, a trigger or a "
                        "CHECK); finish or reset it first. Nothing was "
                        "changed",
-                       zFunc, zFunc);
+                       zWho, zEmpty, nFunc, zWho);
   }
   if (nCallerStmt && sqlite3_get_autocommit(db) && migTxnOpen(db)) {
     return migSetError(pzErr, SQLITE_MISUSE,
-                       "%s() must run as a statement of its own, e.g. "
-                       "SELECT %s(...); it was called from a statement "
+                       "%s%s: must run as a statement of its own, e.g. "
+                       "SELECT %.*s(...); it was called from a statement "
                        "that reads tables (SELECT ... FROM), which keeps "
                        "them locked. Nothing was changed",
-                       zFunc, zFunc);
+                       zWho, zEmpty, nFunc, zWho);
   }
   return SQLITE_OK;
 }

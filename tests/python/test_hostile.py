@@ -771,7 +771,7 @@ CASES = [
      "migrate_bundle('migrations')); got a number"),
     ("func_to_in_trigger_context",
      "SELECT migrate_to('base', migrate_bundle(?)) FROM t", ["{good}"],
-     "migrate_to() must run as a statement of its own, e.g. SELECT "
+     "migrate_to('base'): must run as a statement of its own, e.g. SELECT "
      "migrate_to(...); it was called from a statement that reads tables "
      "(SELECT ... FROM), which keeps them locked. Nothing was changed"),
     # -- hostile database contents -----------------------------------------

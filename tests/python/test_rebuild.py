@@ -893,7 +893,8 @@ class Refusals(Base):
 
     def test_refused_while_another_statement_is_active(self):
         c = self.conn
-        busy = "migrate_rebuild() must run as a statement of its own, e.g. " \
+        busy = "migrate_rebuild('t'): must run as a statement of its own, " \
+               "e.g. " \
                "SELECT migrate_rebuild(...); another statement on this " \
                "connection is still active (an unfinished SELECT, or a call " \
                "inside INSERT ... SELECT, a trigger or a CHECK); finish or " \
@@ -913,8 +914,8 @@ class Refusals(Base):
             c.execute("SELECT migrate_rebuild('t', ?) FROM t", (self.NEW,))
         self.assertEqual(
             str(cm.exception),
-            "migrate_rebuild() must run as a statement of its own, e.g. SELECT "
-            "migrate_rebuild(...); it was called from a statement that reads "
+            "migrate_rebuild('t'): must run as a statement of its own, e.g. "
+            "SELECT migrate_rebuild(...); it was called from a statement that reads "
             "tables (SELECT ... FROM), which keeps them locked. Nothing was "
             "changed")
         self.assertEqual(dump(c), before)

@@ -289,7 +289,7 @@ class RefusalTest(unittest.TestCase):
             conn.execute("SELECT migrate_fixture('head')")
         self.assertEqual(
             str(cm.exception),
-            "migrate_fixture() must run as a statement of its own, e.g. "
+            "migrate_fixture('head'): must run as a statement of its own, e.g. "
             "SELECT migrate_fixture(...); another statement on this "
             "connection is still active (an unfinished SELECT, or a call "
             "inside INSERT ... SELECT, a trigger or a CHECK); finish or "

@@ -30,12 +30,12 @@ WAL_FILE = "f05c3b8d2e76_switch_to_wal_journal_mode.sql"
 # without extra headers: message, "--", Revision ID, Revises, "", directive.
 UP = 7
 
-NOT_ALONE = ("%s() must run as a statement of its own, e.g. SELECT "
+NOT_ALONE = ("%s('head'): must run as a statement of its own, e.g. SELECT "
              "%s(...); another statement on this connection is still "
              "active (an unfinished SELECT, or a call inside INSERT ... "
              "SELECT, a trigger or a CHECK); finish or reset it first. "
              "Nothing was changed")
-READS_TABLES = ("%s() must run as a statement of its own, e.g. SELECT "
+READS_TABLES = ("%s('head'): must run as a statement of its own, e.g. SELECT "
                 "%s(...); it was called from a statement that reads "
                 "tables (SELECT ... FROM), which keeps them locked. Nothing "
                 "was changed")
