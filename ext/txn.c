@@ -538,7 +538,7 @@ char *migFkFirstNew(const char *zBefore, const char *zNow, const char *zRenames,
       nOldG = fkGroupLen(aOld, nOld, k);
     }
     if (nG > nOldG) {
-      zOut = fkDescribe(&aNow[i], nG, &aOld[k], nOldG);
+      zOut = fkDescribe(&aNow[i], nG, nOldG ? &aOld[k] : 0, nOldG);
       if (zOut == 0) rc = SQLITE_NOMEM;
     }
     i += nG;
