@@ -176,7 +176,7 @@ static int emitBk(Emitter *e, int eStmt, const BkArg *aArg, int nArg,
       rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
     }
     if (rc) {
-      e->zBkFailed = eStmt == BK_LOG         ? "migrate_log"
+      e->zBkFailed = eStmt == BK_LOG       ? "migrate_log"
                      : eStmt <= BK_INS_VER ? "migrate_version"
                                            : "migrate_scripts";
       migSetError(pzErr, rc, "cannot update %s: %s", e->zBkFailed,

@@ -55,8 +55,7 @@ sqlite3 *migApplyingSet(sqlite3 *db) {
 }
 
 /* Refuse when another statement on db is active: see internal.h. */
-int migCheckIdle(sqlite3 *db, int nCallerStmt, const char *zWho,
-                 char **pzErr) {
+int migCheckIdle(sqlite3 *db, int nCallerStmt, const char *zWho, char **pzErr) {
   sqlite3_stmt *s = 0;
   int nBusy = 0, nWrite = 0;
   const char *zParen = strchr(zWho, '(');
