@@ -127,13 +127,11 @@ static int settingGet(sqlite3 *db, int k) {
   return v;
 }
 
-/* Switch foreign keys to bOn, in or out of a transaction. */
+/* Switch foreign keys to bOn, in or out of a transaction: with
+** sqlite3_db_config(), which allocates nothing (the PRAGMA is a no-op
+** inside a transaction, and after the final commit of SELECT migrate_to()
+** a PRAGMA that ran out of memory would fail the finished call). */
 static void fkSet(sqlite3 *db, int bOn) {
-  if (sqlite3_get_autocommit(db)) {
-    sqlite3_exec(db, bOn ? "PRAGMA foreign_keys=ON" : "PRAGMA foreign_keys=OFF",
-                 0, 0, 0);
-  }
-  /* the PRAGMA is a no-op inside a transaction; db_config is not */
   sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FKEY, bOn, 0);
 }
 

@@ -444,7 +444,8 @@ static void checkUpgraded(Run *r, sqlite3 *db, const char *zWhat,
   sqlite3_free(zSig);
 }
 
-static void upgrade(Run *r, const char *zPath, const char *zTarget, int bSql) {
+static void upgradeFk(Run *r, const char *zPath, const char *zTarget,
+                      int bSql, int bFk) {
   sqlite3 *db = 0;
   migrate_bundle *b = 0;
   char *zErr = 0, *zSql;
@@ -454,6 +455,10 @@ static void upgrade(Run *r, const char *zPath, const char *zTarget, int bSql) {
   if (sqlite3_open(zPath, &db) != SQLITE_OK ||
       migrate_bundle_embedded(&b, &zErr) != SQLITE_OK) {
     fprintf(stderr, "setup: open %s\n", zPath);
+    exit(2);
+  }
+  if (bFk && sqlite3_exec(db, "PRAGMA foreign_keys=ON", 0, 0, 0)) {
+    fprintf(stderr, "setup: foreign keys on %s\n", zPath);
     exit(2);
   }
   zSql = sqlite3_mprintf("SELECT migrate_to('%s')", zTarget);
@@ -521,8 +526,18 @@ static void upgrade(Run *r, const char *zPath, const char *zTarget, int bSql) {
   if (r->rc == SQLITE_OK) r->zResult = sqlite3_mprintf("at %s", zTarget);
 }
 
+/* Upgrade a fresh database at zPath to zTarget and check it. */
+static void upgrade(Run *r, const char *zPath, const char *zTarget, int bSql) {
+  upgradeFk(r, zPath, zTarget, bSql, 0);
+}
+
 static void scUpgradeMemory(Run *r, int bSql) {
   upgrade(r, ":memory:", HEAD_REV, bSql);
+}
+/* With foreign keys enforced: the foreign-key snapshot, the renames noted
+** and the check after the Transaction: none head. */
+static void scUpgradeMemoryFk(Run *r, int bSql) {
+  upgradeFk(r, ":memory:", HEAD_REV, bSql, 1);
 }
 static void scUpgradeFile(Run *r, int bSql) {
   upgrade(r, zFileDb, HEAD_REV, bSql);
@@ -737,6 +752,7 @@ int main(int argc, char **argv) {
       {"folder", scFolder2, 0, 0},
       {"graph", scGraph2, 0, 1},
       {"upgrade-memory", scUpgradeMemory, 1, 2},
+      {"upgrade-memory-fk", scUpgradeMemoryFk, 1, 0},
       {"upgrade-file", scUpgradeFile, 1, 0},
       {"upgrade-file-to-4e92", scUpgradeFileMid, 0, 0},
       {"scan-migrations", scScanMigrations, 0, 0},
