@@ -444,8 +444,8 @@ static void checkUpgraded(Run *r, sqlite3 *db, const char *zWhat,
   sqlite3_free(zSig);
 }
 
-static void upgradeFk(Run *r, const char *zPath, const char *zTarget,
-                      int bSql, int bFk) {
+static void upgradeFk(Run *r, const char *zPath, const char *zTarget, int bSql,
+                      int bFk) {
   sqlite3 *db = 0;
   migrate_bundle *b = 0;
   char *zErr = 0, *zSql;
