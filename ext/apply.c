@@ -175,12 +175,21 @@ static int emitBk(Emitter *e, int eStmt, const BkArg *aArg, int nArg,
       rc = sqlite3_step(st);
       rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
     }
-    if (rc) {
+    if (rc || (eStmt != BK_DEL_VER && eStmt != BK_DEL_SCRIPT &&
+               sqlite3_changes(e->db) == 0)) {
       e->zBkFailed = eStmt == BK_LOG       ? "migrate_log"
                      : eStmt <= BK_INS_VER ? "migrate_version"
                                            : "migrate_scripts";
+    }
+    if (rc) {
       migSetError(pzErr, rc, "cannot update %s: %s", e->zBkFailed,
                   sqlite3_errmsg(e->db));
+    } else if (e->zBkFailed) {
+      /* an INSERT that wrote no row: a trigger's RAISE(IGNORE) */
+      rc = migSetError(pzErr, SQLITE_CONSTRAINT,
+                       "cannot update %s: a trigger skipped the engine's "
+                       "write (RAISE(IGNORE))",
+                       e->zBkFailed);
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -521,7 +530,14 @@ static void bkFail(Run *p, int rc) {
   const char *zTab = p->e.zBkFailed ? p->e.zBkFailed : "migrate_version";
   char *zKept = p->bCommitted ? keptNote(p, 0) : 0;
   migErrPrefix(p->pzErr, "%s('%s'): ", p->opt->zFunc, p->zTarget);
-  if (p->bCommitted) {
+  if (p->e.bSavepoint && migTxnLost(&p->e.txn)) {
+    /* RAISE(ROLLBACK): nothing left to roll back */
+    p->e.bSavepoint = 0;
+    p->e.txn.bOpen = 0;
+    migErrSuffix(p->pzErr,
+                 "; SQLite rolled back the caller's whole transaction, so "
+                 "everything since its BEGIN is undone");
+  } else if (p->bCommitted) {
     migErrSuffix(p->pzErr, "; ");
     migErrSuffix(p->pzErr, zKept ? zKept : "?");
   } else {

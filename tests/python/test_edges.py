@@ -852,6 +852,32 @@ class MessagesNameTheCallAndTheWayOut(Base):
                      "today. Nothing was changed%s"
                      % self.way_out("migrate_scripts"))
 
+    def test_trigger_that_ignores_the_write(self):
+        self.conn.execute("CREATE TRIGGER skip BEFORE INSERT ON migrate_log "
+                          "BEGIN SELECT RAISE(IGNORE); END")
+        self.refused(self.conn, "SELECT migrate_to('b2', migrate_bundle(?))",
+                     (self.folder,),
+                     "migrate_to('b2'): cannot update migrate_log: a trigger "
+                     "skipped the engine's write (RAISE(IGNORE)). Nothing was "
+                     "changed%s" % self.way_out("migrate_log"))
+
+    def test_trigger_that_rolls_back_the_callers_transaction(self):
+        self.conn.execute("CREATE TRIGGER rb BEFORE INSERT ON migrate_version "
+                          "BEGIN SELECT RAISE(ROLLBACK, 'not today'); END")
+        before = snapshot(self.conn)
+        self.conn.execute("BEGIN")
+        self.conn.execute("INSERT INTO a VALUES ('mine')")
+        with self.assertRaises(sqlite3.IntegrityError) as cm:
+            self.conn.execute("SELECT migrate_to('b2', migrate_bundle(?))",
+                              (self.folder,))
+        self.assertEqual(str(cm.exception),
+                         "migrate_to('b2'): cannot update migrate_version: not "
+                         "today; SQLite rolled back the caller's whole "
+                         "transaction, so everything since its BEGIN is "
+                         "undone%s" % self.way_out("migrate_version"))
+        self.assertFalse(self.conn.in_transaction)
+        self.assertEqual(snapshot(self.conn), before)
+
     def test_trigger_after_a_partial_commit(self):
         folder = self.two_revisions(none_b2=True)
         write_revision(folder, "c3", "b2", "CREATE TABLE c(x);",
