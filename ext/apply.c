@@ -950,17 +950,18 @@ static int startFromList(Run *p, const char *zFrom) {
     int idx;
     if (n == 0 || n > MIG_MAX_ID) {
       return migSetError(p->pzErr, SQLITE_ERROR,
-                         "%s: bad starting revision list '%s'", p->opt->zFunc,
-                         zFrom);
+                         "%s('%s'): bad starting revision list '%s'; give "
+                         "revision ids separated by commas, or base",
+                         p->opt->zFunc, p->zTarget, zFrom);
     }
     memcpy(zId, z, n);
     zId[n] = 0;
     idx = migrate_bundle_find(p->b, zId);
     if (idx < 0) {
       return migSetError(p->pzErr, SQLITE_ERROR,
-                         "%s: No such revision or branch '%s' (starting "
-                         "revision)",
-                         p->opt->zFunc, zId);
+                         "%s('%s'): No such revision or branch '%s' "
+                         "(starting revision); give one the bundle has",
+                         p->opt->zFunc, p->zTarget, zId);
     }
     if (p->nCur >= nAlloc) {
       int *aNew;
@@ -1412,7 +1413,8 @@ static void emitFail(Run *p, int rc) {
 ** none revision, the run lock's writes) gets them in front. */
 static void namesTheCall(Run *p) {
   size_t n = strlen(p->opt->zFunc);
-  if (*p->pzErr && strncmp(*p->pzErr, p->opt->zFunc, n) != 0) {
+  if (*p->pzErr &&
+      (strncmp(*p->pzErr, p->opt->zFunc, n) != 0 || (*p->pzErr)[n] != '(')) {
     migErrPrefix(p->pzErr, "%s('%s'): ", p->opt->zFunc, p->zTarget);
   }
 }

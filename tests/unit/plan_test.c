@@ -570,7 +570,37 @@ static void testAlembicKinds(void) {
   migrate_bundle_free(b);
 }
 
+/* migrate_sql_script() from a starting list (no database): a bad list is
+** refused naming the call, its target and what to give. */
+static void testOfflineStart(void) {
+  char *zErr = 0, *zSql = 0;
+  migrate_bundle *b = ut_graph(&zErr, "a1; b2<a1");
+  TEST("plan: offline start list");
+  CHECK(b != 0);
+  if (b == 0) {
+    sqlite3_free(zErr);
+    return;
+  }
+  CHECK_INT(
+      migrate_sql_script(0, b, "a1,,b2", "head", MIGRATE_AUTO, &zSql, &zErr),
+      SQLITE_ERROR);
+  CHECK_STR(zErr,
+            "migrate_sql('head'): bad starting revision list 'a1,,b2'; give "
+            "revision ids separated by commas, or base");
+  CHECK(zSql == 0);
+  sqlite3_free(zErr);
+  zErr = 0;
+  CHECK_INT(migrate_sql_script(0, b, "zz", "head", MIGRATE_AUTO, &zSql, &zErr),
+            SQLITE_ERROR);
+  CHECK_STR(zErr,
+            "migrate_sql('head'): No such revision or branch 'zz' (starting "
+            "revision); give one the bundle has");
+  sqlite3_free(zErr);
+  migrate_bundle_free(b);
+}
+
 void ut_plan_tests(void) {
+  testOfflineStart();
   testLarge();
   testLinear();
   testBranch();
