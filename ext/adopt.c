@@ -125,17 +125,37 @@ static int versionText(sqlite3 *db, const char *zTable, char **pz) {
   return *pz ? SQLITE_OK : SQLITE_NOMEM;
 }
 
+/* See internal.h. */
+int migAdoptDisagree(sqlite3 *db, char **pzOurs, char **pzTheirs) {
+  int bOurs = 0, bAlembic = 0, bOk = 0;
+  int rc = migTableExists(db, "migrate_version", &bOurs);
+  *pzOurs = *pzTheirs = 0;
+  if (rc == SQLITE_OK && bOurs) {
+    rc = migTableExists(db, "alembic_version", &bAlembic);
+  }
+  if (rc == SQLITE_OK && bAlembic) rc = alembicShapeOk(db, &bOk);
+  if (rc || !bOk) return rc;
+  rc = versionText(db, "migrate_version", pzOurs);
+  if (rc == SQLITE_OK) rc = versionText(db, "alembic_version", pzTheirs);
+  if (rc == SQLITE_OK && strcmp(*pzOurs, *pzTheirs) == 0) rc = SQLITE_DONE;
+  if (rc) {
+    sqlite3_free(*pzOurs);
+    sqlite3_free(*pzTheirs);
+    *pzOurs = *pzTheirs = 0;
+  }
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 /* Both tables exist: refuse a change unless they hold the same rows. */
 static int checkAgree(sqlite3 *db, const char *zFunc, char **pzErr) {
   char *zOurs = 0, *zTheirs = 0;
-  int rc = versionText(db, "migrate_version", &zOurs);
-  if (rc == SQLITE_OK) rc = versionText(db, "alembic_version", &zTheirs);
+  int rc = migAdoptDisagree(db, &zOurs, &zTheirs);
   if (rc) {
     if (rc != SQLITE_NOMEM) {
       migSetError(pzErr, rc, "%s: cannot read the version tables: %s", zFunc,
                   sqlite3_errmsg(db));
     }
-  } else if (strcmp(zOurs, zTheirs) != 0) {
+  } else if (zOurs) {
     rc = migSetError(pzErr, SQLITE_ERROR,
                      "%s: migrate_version (%s) and alembic_version (%s) "
                      "disagree, so the database's version is unknown (did "

@@ -498,6 +498,11 @@ typedef struct MigAdopt {
 int migAdoptPrepare(sqlite3 *db, const char *zFunc, int bStamp, MigAdopt *pA,
                     char **pzErr);
 
+/* When migrate_version and an alembic_version of Alembic's shape both exist
+** and hold different rows: *pzOurs and *pzTheirs are their rows as "a, b"
+** or "base" (caller frees both); else both NULL. */
+int migAdoptDisagree(sqlite3 *db, char **pzOurs, char **pzTheirs);
+
 /* The statements of a change: MIG_ADOPT_COPY adopts alembic_version's rows
 ** (migrate_version rows and 'adopt' log rows; after migBookkeepingSql);
 ** MIG_ADOPT_SYNC makes alembic_version equal to migrate_version (after each

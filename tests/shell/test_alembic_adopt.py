@@ -242,6 +242,12 @@ class AdoptTest(unittest.TestCase):
         conn.commit()
         conn.close()
         before = file_hash(self.db)
+        p = self.sm("check")
+        self.assertEqual((p.returncode, p.stdout), (1, (
+            "pending: 4d2f8b0c6e74 (create post_tags) is not applied\n"
+            "version: migrate_version (3c9e1a5d7f63) and alembic_version "
+            "(2b7d4e8f0a52) disagree; stamp the true version, which writes both\n"
+            "drift: table tags: missing in the database\n")))
         for args in (["upgrade", "head"], ["downgrade", "base"]):
             p = self.sm(*args)
             self.assertEqual((p.returncode, p.stderr), (1, (
