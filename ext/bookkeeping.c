@@ -120,7 +120,7 @@ int migReadVersion(sqlite3 *db, migrate_bundle *b, const char *zFunc,
         continue;
       }
     }
-    if (a[k] < 0 && zTable[0] == 'a') {
+    if (a[k] < 0 && strcmp(zTable, "alembic_version") == 0) {
       rc = migSetError(pzErr, MIG_UNKNOWN_HEAD,
                        "%s: alembic_version holds revision '%s', which the "
                        "bundle does not know; add its script to the "

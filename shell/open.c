@@ -333,16 +333,17 @@ int shellCurrent(Shell *s, sqlite3 *db, migrate_bundle *b, int **paCur,
     char *zId = sqlite3_mprintf("%.*s", (int)k, z);
     int i = zId ? migrate_bundle_find(b, zId) : -1;
     if (zId == 0 || i < 0) {
-      const char *zTable = 0;
+      const char *zTable = 0; /* which table said so (NULL if unreadable) */
       char *zE2 = 0;
+      int bAlembic;
       migrate_version_source(db, &zTable, &zE2);
       sqlite3_free(zE2);
+      bAlembic = zTable && strcmp(zTable, "alembic_version") == 0;
       rc = zId ? outFail(
                      "Can't locate revision identified by '%s': the "
                      "database%s is at a revision these revisions do not "
                      "include; use the migrations that applied it",
-                     zId,
-                     zTable && zTable[0] == 'a' ? " (its alembic_version)" : "")
+                     zId, bAlembic ? " (its alembic_version)" : "")
                : outFail("out of memory");
       sqlite3_free(zId);
       sqlite3_free(a);
