@@ -22,7 +22,8 @@ import shutil
 import sqlite3
 import unittest
 
-from shell_support import EXTENSION, FIXTURES, Tmp, extension_available, run, versions
+from shell_support import (EXTENSION, FIXTURES, Tmp, extension_available, run, snapshot,
+                           versions)
 
 ADOPT = os.path.join(FIXTURES, "adopt")
 MIGRATIONS = os.path.join(ADOPT, "migrations")
@@ -161,6 +162,17 @@ class AdoptTest(unittest.TestCase):
                           "tags": [(1, "news")], "post_tags": [(1, 1)]})
         self.assertEqual(alembic_current_id(ALEMBIC_CURRENT["upgrade_head"][1]),
                          alembic_rows(self.db)[0])
+        # .dump: Alembic's tables as they were, the new ones after them
+        lines = dump(self.db).splitlines()
+        self.assertEqual(
+            [x for x in lines if re.match(r'INSERT INTO "(users|posts|tags|post_tags|'
+                                          r'alembic_version)"', x)],
+            ['INSERT INTO "alembic_version" VALUES(\'4d2f8b0c6e74\');',
+             'INSERT INTO "post_tags" VALUES(1,1);',
+             'INSERT INTO "posts" VALUES(1,1,\'hello\');',
+             'INSERT INTO "tags" VALUES(1,\'news\');',
+             'INSERT INTO "users" VALUES(1,\'ada\');',
+             'INSERT INTO "users" VALUES(2,\'bob\');'])
         # the adopted revisions' scripts are stored, as for any applied one
         self.assertEqual(
             [r[0] for r in sqlite3.connect(self.db).execute(
@@ -374,6 +386,21 @@ class AdoptSqlTest(unittest.TestCase):
                                   USERS, MIGRATIONS), USERS)
         self.assertEqual(alembic_rows(self.db), [USERS])
         self.assertEqual(versions(self.db), [USERS])
+
+    def test_same_result_as_the_shell(self):
+        self.one("SELECT migrate_to('head', migrate_bundle(?))", MIGRATIONS)
+        shell_db = os.path.join(self.tmp, "shell.db")
+        shutil.copyfile(os.path.join(ADOPT, "app.db"), shell_db)
+        p = run(["-d", "shell.db", "--dir", MIGRATIONS, "upgrade", "head"], cwd=self.tmp)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(snapshot(self.db), snapshot(shell_db))
+
+    def test_migrate_stamp_adopts(self):
+        self.assertEqual(self.one("SELECT migrate_stamp(?, migrate_bundle(?))",
+                                  TAGS, MIGRATIONS), TAGS)
+        self.assertEqual([r[:4] for r in log_rows(self.db)], [
+            ADOPTED[:4], (TAGS, "stamp", POSTS, TAGS)])
+        self.assertEqual((alembic_rows(self.db), versions(self.db)), ([TAGS], [TAGS]))
 
     def test_inside_the_callers_transaction(self):
         self.conn.execute("BEGIN")
