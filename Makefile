@@ -191,7 +191,7 @@ LINT_SRC := $(wildcard ext/*.c ext/*.h shell/*.c shell/*.h tools/*.c \
               tools/bench/*.c tests/unit/*.c tests/unit/*.h tests/faults/*.c \
               tests/faults/*.h tests/fuzz/*.c tests/fuzz/*.h)
 LAYERS   := "util sqltok compat" "script graph" "bundle" "embedded" \
-            "bookkeeping stored txn schema" \
+            "bookkeeping adopt stored txn schema" \
             "apply rebuild vtab_history vtab_migrations" "check" \
             "autogen template" "func" "migrate"
 

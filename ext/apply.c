@@ -322,6 +322,8 @@ typedef struct Run {
   int *aCur, nCur;      /* starting heads */
   migrate_bundle *pAug; /* b plus the revisions the database stores */
   char *zUnknownBefore; /* stamp over heads nobody knows: the old rows */
+  MigAdopt adopt;       /* alembic_version: adopt it, keep it in step */
+  int bSyncAlembic;     /* flush makes alembic_version follow (adopt.c) */
   MigPlan plan;
   /* heads and the bookkeeping queue */
   MigBits *aApplied;
@@ -461,6 +463,14 @@ static int saveScript(Run *p, int i) {
   return queueOp(p, BK_SAVE_SCRIPT, i) ? SQLITE_OK : SQLITE_NOMEM;
 }
 
+/* Run (or append) adopt.c's statements: MIG_ADOPT_COPY or _SYNC. */
+static int emitAdoptSql(Run *p, int eWhich) {
+  char *zSql = migAdoptSql(eWhich, p->e.bOffline);
+  int rc = zSql ? emitExec(&p->e, zSql, p->pzErr) : SQLITE_NOMEM;
+  sqlite3_free(zSql);
+  return rc;
+}
+
 /* Write the queued bookkeeping and bring migrate_version up to date. */
 static int flushBkRun(Run *p) {
   migrate_bundle *b = p->b;
@@ -517,6 +527,7 @@ static int flushBkRun(Run *p) {
     memcpy(p->aHeadFlushed, p->aHead,
            MIG_BITS_WORDS(b->nRev ? b->nRev : 1) * sizeof(MigBits));
   }
+  if (rc == SQLITE_OK && p->bSyncAlembic) rc = emitAdoptSql(p, MIG_ADOPT_SYNC);
   return rc;
 }
 
@@ -983,8 +994,12 @@ static int startFromDb(Run *p) {
   int rc;
   char *zWho = sqlite3_mprintf("%s('%s')", p->opt->zFunc, p->zTarget);
   if (zWho == 0) return SQLITE_NOMEM;
-  rc = migReadVersion(p->e.db, p->b, zWho, &p->aCur, &p->nCur, &p->pAug,
-                      p->pzErr);
+  rc = migAdoptPrepare(p->e.db, zWho, p->opt->mode == MIGRATE_STAMP, &p->adopt,
+                       p->pzErr);
+  if (rc == SQLITE_OK) {
+    rc = migReadVersion(p->e.db, p->b, zWho, &p->aCur, &p->nCur, &p->pAug,
+                        p->pzErr);
+  }
   sqlite3_free(zWho);
   if (rc == MIG_UNKNOWN_HEAD && p->opt->mode == MIGRATE_STAMP &&
       !p->e.bOffline) {
@@ -1098,6 +1113,23 @@ static int checkBefore(Run *p) {
   return rc;
 }
 
+/* A database Alembic migrated, at its first change: its alembic_version
+** rows become migrate_version rows (logged as 'adopt'), and the applied
+** revisions' scripts are stored as a stamp would store them. */
+static int adoptVersion(Run *p) {
+  int i, rc = emitAdoptSql(p, MIG_ADOPT_COPY);
+  for (i = 0; i < p->b->nRev && rc == SQLITE_OK; i++) {
+    if (!MIG_BIT_TEST(p->aApplied, i)) continue;
+    rc = migBundleLoad(p->b, i, p->pzErr);
+    if (rc) {
+      prefixCall(p, rc);
+    } else {
+      rc = saveScript(p, i);
+    }
+  }
+  return rc;
+}
+
 /* Offline: the script's header and BEGIN; then (both) the bookkeeping
 ** tables when anything is written; then the heads before the first step. */
 static int emitStart(Run *p) {
@@ -1116,7 +1148,9 @@ static int emitStart(Run *p) {
     if (zSql == 0) return SQLITE_NOMEM;
     rc = emitExec(&p->e, zSql, p->pzErr);
     sqlite3_free(zSql);
+    if (rc == SQLITE_OK && p->adopt.bAdopt) rc = adoptVersion(p);
     if (rc) return rc;
+    p->bSyncAlembic = p->adopt.bSync;
     if (p->e.bOffline) migStrAppendZ(&p->e.out, "\n");
   }
   if (p->zUnknownBefore) {

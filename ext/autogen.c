@@ -817,9 +817,10 @@ static int agReadObjects(AgSide *s, char **pzErr) {
                  "WHERE sql IS NOT NULL "
                  "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
                  "AND lower(name) NOT IN ('migrate_version', 'migrate_log', "
-                 "'migrate_scripts', 'migrate_lock') "
+                 "'migrate_scripts', 'migrate_lock', 'alembic_version') "
                  "AND lower(tbl_name) NOT IN ('migrate_version', "
-                 "'migrate_log', 'migrate_scripts', 'migrate_lock') "
+                 "'migrate_log', 'migrate_scripts', 'migrate_lock', "
+                 "'alembic_version') "
                  "ORDER BY (type <> 'table' OR sql NOT LIKE 'CREATE "
                  "VIRTUAL%'), rowid",
                  &st, "the schema", pzErr);

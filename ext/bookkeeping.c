@@ -8,6 +8,9 @@
 **     migrate_current(db, &zVersion, &zErr);   // "4e92a7c0b6d1" or NULL
 **     migReadVersion(db, b, "migrate_to('head')", &aCur, &nCur, &pAug, &zErr);
 **
+** A database Alembic migrated has no migrate_version until its first
+** change: the version is then read from alembic_version (adopt.c).
+**
 ** The tables (created on the first change, by migBookkeepingSql):
 **
 **     migrate_version(version_num TEXT PRIMARY KEY)   the current heads
@@ -54,23 +57,23 @@ int migReadVersion(sqlite3 *db, migrate_bundle *b, const char *zFunc,
                    int **paCur, int *pnCur, migrate_bundle **ppAug,
                    char **pzErr) {
   sqlite3_stmt *st = 0;
-  int bExists, rc, n = 0, k;
+  int rc, n = 0, k;
   int *a = 0;
   char **azId = 0;
   migrate_bundle *pAug = 0;
+  const char *zTable = 0; /* migrate_version, or alembic_version (adopt.c) */
+  char *zSql;
   *paCur = 0;
   *pnCur = 0;
   if (ppAug) *ppAug = 0;
-  rc = migTableExists(db, "migrate_version", &bExists);
+  rc = migVersionTable(db, zFunc, &zTable, pzErr);
+  if (rc || zTable == 0) return rc;
+  zSql = sqlite3_mprintf("SELECT DISTINCT version_num FROM main.%s", zTable);
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(db, zSql, -1, &st, 0);
+  sqlite3_free(zSql);
   if (rc) {
-    return migSetError(pzErr, rc, "%s: cannot read the schema: %s", zFunc,
-                       sqlite3_errmsg(db));
-  }
-  if (!bExists) return SQLITE_OK;
-  rc = sqlite3_prepare_v2(db, "SELECT version_num FROM main.migrate_version",
-                          -1, &st, 0);
-  if (rc) {
-    return migSetError(pzErr, rc, "%s: cannot read migrate_version: %s", zFunc,
+    return migSetError(pzErr, rc, "%s: cannot read %s: %s", zFunc, zTable,
                        sqlite3_errmsg(db));
   }
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -94,7 +97,7 @@ int migReadVersion(sqlite3 *db, migrate_bundle *b, const char *zFunc,
   sqlite3_finalize(st);
   if (rc != SQLITE_DONE) {
     if (rc != SQLITE_NOMEM) {
-      migSetError(pzErr, rc, "%s: cannot read migrate_version: %s", zFunc,
+      migSetError(pzErr, rc, "%s: cannot read %s: %s", zFunc, zTable,
                   sqlite3_errmsg(db));
     }
     goto done;
@@ -116,6 +119,16 @@ int migReadVersion(sqlite3 *db, migrate_bundle *b, const char *zFunc,
         k = -1; /* resolve every head again against the union */
         continue;
       }
+    }
+    if (a[k] < 0 && strcmp(zTable, "alembic_version") == 0) {
+      rc = migSetError(pzErr, MIG_UNKNOWN_HEAD,
+                       "%s: alembic_version holds revision '%s', which the "
+                       "bundle does not know; add its script to the "
+                       "migrations (sqlite-migrate import-alembic converts "
+                       "Alembic's revisions), or stamp a revision the bundle "
+                       "has (migrate_stamp(), sqlite-migrate stamp)",
+                       zFunc, azId[k]);
+      goto done;
     }
     if (a[k] < 0) {
       rc = migSetError(pzErr, MIG_UNKNOWN_HEAD,
@@ -247,22 +260,24 @@ int migVerifyChecksums(sqlite3 *db, migrate_bundle *b, const MigBits *aApplied,
 /* Current heads, comma-separated and sorted: see migrate.h. */
 int migrate_current(sqlite3 *db, char **pzVersion, char **pzErr) {
   sqlite3_stmt *st = 0;
-  int bExists, rc;
+  int rc;
   MigStr s = {0};
   int n = 0;
+  const char *zTable = 0; /* migrate_version, or alembic_version (adopt.c) */
+  char *zSql;
   *pzVersion = 0;
-  rc = migTableExists(db, "migrate_version", &bExists);
-  if (rc || !bExists) {
-    if (rc) migSetError(pzErr, rc, "%s", sqlite3_errmsg(db));
-    return rc;
-  }
-  rc = sqlite3_prepare_v2(
-      db, "SELECT version_num FROM main.migrate_version ORDER BY 1", -1, &st,
-      0);
+  rc = migVersionTable(db, "migrate_current()", &zTable, pzErr);
+  if (rc || zTable == 0) return rc;
+  zSql = sqlite3_mprintf("SELECT DISTINCT version_num FROM main.%s ORDER BY 1",
+                         zTable);
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(db, zSql, -1, &st, 0);
+  sqlite3_free(zSql);
   if (rc) return migSetError(pzErr, rc, "%s", sqlite3_errmsg(db));
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *z = (const char *)sqlite3_column_text(st, 0);
     migStrSep(&s, &n, ",");
-    migStrAppendZ(&s, (const char *)sqlite3_column_text(st, 0));
+    migStrAppendZ(&s, z ? z : "NULL");
   }
   sqlite3_finalize(st);
   if (rc != SQLITE_DONE) {

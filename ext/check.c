@@ -58,6 +58,29 @@ int migrate_check_report(sqlite3 *db, migrate_bundle *b, char **pzReport,
                   b->aRev[k].id, b->aRev[k].message);
   }
   {
+    /* alembic_version moved by Alembic after the adoption (adopt.c) */
+    char *zOurs = 0, *zTheirs = 0;
+    rc = migAdoptDisagree(db, &zOurs, &zTheirs);
+    if (rc) {
+      if (rc != SQLITE_NOMEM) {
+        migSetError(pzErr, rc,
+                    "migrate_check: cannot read the version "
+                    "tables: %s",
+                    sqlite3_errmsg(db));
+      }
+      goto done;
+    }
+    if (zOurs) {
+      migStrAppendf(&s,
+                    "%sversion: migrate_version (%s) and alembic_version (%s) "
+                    "disagree; stamp the true version, which writes both",
+                    s.n ? "\n" : "", zOurs, zTheirs);
+      nPending++;
+    }
+    sqlite3_free(zOurs);
+    sqlite3_free(zTheirs);
+  }
+  {
     /* schema drift at the database's version */
     char *zDrift = 0;
     rc = migrate_check_drift(db, b, &zDrift, pzErr);

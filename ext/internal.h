@@ -10,6 +10,7 @@
 **   3. bundle.c                    bundles: folders, encode, decode
 **   4. embedded.c                  the bundle built in; a bundle from an SQL value
 **   5. bookkeeping.c stored.c      the engine's tables and reading them;
+**      adopt.c                     alembic_version: read, adopt, kept in step
 **      txn.c schema.c              the write frame; snapshots and their diff
 **   6. apply.c rebuild.c           the writers: migrate_run(), migrate_rebuild();
 **      vtab_migrations.c           the virtual tables (read-only)
@@ -486,6 +487,39 @@ int migBundleFromValue(sqlite3_value *, const char *zExample,
 int migReadVersion(sqlite3 *db, migrate_bundle *b, const char *zFunc,
                    int **paCur, int *pnCur, migrate_bundle **ppAug,
                    char **pzErr);
+
+/* adopt.c: a database Alembic migrated.  *pzTable = the table the
+** version is read from: "migrate_version" when it exists, else
+** "alembic_version" when that exists, else NULL (base).  An alembic_version
+** without a version_num column is an error. */
+int migVersionTable(sqlite3 *db, const char *zFunc, const char **pzTable,
+                    char **pzErr);
+
+/* What a change must do about alembic_version (migAdoptPrepare). */
+typedef struct MigAdopt {
+  int bAdopt; /* no migrate_version yet: copy alembic_version's rows */
+  int bSync;  /* alembic_version exists: keep it equal to migrate_version */
+} MigAdopt;
+
+/* Before a change, inside its write transaction: fill *pA.  When both
+** tables exist and hold different rows, an error naming both (not for a
+** stamp, which settles it). */
+int migAdoptPrepare(sqlite3 *db, const char *zFunc, int bStamp, MigAdopt *pA,
+                    char **pzErr);
+
+/* When migrate_version and an alembic_version of Alembic's shape both exist
+** and hold different rows: *pzOurs and *pzTheirs are their rows as "a, b"
+** or "base" (caller frees both); else both NULL. */
+int migAdoptDisagree(sqlite3 *db, char **pzOurs, char **pzTheirs);
+
+/* The statements of a change: MIG_ADOPT_COPY adopts alembic_version's rows
+** (migrate_version rows and 'adopt' log rows; after migBookkeepingSql);
+** MIG_ADOPT_SYNC makes alembic_version equal to migrate_version (after each
+** write of migrate_version, before the commit).  Schema "main." online, ""
+** offline.  Caller frees; NULL on OOM. */
+#define MIG_ADOPT_COPY 1
+#define MIG_ADOPT_SYNC 2
+char *migAdoptSql(int eWhich, int bOffline);
 
 /* stored.c: *ppOut = b plus the revisions migrate_scripts holds that b
 ** lacks, graph rebuilt; NULL when there are none.  Caller frees it (before

@@ -187,6 +187,13 @@ int migrate_sql_script(sqlite3 *db, migrate_bundle *, const char *zFrom,
 /* Current heads of db, comma-separated, or *pzVersion = NULL at base. */
 int migrate_current(sqlite3 *db, char **pzVersion, char **pzErr);
 
+/* Where migrate_current() reads the version: *pzTable = "migrate_version",
+** or "alembic_version" for a database Alembic migrated that no change has
+** adopted yet (the first change copies it into migrate_version and keeps
+** it in step from then on), or NULL when there is neither (base).  A static
+** string. */
+int migrate_version_source(sqlite3 *db, const char **pzTable, char **pzErr);
+
 /* migrate_check(): *pzReport is NULL when the database is at the bundle's
 ** heads, its applied scripts match the bundle's checksums and its schema
 ** matches the history's; else one line per finding. */

@@ -12,7 +12,8 @@
 **
 ** How it works.  A snapshot reads sqlite_master of one schema, leaving out
 ** sqlite_% objects and the engine's own tables (migrate_version,
-** migrate_log, migrate_scripts, migrate_lock) and whatever is built on them.  Every
+** migrate_log, migrate_scripts, migrate_lock; alembic_version, which it keeps
+** in step) and whatever is built on them.  Every
 ** object becomes a list of attributes; a table also gets items: its
 ** columns (PRAGMA table_xinfo: declared type, NOT NULL, default, primary-key
 ** position, plus COLLATE and GENERATED read from the CREATE text), its CHECK
@@ -1072,9 +1073,9 @@ int migSchemaSnapshot(sqlite3 *db, const char *zDb, MigSchema **pp,
       "AND sql IS NOT NULL "
       "AND name NOT LIKE 'sqlite\\_%%' ESCAPE '\\' "
       "AND lower(name) NOT IN ('migrate_version', 'migrate_log', "
-      "'migrate_scripts', 'migrate_lock') "
+      "'migrate_scripts', 'migrate_lock', 'alembic_version') "
       "AND lower(tbl_name) NOT IN ('migrate_version', 'migrate_log', "
-      "'migrate_scripts', 'migrate_lock') "
+      "'migrate_scripts', 'migrate_lock', 'alembic_version') "
       "ORDER BY name",
       b.zDb);
   if (zSql == 0) {

@@ -120,8 +120,9 @@ static int migrationsClose(sqlite3_vtab_cursor *cur) {
 /* Fill aCurrent (rows of migrate_version) and aApplied for the cursor's
 ** bundle.  Heads the bundle does not know count through the revisions the
 ** database stores (migrate_scripts), as they do for migrate_to(); a head
-** known to neither is ignored here (migrate_to() reports it). */
-static int readCurrent(sqlite3 *db, MigrationsCursor *c) {
+** known to neither is ignored here (migrate_to() reports it).  *pzErr:
+** the message of another failure (caller frees). */
+static int readCurrent(sqlite3 *db, MigrationsCursor *c, char **pzErr) {
   migrate_bundle *b = c->b, *pAug = 0;
   int *aCur = 0, nCur = 0, rc, i;
   char *zErr = 0;
@@ -132,6 +133,10 @@ static int readCurrent(sqlite3 *db, MigrationsCursor *c) {
   memset(c->aCurrent, 0, nW * sizeof(MigBits));
   memset(c->aApplied, 0, nW * sizeof(MigBits));
   rc = migReadVersion(db, b, "migrations", &aCur, &nCur, &pAug, &zErr);
+  if (rc != MIG_UNKNOWN_HEAD && rc != SQLITE_OK) {
+    *pzErr = zErr;
+    return rc;
+  }
   sqlite3_free(zErr);
   if (rc == MIG_UNKNOWN_HEAD) {
     /* an unknown head: show what the bundle alone can tell */
@@ -180,11 +185,15 @@ static int migrationsFilter(sqlite3_vtab_cursor *cur, int idxNum,
     sqlite3_free(zErr);
     return rc;
   }
-  rc = readCurrent(((MigrationsVtab *)cur->pVtab)->db, c);
+  rc = readCurrent(((MigrationsVtab *)cur->pVtab)->db, c, &zErr);
   if (rc) {
-    return migVtabError(cur->pVtab, rc,
-                        "migrations: cannot read migrate_version: %s",
-                        sqlite3_errstr(rc));
+    /* migReadVersion's messages start with "migrations: " */
+    rc = migVtabError(cur->pVtab, rc, "%s",
+                      zErr ? zErr
+                           : "migrations: cannot read migrate_version: out "
+                             "of memory");
+    sqlite3_free(zErr);
+    return rc;
   }
   c->i = 0;
   return SQLITE_OK;

@@ -357,7 +357,8 @@ int cmdCurrent(Shell *s, Args *a) {
   if (rc) return rc;
   rc = shellOpenDb(s, DB_READ, &db, 0);
   if (rc) return rc;
-  rc = shellCurrent(s, db, b, &aCur, &nCur);
+  rc = shellVersionNote(s, db);
+  if (rc == EXIT_OK) rc = shellCurrent(s, db, b, &aCur, &nCur);
   if (rc == EXIT_OK) {
     int *aRows = aCur;
     int src = rangeCurrentHeads(b, aRows, nCur, &aCur, &nCur);

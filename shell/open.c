@@ -285,6 +285,27 @@ int shellCloseDb(Shell *s, sqlite3 *db, int rc) {
 }
 
 /* See shell.h. */
+int shellVersionNote(Shell *s, sqlite3 *db) {
+  const char *zTable = 0;
+  char *zErr = 0;
+  int rc = migrate_version_source(db, &zTable, &zErr);
+  if (rc != SQLITE_OK) {
+    rc = outFail("cannot read the version of %s: %s", s->zDbPath,
+                 zErr ? zErr : sqlite3_errstr(rc));
+    sqlite3_free(zErr);
+    return rc;
+  }
+  if (zTable && strcmp(zTable, "alembic_version") == 0) {
+    fprintf(stderr,
+            "sqlite-migrate: read from alembic_version (Alembic migrated %s); "
+            "the first upgrade, downgrade or stamp adopts it into "
+            "migrate_version and keeps alembic_version in step\n",
+            s->zDbPath);
+  }
+  return EXIT_OK;
+}
+
+/* See shell.h. */
 int shellCurrent(Shell *s, sqlite3 *db, migrate_bundle *b, int **paCur,
                  int *pnCur) {
   char *zVer = 0, *zErr = 0;
@@ -312,11 +333,17 @@ int shellCurrent(Shell *s, sqlite3 *db, migrate_bundle *b, int **paCur,
     char *zId = sqlite3_mprintf("%.*s", (int)k, z);
     int i = zId ? migrate_bundle_find(b, zId) : -1;
     if (zId == 0 || i < 0) {
+      const char *zTable = 0; /* which table said so (NULL if unreadable) */
+      char *zE2 = 0;
+      int bAlembic;
+      migrate_version_source(db, &zTable, &zE2);
+      sqlite3_free(zE2);
+      bAlembic = zTable && strcmp(zTable, "alembic_version") == 0;
       rc = zId ? outFail(
                      "Can't locate revision identified by '%s': the "
-                     "database is at a revision these revisions do not "
+                     "database%s is at a revision these revisions do not "
                      "include; use the migrations that applied it",
-                     zId)
+                     zId, bAlembic ? " (its alembic_version)" : "")
                : outFail("out of memory");
       sqlite3_free(zId);
       sqlite3_free(a);

@@ -154,6 +154,11 @@ char *shellDbUrl(const Shell *);
 ** existing file.  EXIT_OK or EXIT_FAIL (message printed). */
 int shellBackup(sqlite3 *db, const char *zPath);
 
+/* For `current`: when the version is read from alembic_version (a database
+** Alembic migrated, not adopted yet), say so on stderr.  EXIT_OK or
+** EXIT_FAIL (printed). */
+int shellVersionNote(Shell *, sqlite3 *db);
+
 /* Current heads of db as bundle indices (caller frees *paCur).  A head the
 ** bundle does not know is an error.  EXIT_OK or EXIT_FAIL (printed). */
 int shellCurrent(Shell *, sqlite3 *db, migrate_bundle *, int **paCur,

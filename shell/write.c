@@ -167,7 +167,7 @@ static int addParents(migrate_bundle *b, const char *zTarget, int bSplice,
   char *zErr = 0;
   rc = migrate_bundle_resolve(b, zTarget, 0, 0, &a, &n, &zErr);
   if (rc != SQLITE_OK) {
-    rc = outFail("%s", zErr ? zErr : sqlite3_errstr(rc));
+    rc = shellEngineFail(zErr, rc); /* Alembic's words for an unknown one */
     sqlite3_free(zErr);
     return rc;
   }

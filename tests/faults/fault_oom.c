@@ -26,6 +26,9 @@
 **                   resolutions on it (migPlan, migrate_bundle_resolve)
 **   upgrade-memory  migrate_to('head') from base of a :memory: database
 **   upgrade-file    the same on a file (rollback journal)
+**   adopt-file-to-4e92  the same from a database Alembic migrated to
+**                   1f0c2a7d44e0 (alembic_version, no migrate_version): the
+**                   adoption and the steps, all or nothing
 **   upgrade-file-to-4e92  base -> 4e92a7c0b6d1 on a file: no Transaction:
 **                   none revision on the way, so strictly all or nothing
 **   scan-migrations    SELECT * FROM migrations        (file db at head)
@@ -53,9 +56,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MID_REV  "4e92a7c0b6d1"
-#define HEAD_REV "f05c3b8d2e76"
-#define K_CAP    20000
+#define MID_REV     "4e92a7c0b6d1"
+#define ALEMBIC_REV "1f0c2a7d44e0" /* where the "Alembic" database is */
+#define HEAD_REV    "f05c3b8d2e76"
+#define K_CAP       20000
 
 /* ======================================================================
 ** The allocator
@@ -173,6 +177,8 @@ static int cleanOom(int rc, const char *zErr) {
 static char zMigrations[4096] = "migrations";
 static char zDir[4096], zFileDb[4200], zHeadDb[4200], zRefMid[4200];
 static char *zSigBase, *zSigMid, *zSigHead;
+static char *zSigAlembic, *zSigAdopted; /* adopt-file-to-4e92: before, after */
+static int bAdopting;                   /* the upgrade starts from Alembic's */
 
 /* A comparable description of a bundle. */
 static char *describeBundle(migrate_bundle *b) {
@@ -414,7 +420,9 @@ static void checkUpgraded(Run *r, sqlite3 *db, const char *zWhat,
       problem(r, "%s: migrate_to('%s') succeeded but the version is %s", zWhat,
               zTarget, zVer);
     }
-    zWant = bHead ? zSigHead : zSigMid;
+    zWant = bHead ? zSigHead : bAdopting ? zSigAdopted : zSigMid;
+  } else if (bAdopting && strcmp(zVer, "base") == 0) {
+    zWant = zSigAlembic; /* not adopted: as Alembic left it */
   } else if (strcmp(zVer, "base") == 0) {
     if (r->bCommitted && bHead) {
       problem(r,
@@ -444,6 +452,27 @@ static void checkUpgraded(Run *r, sqlite3 *db, const char *zWhat,
   sqlite3_free(zSig);
 }
 
+static void die(const char *z);
+
+/* zPath as Alembic would leave it at ALEMBIC_REV: the engine's run there,
+** with migrate_version renamed alembic_version and its other tables
+** dropped. */
+static void alembicDb(const char *zPath) {
+  sqlite3 *db = 0;
+  migrate_bundle *b = 0;
+  char *zErr = 0;
+  fl_remove_db(zPath);
+  if (sqlite3_open(zPath, &db) || migrate_bundle_embedded(&b, &zErr) ||
+      migrate_run(db, b, ALEMBIC_REV, 0, 0, &zErr) ||
+      sqlite3_exec(db,
+                   "DROP TABLE migrate_log; DROP TABLE migrate_scripts; "
+                   "ALTER TABLE migrate_version RENAME TO alembic_version",
+                   0, 0, &zErr) ||
+      sqlite3_close(db)) {
+    die(zErr ? zErr : "cannot make the Alembic database");
+  }
+}
+
 static void upgradeFk(Run *r, const char *zPath, const char *zTarget, int bSql,
                       int bFk) {
   sqlite3 *db = 0;
@@ -452,6 +481,7 @@ static void upgradeFk(Run *r, const char *zPath, const char *zTarget, int bSql,
   int rc;
   FlCommits commits;
   if (zPath[0] != ':') fl_remove_db(zPath);
+  if (bAdopting) alembicDb(zPath);
   if (sqlite3_open(zPath, &db) != SQLITE_OK ||
       migrate_bundle_embedded(&b, &zErr) != SQLITE_OK) {
     fprintf(stderr, "setup: open %s\n", zPath);
@@ -541,6 +571,12 @@ static void scUpgradeMemoryFk(Run *r, int bSql) {
 }
 static void scUpgradeFile(Run *r, int bSql) {
   upgrade(r, zFileDb, HEAD_REV, bSql);
+}
+/* From a database Alembic migrated: adopted with the steps, or untouched. */
+static void scAdoptFileMid(Run *r, int bSql) {
+  bAdopting = 1;
+  upgrade(r, zFileDb, MID_REV, bSql);
+  bAdopting = 0;
 }
 /* No Transaction: none revision on the way: strictly all or nothing. */
 static void scUpgradeFileMid(Run *r, int bSql) {
@@ -732,6 +768,20 @@ static void die(const char *z) {
 }
 
 /* A database at zTarget, and its signature. */
+/* zPath (as it is) moved to zTarget (NULL: not moved), and its signature. */
+static char *sigOf(const char *zPath, const char *zTarget) {
+  sqlite3 *db = 0;
+  migrate_bundle *b = 0;
+  char *zErr = 0, *zSig;
+  if (sqlite3_open(zPath, &db) || migrate_bundle_embedded(&b, &zErr) ||
+      (zTarget && migrate_run(db, b, zTarget, 0, 0, &zErr))) {
+    die(zErr ? zErr : sqlite3_errmsg(db));
+  }
+  zSig = fl_signature(db);
+  if (zSig == 0 || sqlite3_close(db)) die("reference signature");
+  return zSig;
+}
+
 static char *refDb(const char *zPath, const char *zTarget) {
   sqlite3 *db = 0;
   migrate_bundle *b = 0;
@@ -755,6 +805,7 @@ int main(int argc, char **argv) {
       {"upgrade-memory-fk", scUpgradeMemoryFk, 1, 0},
       {"upgrade-file", scUpgradeFile, 1, 0},
       {"upgrade-file-to-4e92", scUpgradeFileMid, 0, 0},
+      {"adopt-file-to-4e92", scAdoptFileMid, 1, 0},
       {"scan-migrations", scScanMigrations, 0, 0},
       {"scan-history", scScanHistory, 0, 0},
   };
@@ -789,6 +840,9 @@ int main(int argc, char **argv) {
   zSigBase = refDb(zRefMid, 0);
   zSigMid = refDb(zRefMid, MID_REV);
   zSigHead = refDb(zHeadDb, "head");
+  alembicDb(zRefMid);
+  zSigAlembic = sigOf(zRefMid, 0);
+  zSigAdopted = sigOf(zRefMid, MID_REV);
   genHistory();
   printf(
       "# fault_oom: embedded bundle %u bytes, migrations folder %s, "
@@ -814,6 +868,8 @@ int main(int argc, char **argv) {
   sqlite3_free(zSigBase);
   sqlite3_free(zSigMid);
   sqlite3_free(zSigHead);
+  sqlite3_free(zSigAlembic);
+  sqlite3_free(zSigAdopted);
   rc = fl_summary();
   fl_rmdir(zDir);
   return rc;

@@ -3,6 +3,7 @@ edit REV ($VISUAL / $EDITOR), history --indicate-current, --raiseerr, and
 Alembic's CLI words for an unknown revision."""
 
 import os
+import shutil
 import stat
 import unittest
 
@@ -175,6 +176,21 @@ class UnknownRevisionWordingTest(unittest.TestCase):
                     p = run(lin("-d", "a.db", *args), cwd=tmp)
                     self.assertEqual((p.returncode, p.stderr), (1, message))
                     self.assertEqual(versions(os.path.join(tmp, "a.db")), ["b2"])
+
+    def test_revision_and_merge_say_it_as_alembic_and_write_nothing(self):
+        # Alembic 1.8.1: `alembic revision --head nope -m x` and `alembic merge
+        # nope` both print "FAILED: Can't locate revision identified by 'nope'"
+        with Tmp() as tmp:
+            folder = os.path.join(tmp, "m")
+            shutil.copytree(LINEAR, folder)
+            files = sorted(os.listdir(folder))
+            for args in (["revision", "--head", "nope", "-m", "x"], ["merge", "nope"],
+                         ["merge", "nope", "e5"], ["merge", "e5", "nope"]):
+                with self.subTest(args=args):
+                    p = run(["--dir", folder] + args, cwd=tmp)
+                    self.assertEqual((p.returncode, p.stdout, p.stderr), (
+                        1, "", "FAILED: Can't locate revision identified by 'nope'\n"))
+                    self.assertEqual(sorted(os.listdir(folder)), files)
 
 
 if __name__ == "__main__":

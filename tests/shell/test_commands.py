@@ -835,7 +835,8 @@ class WriteTest(unittest.TestCase):
                                                          "only hold"),
                 (["--head", "e5", "--rev-id", "head"], "is a reserved word"),
                 (["--head", "e5", "--branch-label", "side"], "Branch name 'side'"),
-                (["--head", "nope"], "FAILED: No such revision or branch 'nope'"),
+                (["--head", "nope"], "FAILED: Can't locate revision identified by "
+                                     "'nope'\n"),
                 (["--head", "e5", "--depends-on", "nope"], "FAILED: --depends-on nope: "),
             ]:
                 with self.subTest(args=args):
