@@ -324,6 +324,7 @@ typedef struct Run {
                          ** transaction and is not recorded yet, or -1 */
   int bToldKept;  /* *pzErr says what stays (keptNote) */
   int bLocked;    /* this run holds migrate_lock */
+  unsigned mBk;   /* the engine's tables main holds (MIG_BK_*) */
   int bDone;      /* the last step committed the run */
 } Run;
 
@@ -614,16 +615,15 @@ static const char zLockSchemaSql[] =
 
 static atomic_int nLockHeld = 0; /* runs in this process holding the lock */
 
-/* In the current transaction: is a Transaction: none revision of another
-** run still under way?  *pbHeld 1 with its pid/revision/start when so; a
-** row left by a process that is gone is deleted (taken over). */
+/* In the current transaction, migrate_lock being the engine's (checked by
+** migBookkeepingCheck): is a Transaction: none revision of another run
+** still under way?  *pbHeld 1 with its pid/revision/start when so; a row
+** left by a process that is gone is deleted (taken over). */
 static int lockCheck(sqlite3 *db, int *pbHeld, long long *pPid, char *zRev,
                      size_t nRev, char *zSince, size_t nSince) {
   sqlite3_stmt *st;
-  int bExists, rc;
+  int rc;
   *pbHeld = 0;
-  rc = migTableExists(db, "migrate_lock", &bExists);
-  if (rc || !bExists) return rc;
   rc = sqlite3_prepare_v2(
       db, "SELECT pid, revision, since FROM main.migrate_lock WHERE id = 1", -1,
       &st, 0);
@@ -649,7 +649,7 @@ static int lockCheck(sqlite3 *db, int *pbHeld, long long *pPid, char *zRev,
   }
   sqlite3_finalize(st);
   if (rc == SQLITE_OK && !*pbHeld) {
-    /* a crash left it (or it is empty): take it over */
+    /* a crash left it: take it over */
     rc = sqlite3_exec(db, "DROP TABLE main.migrate_lock", 0, 0, 0);
   }
   return rc;
@@ -783,6 +783,19 @@ static int emitOpen(Run *p) {
   return SQLITE_OK;
 }
 
+/* Reading the database: refuse tables of the engine's names that it did
+** not create, and note which of its tables main holds (p->mBk). */
+static int checkTables(Run *p) {
+  char *zWho;
+  int rc;
+  if (p->zFrom || p->e.db == 0) return SQLITE_OK;
+  zWho = sqlite3_mprintf("%s('%s')", p->opt->zFunc, p->zTarget);
+  if (zWho == 0) return SQLITE_NOMEM;
+  rc = migBookkeepingCheck(p->e.db, zWho, &p->mBk, p->pzErr);
+  sqlite3_free(zWho);
+  return rc;
+}
+
 /* Online: wait while another run is in the middle of a Transaction: none
 ** revision (within the busy timeout, in autocommit mode only). */
 static int waitRunLock(Run *p) {
@@ -798,6 +811,7 @@ static int waitRunLock(Run *p) {
     int bHeld;
     long long pid = 0;
     char zRev[MIG_MAX_ID + 1], zSince[40];
+    if (!(p->mBk & MIG_BK_LOCK)) return SQLITE_OK;
     rc =
         lockCheck(db, &bHeld, &pid, zRev, sizeof(zRev), zSince, sizeof(zSince));
     if (rc) {
@@ -819,6 +833,8 @@ static int waitRunLock(Run *p) {
     nWaited += 20;
     rc = migTxnBegin(&p->e.txn);
     if (rc) return migSetError(p->pzErr, rc, "%s", sqlite3_errmsg(db));
+    rc = checkTables(p);
+    if (rc) return rc;
   }
 }
 
@@ -1288,7 +1304,8 @@ static void runFree(Run *p) {
 /* Everything after the write lock: where the database is, the plan and its
 ** checks, the steps, the commit.  On error the caller rolls back. */
 static int runBody(Run *p) {
-  int i, rc = waitRunLock(p);
+  int i, rc = checkTables(p);
+  if (rc == SQLITE_OK) rc = waitRunLock(p);
   if (rc == SQLITE_OK)
     rc = p->zFrom ? startFromList(p, p->zFrom) : startFromDb(p);
   if (rc == SQLITE_OK) rc = makePlan(p);

@@ -277,3 +277,203 @@ int migrate_current(sqlite3 *db, char **pzVersion, char **pzErr) {
   migStrReset(&s);
   return SQLITE_OK;
 }
+
+/* ======================================================================
+** Tables of the engine's names that the engine did not create
+**
+** The rule: a table in main named (in any case) migrate_version,
+** migrate_log, migrate_scripts or migrate_lock is the engine's when
+** PRAGMA table_xinfo shows exactly the engine's columns, in order, each
+** with the declared type, NOT NULL and PRIMARY KEY the engine gives it (no
+** hidden columns).  migrate_lock must also hold exactly one row that looks
+** like a lock the engine wrote (id 1, an integer pid > 0, text revision and
+** since): the engine creates that table with its row and drops it with its
+** row, so an empty one or one with other rows is somebody else's data.
+** Indexes and triggers a user adds to the engine's tables do not count.
+** A view of one of these names is never the engine's.
+*/
+
+/* The engine's columns as colDesc() renders table_xinfo rows. */
+static const char *const azVersionCols[] = {
+    "version_num TEXT NOT NULL PRIMARY KEY", 0};
+static const char *const azLogCols[] = {
+    "id INTEGER PRIMARY KEY", "revision TEXT",  "direction TEXT NOT NULL",
+    "version_before TEXT",    "version_after TEXT", "checksum TEXT",
+    "started_at TEXT NOT NULL", "duration_ms REAL", 0};
+static const char *const azScriptsCols[] = {
+    "revision TEXT NOT NULL PRIMARY KEY", "file TEXT NOT NULL",
+    "parents TEXT NOT NULL",              "depends_on TEXT NOT NULL",
+    "message TEXT NOT NULL",              "checksum TEXT NOT NULL",
+    "downgrade_sql TEXT",                 "transaction_none INTEGER NOT NULL",
+    0};
+static const char *const azLockCols[] = {
+    "id INTEGER PRIMARY KEY", "pid INTEGER NOT NULL", "revision TEXT NOT NULL",
+    "since TEXT NOT NULL", 0};
+
+static const struct {
+  const char *zName;
+  const char *const *azCol;
+  unsigned m;
+} aBkTable[] = {
+    {"migrate_version", azVersionCols, MIG_BK_VERSION},
+    {"migrate_log", azLogCols, MIG_BK_LOG},
+    {"migrate_scripts", azScriptsCols, MIG_BK_SCRIPTS},
+    {"migrate_lock", azLockCols, MIG_BK_LOCK},
+};
+#define BK_NTABLE ((int)(sizeof(aBkTable) / sizeof(aBkTable[0])))
+
+/* One table_xinfo row (name, type, notnull, pk, hidden at columns iCol..)
+** as "name TYPE NOT NULL PRIMARY KEY". */
+static char *colDesc(sqlite3_stmt *st, int iCol) {
+  const char *zName = (const char *)sqlite3_column_text(st, iCol);
+  const char *zType = (const char *)sqlite3_column_text(st, iCol + 1);
+  return sqlite3_mprintf("%s%s%s%s%s%s", zName ? zName : "",
+                         zType && zType[0] ? " " : "", zType ? zType : "",
+                         sqlite3_column_int(st, iCol + 2) ? " NOT NULL" : "",
+                         sqlite3_column_int(st, iCol + 3) ? " PRIMARY KEY" : "",
+                         sqlite3_column_int(st, iCol + 4) ? " HIDDEN" : "");
+}
+
+/* The refusal for table zName (as the database spells it), zWhy saying
+** how it differs; always SQLITE_ERROR (or SQLITE_NOMEM). */
+static int foreignTable(const char *zWho, const char *zName, int bView,
+                        const char *zWhy, char **pzErr) {
+  return migSetError(
+      pzErr, SQLITE_ERROR,
+      "%s: the %s main.%s was not created by sqlite-migrate (%s), and the "
+      "engine keeps its own records under that name. Nothing was changed. "
+      "Rename your %s (%s%s%s) and call again",
+      zWho, bView ? "view" : "table", zName, zWhy ? zWhy : "?",
+      bView ? "view" : "table",
+      bView ? "create it under another name, then DROP VIEW main."
+            : "ALTER TABLE main.",
+      zName, bView ? "" : " RENAME TO another name");
+}
+
+/* Do migrate_lock's rows look like the one lock row the engine writes? */
+static int lockRowsOurs(sqlite3 *db, const char *zName, int *pbOurs) {
+  sqlite3_stmt *st = 0;
+  char *zSql = sqlite3_mprintf(
+      "SELECT count(*) = 1 AND min(id = 1 AND typeof(pid) = 'integer' AND "
+      "pid > 0 AND typeof(revision) = 'text' AND typeof(since) = 'text') "
+      "FROM main.\"%w\"",
+      zName);
+  int rc;
+  *pbOurs = 0;
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(db, zSql, -1, &st, 0);
+  sqlite3_free(zSql);
+  if (rc) return rc;
+  if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    *pbOurs = sqlite3_column_int(st, 0);
+    rc = SQLITE_OK;
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* Compare table k's columns, read from st (rows of one table, in cid
+** order, positioned on its first row), with the engine's; *pzWhy says the
+** first difference (NULL: none).  Steps st past the table's rows; *pRc is
+** the step's code. */
+static int shapeDiff(sqlite3_stmt *st, int k, char **pzWhy, int *pRc) {
+  const char *const *az = aBkTable[k].azCol;
+  const char *zTab = (const char *)sqlite3_column_text(st, 0);
+  char *zTabCopy = sqlite3_mprintf("%s", zTab ? zTab : "");
+  int n = 0, nWant = 0, rc = SQLITE_ROW;
+  *pzWhy = 0;
+  if (zTabCopy == 0) return SQLITE_NOMEM;
+  while (az[nWant]) nWant++;
+  for (; rc == SQLITE_ROW; rc = sqlite3_step(st), n++) {
+    const char *zNow = (const char *)sqlite3_column_text(st, 0);
+    char *zCol;
+    if (zNow == 0 || sqlite3_stricmp(zNow, zTabCopy) != 0) break;
+    if (*pzWhy) continue;
+    zCol = colDesc(st, 2);
+    if (zCol == 0) {
+      sqlite3_free(zTabCopy);
+      return SQLITE_NOMEM;
+    }
+    if (n >= nWant) {
+      *pzWhy = sqlite3_mprintf("it has a column %d, '%s'; the engine's has %d "
+                               "columns",
+                               n + 1, zCol, nWant);
+    } else if (sqlite3_stricmp(zCol, az[n]) != 0) {
+      *pzWhy = sqlite3_mprintf("column %d is '%s' where the engine's is '%s'",
+                               n + 1, zCol, az[n]);
+    }
+    sqlite3_free(zCol);
+  }
+  if (*pzWhy == 0 && n < nWant) {
+    *pzWhy = sqlite3_mprintf("it has %d column%s where the engine's has %d",
+                             n, n == 1 ? "" : "s", nWant);
+  }
+  sqlite3_free(zTabCopy);
+  *pRc = rc;
+  return SQLITE_OK;
+}
+
+/* Which of the engine's tables main holds: see internal.h. */
+int migBookkeepingCheck(sqlite3 *db, const char *zWho, unsigned *pmHas,
+                        char **pzErr) {
+  sqlite3_stmt *st = 0;
+  int rc, rcStep;
+  *pmHas = 0;
+  rc = sqlite3_prepare_v2(
+      db,
+      "SELECT m.name, m.type, x.name, x.type, x.\"notnull\", x.pk, x.hidden "
+      "FROM main.sqlite_master AS m, pragma_table_xinfo(m.name, 'main') AS x "
+      "WHERE m.type IN ('table', 'view') AND m.name COLLATE NOCASE IN "
+      "('migrate_version', 'migrate_log', 'migrate_scripts', 'migrate_lock') "
+      "ORDER BY m.name, x.cid",
+      -1, &st, 0);
+  if (rc) {
+    return migSetError(pzErr, rc, "%s: cannot read the schema: %s", zWho,
+                       sqlite3_errmsg(db));
+  }
+  rcStep = sqlite3_step(st);
+  while (rcStep == SQLITE_ROW && rc == SQLITE_OK) {
+    const char *zName = (const char *)sqlite3_column_text(st, 0);
+    int bView = sqlite3_strnicmp((const char *)sqlite3_column_text(st, 1),
+                                 "view", 5) == 0;
+    char *zName2 = sqlite3_mprintf("%s", zName ? zName : "");
+    char *zWhy = 0;
+    int k;
+    if (zName2 == 0) {
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    for (k = 0; k < BK_NTABLE; k++) {
+      if (sqlite3_stricmp(zName2, aBkTable[k].zName) == 0) break;
+    }
+    rc = k < BK_NTABLE ? shapeDiff(st, k, &zWhy, &rcStep) : SQLITE_ERROR;
+    if (rc == SQLITE_OK && bView) {
+      sqlite3_free(zWhy);
+      zWhy = sqlite3_mprintf("it is a view");
+    }
+    if (rc == SQLITE_OK && zWhy == 0 && aBkTable[k].m == MIG_BK_LOCK) {
+      int bOurs = 0;
+      rc = lockRowsOurs(db, zName2, &bOurs);
+      if (rc == SQLITE_OK && !bOurs) {
+        zWhy = sqlite3_mprintf("its columns are the engine's but its rows are "
+                               "not the one lock row the engine writes");
+      }
+    }
+    if (rc == SQLITE_OK && zWhy) {
+      rc = foreignTable(zWho, zName2, bView, zWhy, pzErr);
+    } else if (rc == SQLITE_OK) {
+      *pmHas |= aBkTable[k].m;
+    } else if (rc != SQLITE_NOMEM) {
+      migSetError(pzErr, rc, "%s: cannot read the schema: %s", zWho,
+                  sqlite3_errmsg(db));
+    }
+    sqlite3_free(zWhy);
+    sqlite3_free(zName2);
+  }
+  sqlite3_finalize(st);
+  if (rc == SQLITE_OK && rcStep != SQLITE_DONE) {
+    rc = migSetError(pzErr, rcStep, "%s: cannot read the schema: %s", zWho,
+                     sqlite3_errmsg(db));
+  }
+  return rc;
+}

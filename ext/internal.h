@@ -497,6 +497,19 @@ char *migJoinIds(migrate_bundle *, const int *aIdx, int n);
 
 /* util.c: does table zName exist in schema main?  SQLite result code. */
 int migTableExists(sqlite3 *db, const char *zName, int *pExists);
+/* bookkeeping.c: the engine's tables main holds, as a mask of MIG_BK_*.
+** A table (or view) of one of those names that the engine did not create
+** (its columns, as PRAGMA table_xinfo shows them, are not exactly the
+** engine's; for migrate_lock also its rows: see bookkeeping.c) is an error
+** "zWho: the table main.X was not created by sqlite-migrate (...)", before
+** anything changes. */
+#define MIG_BK_VERSION 0x01u
+#define MIG_BK_LOG 0x02u
+#define MIG_BK_SCRIPTS 0x04u
+#define MIG_BK_LOCK 0x08u
+int migBookkeepingCheck(sqlite3 *db, const char *zWho, unsigned *pmHas,
+                        char **pzErr);
+
 /* bookkeeping.c: CREATE TABLE IF NOT EXISTS of migrate_version,
 ** migrate_log and migrate_scripts (one script, statements end in ";\n");
 ** a printf format taking the schema prefix ("main." or "") three times. */

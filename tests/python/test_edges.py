@@ -522,3 +522,150 @@ class WhatStaysAfterAPartialCommit(Base):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ForeignTablesOfTheEngineNames(Base):
+    """A user table named like one of the engine's tables, that the engine
+    did not create (its columns, as PRAGMA table_xinfo shows them, are not
+    exactly the engine's; for migrate_lock also its rows), makes every call
+    that reads the database refuse before anything changes, naming the
+    table and how to get out; such a table is never written or dropped."""
+
+    TAIL = (", and the engine keeps its own records under that name. "
+            "Nothing was changed. Rename your table (ALTER TABLE main.%s "
+            "RENAME TO another name) and call again")
+
+    def refused(self, setup, name, why, call="migrate_to",
+                none_b2=True):
+        folder = self.two_revisions(none_b2)
+        self.conn.executescript(setup)
+        before = (list(self.conn.iterdump()),
+                  self.conn.execute("PRAGMA schema_version").fetchone())
+        with self.assertRaises(sqlite3.OperationalError) as cm:
+            self.conn.execute("SELECT %s('head', migrate_bundle(?))" % call,
+                              (folder,))
+        self.assertEqual(str(cm.exception),
+                         "%s('head'): the table main.%s was not created by "
+                         "sqlite-migrate (%s)" % (call, name, why)
+                         + self.TAIL % name)
+        self.assertFalse(self.conn.in_transaction)
+        self.assertEqual((list(self.conn.iterdump()),
+                          self.conn.execute(
+                              "PRAGMA schema_version").fetchone()), before)
+
+    def test_migrate_version_other_columns(self):
+        self.refused("CREATE TABLE migrate_version(v TEXT, n INT);"
+                     "INSERT INTO migrate_version VALUES ('mine', 1);",
+                     "migrate_version",
+                     "column 1 is 'v TEXT' where the engine's is "
+                     "'version_num TEXT NOT NULL PRIMARY KEY'")
+
+    def test_migrate_version_in_another_case(self):
+        self.refused("CREATE TABLE MIGRATE_VERSION(version_num TEXT);"
+                     "INSERT INTO MIGRATE_VERSION VALUES ('mine');",
+                     "MIGRATE_VERSION",
+                     "column 1 is 'version_num TEXT' where the engine's is "
+                     "'version_num TEXT NOT NULL PRIMARY KEY'")
+
+    def test_migrate_log_fewer_columns(self):
+        self.refused("CREATE TABLE migrate_log(id INTEGER PRIMARY KEY, "
+                     "revision TEXT);"
+                     "INSERT INTO migrate_log VALUES (1, 'mine');",
+                     "migrate_log",
+                     "it has 2 columns where the engine's has 8")
+
+    def test_migrate_log_stamp(self):
+        self.refused("CREATE TABLE migrate_log(id INTEGER PRIMARY KEY, "
+                     "note TEXT);",
+                     "migrate_log",
+                     "column 2 is 'note TEXT' where the engine's is "
+                     "'revision TEXT'", call="migrate_stamp")
+
+    def test_migrate_scripts_more_columns(self):
+        self.refused("CREATE TABLE migrate_scripts(revision TEXT NOT NULL "
+                     "PRIMARY KEY, file TEXT NOT NULL, parents TEXT NOT "
+                     "NULL, depends_on TEXT NOT NULL, message TEXT NOT NULL,"
+                     " checksum TEXT NOT NULL, downgrade_sql TEXT, "
+                     "transaction_none INTEGER NOT NULL, owner TEXT);",
+                     "migrate_scripts",
+                     "it has a column 9, 'owner TEXT'; the engine's has 8 "
+                     "columns")
+
+    def test_migrate_scripts_offline_script(self):
+        self.refused("CREATE TABLE migrate_scripts(revision, file);",
+                     "migrate_scripts",
+                     "column 1 is 'revision' where the engine's is "
+                     "'revision TEXT NOT NULL PRIMARY KEY'",
+                     call="migrate_sql")
+
+    def test_migrate_lock_other_columns(self):
+        # once "no such column: pid" on every migration
+        self.refused("CREATE TABLE migrate_lock(k TEXT PRIMARY KEY, v);"
+                     "INSERT INTO migrate_lock VALUES ('door', 'shut');",
+                     "migrate_lock",
+                     "column 1 is 'k TEXT PRIMARY KEY' where the engine's "
+                     "is 'id INTEGER PRIMARY KEY'", none_b2=False)
+
+    LOCK = ("CREATE TABLE migrate_lock(id INTEGER PRIMARY KEY, pid INTEGER "
+            "NOT NULL, revision TEXT NOT NULL, since TEXT NOT NULL);")
+    NOT_OURS = ("its columns are the engine's but its rows are not the one "
+                "lock row the engine writes")
+
+    def test_migrate_lock_same_columns_user_rows(self):
+        # once dropped with its data by the lock's take-over
+        self.refused(self.LOCK + "INSERT INTO migrate_lock VALUES "
+                     "(1, 10, 'front', 'monday'), (2, 11, 'back', 'tuesday');",
+                     "migrate_lock", self.NOT_OURS)
+
+    def test_migrate_lock_same_columns_one_user_row(self):
+        self.refused(self.LOCK + "INSERT INTO migrate_lock VALUES "
+                     "(1, 'ten', 'front', 'monday');",
+                     "migrate_lock", self.NOT_OURS)
+
+    def test_migrate_lock_same_columns_empty(self):
+        # the engine creates the table with its row and drops both together
+        self.refused(self.LOCK, "migrate_lock", self.NOT_OURS)
+
+    def test_a_view(self):
+        folder = self.two_revisions()
+        self.conn.execute("CREATE VIEW migrate_log AS SELECT 1 AS id")
+        before = list(self.conn.iterdump())
+        with self.assertRaises(sqlite3.OperationalError) as cm:
+            self.conn.execute("SELECT migrate_to('head', migrate_bundle(?))",
+                              (folder,))
+        self.assertEqual(str(cm.exception),
+                         "migrate_to('head'): the view main.migrate_log was "
+                         "not created by sqlite-migrate (it is a view), and "
+                         "the engine keeps its own records under that name. "
+                         "Nothing was changed. Rename your view (create it "
+                         "under another name, then DROP VIEW "
+                         "main.migrate_log) and call again")
+        self.assertEqual(list(self.conn.iterdump()), before)
+
+    def test_renamed_away_the_call_runs(self):
+        folder = self.two_revisions(True)
+        self.conn.executescript(self.LOCK + "INSERT INTO migrate_lock VALUES "
+                                "(1, 10, 'front', 'monday'), "
+                                "(2, 11, 'back', 'tuesday');")
+        with self.assertRaises(sqlite3.OperationalError):
+            self.conn.execute("SELECT migrate_to('head', migrate_bundle(?))",
+                              (folder,))
+        self.conn.execute("ALTER TABLE migrate_lock RENAME TO door_lock")
+        self.assertEqual(self.conn.execute(
+            "SELECT migrate_to('head', migrate_bundle(?))",
+            (folder,)).fetchone(), ("b2",))
+        self.assertEqual(self.conn.execute(
+            "SELECT * FROM door_lock ORDER BY id").fetchall(),
+            [(1, 10, "front", "monday"), (2, 11, "back", "tuesday")])
+        self.assertEqual(self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE name = 'migrate_lock'"
+        ).fetchall(), [])
+
+    def test_engine_tables_with_a_user_index_are_the_engine_s(self):
+        folder = self.two_revisions(True)
+        self.conn.execute("SELECT migrate_to('a1', migrate_bundle(?))",
+                          (folder,))
+        self.conn.execute("CREATE INDEX log_by_rev ON migrate_log(revision)")
+        self.assertEqual(self.conn.execute(
+            "SELECT migrate_to('head', migrate_bundle(?))",
+            (folder,)).fetchone(), ("b2",))
