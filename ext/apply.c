@@ -602,48 +602,128 @@ static void keptAt(Run *p, int nKept) {
 ** running the same revision, a row in migrate_lock is committed with the
 ** steps before it and deleted with its bookkeeping.  A run that finds the
 ** row waits (within the connection's busy timeout) while the owner lives;
-** a row whose process is gone is a crash left over and is taken over.  The
+** a row whose owner is gone is a crash left over and is taken over.  The
 ** table exists only while the lock is held.
+**
+** Who owns it: beside the pid, the row keeps the machine's boot id
+** (/proc/sys/kernel/random/boot_id) and the owner's start time (field 22
+** of /proc/PID/stat, clock ticks since boot), so that after a reboot, or
+** when the pid now belongs to another process, the lock is known to be
+** stale.  Where /proc gives neither (not Linux), or in a row written before
+** these columns existed, the pid alone decides, as before.  A take-over is
+** reported through sqlite3_log() (SQLITE_WARNING).
 */
 static const char zLockSchemaSql[] =
     "CREATE TABLE IF NOT EXISTS main.migrate_lock(\n"
     "  id INTEGER PRIMARY KEY CHECK (id = 1),\n"
     "  pid INTEGER NOT NULL,\n"
     "  revision TEXT NOT NULL,\n"
-    "  since TEXT NOT NULL\n"
+    "  since TEXT NOT NULL,\n"
+    "  boot_id TEXT,\n"
+    "  started INTEGER\n"
     ")";
 
 static atomic_int nLockHeld = 0; /* runs in this process holding the lock */
 
+/* The lock row as read by lockCheck. */
+typedef struct LockRow {
+  long long pid;
+  char zRev[MIG_MAX_ID + 1];
+  char zSince[40];
+  char zBoot[40];      /* "" when not recorded */
+  long long iStarted;  /* -1 when not recorded */
+  const char *zStale;  /* why the owner is gone, or NULL: it lives */
+} LockRow;
+
+/* This machine's boot id into z (Linux); "" where there is none. */
+static void bootId(char *z, size_t n) {
+  FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+  z[0] = 0;
+  if (f == 0) return;
+  if (fgets(z, (int)n, f) == 0) z[0] = 0;
+  fclose(f);
+  z[strcspn(z, "\n")] = 0;
+}
+
+/* Start time of process pid in clock ticks since boot (field 22 of
+** /proc/PID/stat, counted after the ")" that ends field 2); -1 unknown. */
+static long long procStarted(long long pid) {
+  char zPath[64], zBuf[1024];
+  const char *z;
+  size_t n;
+  int iField;
+  FILE *f;
+  snprintf(zPath, sizeof(zPath), "/proc/%lld/stat", pid);
+  f = fopen(zPath, "r");
+  if (f == 0) return -1;
+  n = fread(zBuf, 1, sizeof(zBuf) - 1, f);
+  fclose(f);
+  zBuf[n] = 0;
+  z = strrchr(zBuf, ')');
+  if (z == 0) return -1;
+  for (iField = 2; iField < 22 && z; iField++) {
+    z = strchr(z + 1, ' ');
+  }
+  return z ? strtoll(z + 1, 0, 10) : -1;
+}
+
+/* Is the owner of row r gone?  Sets r->zStale to why, or NULL. */
+static void lockOwnerGone(LockRow *r) {
+  char zBoot[40];
+  long long iStarted = -1;
+  r->zStale = 0;
+  bootId(zBoot, sizeof(zBoot));
+  if (r->zBoot[0] && zBoot[0] && strcmp(r->zBoot, zBoot) != 0) {
+    r->zStale = "the machine has restarted since";
+    return;
+  }
+  if (r->pid <= 0 ||
+      (r->pid != (long long)getpid() && kill((pid_t)r->pid, 0) != 0 &&
+       errno != EPERM)) {
+    r->zStale = "that process has ended";
+    return;
+  }
+  if (r->iStarted >= 0) iStarted = procStarted(r->pid);
+  if (iStarted >= 0 && iStarted != r->iStarted) {
+    r->zStale = "that pid now belongs to another process";
+    return;
+  }
+  if (r->pid == (long long)getpid() && atomic_load(&nLockHeld) == 0) {
+    r->zStale = "this process holds no lock";
+  }
+}
+
 /* In the current transaction, migrate_lock being the engine's (checked by
 ** migBookkeepingCheck): is a Transaction: none revision of another run
-** still under way?  *pbHeld 1 with its pid/revision/start when so; a row
-** left by a process that is gone is deleted (taken over). */
-static int lockCheck(sqlite3 *db, int *pbHeld, long long *pPid, char *zRev,
-                     size_t nRev, char *zSince, size_t nSince) {
+** still under way?  *pbHeld 1 when so, r says whose; a row whose owner is
+** gone is deleted (taken over) and zWho's take-over is logged. */
+static int lockCheck(sqlite3 *db, const char *zWho, int *pbHeld, LockRow *r) {
   sqlite3_stmt *st;
   int rc;
   *pbHeld = 0;
-  rc = sqlite3_prepare_v2(
-      db, "SELECT pid, revision, since FROM main.migrate_lock WHERE id = 1", -1,
-      &st, 0);
+  memset(r, 0, sizeof(*r));
+  r->iStarted = -1;
+  /* SELECT *: a lock written before boot_id and started has 4 columns */
+  rc = sqlite3_prepare_v2(db, "SELECT * FROM main.migrate_lock WHERE id = 1",
+                          -1, &st, 0);
   if (rc) return rc;
   rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) {
-    long long pid = sqlite3_column_int64(st, 0);
-    int bAlive;
-    snprintf(zRev, nRev, "%s", (const char *)sqlite3_column_text(st, 1));
-    snprintf(zSince, nSince, "%s", (const char *)sqlite3_column_text(st, 2));
-    if (pid == (long long)getpid()) {
-      bAlive = atomic_load(&nLockHeld) > 0;
-    } else {
-      bAlive = pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+    r->pid = sqlite3_column_int64(st, 1);
+    snprintf(r->zRev, sizeof(r->zRev), "%s",
+             (const char *)sqlite3_column_text(st, 2));
+    snprintf(r->zSince, sizeof(r->zSince), "%s",
+             (const char *)sqlite3_column_text(st, 3));
+    if (sqlite3_column_count(st) >= 6) {
+      const char *zB = (const char *)sqlite3_column_text(st, 4);
+      snprintf(r->zBoot, sizeof(r->zBoot), "%s", zB ? zB : "");
+      if (sqlite3_column_type(st, 5) == SQLITE_INTEGER) {
+        r->iStarted = sqlite3_column_int64(st, 5);
+      }
     }
-    *pPid = pid;
+    lockOwnerGone(r);
+    *pbHeld = r->zStale == 0;
     rc = SQLITE_OK;
-    if (bAlive) {
-      *pbHeld = 1;
-    }
   } else if (rc == SQLITE_DONE) {
     rc = SQLITE_OK;
   }
@@ -651,27 +731,47 @@ static int lockCheck(sqlite3 *db, int *pbHeld, long long *pPid, char *zRev,
   if (rc == SQLITE_OK && !*pbHeld) {
     /* a crash left it: take it over */
     rc = sqlite3_exec(db, "DROP TABLE main.migrate_lock", 0, 0, 0);
+    if (rc == SQLITE_OK) {
+      sqlite3_log(SQLITE_WARNING,
+                  "%s: took over migrate_lock left by process %lld (revision "
+                  "%s, since %s): %s; that revision may have run partly",
+                  zWho, r->pid, r->zRev, r->zSince, r->zStale);
+    }
   }
   return rc;
 }
 
 /* Take the lock for revision zRev (inside the transaction about to be
-** committed). */
+** committed): this process's pid, the boot id and its start time. */
 static int lockTake(sqlite3 *db, const char *zRev, const char *zNow,
                     char **pzErr) {
   sqlite3_stmt *st = 0;
+  char zBoot[40];
+  long long iStarted = procStarted((long long)getpid());
   int rc = sqlite3_exec(db, zLockSchemaSql, 0, 0, 0);
+  bootId(zBoot, sizeof(zBoot));
   if (rc == SQLITE_OK) {
     rc = sqlite3_prepare_v2(db,
                             "INSERT OR REPLACE INTO main.migrate_lock(id, "
-                            "pid, revision, since) VALUES (1, ?, ?, ?)",
+                            "pid, revision, since, boot_id, started) "
+                            "VALUES (1, ?, ?, ?, ?, ?)",
                             -1, &st, 0);
   }
   if (rc == SQLITE_OK) {
-    sqlite3_bind_int64(st, 1, (long long)getpid());
-    sqlite3_bind_text(st, 2, zRev, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, zNow, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+    rc = sqlite3_bind_int64(st, 1, (long long)getpid());
+    if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 2, zRev, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 3, zNow, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK) {
+      rc = zBoot[0] ? sqlite3_bind_text(st, 4, zBoot, -1, SQLITE_STATIC)
+                    : sqlite3_bind_null(st, 4);
+    }
+    if (rc == SQLITE_OK) {
+      rc = iStarted >= 0 ? sqlite3_bind_int64(st, 5, iStarted)
+                         : sqlite3_bind_null(st, 5);
+    }
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+    }
   }
   sqlite3_finalize(st);
   if (rc) {
@@ -796,46 +896,74 @@ static int checkTables(Run *p) {
   return rc;
 }
 
+/* The refusal while a live owner holds migrate_lock r: who, and how to
+** clear a lock the user knows is stale (the SQL, and the shell command for
+** a file whose name needs no quoting beyond '...'). */
+static int lockBusy(Run *p, const LockRow *r) {
+  const char *zFile = sqlite3_db_filename(p->e.db, "main");
+  char *zShell = zFile && zFile[0] && strchr(zFile, '\'') == 0
+                     ? sqlite3_mprintf(" (in a shell: sqlite3 '%s' "
+                                       "'DROP TABLE main.migrate_lock;')",
+                                       zFile)
+                     : sqlite3_mprintf("%s", "");
+  int rc;
+  if (zShell == 0) return SQLITE_NOMEM;
+  rc = migSetError(p->pzErr, SQLITE_BUSY,
+                   "%s('%s'): another migration (process %lld) holds "
+                   "migrate_lock: it is running revision %s outside a "
+                   "transaction (Transaction: none) since %s. Try again when "
+                   "it has finished%s; if you know no migration is running "
+                   "(process %lld is not one), the lock is stale: remove it "
+                   "with DROP TABLE main.migrate_lock;%s",
+                   p->opt->zFunc, p->zTarget, r->pid, r->zRev, r->zSince,
+                   p->e.txn.bAuto ? " or set a longer busy timeout" : "",
+                   r->pid, zShell);
+  sqlite3_free(zShell);
+  return rc;
+}
+
 /* Online: wait while another run is in the middle of a Transaction: none
 ** revision (within the busy timeout, in autocommit mode only). */
 static int waitRunLock(Run *p) {
   sqlite3 *db = p->e.db;
-  int nWaited = 0, nTimeout = 0, rc;
+  int nWaited = 0, nTimeout = 0, rc = SQLITE_OK;
   sqlite3_stmt *st;
-  if (p->e.bOffline) return SQLITE_OK;
+  char *zWho;
+  if (p->e.bOffline || !(p->mBk & MIG_BK_LOCK)) return SQLITE_OK;
   if (sqlite3_prepare_v2(db, "PRAGMA busy_timeout", -1, &st, 0) == 0) {
     if (sqlite3_step(st) == SQLITE_ROW) nTimeout = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
   }
+  zWho = sqlite3_mprintf("%s('%s')", p->opt->zFunc, p->zTarget);
+  if (zWho == 0) return SQLITE_NOMEM;
   for (;;) {
     int bHeld;
-    long long pid = 0;
-    char zRev[MIG_MAX_ID + 1], zSince[40];
-    if (!(p->mBk & MIG_BK_LOCK)) return SQLITE_OK;
-    rc =
-        lockCheck(db, &bHeld, &pid, zRev, sizeof(zRev), zSince, sizeof(zSince));
+    LockRow r;
+    if (!(p->mBk & MIG_BK_LOCK)) break;
+    rc = lockCheck(db, zWho, &bHeld, &r);
     if (rc) {
-      return migSetError(p->pzErr, rc, "%s('%s'): cannot read migrate_lock: %s",
-                         p->opt->zFunc, p->zTarget, sqlite3_errmsg(db));
+      migSetError(p->pzErr, rc, "%s: cannot read migrate_lock: %s", zWho,
+                  sqlite3_errmsg(db));
+      break;
     }
-    if (!bHeld) return SQLITE_OK;
+    if (!bHeld) break;
     if (!p->e.txn.bAuto || nWaited >= nTimeout) {
-      return migSetError(p->pzErr, SQLITE_BUSY,
-                         "%s('%s'): another migration (process %lld) is "
-                         "running revision %s outside a transaction "
-                         "(Transaction: none) since %s; try again when it "
-                         "has finished%s",
-                         p->opt->zFunc, p->zTarget, pid, zRev, zSince,
-                         p->e.txn.bAuto ? " or set a longer busy timeout" : "");
+      rc = lockBusy(p, &r);
+      break;
     }
     sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
     sqlite3_sleep(20);
     nWaited += 20;
     rc = migTxnBegin(&p->e.txn);
-    if (rc) return migSetError(p->pzErr, rc, "%s", sqlite3_errmsg(db));
+    if (rc) {
+      migSetError(p->pzErr, rc, "%s", sqlite3_errmsg(db));
+      break;
+    }
     rc = checkTables(p);
-    if (rc) return rc;
+    if (rc) break;
   }
+  sqlite3_free(zWho);
+  return rc;
 }
 
 /* The starting heads from a comma-separated list of revisions (prefixes

@@ -308,17 +308,20 @@ static const char *const azScriptsCols[] = {
     0};
 static const char *const azLockCols[] = {
     "id INTEGER PRIMARY KEY", "pid INTEGER NOT NULL", "revision TEXT NOT NULL",
-    "since TEXT NOT NULL", 0};
+    "since TEXT NOT NULL", "boot_id TEXT", "started INTEGER", 0};
 
+/* nOld: a table with only the first nOld columns is the engine's too (a
+** migrate_lock written before boot_id and started were kept). */
 static const struct {
   const char *zName;
   const char *const *azCol;
+  int nOld;
   unsigned m;
 } aBkTable[] = {
-    {"migrate_version", azVersionCols, MIG_BK_VERSION},
-    {"migrate_log", azLogCols, MIG_BK_LOG},
-    {"migrate_scripts", azScriptsCols, MIG_BK_SCRIPTS},
-    {"migrate_lock", azLockCols, MIG_BK_LOCK},
+    {"migrate_version", azVersionCols, 0, MIG_BK_VERSION},
+    {"migrate_log", azLogCols, 0, MIG_BK_LOG},
+    {"migrate_scripts", azScriptsCols, 0, MIG_BK_SCRIPTS},
+    {"migrate_lock", azLockCols, 4, MIG_BK_LOCK},
 };
 #define BK_NTABLE ((int)(sizeof(aBkTable) / sizeof(aBkTable[0])))
 
@@ -404,7 +407,7 @@ static int shapeDiff(sqlite3_stmt *st, int k, char **pzWhy, int *pRc) {
     }
     sqlite3_free(zCol);
   }
-  if (*pzWhy == 0 && n < nWant) {
+  if (*pzWhy == 0 && n < nWant && n != aBkTable[k].nOld) {
     *pzWhy = sqlite3_mprintf("it has %d column%s where the engine's has %d",
                              n, n == 1 ? "" : "s", nWant);
   }
