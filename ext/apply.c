@@ -154,7 +154,9 @@ static int emitBk(Emitter *e, int eStmt, const BkArg *aArg, int nArg,
           rc = sqlite3_bind_null(st, i + 1);
           break;
         case A_TEXT:
-          rc = sqlite3_bind_text(st, i + 1, aArg[i].z, -1, SQLITE_TRANSIENT);
+          /* static: the value outlives the step; every parameter is bound
+          ** again before the next one */
+          rc = sqlite3_bind_text(st, i + 1, aArg[i].z, -1, SQLITE_STATIC);
           break;
         case A_INT:
           rc = sqlite3_bind_int64(st, i + 1, aArg[i].i);
@@ -163,7 +165,7 @@ static int emitBk(Emitter *e, int eStmt, const BkArg *aArg, int nArg,
           rc = sqlite3_bind_double(st, i + 1, aArg[i].r);
           break;
         default:
-          rc = sqlite3_bind_text(st, i + 1, e->zNow, -1, SQLITE_TRANSIENT);
+          rc = sqlite3_bind_text(st, i + 1, e->zNow, -1, SQLITE_STATIC);
           break;
       }
     }
@@ -179,7 +181,6 @@ static int emitBk(Emitter *e, int eStmt, const BkArg *aArg, int nArg,
                   sqlite3_errmsg(e->db));
     }
     sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
     return rc;
   }
 }
@@ -226,6 +227,12 @@ static char *stmtExcerpt(const char *z) {
   return migStrFinish(&s);
 }
 
+/* Does the statement at z (blanks and comments first) start with PRAGMA? */
+static int isPragma(const char *z) {
+  z += migSqlSkipSpace(z, 0);
+  return sqlite3_strnicmp(z, "PRAGMA", 6) == 0;
+}
+
 /* Run one section of a revision.  On failure *pzErr says which statement
 ** (file:line) and SQLite's message; the caller adds the revision. */
 static int emitSection(Emitter *e, const migrate_revision *r, int bUp,
@@ -245,7 +252,7 @@ static int emitSection(Emitter *e, const migrate_revision *r, int bUp,
     sqlite3_stmt *st = 0;
     const char *zTail = 0;
     rc = sqlite3_prepare_v2(e->db, z, -1, &st, &zTail);
-    if (rc == SQLITE_OK && st &&
+    if (rc == SQLITE_OK && st && isPragma(z) &&
         (sqlite3_strlike("%recursive_triggers%", sqlite3_sql(st), 0) == 0 ||
          sqlite3_strlike("%defer_foreign_keys%", sqlite3_sql(st), 0) == 0)) {
       e->txn.bPragma = 1; /* settings to check when the call ends */
@@ -326,6 +333,8 @@ typedef struct Run {
   int bLocked;    /* this run holds migrate_lock */
   unsigned mBk;   /* the engine's tables main holds (MIG_BK_*) */
   int bDone;      /* the last step committed the run */
+  time_t tSec;    /* nowIso(): the second zSec holds */
+  char zSec[24];  /* nowIso(): "YYYY-MM-DDTHH:MM:SS" of tSec */
 } Run;
 
 static int cmpStr(const void *a, const void *b) {
@@ -366,15 +375,19 @@ static char *headString(Run *p, int *pRc) {
   }
 }
 
-/* Current UTC time as ISO-8601 with milliseconds. */
-static void nowIso(char *z, size_t n) {
+/* Current UTC time as ISO-8601 with milliseconds into z (32 bytes or
+** more).  *pSec/zSec remember the last second formatted, so steps within
+** one second format only the milliseconds. */
+static void nowIso(char *z, size_t n, time_t *pSec, char *zSec) {
   struct timespec ts;
-  struct tm tm;
   clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  snprintf(z, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-           (int)(ts.tv_nsec / 1000000));
+  if (zSec[0] == 0 || ts.tv_sec != *pSec) {
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    if (strftime(zSec, 24, "%Y-%m-%dT%H:%M:%S", &tm) == 0) zSec[0] = 0;
+    *pSec = ts.tv_sec;
+  }
+  snprintf(z, n, "%s.%03dZ", zSec, (int)(ts.tv_nsec / 1000000));
 }
 
 static double monoMs(void) {
@@ -782,6 +795,15 @@ static int lockTake(sqlite3 *db, const char *zRev, const char *zNow,
   return SQLITE_OK;
 }
 
+/* Does a Transaction: none revision on db need the run lock?  Not when
+** main has no file (":memory:", a temp database): no other connection can
+** see it, so nobody else can run the revision (a shared-cache in-memory
+** database is the exception this leaves open: see README.md, Safety). */
+static int lockNeeded(sqlite3 *db) {
+  const char *zFile = sqlite3_db_filename(db, "main");
+  return zFile && zFile[0];
+}
+
 /* Give the lock back (inside a transaction): the table exists only while
 ** a lock is held, so the database keeps no trace of it. */
 static int lockDrop(sqlite3 *db, char **pzErr) {
@@ -1009,7 +1031,10 @@ static int startFromList(Run *p, const char *zFrom) {
 ** join the bundle when a head is one of them). */
 static int startFromDb(Run *p) {
   int rc;
-  char *zWho = sqlite3_mprintf("%s('%s')", p->opt->zFunc, p->zTarget);
+  char *zWho;
+  /* checkTables() saw main's tables: no migrate_version, no heads */
+  if (p->e.db && !(p->mBk & MIG_BK_VERSION)) return SQLITE_OK;
+  zWho = sqlite3_mprintf("%s('%s')", p->opt->zFunc, p->zTarget);
   if (zWho == 0) return SQLITE_NOMEM;
   rc = migReadVersion(p->e.db, p->b, zWho, &p->aCur, &p->nCur, &p->pAug,
                       p->pzErr);
@@ -1038,8 +1063,8 @@ static int makePlan(Run *p) {
   for (i = 0; i < p->plan.nStep; i++) {
     const migrate_revision *rv = &b->aRev[p->plan.aStep[i].iRev];
     rc = migBundleLoad(b, p->plan.aStep[i].iRev, p->pzErr);
-    if (rc == SQLITE_OK && !rv->statements_checked) {
-      rc = migScriptCheckStatements(rv, p->pzErr);
+    if (rc == SQLITE_OK) {
+      rc = migBundleCheckStatements(b, p->plan.aStep[i].iRev, p->pzErr);
     }
     if (rc) return prefixCall(p, rc);
     if (!p->plan.aStep[i].isUpgrade && rv->downgrade == 0) {
@@ -1098,7 +1123,7 @@ static int initHeads(Run *p) {
 static int checkBefore(Run *p) {
   int rc = SQLITE_OK;
   if (p->plan.nStep == 0) return SQLITE_OK;
-  if (!p->zFrom) {
+  if (!p->zFrom && (p->mBk & MIG_BK_LOG)) {
     rc = migVerifyChecksums(p->e.db, p->b, p->aApplied, p->aCur, p->nCur, 0, 0,
                             p->opt->zFunc, p->zTarget, p->pzErr);
   }
@@ -1169,7 +1194,7 @@ static int stampHeads(Run *p) {
   }
   sqlite3_free(aNew);
   if (rc) return rc;
-  nowIso(p->e.zNow, sizeof(p->e.zNow));
+  nowIso(p->e.zNow, sizeof(p->e.zNow), &p->tSec, p->zSec);
   zAfter = headString(p, &rc);
   if (rc) return rc;
   if (p->plan.nStamp == 0) {
@@ -1190,7 +1215,7 @@ static int emitCommitBefore(Run *p, const migrate_revision *rv) {
     return rc ? rc : emitExec(&p->e, "COMMIT;\n\n", p->pzErr);
   }
   if (rc == SQLITE_OK && p->e.txn.bFk) rc = fkCheckNew(p);
-  if (rc == SQLITE_OK) {
+  if (rc == SQLITE_OK && lockNeeded(p->e.db)) {
     rc = lockTake(p->e.db, rv->id, p->e.zNow, p->pzErr);
     p->bLocked = rc == SQLITE_OK;
   }
@@ -1293,7 +1318,7 @@ static int runStep(Run *p, int i) {
   char *zPar = parentsText(rv);
   int rc = zPar ? SQLITE_OK : SQLITE_NOMEM;
   p->iStep = i;
-  nowIso(p->e.zNow, sizeof(p->e.zNow));
+  nowIso(p->e.zNow, sizeof(p->e.zNow), &p->tSec, p->zSec);
   if (rc == SQLITE_OK && rv->no_transaction) rc = emitCommitBefore(p, rv);
   if (rc == SQLITE_OK) rc = emitStep(p, rv, bUp, zPar);
   if (rc == SQLITE_OK && rv->no_transaction) rc = emitReopen(p);

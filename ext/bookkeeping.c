@@ -325,16 +325,16 @@ static const struct {
 };
 #define BK_NTABLE ((int)(sizeof(aBkTable) / sizeof(aBkTable[0])))
 
-/* One table_xinfo row (name, type, notnull, pk, hidden at columns iCol..)
-** as "name TYPE NOT NULL PRIMARY KEY". */
-static char *colDesc(sqlite3_stmt *st, int iCol) {
-  const char *zName = (const char *)sqlite3_column_text(st, iCol);
-  const char *zType = (const char *)sqlite3_column_text(st, iCol + 1);
+/* One PRAGMA table_xinfo row (cid, name, type, notnull, dflt_value, pk,
+** hidden) as "name TYPE NOT NULL PRIMARY KEY". */
+static char *colDesc(sqlite3_stmt *st) {
+  const char *zName = (const char *)sqlite3_column_text(st, 1);
+  const char *zType = (const char *)sqlite3_column_text(st, 2);
   return sqlite3_mprintf("%s%s%s%s%s%s", zName ? zName : "",
                          zType && zType[0] ? " " : "", zType ? zType : "",
-                         sqlite3_column_int(st, iCol + 2) ? " NOT NULL" : "",
-                         sqlite3_column_int(st, iCol + 3) ? " PRIMARY KEY" : "",
-                         sqlite3_column_int(st, iCol + 4) ? " HIDDEN" : "");
+                         sqlite3_column_int(st, 3) ? " NOT NULL" : "",
+                         sqlite3_column_int(st, 5) ? " PRIMARY KEY" : "",
+                         sqlite3_column_int(st, 6) ? " HIDDEN" : "");
 }
 
 /* The refusal for table zName (as the database spells it), zWhy saying
@@ -375,27 +375,24 @@ static int lockRowsOurs(sqlite3 *db, const char *zName, int *pbOurs) {
   return rc;
 }
 
-/* Compare table k's columns, read from st (rows of one table, in cid
-** order, positioned on its first row), with the engine's; *pzWhy says the
-** first difference (NULL: none).  Steps st past the table's rows; *pRc is
-** the step's code. */
-static int shapeDiff(sqlite3_stmt *st, int k, char **pzWhy, int *pRc) {
+/* Compare the columns of table zName (PRAGMA table_xinfo) with those of
+** the engine's table k; *pzWhy says the first difference (NULL: none). */
+static int shapeDiff(sqlite3 *db, const char *zName, int k, char **pzWhy) {
   const char *const *az = aBkTable[k].azCol;
-  const char *zTab = (const char *)sqlite3_column_text(st, 0);
-  char *zTabCopy = sqlite3_mprintf("%s", zTab ? zTab : "");
-  int n = 0, nWant = 0, rc = SQLITE_ROW;
+  sqlite3_stmt *st = 0;
+  char *zSql = sqlite3_mprintf("PRAGMA main.table_xinfo(\"%w\")", zName);
+  int n = 0, nWant = 0, rc;
   *pzWhy = 0;
-  if (zTabCopy == 0) return SQLITE_NOMEM;
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(db, zSql, -1, &st, 0);
+  sqlite3_free(zSql);
+  if (rc) return rc;
   while (az[nWant]) nWant++;
-  for (; rc == SQLITE_ROW; rc = sqlite3_step(st), n++) {
-    const char *zNow = (const char *)sqlite3_column_text(st, 0);
-    char *zCol;
-    if (zNow == 0 || sqlite3_stricmp(zNow, zTabCopy) != 0) break;
-    if (*pzWhy) continue;
-    zCol = colDesc(st, 2);
+  while (*pzWhy == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    char *zCol = colDesc(st);
     if (zCol == 0) {
-      sqlite3_free(zTabCopy);
-      return SQLITE_NOMEM;
+      rc = SQLITE_NOMEM;
+      break;
     }
     if (n >= nWant) {
       *pzWhy = sqlite3_mprintf("it has a column %d, '%s'; the engine's has %d "
@@ -406,64 +403,65 @@ static int shapeDiff(sqlite3_stmt *st, int k, char **pzWhy, int *pRc) {
                                n + 1, zCol, az[n]);
     }
     sqlite3_free(zCol);
+    n++;
   }
-  if (*pzWhy == 0 && n < nWant && n != aBkTable[k].nOld) {
+  if (rc == SQLITE_ROW || rc == SQLITE_DONE) rc = SQLITE_OK;
+  sqlite3_finalize(st);
+  if (rc == SQLITE_OK && *pzWhy == 0 && n < nWant && n != aBkTable[k].nOld) {
     *pzWhy = sqlite3_mprintf("it has %d column%s where the engine's has %d",
                              n, n == 1 ? "" : "s", nWant);
   }
-  sqlite3_free(zTabCopy);
-  *pRc = rc;
-  return SQLITE_OK;
+  return rc;
+}
+
+/* Is main's object zName (a table or view, bView) the engine's table k?
+** *pzWhy NULL when so, else how it differs. */
+static int isOurs(sqlite3 *db, const char *zName, int bView, int k,
+                  char **pzWhy) {
+  int rc, bOurs = 0;
+  if (bView) {
+    *pzWhy = sqlite3_mprintf("it is a view");
+    return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  rc = shapeDiff(db, zName, k, pzWhy);
+  if (rc || *pzWhy || aBkTable[k].m != MIG_BK_LOCK) return rc;
+  rc = lockRowsOurs(db, zName, &bOurs);
+  if (rc == SQLITE_OK && !bOurs) {
+    *pzWhy = sqlite3_mprintf("its columns are the engine's but its rows are "
+                             "not the one lock row the engine writes");
+    if (*pzWhy == 0) rc = SQLITE_NOMEM;
+  }
+  return rc;
 }
 
 /* Which of the engine's tables main holds: see internal.h. */
 int migBookkeepingCheck(sqlite3 *db, const char *zWho, unsigned *pmHas,
                         char **pzErr) {
   sqlite3_stmt *st = 0;
-  int rc, rcStep;
+  int rc, rcStep = SQLITE_DONE;
   *pmHas = 0;
   rc = sqlite3_prepare_v2(
       db,
-      "SELECT m.name, m.type, x.name, x.type, x.\"notnull\", x.pk, x.hidden "
-      "FROM main.sqlite_master AS m, pragma_table_xinfo(m.name, 'main') AS x "
-      "WHERE m.type IN ('table', 'view') AND m.name COLLATE NOCASE IN "
-      "('migrate_version', 'migrate_log', 'migrate_scripts', 'migrate_lock') "
-      "ORDER BY m.name, x.cid",
+      "SELECT name, type = 'view' FROM main.sqlite_master WHERE type IN "
+      "('table', 'view') AND name COLLATE NOCASE IN ('migrate_version', "
+      "'migrate_log', 'migrate_scripts', 'migrate_lock')",
       -1, &st, 0);
   if (rc) {
     return migSetError(pzErr, rc, "%s: cannot read the schema: %s", zWho,
                        sqlite3_errmsg(db));
   }
-  rcStep = sqlite3_step(st);
-  while (rcStep == SQLITE_ROW && rc == SQLITE_OK) {
+  while (rc == SQLITE_OK && (rcStep = sqlite3_step(st)) == SQLITE_ROW) {
     const char *zName = (const char *)sqlite3_column_text(st, 0);
-    int bView = sqlite3_strnicmp((const char *)sqlite3_column_text(st, 1),
-                                 "view", 5) == 0;
-    char *zName2 = sqlite3_mprintf("%s", zName ? zName : "");
     char *zWhy = 0;
-    int k;
-    if (zName2 == 0) {
+    int k = 0;
+    if (zName == 0) {
       rc = SQLITE_NOMEM;
       break;
     }
-    for (k = 0; k < BK_NTABLE; k++) {
-      if (sqlite3_stricmp(zName2, aBkTable[k].zName) == 0) break;
-    }
-    rc = k < BK_NTABLE ? shapeDiff(st, k, &zWhy, &rcStep) : SQLITE_ERROR;
-    if (rc == SQLITE_OK && bView) {
-      sqlite3_free(zWhy);
-      zWhy = sqlite3_mprintf("it is a view");
-    }
-    if (rc == SQLITE_OK && zWhy == 0 && aBkTable[k].m == MIG_BK_LOCK) {
-      int bOurs = 0;
-      rc = lockRowsOurs(db, zName2, &bOurs);
-      if (rc == SQLITE_OK && !bOurs) {
-        zWhy = sqlite3_mprintf("its columns are the engine's but its rows are "
-                               "not the one lock row the engine writes");
-      }
-    }
+    while (k < BK_NTABLE - 1 && sqlite3_stricmp(zName, aBkTable[k].zName)) k++;
+    rc = isOurs(db, zName, sqlite3_column_int(st, 1), k, &zWhy);
     if (rc == SQLITE_OK && zWhy) {
-      rc = foreignTable(zWho, zName2, bView, zWhy, pzErr);
+      rc = foreignTable(zWho, zName, sqlite3_column_int(st, 1), zWhy, pzErr);
     } else if (rc == SQLITE_OK) {
       *pmHas |= aBkTable[k].m;
     } else if (rc != SQLITE_NOMEM) {
@@ -471,12 +469,11 @@ int migBookkeepingCheck(sqlite3 *db, const char *zWho, unsigned *pmHas,
                   sqlite3_errmsg(db));
     }
     sqlite3_free(zWhy);
-    sqlite3_free(zName2);
   }
-  sqlite3_finalize(st);
   if (rc == SQLITE_OK && rcStep != SQLITE_DONE) {
     rc = migSetError(pzErr, rcStep, "%s: cannot read the schema: %s", zWho,
                      sqlite3_errmsg(db));
   }
+  sqlite3_finalize(st);
   return rc;
 }

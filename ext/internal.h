@@ -229,6 +229,11 @@ struct migrate_bundle {
 ** revisions already loaded.  i < 0 loads every revision.  SQLITE_CORRUPT
 ** with a message naming the script when the bundle's text is damaged. */
 int migBundleLoad(migrate_bundle *, int i, char **pzErr);
+/* Check revision i's statements (migScriptCheckStatements) once per bundle:
+** a decoded bundle remembers the success under its mutex, so later runs
+** with the same bundle (the embedded one, a connection's cached one) skip
+** it.  Revision i must be loaded. */
+int migBundleCheckStatements(migrate_bundle *, int i, char **pzErr);
 
 /* migrate_bundle_encode() with a zlib level (1 fast .. 9 small). */
 int migBundleEncodeLevel(migrate_bundle *, int level, unsigned char **paOut,
