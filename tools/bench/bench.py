@@ -544,7 +544,7 @@ class Bench:
             r = dict(kv.split("=", 1) for kv in p.stdout.split())
             irs = {}
             if n == 12 or n in self.a.ir_sizes:
-                for mode in ("raw", "to", "first", "later"):
+                for mode in ("raw", "to", "held", "first", "later"):
                     self.log("fixtures: N=%d callgrind %s" % (n, mode))
                     irs[mode] = self.fixture_ir(bundle, mode)
             self.fixtures.append((label, n, r, irs))
@@ -733,43 +733,64 @@ class Bench:
               "of every upgrade section in one transaction; migrate_to = "
               "decode the bundle bytes + `migrate_run(\"head\")` (what "
               "`migrate_to('head', bundle)` costs on a new connection); "
+              "held = `migrate_run(\"head\")` with one bundle opened once "
+              "for the process (what `migrate_to('head')` with the embedded "
+              "bundle costs on a new connection); "
               "fixture first = `migrate_fixture()` with an empty cache (builds"
               " the template); fixture later = with the template cached.  "
               "Best / median ms; ratios of the medians to raw.  "
               "Instructions: callgrind, one call (runs of 3 and 1 calls, "
               "difference halved).")
             w("")
-            w("| history | N | raw ms | migrate_to ms | fixture first ms | "
-              "fixture later ms | later / raw | first / migrate_to | "
-              "migrate_to / raw |")
-            w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+            w("| history | N | raw ms | migrate_to ms | held ms | fixture "
+              "first ms | fixture later ms | later / raw | first / "
+              "migrate_to | migrate_to / raw | held / raw |")
+            w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
             for label, n, r, irs in self.fixtures:
                 med = {k: float(r[k + "_median"])
-                       for k in ("raw", "to", "first", "later")}
+                       for k in ("raw", "to", "held", "first", "later")}
                 w("| %s | %d | %s / %s | %s / %s | %s / %s | %s / %s | "
-                  "**%.4f** | **%.2f** | **%.2f** |" %
+                  "%s / %s | **%.4f** | **%.2f** | **%.2f** | **%.2f** |" %
                   (label, n, r["raw_best"], r["raw_median"], r["to_best"],
-                   r["to_median"], r["first_best"], r["first_median"],
+                   r["to_median"], r["held_best"], r["held_median"],
+                   r["first_best"], r["first_median"],
                    r["later_best"], r["later_median"],
                    med["later"] / med["raw"], med["first"] / med["to"],
-                   med["to"] / med["raw"]))
+                   med["to"] / med["raw"], med["held"] / med["raw"]))
             w("")
             if any(irs for _l, _n, _r, irs in self.fixtures):
-                w("| history | N | raw instr. | migrate_to instr. | fixture "
-                  "first instr. | fixture later instr. | later / raw | "
-                  "first / migrate_to | migrate_to / raw |")
-                w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+                w("| history | N | raw instr. | migrate_to instr. | held "
+                  "instr. | fixture first instr. | fixture later instr. | "
+                  "later / raw | first / migrate_to | migrate_to / raw | "
+                  "held / raw |")
+                w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
                 for label, n, r, irs in self.fixtures:
                     if not irs:
                         continue
-                    w("| %s | %d | %d | %d | %d | %d | %.4f | %.2f | %.2f |" %
-                      (label, n, irs["raw"], irs["to"], irs["first"],
-                       irs["later"], irs["later"] / irs["raw"],
-                       irs["first"] / irs["to"], irs["to"] / irs["raw"]))
+                    w("| %s | %d | %d | %d | %d | %d | %d | %.4f | %.2f | "
+                      "%.2f | %.2f |" %
+                      (label, n, irs["raw"], irs["to"], irs["held"],
+                       irs["first"], irs["later"], irs["later"] / irs["raw"],
+                       irs["first"] / irs["to"], irs["to"] / irs["raw"],
+                       irs["held"] / irs["raw"]))
                 w("")
             w("Targets (issue #16): fixture later / raw <= 0.01 at N = 1000; "
-              "fixture first / migrate_to <= 1.1; migrate_to / raw <= 1.2 on "
-              "the example.")
+              "fixture first / migrate_to <= 1.1; the slow path / raw <= 1.2 "
+              "on the example (held: the bundle decoded once, as the "
+              "embedded one is; migrate_to also decodes the bundle bytes "
+              "every call).")
+            for label, n, _r, irs in self.fixtures:
+                if n == 12 and irs:
+                    for what, ratio, limit in (
+                            ("fixture first / migrate_to",
+                             irs["first"] / irs["to"], 1.1),
+                            ("held / raw", irs["held"] / irs["raw"], 1.2),
+                            ("migrate_to / raw", irs["to"] / irs["raw"],
+                             1.2)):
+                        w("- %s on the example (instructions): %.3f, target "
+                          "<= %.1f: %s" % (what, ratio, limit,
+                                           "met" if ratio <= limit
+                                           else "**missed**"))
             w("")
         w("### Targets (issue #6)")
         w("")
