@@ -643,9 +643,9 @@ typedef struct LockRow {
   long long pid;
   char zRev[MIG_MAX_ID + 1];
   char zSince[40];
-  char zBoot[40];      /* "" when not recorded */
-  long long iStarted;  /* -1 when not recorded */
-  const char *zStale;  /* why the owner is gone, or NULL: it lives */
+  char zBoot[40];     /* "" when not recorded */
+  long long iStarted; /* -1 when not recorded */
+  const char *zStale; /* why the owner is gone, or NULL: it lives */
 } LockRow;
 
 /* This machine's boot id into z (Linux); "" where there is none. */
@@ -690,9 +690,8 @@ static void lockOwnerGone(LockRow *r) {
     r->zStale = "the machine has restarted since";
     return;
   }
-  if (r->pid <= 0 ||
-      (r->pid != (long long)getpid() && kill((pid_t)r->pid, 0) != 0 &&
-       errno != EPERM)) {
+  if (r->pid <= 0 || (r->pid != (long long)getpid() &&
+                      kill((pid_t)r->pid, 0) != 0 && errno != EPERM)) {
     r->zStale = "that process has ended";
     return;
   }
@@ -924,9 +923,10 @@ static int checkTables(Run *p) {
 static int lockBusy(Run *p, const LockRow *r) {
   const char *zFile = sqlite3_db_filename(p->e.db, "main");
   char *zShell = zFile && zFile[0] && strchr(zFile, '\'') == 0
-                     ? sqlite3_mprintf(" (in a shell: sqlite3 '%s' "
-                                       "'DROP TABLE main.migrate_lock;')",
-                                       zFile)
+                     ? sqlite3_mprintf(
+                           " (in a shell: sqlite3 '%s' "
+                           "'DROP TABLE main.migrate_lock;')",
+                           zFile)
                      : sqlite3_mprintf("%s", "");
   int rc;
   if (zShell == 0) return SQLITE_NOMEM;

@@ -297,18 +297,26 @@ int migrate_current(sqlite3 *db, char **pzVersion, char **pzErr) {
 static const char *const azVersionCols[] = {
     "version_num TEXT NOT NULL PRIMARY KEY", 0};
 static const char *const azLogCols[] = {
-    "id INTEGER PRIMARY KEY", "revision TEXT",  "direction TEXT NOT NULL",
-    "version_before TEXT",    "version_after TEXT", "checksum TEXT",
-    "started_at TEXT NOT NULL", "duration_ms REAL", 0};
+    "id INTEGER PRIMARY KEY",   "revision TEXT",      "direction TEXT NOT NULL",
+    "version_before TEXT",      "version_after TEXT", "checksum TEXT",
+    "started_at TEXT NOT NULL", "duration_ms REAL",   0};
 static const char *const azScriptsCols[] = {
-    "revision TEXT NOT NULL PRIMARY KEY", "file TEXT NOT NULL",
-    "parents TEXT NOT NULL",              "depends_on TEXT NOT NULL",
-    "message TEXT NOT NULL",              "checksum TEXT NOT NULL",
-    "downgrade_sql TEXT",                 "transaction_none INTEGER NOT NULL",
+    "revision TEXT NOT NULL PRIMARY KEY",
+    "file TEXT NOT NULL",
+    "parents TEXT NOT NULL",
+    "depends_on TEXT NOT NULL",
+    "message TEXT NOT NULL",
+    "checksum TEXT NOT NULL",
+    "downgrade_sql TEXT",
+    "transaction_none INTEGER NOT NULL",
     0};
-static const char *const azLockCols[] = {
-    "id INTEGER PRIMARY KEY", "pid INTEGER NOT NULL", "revision TEXT NOT NULL",
-    "since TEXT NOT NULL", "boot_id TEXT", "started INTEGER", 0};
+static const char *const azLockCols[] = {"id INTEGER PRIMARY KEY",
+                                         "pid INTEGER NOT NULL",
+                                         "revision TEXT NOT NULL",
+                                         "since TEXT NOT NULL",
+                                         "boot_id TEXT",
+                                         "started INTEGER",
+                                         0};
 
 /* nOld: a table with only the first nOld columns is the engine's too (a
 ** migrate_lock written before boot_id and started were kept). */
@@ -395,9 +403,10 @@ static int shapeDiff(sqlite3 *db, const char *zName, int k, char **pzWhy) {
       break;
     }
     if (n >= nWant) {
-      *pzWhy = sqlite3_mprintf("it has a column %d, '%s'; the engine's has %d "
-                               "columns",
-                               n + 1, zCol, nWant);
+      *pzWhy = sqlite3_mprintf(
+          "it has a column %d, '%s'; the engine's has %d "
+          "columns",
+          n + 1, zCol, nWant);
     } else if (sqlite3_stricmp(zCol, az[n]) != 0) {
       *pzWhy = sqlite3_mprintf("column %d is '%s' where the engine's is '%s'",
                                n + 1, zCol, az[n]);
@@ -408,8 +417,8 @@ static int shapeDiff(sqlite3 *db, const char *zName, int k, char **pzWhy) {
   if (rc == SQLITE_ROW || rc == SQLITE_DONE) rc = SQLITE_OK;
   sqlite3_finalize(st);
   if (rc == SQLITE_OK && *pzWhy == 0 && n < nWant && n != aBkTable[k].nOld) {
-    *pzWhy = sqlite3_mprintf("it has %d column%s where the engine's has %d",
-                             n, n == 1 ? "" : "s", nWant);
+    *pzWhy = sqlite3_mprintf("it has %d column%s where the engine's has %d", n,
+                             n == 1 ? "" : "s", nWant);
   }
   return rc;
 }
@@ -427,8 +436,9 @@ static int isOurs(sqlite3 *db, const char *zName, int bView, int k,
   if (rc || *pzWhy || aBkTable[k].m != MIG_BK_LOCK) return rc;
   rc = lockRowsOurs(db, zName, &bOurs);
   if (rc == SQLITE_OK && !bOurs) {
-    *pzWhy = sqlite3_mprintf("its columns are the engine's but its rows are "
-                             "not the one lock row the engine writes");
+    *pzWhy = sqlite3_mprintf(
+        "its columns are the engine's but its rows are "
+        "not the one lock row the engine writes");
     if (*pzWhy == 0) rc = SQLITE_NOMEM;
   }
   return rc;

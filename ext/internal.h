@@ -509,9 +509,9 @@ int migTableExists(sqlite3 *db, const char *zName, int *pExists);
 ** "zWho: the table main.X was not created by sqlite-migrate (...)", before
 ** anything changes. */
 #define MIG_BK_VERSION 0x01u
-#define MIG_BK_LOG 0x02u
+#define MIG_BK_LOG     0x02u
 #define MIG_BK_SCRIPTS 0x04u
-#define MIG_BK_LOCK 0x08u
+#define MIG_BK_LOCK    0x08u
 int migBookkeepingCheck(sqlite3 *db, const char *zWho, unsigned *pmHas,
                         char **pzErr);
 
