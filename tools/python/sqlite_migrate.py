@@ -128,6 +128,8 @@ def fresh_database(target="head", database=":memory:", module=None):
     raises as migrate_to would."""
     conn = connect(database, target=None, module=module)
     try:
+        if target is not None and fixture_available():
+            _keep_loaded(module)
         if target is not None:
             if not (fixture_available() and _fixture(conn, target)):
                 migrate(conn, target)
@@ -135,6 +137,21 @@ def fresh_database(target="head", database=":memory:", module=None):
         conn.close()
         raise
     return conn
+
+
+_KEEPERS = {}
+
+
+def _keep_loaded(module):
+    """Keep one idle connection with the module loaded for the rest of the
+    process.  SQLite unloads an extension when the last connection that
+    loaded it closes, and the templates go with it: a test suite that
+    closes each test's database would otherwise build the template again
+    in every test."""
+    path = module or find_module()
+    if path not in _KEEPERS:
+        _KEEPERS[path] = load(sqlite3.connect(":memory:",
+                                              check_same_thread=False), path)
 
 
 def _fixture(conn, target):
