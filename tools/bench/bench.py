@@ -39,6 +39,7 @@ the smaller N and the in-process rows measure).  --case-budget 0 and
 about an hour on a 2-core VM).
 """
 import argparse
+import json
 import os
 import platform
 import re
@@ -194,6 +195,7 @@ class Bench:
         self.decode = os.path.join(self.dir, "decode")
         self.fixture = os.path.join(self.dir, "fixture")
         self.fixtures = []    # (label, n, timings, {mode: instructions})
+        self.helper = None    # Python helper timings (dict) or a reason
         self.shell = a.shell or os.path.join(self.build, "sqlite-migrate")
         self.has_shell = os.access(self.shell, os.X_OK)
         self.rows = []        # main table
@@ -549,6 +551,49 @@ class Bench:
                     irs[mode] = self.fixture_ir(bundle, mode)
             self.fixtures.append((label, n, r, irs))
 
+    # Python through tools/python/sqlite_migrate.py, on the example history
+    # build/migrate.so embeds: a new :memory: connection per call.
+    HELPER_CODE = r"""
+import json, sqlite3, sys, time
+import sqlite_migrate
+rounds = int(sys.argv[1])
+keep = sqlite_migrate.connect(target=None)   # the module stays loaded
+raw = ";\n".join(r[0] for r in keep.execute(
+    "SELECT upgrade_sql FROM migrations"))
+def timed(make):
+    t = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        c = make()
+        t.append((time.perf_counter() - t0) * 1e3)
+        c.close()
+    t.sort()
+    return [round(t[0], 3), round(t[len(t) // 2], 3)]
+def executescript():
+    c = sqlite3.connect(":memory:")
+    c.executescript(raw)
+    return c
+sqlite_migrate.fresh_database().close()      # builds the template
+print(json.dumps({"raw": timed(executescript),
+                  "migrate_to": timed(sqlite_migrate.connect),
+                  "fresh_database": timed(sqlite_migrate.fresh_database),
+                  "fixture": sqlite_migrate.fixture_available()}))
+"""
+
+    def helper_case(self):
+        """fresh_database() against connect() (migrate_to) and a raw
+        executescript, in the Python that loads extensions."""
+        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "tools",
+                                                       "python"),
+                   MIGRATE_SO=self.so)
+        p = subprocess.run(["/usr/bin/python3", "-c", self.HELPER_CODE,
+                            "40"], capture_output=True, text=True, env=env)
+        if p.returncode != 0:
+            self.helper = "not run: " + (p.stderr.strip().splitlines()
+                                         or ["?"])[-1]
+            return
+        self.helper = json.loads(p.stdout)
+
     # -- migrate_rebuild ---------------------------------------------------
 
     def has_rebuild(self):
@@ -774,6 +819,22 @@ class Bench:
                        irs["first"] / irs["to"], irs["to"] / irs["raw"],
                        irs["held"] / irs["raw"]))
                 w("")
+            if isinstance(self.helper, dict):
+                h = self.helper
+                w("Python through the helper (`tools/python/sqlite_migrate.py`"
+                  ", /usr/bin/python3), the example history, a new "
+                  "`:memory:` connection per call, best / median ms of 40: "
+                  "raw executescript %s / %s; `connect()` (load + "
+                  "`migrate_to('head')`) %s / %s; `fresh_database()` %s / %s"
+                  " (%s)." % (h["raw"][0], h["raw"][1], h["migrate_to"][0],
+                              h["migrate_to"][1], h["fresh_database"][0],
+                              h["fresh_database"][1],
+                              "template copies" if h["fixture"] else
+                              "migrate_to: no migrate_fixture here"))
+                w("")
+            elif self.helper:
+                w("Python through the helper: %s." % self.helper)
+                w("")
             w("Targets (issue #16): fixture later / raw <= 0.01 at N = 1000; "
               "fixture first / migrate_to <= 1.1; the slow path / raw <= 1.2 "
               "on the example (held: the bundle decoded once, as the "
@@ -935,6 +996,7 @@ def main():
             b.migrations(n)
         b.decode_sizes()
         b.fixture_cases()
+        b.helper_case()
         if not a.no_rebuild:
             b.rebuild_case()
     except BenchError as e:
