@@ -54,19 +54,18 @@ int migReadVersion(sqlite3 *db, migrate_bundle *b, const char *zFunc,
                    int **paCur, int *pnCur, migrate_bundle **ppAug,
                    char **pzErr) {
   sqlite3_stmt *st = 0;
-  int bExists, rc, n = 0, k;
+  unsigned mHas = 0;
+  int rc, n = 0, k;
   int *a = 0;
   char **azId = 0;
   migrate_bundle *pAug = 0;
   *paCur = 0;
   *pnCur = 0;
   if (ppAug) *ppAug = 0;
-  rc = migTableExists(db, "migrate_version", &bExists);
-  if (rc) {
-    return migSetError(pzErr, rc, "%s: cannot read the schema: %s", zFunc,
-                       sqlite3_errmsg(db));
-  }
-  if (!bExists) return SQLITE_OK;
+  /* tables of the engine's names it did not create are refused here */
+  rc = migBookkeepingCheck(db, zFunc, &mHas, pzErr);
+  if (rc) return rc;
+  if (!(mHas & MIG_BK_VERSION)) return SQLITE_OK;
   rc = sqlite3_prepare_v2(db, "SELECT version_num FROM main.migrate_version",
                           -1, &st, 0);
   if (rc) {
@@ -247,15 +246,13 @@ int migVerifyChecksums(sqlite3 *db, migrate_bundle *b, const MigBits *aApplied,
 /* Current heads, comma-separated and sorted: see migrate.h. */
 int migrate_current(sqlite3 *db, char **pzVersion, char **pzErr) {
   sqlite3_stmt *st = 0;
-  int bExists, rc;
+  unsigned mHas = 0;
+  int rc;
   MigStr s = {0};
   int n = 0;
   *pzVersion = 0;
-  rc = migTableExists(db, "migrate_version", &bExists);
-  if (rc || !bExists) {
-    if (rc) migSetError(pzErr, rc, "%s", sqlite3_errmsg(db));
-    return rc;
-  }
+  rc = migBookkeepingCheck(db, "migrate_current()", &mHas, pzErr);
+  if (rc || !(mHas & MIG_BK_VERSION)) return rc;
   rc = sqlite3_prepare_v2(
       db, "SELECT version_num FROM main.migrate_version ORDER BY 1", -1, &st,
       0);

@@ -627,6 +627,22 @@ class ForeignTablesOfTheEngineNames(Base):
         # the engine creates the table with its row and drops both together
         self.refused(self.LOCK, "migrate_lock", self.NOT_OURS)
 
+    def test_readers_refuse_too(self):
+        # migrate_current() and migrate_check() read migrate_version
+        self.conn.executescript("CREATE TABLE migrate_version(v TEXT);"
+                                "INSERT INTO migrate_version VALUES ('x');")
+        before = list(self.conn.iterdump())
+        why = ("the table main.migrate_version was not created by "
+               "sqlite-migrate (column 1 is 'v TEXT' where the engine's is "
+               "'version_num TEXT NOT NULL PRIMARY KEY')"
+               + self.TAIL % "migrate_version")
+        for call, who in (("migrate_current()", "migrate_current()"),
+                          ("migrate_check()", "migrate_check")):
+            with self.assertRaises(sqlite3.OperationalError) as cm:
+                self.conn.execute("SELECT " + call)
+            self.assertEqual(str(cm.exception), "%s: %s" % (who, why))
+        self.assertEqual(list(self.conn.iterdump()), before)
+
     def test_a_view(self):
         folder = self.two_revisions()
         self.conn.execute("CREATE VIEW migrate_log AS SELECT 1 AS id")
