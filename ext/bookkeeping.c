@@ -7,6 +7,8 @@
 **     char *zVersion;
 **     migrate_current(db, &zVersion, &zErr);   // "4e92a7c0b6d1" or NULL
 **     migReadVersion(db, b, "migrate_to('head')", &aCur, &nCur, &pAug, &zErr);
+**     migBookkeepingCheck(db, "migrate_to('head')", &mHas, &zErr);
+**                              // refuses look-alike tables it did not create
 **
 ** The tables (created on the first change, by migBookkeepingSql):
 **

@@ -478,7 +478,8 @@ int migBundleFromValue(sqlite3_value *, const char *zExample,
 ** revisions the database stores (migrate_scripts) when ppAug is not NULL:
 ** then *ppAug is set to an augmented bundle (caller frees, before b) and the
 ** indices refer to it.  A head known to neither is MIG_UNKNOWN_HEAD with a
-** message naming it. */
+** message naming it.  Tables of the engine's names that it did not create
+** are refused first (migBookkeepingCheck, zFunc naming the call). */
 int migReadVersion(sqlite3 *db, migrate_bundle *b, const char *zFunc,
                    int **paCur, int *pnCur, migrate_bundle **ppAug,
                    char **pzErr);
