@@ -158,7 +158,9 @@ static int emitBk(Emitter *e, int eStmt, const BkArg *aArg, int nArg,
           rc = sqlite3_bind_null(st, i + 1);
           break;
         case A_TEXT:
-          rc = sqlite3_bind_text(st, i + 1, aArg[i].z, -1, SQLITE_TRANSIENT);
+          /* static: the value outlives the step; every parameter is bound
+          ** again before the next one */
+          rc = sqlite3_bind_text(st, i + 1, aArg[i].z, -1, SQLITE_STATIC);
           break;
         case A_INT:
           rc = sqlite3_bind_int64(st, i + 1, aArg[i].i);
@@ -167,7 +169,7 @@ static int emitBk(Emitter *e, int eStmt, const BkArg *aArg, int nArg,
           rc = sqlite3_bind_double(st, i + 1, aArg[i].r);
           break;
         default:
-          rc = sqlite3_bind_text(st, i + 1, e->zNow, -1, SQLITE_TRANSIENT);
+          rc = sqlite3_bind_text(st, i + 1, e->zNow, -1, SQLITE_STATIC);
           break;
       }
     }
@@ -192,7 +194,6 @@ static int emitBk(Emitter *e, int eStmt, const BkArg *aArg, int nArg,
                        e->zBkFailed);
     }
     sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
     return rc;
   }
 }
@@ -239,6 +240,12 @@ static char *stmtExcerpt(const char *z) {
   return migStrFinish(&s);
 }
 
+/* Does the statement at z (blanks and comments first) start with PRAGMA? */
+static int isPragma(const char *z) {
+  z += migSqlSkipSpace(z, 0);
+  return sqlite3_strnicmp(z, "PRAGMA", 6) == 0;
+}
+
 /* Run one section of a revision.  On failure *pzErr says which statement
 ** (file:line) and SQLite's message; the caller adds the revision. */
 static int emitSection(Emitter *e, const migrate_revision *r, int bUp,
@@ -258,7 +265,7 @@ static int emitSection(Emitter *e, const migrate_revision *r, int bUp,
     sqlite3_stmt *st = 0;
     const char *zTail = 0;
     rc = sqlite3_prepare_v2(e->db, z, -1, &st, &zTail);
-    if (rc == SQLITE_OK && st &&
+    if (rc == SQLITE_OK && st && isPragma(z) &&
         (sqlite3_strlike("%recursive_triggers%", sqlite3_sql(st), 0) == 0 ||
          sqlite3_strlike("%defer_foreign_keys%", sqlite3_sql(st), 0) == 0)) {
       e->txn.bPragma = 1; /* settings to check when the call ends */
@@ -342,7 +349,10 @@ typedef struct Run {
                          ** transaction and is not recorded yet, or -1 */
   int bToldKept;  /* *pzErr says what stays (keptNote) */
   int bLocked;    /* this run holds migrate_lock */
+  unsigned mBk;   /* the engine's tables main holds (MIG_BK_*) */
   int bDone;      /* the last step committed the run */
+  time_t tSec;    /* nowIso(): the second zSec holds */
+  char zSec[24];  /* nowIso(): "YYYY-MM-DDTHH:MM:SS" of tSec */
 } Run;
 
 static int cmpStr(const void *a, const void *b) {
@@ -383,15 +393,19 @@ static char *headString(Run *p, int *pRc) {
   }
 }
 
-/* Current UTC time as ISO-8601 with milliseconds. */
-static void nowIso(char *z, size_t n) {
+/* Current UTC time as ISO-8601 with milliseconds into z (32 bytes or
+** more).  *pSec/zSec remember the last second formatted, so steps within
+** one second format only the milliseconds. */
+static void nowIso(char *z, size_t n, time_t *pSec, char *zSec) {
   struct timespec ts;
-  struct tm tm;
   clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  snprintf(z, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-           (int)(ts.tv_nsec / 1000000));
+  if (zSec[0] == 0 || ts.tv_sec != *pSec) {
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    if (strftime(zSec, 24, "%Y-%m-%dT%H:%M:%S", &tm) == 0) zSec[0] = 0;
+    *pSec = ts.tv_sec;
+  }
+  snprintf(z, n, "%s.%03dZ", zSec, (int)(ts.tv_nsec / 1000000));
 }
 
 static double monoMs(void) {
@@ -681,77 +695,175 @@ static void keptAt(Run *p, int nKept) {
 ** running the same revision, a row in migrate_lock is committed with the
 ** steps before it and deleted with its bookkeeping.  A run that finds the
 ** row waits (within the connection's busy timeout) while the owner lives;
-** a row whose process is gone is a crash left over and is taken over.  The
+** a row whose owner is gone is a crash left over and is taken over.  The
 ** table exists only while the lock is held.
+**
+** Who owns it: beside the pid, the row keeps the machine's boot id
+** (/proc/sys/kernel/random/boot_id) and the owner's start time (field 22
+** of /proc/PID/stat, clock ticks since boot), so that after a reboot, or
+** when the pid now belongs to another process, the lock is known to be
+** stale.  Where /proc gives neither (not Linux), or in a row written before
+** these columns existed, the pid alone decides, as before.  A take-over is
+** reported through sqlite3_log() (SQLITE_WARNING).
 */
 static const char zLockSchemaSql[] =
     "CREATE TABLE IF NOT EXISTS main.migrate_lock(\n"
     "  id INTEGER PRIMARY KEY CHECK (id = 1),\n"
     "  pid INTEGER NOT NULL,\n"
     "  revision TEXT NOT NULL,\n"
-    "  since TEXT NOT NULL\n"
+    "  since TEXT NOT NULL,\n"
+    "  boot_id TEXT,\n"
+    "  started INTEGER\n"
     ")";
 
 static atomic_int nLockHeld = 0; /* runs in this process holding the lock */
 
-/* In the current transaction: is a Transaction: none revision of another
-** run still under way?  *pbHeld 1 with its pid/revision/start when so; a
-** row left by a process that is gone is deleted (taken over). */
-static int lockCheck(sqlite3 *db, int *pbHeld, long long *pPid, char *zRev,
-                     size_t nRev, char *zSince, size_t nSince) {
+/* The lock row as read by lockCheck. */
+typedef struct LockRow {
+  long long pid;
+  char zRev[MIG_MAX_ID + 1];
+  char zSince[40];
+  char zBoot[40];     /* "" when not recorded */
+  long long iStarted; /* -1 when not recorded */
+  const char *zStale; /* why the owner is gone, or NULL: it lives */
+} LockRow;
+
+/* This machine's boot id into z (Linux); "" where there is none. */
+static void bootId(char *z, size_t n) {
+  FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+  z[0] = 0;
+  if (f == 0) return;
+  if (fgets(z, (int)n, f) == 0) z[0] = 0;
+  fclose(f);
+  z[strcspn(z, "\n")] = 0;
+}
+
+/* Start time of process pid in clock ticks since boot (field 22 of
+** /proc/PID/stat, counted after the ")" that ends field 2); -1 unknown. */
+static long long procStarted(long long pid) {
+  char zPath[64], zBuf[1024];
+  const char *z;
+  size_t n;
+  int iField;
+  FILE *f;
+  snprintf(zPath, sizeof(zPath), "/proc/%lld/stat", pid);
+  f = fopen(zPath, "r");
+  if (f == 0) return -1;
+  n = fread(zBuf, 1, sizeof(zBuf) - 1, f);
+  fclose(f);
+  zBuf[n] = 0;
+  z = strrchr(zBuf, ')');
+  if (z == 0) return -1;
+  for (iField = 2; iField < 22 && z; iField++) {
+    z = strchr(z + 1, ' ');
+  }
+  return z ? strtoll(z + 1, 0, 10) : -1;
+}
+
+/* Is the owner of row r gone?  Sets r->zStale to why, or NULL. */
+static void lockOwnerGone(LockRow *r) {
+  char zBoot[40];
+  long long iStarted = -1;
+  r->zStale = 0;
+  bootId(zBoot, sizeof(zBoot));
+  if (r->zBoot[0] && zBoot[0] && strcmp(r->zBoot, zBoot) != 0) {
+    r->zStale = "the machine has restarted since";
+    return;
+  }
+  if (r->pid <= 0 || (r->pid != (long long)getpid() &&
+                      kill((pid_t)r->pid, 0) != 0 && errno != EPERM)) {
+    r->zStale = "that process has ended";
+    return;
+  }
+  if (r->iStarted >= 0) iStarted = procStarted(r->pid);
+  if (iStarted >= 0 && iStarted != r->iStarted) {
+    r->zStale = "that pid now belongs to another process";
+    return;
+  }
+  if (r->pid == (long long)getpid() && atomic_load(&nLockHeld) == 0) {
+    r->zStale = "this process holds no lock";
+  }
+}
+
+/* In the current transaction, migrate_lock being the engine's (checked by
+** migBookkeepingCheck): is a Transaction: none revision of another run
+** still under way?  *pbHeld 1 when so, r says whose; a row whose owner is
+** gone is deleted (taken over) and zWho's take-over is logged. */
+static int lockCheck(sqlite3 *db, const char *zWho, int *pbHeld, LockRow *r) {
   sqlite3_stmt *st;
-  int bExists, rc;
+  int rc;
   *pbHeld = 0;
-  rc = migTableExists(db, "migrate_lock", &bExists);
-  if (rc || !bExists) return rc;
-  rc = sqlite3_prepare_v2(
-      db, "SELECT pid, revision, since FROM main.migrate_lock WHERE id = 1", -1,
-      &st, 0);
+  memset(r, 0, sizeof(*r));
+  r->iStarted = -1;
+  /* SELECT *: a lock written before boot_id and started has 4 columns */
+  rc = sqlite3_prepare_v2(db, "SELECT * FROM main.migrate_lock WHERE id = 1",
+                          -1, &st, 0);
   if (rc) return rc;
   rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) {
-    long long pid = sqlite3_column_int64(st, 0);
-    int bAlive;
-    snprintf(zRev, nRev, "%s", (const char *)sqlite3_column_text(st, 1));
-    snprintf(zSince, nSince, "%s", (const char *)sqlite3_column_text(st, 2));
-    if (pid == (long long)getpid()) {
-      bAlive = atomic_load(&nLockHeld) > 0;
-    } else {
-      bAlive = pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+    r->pid = sqlite3_column_int64(st, 1);
+    snprintf(r->zRev, sizeof(r->zRev), "%s",
+             (const char *)sqlite3_column_text(st, 2));
+    snprintf(r->zSince, sizeof(r->zSince), "%s",
+             (const char *)sqlite3_column_text(st, 3));
+    if (sqlite3_column_count(st) >= 6) {
+      const char *zB = (const char *)sqlite3_column_text(st, 4);
+      snprintf(r->zBoot, sizeof(r->zBoot), "%s", zB ? zB : "");
+      if (sqlite3_column_type(st, 5) == SQLITE_INTEGER) {
+        r->iStarted = sqlite3_column_int64(st, 5);
+      }
     }
-    *pPid = pid;
+    lockOwnerGone(r);
+    *pbHeld = r->zStale == 0;
     rc = SQLITE_OK;
-    if (bAlive) {
-      *pbHeld = 1;
-    }
   } else if (rc == SQLITE_DONE) {
     rc = SQLITE_OK;
   }
   sqlite3_finalize(st);
   if (rc == SQLITE_OK && !*pbHeld) {
-    /* a crash left it (or it is empty): take it over */
+    /* a crash left it: take it over */
     rc = sqlite3_exec(db, "DROP TABLE main.migrate_lock", 0, 0, 0);
+    if (rc == SQLITE_OK) {
+      sqlite3_log(SQLITE_WARNING,
+                  "%s: took over migrate_lock left by process %lld (revision "
+                  "%s, since %s): %s; that revision may have run partly",
+                  zWho, r->pid, r->zRev, r->zSince, r->zStale);
+    }
   }
   return rc;
 }
 
 /* Take the lock for revision zRev (inside the transaction about to be
-** committed). */
+** committed): this process's pid, the boot id and its start time. */
 static int lockTake(sqlite3 *db, const char *zRev, const char *zNow,
                     char **pzErr) {
   sqlite3_stmt *st = 0;
+  char zBoot[40];
+  long long iStarted = procStarted((long long)getpid());
   int rc = sqlite3_exec(db, zLockSchemaSql, 0, 0, 0);
+  bootId(zBoot, sizeof(zBoot));
   if (rc == SQLITE_OK) {
     rc = sqlite3_prepare_v2(db,
                             "INSERT OR REPLACE INTO main.migrate_lock(id, "
-                            "pid, revision, since) VALUES (1, ?, ?, ?)",
+                            "pid, revision, since, boot_id, started) "
+                            "VALUES (1, ?, ?, ?, ?, ?)",
                             -1, &st, 0);
   }
   if (rc == SQLITE_OK) {
-    sqlite3_bind_int64(st, 1, (long long)getpid());
-    sqlite3_bind_text(st, 2, zRev, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, zNow, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+    rc = sqlite3_bind_int64(st, 1, (long long)getpid());
+    if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 2, zRev, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 3, zNow, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK) {
+      rc = zBoot[0] ? sqlite3_bind_text(st, 4, zBoot, -1, SQLITE_STATIC)
+                    : sqlite3_bind_null(st, 4);
+    }
+    if (rc == SQLITE_OK) {
+      rc = iStarted >= 0 ? sqlite3_bind_int64(st, 5, iStarted)
+                         : sqlite3_bind_null(st, 5);
+    }
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+    }
   }
   sqlite3_finalize(st);
   if (rc) {
@@ -760,6 +872,15 @@ static int lockTake(sqlite3 *db, const char *zRev, const char *zNow,
   }
   atomic_fetch_add(&nLockHeld, 1);
   return SQLITE_OK;
+}
+
+/* Does a Transaction: none revision on db need the run lock?  Not when
+** main has no file (":memory:", a temp database): no other connection can
+** see it, so nobody else can run the revision (a shared-cache in-memory
+** database is the exception this leaves open: see README.md, Safety). */
+static int lockNeeded(sqlite3 *db) {
+  const char *zFile = sqlite3_db_filename(db, "main");
+  return zFile && zFile[0];
 }
 
 /* Give the lock back (inside a transaction): the table exists only while
@@ -909,43 +1030,88 @@ static int emitOpen(Run *p) {
   return SQLITE_OK;
 }
 
+/* Reading the database: refuse tables of the engine's names that it did
+** not create, and note which of its tables main holds (p->mBk). */
+static int checkTables(Run *p) {
+  char *zWho;
+  int rc;
+  if (p->zFrom || p->e.db == 0) return SQLITE_OK;
+  zWho = sqlite3_mprintf("%s('%s')", p->opt->zFunc, p->zTarget);
+  if (zWho == 0) return SQLITE_NOMEM;
+  rc = migBookkeepingCheck(p->e.db, zWho, &p->mBk, p->pzErr);
+  sqlite3_free(zWho);
+  return rc;
+}
+
+/* The refusal while a live owner holds migrate_lock r: who, and how to
+** clear a lock the user knows is stale (the SQL, and the shell command for
+** a file whose name needs no quoting beyond '...'). */
+static int lockBusy(Run *p, const LockRow *r) {
+  const char *zFile = sqlite3_db_filename(p->e.db, "main");
+  char *zShell = zFile && zFile[0] && strchr(zFile, '\'') == 0
+                     ? sqlite3_mprintf(
+                           " (in a shell: sqlite3 '%s' "
+                           "'DROP TABLE main.migrate_lock;')",
+                           zFile)
+                     : sqlite3_mprintf("%s", "");
+  int rc;
+  if (zShell == 0) return SQLITE_NOMEM;
+  rc = migSetError(p->pzErr, SQLITE_BUSY,
+                   "%s('%s'): another migration (process %lld) holds "
+                   "migrate_lock: it is running revision %s outside a "
+                   "transaction (Transaction: none) since %s. Try again when "
+                   "it has finished%s; if you know no migration is running "
+                   "(process %lld is not one), the lock is stale: remove it "
+                   "with DROP TABLE main.migrate_lock;%s",
+                   p->opt->zFunc, p->zTarget, r->pid, r->zRev, r->zSince,
+                   p->e.txn.bAuto ? " or set a longer busy timeout" : "",
+                   r->pid, zShell);
+  sqlite3_free(zShell);
+  return rc;
+}
+
 /* Online: wait while another run is in the middle of a Transaction: none
 ** revision (within the busy timeout, in autocommit mode only). */
 static int waitRunLock(Run *p) {
   sqlite3 *db = p->e.db;
-  int nWaited = 0, nTimeout = 0, rc;
+  int nWaited = 0, nTimeout = 0, rc = SQLITE_OK;
   sqlite3_stmt *st;
-  if (p->e.bOffline) return SQLITE_OK;
+  char *zWho;
+  if (p->e.bOffline || !(p->mBk & MIG_BK_LOCK)) return SQLITE_OK;
   if (sqlite3_prepare_v2(db, "PRAGMA busy_timeout", -1, &st, 0) == 0) {
     if (sqlite3_step(st) == SQLITE_ROW) nTimeout = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
   }
+  zWho = sqlite3_mprintf("%s('%s')", p->opt->zFunc, p->zTarget);
+  if (zWho == 0) return SQLITE_NOMEM;
   for (;;) {
     int bHeld;
-    long long pid = 0;
-    char zRev[MIG_MAX_ID + 1], zSince[40];
-    rc =
-        lockCheck(db, &bHeld, &pid, zRev, sizeof(zRev), zSince, sizeof(zSince));
+    LockRow r;
+    if (!(p->mBk & MIG_BK_LOCK)) break;
+    rc = lockCheck(db, zWho, &bHeld, &r);
     if (rc) {
-      return migSetError(p->pzErr, rc, "%s('%s'): cannot read migrate_lock: %s",
-                         p->opt->zFunc, p->zTarget, sqlite3_errmsg(db));
+      migSetError(p->pzErr, rc, "%s: cannot read migrate_lock: %s", zWho,
+                  sqlite3_errmsg(db));
+      break;
     }
-    if (!bHeld) return SQLITE_OK;
+    if (!bHeld) break;
     if (!p->e.txn.bAuto || nWaited >= nTimeout) {
-      return migSetError(p->pzErr, SQLITE_BUSY,
-                         "%s('%s'): another migration (process %lld) is "
-                         "running revision %s outside a transaction "
-                         "(Transaction: none) since %s; try again when it "
-                         "has finished%s",
-                         p->opt->zFunc, p->zTarget, pid, zRev, zSince,
-                         p->e.txn.bAuto ? " or set a longer busy timeout" : "");
+      rc = lockBusy(p, &r);
+      break;
     }
     sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
     sqlite3_sleep(20);
     nWaited += 20;
     rc = migTxnBegin(&p->e.txn);
-    if (rc) return migSetError(p->pzErr, rc, "%s", sqlite3_errmsg(db));
+    if (rc) {
+      migSetError(p->pzErr, rc, "%s", sqlite3_errmsg(db));
+      break;
+    }
+    rc = checkTables(p);
+    if (rc) break;
   }
+  sqlite3_free(zWho);
+  return rc;
 }
 
 /* The starting heads from a comma-separated list of revisions (prefixes
@@ -992,7 +1158,10 @@ static int startFromList(Run *p, const char *zFrom) {
 ** join the bundle when a head is one of them). */
 static int startFromDb(Run *p) {
   int rc;
-  char *zWho = sqlite3_mprintf("%s('%s')", p->opt->zFunc, p->zTarget);
+  char *zWho;
+  /* checkTables() saw main's tables: no migrate_version, no heads */
+  if (p->e.db && !(p->mBk & MIG_BK_VERSION)) return SQLITE_OK;
+  zWho = sqlite3_mprintf("%s('%s')", p->opt->zFunc, p->zTarget);
   if (zWho == 0) return SQLITE_NOMEM;
   rc = migAdoptPrepare(p->e.db, zWho, p->opt->mode == MIGRATE_STAMP, &p->adopt,
                        p->pzErr);
@@ -1025,8 +1194,8 @@ static int makePlan(Run *p) {
   for (i = 0; i < p->plan.nStep; i++) {
     const migrate_revision *rv = &b->aRev[p->plan.aStep[i].iRev];
     rc = migBundleLoad(b, p->plan.aStep[i].iRev, p->pzErr);
-    if (rc == SQLITE_OK && !rv->statements_checked) {
-      rc = migScriptCheckStatements(rv, p->pzErr);
+    if (rc == SQLITE_OK) {
+      rc = migBundleCheckStatements(b, p->plan.aStep[i].iRev, p->pzErr);
     }
     if (rc) return prefixCall(p, rc);
     if (!p->plan.aStep[i].isUpgrade && rv->downgrade == 0) {
@@ -1100,7 +1269,7 @@ static int initHeads(Run *p) {
 static int checkBefore(Run *p) {
   int rc = SQLITE_OK;
   if (p->plan.nStep == 0) return SQLITE_OK;
-  if (!p->zFrom) {
+  if (!p->zFrom && (p->mBk & MIG_BK_LOG)) {
     rc = migVerifyChecksums(p->e.db, p->b, p->aApplied, p->aCur, p->nCur, 0, 0,
                             p->opt->zFunc, p->zTarget, p->pzErr);
   }
@@ -1190,7 +1359,7 @@ static int stampHeads(Run *p) {
   }
   sqlite3_free(aNew);
   if (rc) return rc;
-  nowIso(p->e.zNow, sizeof(p->e.zNow));
+  nowIso(p->e.zNow, sizeof(p->e.zNow), &p->tSec, p->zSec);
   zAfter = headString(p, &rc);
   if (rc) return rc;
   if (p->plan.nStamp == 0) {
@@ -1211,7 +1380,7 @@ static int emitCommitBefore(Run *p, const migrate_revision *rv) {
     return rc ? rc : emitExec(&p->e, "COMMIT;\n\n", p->pzErr);
   }
   if (rc == SQLITE_OK && p->e.txn.bFk) rc = fkCheckNew(p);
-  if (rc == SQLITE_OK) {
+  if (rc == SQLITE_OK && lockNeeded(p->e.db)) {
     rc = lockTake(p->e.db, rv->id, p->e.zNow, p->pzErr);
     p->bLocked = rc == SQLITE_OK;
   }
@@ -1325,7 +1494,7 @@ static int runStep(Run *p, int i) {
   char *zPar = parentsText(rv);
   int rc = zPar ? SQLITE_OK : SQLITE_NOMEM;
   p->iStep = i;
-  nowIso(p->e.zNow, sizeof(p->e.zNow));
+  nowIso(p->e.zNow, sizeof(p->e.zNow), &p->tSec, p->zSec);
   if (rc == SQLITE_OK && rv->no_transaction) rc = emitCommitBefore(p, rv);
   if (rc == SQLITE_OK) rc = emitStep(p, rv, bUp, zPar);
   if (rc == SQLITE_OK && rv->no_transaction) rc = emitReopen(p);
@@ -1476,7 +1645,8 @@ static void runFree(Run *p) {
 /* Everything after the write lock: where the database is, the plan and its
 ** checks, the steps, the commit.  On error the caller rolls back. */
 static int runBody(Run *p) {
-  int i, rc = waitRunLock(p);
+  int i, rc = checkTables(p);
+  if (rc == SQLITE_OK) rc = waitRunLock(p);
   if (rc == SQLITE_OK)
     rc = p->zFrom ? startFromList(p, p->zFrom) : startFromDb(p);
   if (rc == SQLITE_OK) rc = makePlan(p);

@@ -271,6 +271,25 @@ int migBundleLoad(migrate_bundle *b, int i, char **pzErr) {
   return rc;
 }
 
+/* See internal.h. */
+int migBundleCheckStatements(migrate_bundle *b, int i, char **pzErr) {
+  MigLazy *p = b->pLazy;
+  migrate_revision *r = &b->aRev[i];
+  int rc;
+  if (p == 0) {
+    /* parsed from files: checked then, unless parsed without the check */
+    return r->statements_checked ? SQLITE_OK
+                                 : migScriptCheckStatements(r, pzErr);
+  }
+  if (pthread_mutex_lock(&p->mutex) != 0) {
+    return migSetError(pzErr, SQLITE_ERROR, "cannot lock the bundle mutex");
+  }
+  rc = r->statements_checked ? SQLITE_OK : migScriptCheckStatements(r, pzErr);
+  if (rc == SQLITE_OK) r->statements_checked = 1;
+  pthread_mutex_unlock(&p->mutex);
+  return rc;
+}
+
 /* Public face of migBundleLoad(): loading fills a cache, the bundle's
 ** content does not change, hence const. */
 int migrate_bundle_load(const migrate_bundle *b, int i, char **pzErr) {

@@ -230,6 +230,11 @@ struct migrate_bundle {
 ** revisions already loaded.  i < 0 loads every revision.  SQLITE_CORRUPT
 ** with a message naming the script when the bundle's text is damaged. */
 int migBundleLoad(migrate_bundle *, int i, char **pzErr);
+/* Check revision i's statements (migScriptCheckStatements) once per bundle:
+** a decoded bundle remembers the success under its mutex, so later runs
+** with the same bundle (the embedded one, a connection's cached one) skip
+** it.  Revision i must be loaded. */
+int migBundleCheckStatements(migrate_bundle *, int i, char **pzErr);
 
 /* migrate_bundle_encode() with a zlib level (1 fast .. 9 small). */
 int migBundleEncodeLevel(migrate_bundle *, int level, unsigned char **paOut,
@@ -483,7 +488,8 @@ int migBundleFromValue(sqlite3_value *, const char *zExample,
 ** revisions the database stores (migrate_scripts) when ppAug is not NULL:
 ** then *ppAug is set to an augmented bundle (caller frees, before b) and the
 ** indices refer to it.  A head known to neither is MIG_UNKNOWN_HEAD with a
-** message naming it. */
+** message naming it.  Tables of the engine's names that it did not create
+** are refused first (migBookkeepingCheck, zFunc naming the call). */
 int migReadVersion(sqlite3 *db, migrate_bundle *b, const char *zFunc,
                    int **paCur, int *pnCur, migrate_bundle **ppAug,
                    char **pzErr);
@@ -540,6 +546,19 @@ char *migJoinIds(migrate_bundle *, const int *aIdx, int n);
 
 /* util.c: does table zName exist in schema main?  SQLite result code. */
 int migTableExists(sqlite3 *db, const char *zName, int *pExists);
+/* bookkeeping.c: the engine's tables main holds, as a mask of MIG_BK_*.
+** A table (or view) of one of those names that the engine did not create
+** (its columns, as PRAGMA table_xinfo shows them, are not exactly the
+** engine's; for migrate_lock also its rows: see bookkeeping.c) is an error
+** "zWho: the table main.X was not created by sqlite-migrate (...)", before
+** anything changes. */
+#define MIG_BK_VERSION 0x01u
+#define MIG_BK_LOG     0x02u
+#define MIG_BK_SCRIPTS 0x04u
+#define MIG_BK_LOCK    0x08u
+int migBookkeepingCheck(sqlite3 *db, const char *zWho, unsigned *pmHas,
+                        char **pzErr);
+
 /* bookkeeping.c: CREATE TABLE IF NOT EXISTS of migrate_version,
 ** migrate_log and migrate_scripts (one script, statements end in ";\n");
 ** a printf format taking the schema prefix ("main." or "") three times. */

@@ -145,6 +145,21 @@ static int queryOne(sqlite3 *db, const char *zSql, int *piOut, char *zText) {
   return rc;
 }
 
+/* How many databases db has attached (other than main and temp): plain
+** PRAGMA database_list, whose rows are counted here. */
+static int countAttached(sqlite3 *db, int *pn) {
+  sqlite3_stmt *st = 0;
+  int rc = sqlite3_prepare_v2(db, "PRAGMA database_list", -1, &st, 0);
+  *pn = 0;
+  if (rc) return rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *z = (const char *)sqlite3_column_text(st, 1);
+    if (z && strcmp(z, "main") != 0 && strcmp(z, "temp") != 0) (*pn)++;
+  }
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 /* Read db's format and settings, and (bFull, or when it has pages) what
 ** makes it non-empty; bFull also counts TEMP objects and attached
 ** databases.  Plain PRAGMA statements: the pragma_* table-valued
@@ -180,12 +195,7 @@ static int destRead(sqlite3 *db, FixDest *p, int bFull, char **pzErr) {
   }
   if (rc == SQLITE_OK && bFull) {
     rc = queryOne(db, "SELECT count(*) FROM temp.sqlite_master", &p->nTemp, 0);
-    if (rc == SQLITE_OK) {
-      rc = queryOne(db,
-                    "SELECT count(*) FROM pragma_database_list WHERE "
-                    "name NOT IN ('main', 'temp')",
-                    &p->nAttached, 0);
-    }
+    if (rc == SQLITE_OK) rc = countAttached(db, &p->nAttached);
   }
   for (i = 0; rc == SQLITE_OK && i < N_CFG; i++) {
     rc = sqlite3_db_config(db, aCfgOp[i], -1, &p->fmt.aCfg[i]);
@@ -493,13 +503,17 @@ static int stampEncode(const char *z, int enc, unsigned char *aOut) {
 static int stampFind(FixEntry *p, int nLog) {
   unsigned char aPat[2 * STAMP_LEN];
   int nPat = stampEncode(zMarker, p->fmt.enc, aPat), n = 0;
+  int k = aPat[0] ? 0 : 1; /* a byte of the pattern that is not 0 */
   size_t i;
   p->aStamp = sqlite3_malloc64(sizeof(size_t) * (size_t)(nLog ? nLog : 1));
   if (p->aStamp == 0) return SQLITE_NOMEM;
   for (i = 0; i + (size_t)nPat <= p->nImage; i++) {
-    if (p->aImage[i] != aPat[0] || memcmp(p->aImage + i, aPat, nPat) != 0) {
-      continue;
-    }
+    /* memchr for that byte: the image is mostly other bytes */
+    const unsigned char *pHit =
+        memchr(p->aImage + i + k, aPat[k], p->nImage - i - (size_t)nPat + 1);
+    if (pHit == 0) break;
+    i = (size_t)(pHit - p->aImage) - (size_t)k;
+    if (memcmp(p->aImage + i, aPat, (size_t)nPat) != 0) continue;
     if (n == nLog) {
       n = -1;
       break;
@@ -648,9 +662,7 @@ static int buildTemplate(FixEntry *p, const unsigned char *a, size_t n,
                              zMarker);
       rc = zSql ? sqlite3_exec(pDb, zSql, 0, 0, 0) : SQLITE_NOMEM;
       sqlite3_free(zSql);
-      if (rc == SQLITE_OK) {
-        rc = queryOne(pDb, "SELECT count(*) FROM main.migrate_log", &nLog, 0);
-      }
+      if (rc == SQLITE_OK) nLog = sqlite3_changes(pDb); /* every row */
     }
     if (rc) {
       migSetError(pzErr, rc, "cannot mark the template's log: %s",

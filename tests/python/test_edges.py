@@ -10,6 +10,7 @@ import os
 import re
 import sqlite3
 import subprocess
+import time
 import unittest
 
 from helpers import (REPO, TempDir, close_connections, connect, snapshot,
@@ -903,3 +904,361 @@ class MessagesNameTheCallAndTheWayOut(Base):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ForeignTablesOfTheEngineNames(Base):
+    """A user table named like one of the engine's tables, that the engine
+    did not create (its columns, as PRAGMA table_xinfo shows them, are not
+    exactly the engine's; for migrate_lock also its rows), makes every call
+    that reads the database refuse before anything changes, naming the
+    table and how to get out; such a table is never written or dropped."""
+
+    TAIL = (", and the engine keeps its own records under that name. "
+            "Nothing was changed. Rename your table (ALTER TABLE main.%s "
+            "RENAME TO another name) and call again")
+
+    def refused(self, setup, name, why, call="migrate_to",
+                none_b2=True):
+        folder = self.two_revisions(none_b2)
+        self.conn.executescript(setup)
+        before = (list(self.conn.iterdump()),
+                  self.conn.execute("PRAGMA schema_version").fetchone())
+        with self.assertRaises(sqlite3.OperationalError) as cm:
+            self.conn.execute("SELECT %s('head', migrate_bundle(?))" % call,
+                              (folder,))
+        self.assertEqual(str(cm.exception),
+                         "%s('head'): the table main.%s was not created by "
+                         "sqlite-migrate (%s)" % (call, name, why)
+                         + self.TAIL % name)
+        self.assertFalse(self.conn.in_transaction)
+        self.assertEqual((list(self.conn.iterdump()),
+                          self.conn.execute(
+                              "PRAGMA schema_version").fetchone()), before)
+
+    def test_migrate_version_other_columns(self):
+        self.refused("CREATE TABLE migrate_version(v TEXT, n INT);"
+                     "INSERT INTO migrate_version VALUES ('mine', 1);",
+                     "migrate_version",
+                     "column 1 is 'v TEXT' where the engine's is "
+                     "'version_num TEXT NOT NULL PRIMARY KEY'")
+
+    def test_migrate_version_in_another_case(self):
+        self.refused("CREATE TABLE MIGRATE_VERSION(version_num TEXT);"
+                     "INSERT INTO MIGRATE_VERSION VALUES ('mine');",
+                     "MIGRATE_VERSION",
+                     "column 1 is 'version_num TEXT' where the engine's is "
+                     "'version_num TEXT NOT NULL PRIMARY KEY'")
+
+    def test_migrate_log_fewer_columns(self):
+        self.refused("CREATE TABLE migrate_log(id INTEGER PRIMARY KEY, "
+                     "revision TEXT);"
+                     "INSERT INTO migrate_log VALUES (1, 'mine');",
+                     "migrate_log",
+                     "it has 2 columns where the engine's has 8")
+
+    def test_migrate_log_stamp(self):
+        self.refused("CREATE TABLE migrate_log(id INTEGER PRIMARY KEY, "
+                     "note TEXT);",
+                     "migrate_log",
+                     "column 2 is 'note TEXT' where the engine's is "
+                     "'revision TEXT'", call="migrate_stamp")
+
+    def test_migrate_scripts_more_columns(self):
+        self.refused("CREATE TABLE migrate_scripts(revision TEXT NOT NULL "
+                     "PRIMARY KEY, file TEXT NOT NULL, parents TEXT NOT "
+                     "NULL, depends_on TEXT NOT NULL, message TEXT NOT NULL,"
+                     " checksum TEXT NOT NULL, downgrade_sql TEXT, "
+                     "transaction_none INTEGER NOT NULL, owner TEXT);",
+                     "migrate_scripts",
+                     "it has a column 9, 'owner TEXT'; the engine's has 8 "
+                     "columns")
+
+    def test_migrate_scripts_offline_script(self):
+        self.refused("CREATE TABLE migrate_scripts(revision, file);",
+                     "migrate_scripts",
+                     "column 1 is 'revision' where the engine's is "
+                     "'revision TEXT NOT NULL PRIMARY KEY'",
+                     call="migrate_sql")
+
+    def test_migrate_lock_other_columns(self):
+        # once "no such column: pid" on every migration
+        self.refused("CREATE TABLE migrate_lock(k TEXT PRIMARY KEY, v);"
+                     "INSERT INTO migrate_lock VALUES ('door', 'shut');",
+                     "migrate_lock",
+                     "column 1 is 'k TEXT PRIMARY KEY' where the engine's "
+                     "is 'id INTEGER PRIMARY KEY'", none_b2=False)
+
+    LOCK = ("CREATE TABLE migrate_lock(id INTEGER PRIMARY KEY, pid INTEGER "
+            "NOT NULL, revision TEXT NOT NULL, since TEXT NOT NULL);")
+    NOT_OURS = ("its columns are the engine's but its rows are not the one "
+                "lock row the engine writes")
+
+    def test_migrate_lock_same_columns_user_rows(self):
+        # once dropped with its data by the lock's take-over
+        self.refused(self.LOCK + "INSERT INTO migrate_lock VALUES "
+                     "(1, 10, 'front', 'monday'), (2, 11, 'back', 'tuesday');",
+                     "migrate_lock", self.NOT_OURS)
+
+    def test_migrate_lock_same_columns_one_user_row(self):
+        self.refused(self.LOCK + "INSERT INTO migrate_lock VALUES "
+                     "(1, 'ten', 'front', 'monday');",
+                     "migrate_lock", self.NOT_OURS)
+
+    def test_migrate_lock_same_columns_empty(self):
+        # the engine creates the table with its row and drops both together
+        self.refused(self.LOCK, "migrate_lock", self.NOT_OURS)
+
+    def test_readers_refuse_too(self):
+        # migrate_current() and migrate_check() read migrate_version
+        self.conn.executescript("CREATE TABLE migrate_version(v TEXT);"
+                                "INSERT INTO migrate_version VALUES ('x');")
+        before = list(self.conn.iterdump())
+        why = ("the table main.migrate_version was not created by "
+               "sqlite-migrate (column 1 is 'v TEXT' where the engine's is "
+               "'version_num TEXT NOT NULL PRIMARY KEY')"
+               + self.TAIL % "migrate_version")
+        for call, who in (("migrate_current()", "migrate_current()"),
+                          ("migrate_check()", "migrate_check")):
+            with self.assertRaises(sqlite3.OperationalError) as cm:
+                self.conn.execute("SELECT " + call)
+            self.assertEqual(str(cm.exception), "%s: %s" % (who, why))
+        self.assertEqual(list(self.conn.iterdump()), before)
+
+    def test_a_view(self):
+        folder = self.two_revisions()
+        self.conn.execute("CREATE VIEW migrate_log AS SELECT 1 AS id")
+        before = list(self.conn.iterdump())
+        with self.assertRaises(sqlite3.OperationalError) as cm:
+            self.conn.execute("SELECT migrate_to('head', migrate_bundle(?))",
+                              (folder,))
+        self.assertEqual(str(cm.exception),
+                         "migrate_to('head'): the view main.migrate_log was "
+                         "not created by sqlite-migrate (it is a view), and "
+                         "the engine keeps its own records under that name. "
+                         "Nothing was changed. Rename your view (create it "
+                         "under another name, then DROP VIEW "
+                         "main.migrate_log) and call again")
+        self.assertEqual(list(self.conn.iterdump()), before)
+
+    def test_renamed_away_the_call_runs(self):
+        folder = self.two_revisions(True)
+        self.conn.executescript(self.LOCK + "INSERT INTO migrate_lock VALUES "
+                                "(1, 10, 'front', 'monday'), "
+                                "(2, 11, 'back', 'tuesday');")
+        with self.assertRaises(sqlite3.OperationalError):
+            self.conn.execute("SELECT migrate_to('head', migrate_bundle(?))",
+                              (folder,))
+        self.conn.execute("ALTER TABLE migrate_lock RENAME TO door_lock")
+        self.assertEqual(self.conn.execute(
+            "SELECT migrate_to('head', migrate_bundle(?))",
+            (folder,)).fetchone(), ("b2",))
+        self.assertEqual(self.conn.execute(
+            "SELECT * FROM door_lock ORDER BY id").fetchall(),
+            [(1, 10, "front", "monday"), (2, 11, "back", "tuesday")])
+        self.assertEqual(self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE name = 'migrate_lock'"
+        ).fetchall(), [])
+
+    def test_engine_tables_with_a_user_index_are_the_engine_s(self):
+        folder = self.two_revisions(True)
+        self.conn.execute("SELECT migrate_to('a1', migrate_bundle(?))",
+                          (folder,))
+        self.conn.execute("CREATE INDEX log_by_rev ON migrate_log(revision)")
+        self.assertEqual(self.conn.execute(
+            "SELECT migrate_to('head', migrate_bundle(?))",
+            (folder,)).fetchone(), ("b2",))
+
+
+def proc_started(pid):
+    """Field 22 of /proc/PID/stat (start time, clock ticks since boot)."""
+    with open("/proc/%d/stat" % pid) as f:
+        text = f.read()
+    return int(text[text.rindex(")") + 2:].split()[19])
+
+
+def boot_id():
+    with open("/proc/sys/kernel/random/boot_id") as f:
+        return f.read().strip()
+
+
+# A real migration in another process: it runs b2 (Transaction: none),
+# whose statement calls wait_for_go(), a function of that process's
+# connection that says "ready" and waits for the file "go".
+HOLDER = r"""
+import os, sys, time
+from helpers import connect
+db, folder, ready, go = sys.argv[1:5]
+conn = connect(db)
+def wait_for_go():
+    open(ready, "w").close()
+    for _ in range(6000):
+        if os.path.exists(go):
+            return 1
+        time.sleep(0.01)
+    return 0
+conn.create_function("wait_for_go", 0, wait_for_go)
+print(conn.execute("SELECT migrate_to('b2', migrate_bundle(?))",
+                   (folder,)).fetchone()[0])
+"""
+
+
+@unittest.skipUnless(os.path.exists("/proc/sys/kernel/random/boot_id"),
+                     "the lock's owner identity needs Linux's /proc")
+class StaleLocks(Base):
+    """migrate_lock keeps the owner's pid, the boot id and the owner's start
+    time: a lock whose owner is gone (another boot, an ended process, a pid
+    that now belongs to another process) is taken over; a live owner's lock
+    is refused with a message naming migrate_lock, the pid and how to clear
+    a lock the user knows is stale.  Locks written before boot_id and
+    started existed are read by pid alone."""
+
+    LOCK6 = ("CREATE TABLE migrate_lock(id INTEGER PRIMARY KEY CHECK (id = 1),"
+             " pid INTEGER NOT NULL, revision TEXT NOT NULL, since TEXT NOT "
+             "NULL, boot_id TEXT, started INTEGER)")
+    LOCK4 = ("CREATE TABLE migrate_lock(id INTEGER PRIMARY KEY CHECK (id = 1),"
+             " pid INTEGER NOT NULL, revision TEXT NOT NULL, since TEXT NOT "
+             "NULL)")
+
+    def setUp(self):
+        super().setUp()
+        self.folder = self.tmp.path("m")
+        write_revision(self.folder, "a1", "", "CREATE TABLE a(x);",
+                       "DROP TABLE a;", message="Create a")
+        write_revision(self.folder, "b2", "a1",
+                       "INSERT INTO a VALUES ('b2');", "DELETE FROM a;",
+                       message="Fill a", headers=["Transaction: none"])
+        self.conn.execute("SELECT migrate_to('a1', migrate_bundle(?))",
+                          (self.folder,))
+        # a live owner's lock is waited for within the busy timeout
+        self.conn.execute("PRAGMA busy_timeout = 0")
+
+    def other_process(self):
+        """A live process that is not a migration."""
+        p = subprocess.Popen(["sleep", "60"])
+        self.addCleanup(p.wait)
+        self.addCleanup(p.kill)
+        return p.pid
+
+    def busy_message(self, pid):
+        return ("migrate_to('head'): another migration (process %d) holds "
+                "migrate_lock: it is running revision b2 outside a "
+                "transaction (Transaction: none) since 2026-01-01T00:00:00."
+                "000Z. Try again when it has finished or set a longer busy "
+                "timeout; if you know no migration is running (process %d "
+                "is not one), the lock is stale: remove it with DROP TABLE "
+                "main.migrate_lock; (in a shell: sqlite3 '%s' 'DROP TABLE "
+                "main.migrate_lock;')" % (pid, pid, self.db))
+
+    def lock(self, create, row):
+        self.conn.execute(create)
+        self.conn.execute("INSERT INTO migrate_lock VALUES (%s)"
+                          % ", ".join("?" * len(row)), row)
+        self.conn.commit()
+
+    def taken_over(self):
+        self.assertEqual(self.conn.execute(
+            "SELECT migrate_to('head', migrate_bundle(?))",
+            (self.folder,)).fetchone(), ("b2",))
+        self.assertEqual(self.conn.execute("SELECT * FROM a").fetchall(),
+                         [("b2",)])
+        self.assertEqual(self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE name = 'migrate_lock'"
+        ).fetchall(), [])
+
+    def refused(self, pid):
+        before = snapshot(self.conn)
+        lock = self.conn.execute("SELECT * FROM migrate_lock").fetchall()
+        with self.assertRaises(sqlite3.OperationalError) as cm:
+            self.conn.execute("SELECT migrate_to('head', migrate_bundle(?))",
+                              (self.folder,))
+        self.assertEqual(str(cm.exception), self.busy_message(pid))
+        self.assertEqual(snapshot(self.conn), before)
+        self.assertEqual(self.conn.execute(
+            "SELECT * FROM migrate_lock").fetchall(), lock)
+        # the way out the message names works
+        self.conn.execute("DROP TABLE main.migrate_lock")
+        self.taken_over()
+
+    def test_a_real_migration_in_another_process_holds_it(self):
+        ready, go = self.tmp.path("ready"), self.tmp.path("go")
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.path.dirname(os.path.abspath(__file__))
+        p = subprocess.Popen(["/usr/bin/python3", "-c", HOLDER, self.db,
+                              self.folder, ready, go], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        self.addCleanup(p.communicate)
+        self.addCleanup(p.kill)
+        write_revision(self.folder, "b2", "a1",
+                       "SELECT wait_for_go();\nINSERT INTO a VALUES ('b2');",
+                       "DELETE FROM a;", message="Fill a",
+                       headers=["Transaction: none"])
+        for _ in range(3000):
+            if os.path.exists(ready) or p.poll() is not None:
+                break
+            time.sleep(0.01)
+        self.assertTrue(os.path.exists(ready), p.stderr.read() if
+                        p.poll() is not None else "no ready file")
+        self.assertEqual(self.conn.execute(
+            "SELECT pid, revision, boot_id, started FROM migrate_lock"
+        ).fetchall(), [(p.pid, "b2", boot_id(), proc_started(p.pid))])
+        since = self.conn.execute(
+            "SELECT since FROM migrate_lock").fetchone()[0]
+        with self.assertRaises(sqlite3.OperationalError) as cm:
+            self.conn.execute("SELECT migrate_to('head', migrate_bundle(?))",
+                              (self.folder,))
+        self.assertEqual(str(cm.exception), self.busy_message(p.pid).replace(
+            "2026-01-01T00:00:00.000Z", since))
+        open(go, "w").close()
+        out, err = p.communicate(timeout=60)
+        self.assertEqual((out, err, p.returncode), ("b2\n", "", 0))
+        self.assertEqual(self.conn.execute("SELECT * FROM a").fetchall(),
+                         [("b2",)])
+        self.assertEqual(self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE name = 'migrate_lock'"
+        ).fetchall(), [])
+
+    def test_live_owner_same_boot_same_start_is_refused(self):
+        pid = self.other_process()
+        self.lock(self.LOCK6, (1, pid, "b2", "2026-01-01T00:00:00.000Z",
+                               boot_id(), proc_started(pid)))
+        self.refused(pid)
+
+    def test_another_boot_is_taken_over(self):
+        # the pid is alive, but the lock was written before a restart
+        pid = self.other_process()
+        self.lock(self.LOCK6, (1, pid, "b2", "2026-01-01T00:00:00.000Z",
+                               "00000000-0000-0000-0000-000000000000",
+                               proc_started(pid)))
+        self.taken_over()
+
+    def test_pid_of_another_process_is_taken_over(self):
+        # same boot, the pid alive, but started at another time: reused
+        pid = self.other_process()
+        self.lock(self.LOCK6, (1, pid, "b2", "2026-01-01T00:00:00.000Z",
+                               boot_id(), proc_started(pid) + 1))
+        self.taken_over()
+
+    def test_this_process_holding_nothing_is_taken_over(self):
+        self.lock(self.LOCK6, (1, os.getpid(), "b2",
+                               "2026-01-01T00:00:00.000Z", boot_id(),
+                               proc_started(os.getpid()) - 1))
+        self.taken_over()
+
+    def test_ended_process_is_taken_over(self):
+        p = subprocess.Popen(["true"])
+        p.wait()
+        self.lock(self.LOCK6, (1, p.pid, "b2", "2026-01-01T00:00:00.000Z",
+                               boot_id(), 1))
+        self.taken_over()
+
+    def test_old_lock_row_live_pid_is_refused(self):
+        pid = self.other_process()
+        self.lock(self.LOCK4, (1, pid, "b2", "2026-01-01T00:00:00.000Z"))
+        self.refused(pid)
+
+    def test_old_lock_row_ended_process_is_taken_over(self):
+        p = subprocess.Popen(["true"])
+        p.wait()
+        self.lock(self.LOCK4, (1, p.pid, "b2", "2026-01-01T00:00:00.000Z"))
+        self.taken_over()

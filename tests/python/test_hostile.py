@@ -810,13 +810,27 @@ CASES = [
      "the bundle together with the revisions stored in migrate_scripts: : "
      "Revises names unknown revision 'nosuch'; is its file missing from the "
      "folder?"),
+    # a migrate_version of another shape is not the engine's table
     ("db_version_table_hostile",
      "SELECT migrate_to('base', migrate_bundle(?))",
      [lambda d: prepare(d, """
         DROP TABLE migrate_version;
         CREATE TABLE migrate_version(version_num);
         INSERT INTO migrate_version VALUES (NULL), (x'00ff'), (3.5);""")],
-     "migrate_to('base'): the database is at revision 'NULL', which the bundle does "
+     "migrate_to('base'): the table main.migrate_version was not created by "
+     "sqlite-migrate (column 1 is 'version_num' where the engine's is "
+     "'version_num TEXT NOT NULL PRIMARY KEY'), and the engine keeps its "
+     "own records under that name. Nothing was changed. Rename your table "
+     "(ALTER TABLE main.migrate_version RENAME TO another name) and call "
+     "again"),
+    # the engine's table with rows nobody wrote: a blob (read up to its
+    # first NUL byte) and a number
+    ("db_version_rows_hostile",
+     "SELECT migrate_to('base', migrate_bundle(?))",
+     [lambda d: prepare(d, """
+        DELETE FROM migrate_version;
+        INSERT INTO migrate_version VALUES (x'00ff'), (3.5);""")],
+     "migrate_to('base'): the database is at revision '', which the bundle does "
      "not know and migrate_scripts does not hold; use the bundle that "
      "applied it (or migrate_stamp() to a revision this bundle has)"),
     ("db_unknown_version",

@@ -93,6 +93,82 @@ class HelperTest(unittest.TestCase):
         self.assertEqual((rc, err), (0, ""))
         self.assertEqual(out, "[('%s',)]\nTrue\n" % HEAD)
 
+    @unittest.skipUnless(
+        __import__("sqlite3").sqlite_version_info >= (3, 39, 0),
+        "migrate_fixture needs SQLite 3.39 for a loadable module")
+    def test_fresh_database_copies_the_template(self):
+        # a copy made by the backup API has schema_version = the
+        # destination's (0) + 1; migrate_to counts every schema change
+        rc, out, err = run_python(
+            "import sqlite_migrate\n"
+            "print(sqlite_migrate.fixture_available())\n"
+            "dbs = [sqlite_migrate.fresh_database() for _ in range(3)]\n"
+            "slow = sqlite_migrate.connect()\n"
+            "q = lambda c, sql: c.execute(sql).fetchall()\n"
+            "dump = lambda c: [l for l in c.iterdump()\n"
+            "                  if not l.startswith('INSERT INTO \"migrate_log')]"
+            "\n"
+            "for c in dbs:\n"
+            "    print(q(c, 'PRAGMA schema_version'),"
+            " q(c, 'SELECT migrate_current()'))\n"
+            "    print(dump(c) == dump(slow))\n"
+            "print(q(slow, 'PRAGMA schema_version')[0][0] > 1)\n")
+        self.assertEqual((rc, err), (0, ""))
+        # the same database but for the log's times (test_template.py
+        # compares those rows too)
+        self.assertEqual(out, "True\n" + ("[(1,)] [('%s',)]\nTrue\n" % HEAD)
+                         * 3 + "True\n")
+
+    @unittest.skipUnless(
+        __import__("sqlite3").sqlite_version_info >= (3, 39, 0),
+        "migrate_fixture needs SQLite 3.39 for a loadable module")
+    def test_template_outlives_closed_databases(self):
+        # SQLite unloads the module (and its templates) when the last
+        # connection that loaded it closes; the helper keeps one open, so a
+        # test that closes its database does not make the next one rebuild.
+        # A copy carries the durations the build measured.
+        rc, out, err = run_python(
+            "import sqlite_migrate\n"
+            "ms = []\n"
+            "for _ in range(3):\n"
+            "    c = sqlite_migrate.fresh_database()\n"
+            "    ms.append(c.execute('SELECT group_concat(duration_ms) FROM "
+            "(SELECT duration_ms FROM migrate_log ORDER BY id)').fetchone())\n"
+            "    c.close()\n"
+            "print(ms[0] == ms[1] == ms[2], ms[0][0].count(',') + 1)\n")
+        self.assertEqual((rc, err), (0, ""))
+        self.assertEqual(out, "True 12\n")
+
+    def test_fresh_database_falls_back_to_migrate_to(self):
+        # a file and a 'Transaction: none' revision: migrate_fixture refuses,
+        # so the helper migrates; the file gets WAL as migrate_to gives it
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "app.db")
+            rc, out, err = run_python(
+                "import sqlite_migrate\n"
+                "c = sqlite_migrate.fresh_database('head', %r)\n"
+                "print(c.execute('SELECT migrate_current()').fetchone()[0])\n"
+                "print(c.execute('PRAGMA journal_mode').fetchone()[0])\n"
+                "print(c.execute('PRAGMA schema_version').fetchone()[0] > 1)\n"
+                "c.close()\n"
+                "c = sqlite_migrate.fresh_database('head', %r)\n"
+                "print(c.execute('SELECT count(*) FROM migrate_log')"
+                ".fetchone()[0])\n" % (path, path))
+        self.assertEqual((rc, err), (0, ""))
+        # the second call: not empty, so migrate_to, which has nothing to do
+        self.assertEqual(out, "%s\nwal\nTrue\n12\n" % HEAD)
+
+    def test_fresh_database_script_failure_raises(self):
+        rc, out, err = run_python(
+            "import sqlite3, sqlite_migrate\n"
+            "try:\n"
+            "    sqlite_migrate.fresh_database('nosuch')\n"
+            "except sqlite3.OperationalError as e:\n"
+            "    print(e)\n")
+        self.assertEqual((rc, err), (0, ""))
+        self.assertEqual(out, "migrate_fixture('nosuch'): No such revision or "
+                         "branch 'nosuch'\n")
+
     def test_migrate_so_overrides_and_missing_module_is_named(self):
         fw1 = os.path.join(REPO, "build", "fw1", "migrate")
         rc, out, err = run_python(

@@ -10,13 +10,17 @@
 **             the limit for running the scripts
 **     to      migrate_bundle_open_blob() + migrate_run(db, b, "head"): what
 **             SELECT migrate_to('head', <bundle>) costs on a new connection
+**     held    migrate_run(db, b, "head") with one bundle opened once for the
+**             process: what SELECT migrate_to('head') costs with the
+**             embedded bundle (decoded once per process) on a new
+**             connection
 **     first   migrate_fixture() with an empty cache: builds the template
 **     later   migrate_fixture() with the template cached (K calls a round)
 **
 ** Each call gets a new ":memory:" connection (opened and closed untimed).
 ** Prints one line of key=value pairs: best and median of each (ms), the
 ** rounds, and the template's size.  With -m MODE -c COUNT it runs only
-** MODE (raw, to, first, later) COUNT times and prints nothing: for
+** MODE (raw, to, held, first, later) COUNT times and prints nothing: for
 ** instruction counts, run it under callgrind with two counts and take the
 ** difference.  Links against build/libsqlitemigrate.a.
 */
@@ -90,6 +94,11 @@ static double once(const char *zMode) {
   int rc;
   if (strcmp(zMode, "raw") == 0) {
     rc = sqlite3_exec(db, zRaw, 0, 0, &zErr);
+  } else if (strcmp(zMode, "held") == 0) {
+    static migrate_bundle *pHeld = 0;
+    rc = pHeld ? SQLITE_OK
+               : migrate_bundle_open_blob(aBundle, nBundle, &pHeld, &zErr);
+    if (rc == SQLITE_OK) rc = migrate_run(db, pHeld, "head", 0, 0, &zErr);
   } else if (strcmp(zMode, "to") == 0) {
     migrate_bundle *b = 0;
     rc = migrate_bundle_open_blob(aBundle, nBundle, &b, &zErr);
@@ -114,10 +123,10 @@ static int cmpDouble(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-  static const char *azMode[4] = {"raw", "to", "first", "later"};
+  static const char *azMode[5] = {"raw", "to", "first", "later", "held"};
   int nRound = 5, nLater = 10, nCount = 0, i, j, k;
   const char *zOnly = 0;
-  double *aT[4];
+  double *aT[5];
   migrate_bundle *b = 0;
   char *zErr = 0;
   for (i = 1; i + 1 < argc && argv[i][0] == '-'; i += 2) {
@@ -150,17 +159,19 @@ int main(int argc, char **argv) {
     for (k = 0; k < nCount; k++) once(zOnly);
     return 0;
   }
-  for (j = 0; j < 4; j++) {
+  for (j = 0; j < 5; j++) {
     aT[j] = malloc(sizeof(double) * (size_t)nRound * (size_t)nLater);
     if (aT[j] == 0) die("malloc", "out of memory");
   }
+  once("held"); /* opens the held bundle: later "held" calls reuse it */
   for (i = 0; i < nRound; i++) {
     aT[0][i] = once("raw");
     aT[1][i] = once("to");
     aT[2][i] = once("first");
     for (k = 0; k < nLater; k++) aT[3][i * nLater + k] = once("later");
+    aT[4][i] = once("held");
   }
-  for (j = 0; j < 4; j++) {
+  for (j = 0; j < 5; j++) {
     int n = j == 3 ? nRound * nLater : nRound;
     qsort(aT[j], (size_t)n, sizeof(double), cmpDouble);
     printf("%s%s_best=%.3f %s_median=%.3f", j ? " " : "", azMode[j], aT[j][0],

@@ -17,14 +17,14 @@ Where the module is found, first match wins:
 
 A Python whose sqlite3 module cannot load extensions (pyenv builds it that
 way unless told otherwise) gets ExtensionsUnavailable saying what to use
-instead.  Test fixtures build on fresh_database(): it is the one function to
-change when the engine offers a faster way to produce a migrated database.
+instead.  Test fixtures build on fresh_database(): it copies a template the
+first call built (migrate_fixture) where SQLite allows, else migrates.
 """
 import os
 import sqlite3
 
 __all__ = ["ExtensionsUnavailable", "ModuleNotFound", "find_module", "load",
-           "migrate", "connect", "fresh_database"]
+           "migrate", "connect", "fresh_database", "fixture_available"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -107,6 +107,60 @@ def connect(database=":memory:", target="head", module=None, **kwargs):
     return conn
 
 
+def fixture_available():
+    """Can migrate_fixture() copy templates here?  A loadable module needs
+    sqlite3_serialize(), which SQLite offers it from 3.39 on."""
+    return sqlite3.sqlite_version_info >= (3, 39, 0)
+
+
 def fresh_database(target="head", database=":memory:", module=None):
-    """A new database at target, for a test: what fixtures call."""
-    return connect(database, target=target, module=module)
+    """A new database at target, for a test: what fixtures call.
+
+    Where the extension can copy a template (fixture_available()), the
+    first call in a process builds the database at target once and every
+    later call copies it in (SELECT migrate_fixture(target)).  Where a copy
+    would not be the database migrate_to builds, migrate_fixture refuses
+    before changing anything and says to use migrate_to (a revision reads
+    the clock or calls random(), a database file with a 'Transaction: none'
+    revision, a database that is not empty: README.md, "Test fixtures");
+    then, and on an older SQLite, this migrates with migrate_to instead.
+    Either way the database is the one migrate_to gives.  A failing script
+    raises as migrate_to would."""
+    conn = connect(database, target=None, module=module)
+    try:
+        if target is not None and fixture_available():
+            _keep_loaded(module)
+        if target is not None:
+            if not (fixture_available() and _fixture(conn, target)):
+                migrate(conn, target)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+_KEEPERS = {}
+
+
+def _keep_loaded(module):
+    """Keep one idle connection with the module loaded for the rest of the
+    process.  SQLite unloads an extension when the last connection that
+    loaded it closes, and the templates go with it: a test suite that
+    closes each test's database would otherwise build the template again
+    in every test."""
+    path = module or find_module()
+    if path not in _KEEPERS:
+        _KEEPERS[path] = load(sqlite3.connect(":memory:",
+                                              check_same_thread=False), path)
+
+
+def _fixture(conn, target):
+    """SELECT migrate_fixture(target) on conn: True when it copied, False
+    when it refused and advised migrate_to (nothing changed then)."""
+    try:
+        conn.execute("SELECT migrate_fixture(?)", (target,)).fetchone()
+    except sqlite3.OperationalError as e:
+        if "use migrate_to(" in str(e).lower():
+            return False
+        raise
+    return True
