@@ -1159,8 +1159,11 @@ static int startFromList(Run *p, const char *zFrom) {
 static int startFromDb(Run *p) {
   int rc;
   char *zWho;
-  /* checkTables() saw main's tables: no migrate_version, no heads */
-  if (p->e.db && !(p->mBk & MIG_BK_VERSION)) return SQLITE_OK;
+  /* checkTables() saw main's tables: no version table of either tool, no
+  ** heads */
+  if (p->e.db && !(p->mBk & (MIG_BK_VERSION | MIG_BK_ALEMBIC))) {
+    return SQLITE_OK;
+  }
   zWho = sqlite3_mprintf("%s('%s')", p->opt->zFunc, p->zTarget);
   if (zWho == 0) return SQLITE_NOMEM;
   rc = migAdoptPrepare(p->e.db, zWho, p->opt->mode == MIGRATE_STAMP, &p->adopt,

@@ -486,7 +486,7 @@ int migBookkeepingCheck(sqlite3 *db, const char *zWho, unsigned *pmHas,
       db,
       "SELECT name, type = 'view' FROM main.sqlite_master WHERE type IN "
       "('table', 'view') AND name COLLATE NOCASE IN ('migrate_version', "
-      "'migrate_log', 'migrate_scripts', 'migrate_lock')",
+      "'migrate_log', 'migrate_scripts', 'migrate_lock', 'alembic_version')",
       -1, &st, 0);
   if (rc) {
     return migSetError(pzErr, rc, "%s: cannot read the schema: %s", zWho,
@@ -499,6 +499,10 @@ int migBookkeepingCheck(sqlite3 *db, const char *zWho, unsigned *pmHas,
     if (zName == 0) {
       rc = SQLITE_NOMEM;
       break;
+    }
+    if (sqlite3_stricmp(zName, "alembic_version") == 0) {
+      *pmHas |= MIG_BK_ALEMBIC; /* Alembic's: adopt.c checks its shape */
+      continue;
     }
     while (k < BK_NTABLE - 1 && sqlite3_stricmp(zName, aBkTable[k].zName)) k++;
     rc = isOurs(db, zName, sqlite3_column_int(st, 1), k, &zWhy);

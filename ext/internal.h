@@ -556,6 +556,8 @@ int migTableExists(sqlite3 *db, const char *zName, int *pExists);
 #define MIG_BK_LOG     0x02u
 #define MIG_BK_SCRIPTS 0x04u
 #define MIG_BK_LOCK    0x08u
+/* main holds a table alembic_version (Alembic's: adopt.c reads and checks it) */
+#define MIG_BK_ALEMBIC 0x10u
 int migBookkeepingCheck(sqlite3 *db, const char *zWho, unsigned *pmHas,
                         char **pzErr);
 
