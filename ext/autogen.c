@@ -62,9 +62,9 @@
 ** The downgrade is the same run the other way round, renames inverted.
 **
 ** The text scanning here (statement kind, renamed-from comments, column
-** definitions, which names a view or trigger mentions) is one small token
-** reader, agTok(), meant to be replaced by the engine's shared SQL
-** tokenizer; statements are split by script.c's migSplitNext().
+** definitions, which names a view or trigger mentions) reads tokens with
+** the engine's one tokenizer (sqltok.c); statements are split by
+** script.c's migSplitNext().
 */
 #include "internal.h"
 SQLITE_EXTENSION_INIT3
@@ -88,102 +88,25 @@ enum { FATE_SAME, FATE_CHANGED, FATE_NEW, FATE_GONE };
 #define AG_NOTE "migrate:renamed-from"
 
 /* ======================================================================
-** Scanning: one token reader (see the top of the file)
+** Scanning, with the engine's one tokenizer (sqltok.c)
 */
-enum { AT_EOF, AT_SPACE, AT_COMMENT, AT_WORD, AT_QUOTED, AT_STRING, AT_PUNCT };
 
-static int agIsSpace(unsigned char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
-         c == '\v';
-}
-static int agIsIdStart(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-         c >= 0x80;
-}
-static int agIsIdChar(unsigned char c) {
-  return agIsIdStart(c) || (c >= '0' && c <= '9') || c == '$';
-}
-
-/* The token at z: its kind in *pe; returns where it ends. */
+/* The token at z: its kind (MIG_TK_*) in *pe; returns where it ends. */
 static const char *agTok(const char *z, int *pe) {
-  const unsigned char *s = (const unsigned char *)z;
-  unsigned char c = s[0];
-  if (c == 0) {
-    *pe = AT_EOF;
-    return z;
-  }
-  if (agIsSpace(c)) {
-    while (agIsSpace(*s)) s++;
-    *pe = AT_SPACE;
-  } else if (c == '-' && s[1] == '-') {
-    while (*s && *s != '\n') s++;
-    *pe = AT_COMMENT;
-  } else if (c == '/' && s[1] == '*') {
-    s += 2;
-    while (*s && !(s[0] == '*' && s[1] == '/')) s++;
-    if (*s) s += 2;
-    *pe = AT_COMMENT;
-  } else if (c == '\'' || c == '"' || c == '`' || c == '[') {
-    unsigned char cEnd = c == '[' ? ']' : c;
-    for (s++; *s; s++) {
-      if (*s == cEnd) {
-        if (cEnd != ']' && s[1] == cEnd) {
-          s++;
-        } else {
-          break;
-        }
-      }
-    }
-    if (*s) s++;
-    *pe = c == '\'' ? AT_STRING : AT_QUOTED;
-  } else if (agIsIdStart(c)) {
-    while (agIsIdChar(*s)) s++;
-    *pe = AT_WORD;
-  } else if (c >= '0' && c <= '9') {
-    while (agIsIdChar(*s) || *s == '.') s++;
-    *pe = AT_PUNCT;
-  } else {
-    s++;
-    *pe = AT_PUNCT;
-  }
-  return (const char *)s;
+  return z + migSqlToken(z, pe);
 }
 
 /* The next token at or after z that is not space or a comment: *pzStart,
 ** kind *pe; returns its end. */
 static const char *agNext(const char *z, const char **pzStart, int *pe) {
-  for (;;) {
-    const char *zEnd = agTok(z, pe);
-    if (*pe != AT_SPACE && *pe != AT_COMMENT) {
-      *pzStart = z;
-      return zEnd;
-    }
-    z = zEnd;
-  }
+  z += migSqlSkipSpace(z, 0);
+  *pzStart = z;
+  return agTok(z, pe);
 }
 
 /* Is z[0..n) the word zWord (any case)? */
 static int agIsWord(const char *z, size_t n, const char *zWord) {
   return strlen(zWord) == n && sqlite3_strnicmp(z, zWord, (int)n) == 0;
-}
-
-/* The name a word or quoted token z[0..n) stands for (caller frees). */
-static char *agUnquote(const char *z, size_t n) {
-  char *zOut = sqlite3_malloc64(n + 1);
-  size_t i, j = 0;
-  if (zOut == 0) return 0;
-  if (n >= 2 && (z[0] == '"' || z[0] == '`' || z[0] == '[')) {
-    char cEnd = z[0] == '[' ? ']' : z[0];
-    for (i = 1; i + 1 < n; i++) {
-      zOut[j++] = z[i];
-      if (z[i] == cEnd && cEnd != ']' && z[i + 1] == cEnd) i++;
-    }
-  } else {
-    memcpy(zOut, z, n);
-    j = n;
-  }
-  zOut[j] = 0;
-  return zOut;
 }
 
 /* If the comment z[0..n) is "-- migrate:renamed-from NAME", the NAME
@@ -192,32 +115,24 @@ static char *agNoteName(const char *z, size_t n, int *pbNote) {
   size_t i = 2, nNote = strlen(AG_NOTE), j;
   *pbNote = 0;
   if (n < 2 || z[0] != '-' || z[1] != '-') return 0;
-  while (i < n && agIsSpace((unsigned char)z[i])) i++;
+  while (i < n && migSqlIsSpace(z[i])) i++;
   if (n - i < nNote || memcmp(z + i, AG_NOTE, nNote) != 0) return 0;
   i += nNote;
-  if (i < n && !agIsSpace((unsigned char)z[i])) return 0;
+  if (i < n && !migSqlIsSpace(z[i])) return 0;
   *pbNote = 1;
-  while (i < n && agIsSpace((unsigned char)z[i])) i++;
+  while (i < n && migSqlIsSpace(z[i])) i++;
   j = n;
-  while (j > i && agIsSpace((unsigned char)z[j - 1])) j--;
-  return agUnquote(z + i, j - i);
+  while (j > i && migSqlIsSpace(z[j - 1])) j--;
+  return migSqlUnquote(z + i, j - i);
 }
 
 /* Does the line of z[0..iAt) hold only spaces before offset iAt? */
 static int agOwnLine(const char *z, size_t iAt) {
   while (iAt > 0 && z[iAt - 1] != '\n') {
-    if (!agIsSpace((unsigned char)z[iAt - 1])) return 0;
+    if (!migSqlIsSpace(z[iAt - 1])) return 0;
     iAt--;
   }
   return 1;
-}
-
-/* Newlines in z[0..n). */
-static int agLines(const char *z, size_t n) {
-  int k = 0;
-  size_t i;
-  for (i = 0; i < n; i++) k += z[i] == '\n';
-  return k;
 }
 
 /* zSql without its renamed-from comment lines (caller frees). */
@@ -227,8 +142,8 @@ static char *agStripNotes(const char *zSql) {
   int e;
   while (1) {
     const char *zEnd = agTok(z, &e);
-    if (e == AT_EOF) break;
-    if (e == AT_COMMENT) {
+    if (e == MIG_TK_EOF) break;
+    if (e == MIG_TK_COMMENT) {
       int bNote;
       char *zName = agNoteName(z, (size_t)(zEnd - z), &bNote);
       sqlite3_free(zName);
@@ -255,7 +170,7 @@ static int agCreateKind(const char *z, char **pzWord, int *pbTemp,
   *pbTemp = 0;
   *pzName = 0;
   zE = agNext(z, &zS, &e);
-  if (e != AT_WORD || !agIsWord(zS, (size_t)(zE - zS), "CREATE")) {
+  if (e != MIG_TK_WORD || !agIsWord(zS, (size_t)(zE - zS), "CREATE")) {
     *pzWord = sqlite3_mprintf("%.*s", (int)(zE - zS), zS);
     if (*pzWord) {
       char *q;
@@ -266,22 +181,22 @@ static int agCreateKind(const char *z, char **pzWord, int *pbTemp,
     return -1;
   }
   zE = agNext(zE, &zS, &e);
-  if (e == AT_WORD && (agIsWord(zS, (size_t)(zE - zS), "TEMP") ||
+  if (e == MIG_TK_WORD && (agIsWord(zS, (size_t)(zE - zS), "TEMP") ||
                        agIsWord(zS, (size_t)(zE - zS), "TEMPORARY"))) {
     *pbTemp = 1;
     zE = agNext(zE, &zS, &e);
   }
-  if (e == AT_WORD && agIsWord(zS, (size_t)(zE - zS), "UNIQUE")) {
+  if (e == MIG_TK_WORD && agIsWord(zS, (size_t)(zE - zS), "UNIQUE")) {
     zE = agNext(zE, &zS, &e);
-    if (e == AT_WORD && agIsWord(zS, (size_t)(zE - zS), "INDEX")) {
+    if (e == MIG_TK_WORD && agIsWord(zS, (size_t)(zE - zS), "INDEX")) {
       eKind = AG_INDEX;
     }
-  } else if (e == AT_WORD && agIsWord(zS, (size_t)(zE - zS), "VIRTUAL")) {
+  } else if (e == MIG_TK_WORD && agIsWord(zS, (size_t)(zE - zS), "VIRTUAL")) {
     zE = agNext(zE, &zS, &e);
-    if (e == AT_WORD && agIsWord(zS, (size_t)(zE - zS), "TABLE")) {
+    if (e == MIG_TK_WORD && agIsWord(zS, (size_t)(zE - zS), "TABLE")) {
       eKind = AG_VTAB;
     }
-  } else if (e == AT_WORD) {
+  } else if (e == MIG_TK_WORD) {
     int k;
     for (k = 0; k < 5; k++) {
       if (k != AG_VTAB && agIsWord(zS, (size_t)(zE - zS), azAgKind[k])) {
@@ -294,7 +209,7 @@ static int agCreateKind(const char *z, char **pzWord, int *pbTemp,
   if (eKind < 0) return -1;
   /* [IF NOT EXISTS] [schema.]name */
   zE = agNext(zE, &zS, &e);
-  if (e == AT_WORD && agIsWord(zS, (size_t)(zE - zS), "IF")) {
+  if (e == MIG_TK_WORD && agIsWord(zS, (size_t)(zE - zS), "IF")) {
     zE = agNext(zE, &zS, &e); /* NOT */
     zE = agNext(zE, &zS, &e); /* EXISTS */
     zE = agNext(zE, &zS, &e);
@@ -303,11 +218,11 @@ static int agCreateKind(const char *z, char **pzWord, int *pbTemp,
     const char *zS2, *zE2;
     int e2;
     zE2 = agNext(zE, &zS2, &e2);
-    if (e2 == AT_PUNCT && *zS2 == '.') {
+    if (e2 == MIG_TK_PUNCT && *zS2 == '.') {
       zE = agNext(zE2, &zS, &e);
     }
   }
-  *pzName = agUnquote(zS, (size_t)(zE - zS));
+  *pzName = migSqlUnquote(zS, (size_t)(zE - zS));
   return eKind;
 }
 
@@ -319,28 +234,28 @@ static char *agColumnDef(const char *zSql, const char *zCol) {
   /* to the body's "(" */
   for (;;) {
     z = agNext(z, &zS, &e);
-    if (e == AT_EOF) return 0;
-    if (e == AT_PUNCT && *zS == '(') break;
+    if (e == MIG_TK_EOF) return 0;
+    if (e == MIG_TK_PUNCT && *zS == '(') break;
   }
   nDepth = 1;
   bStart = 1;
   for (;;) {
     zE = agNext(z, &zS, &e);
-    if (e == AT_EOF) return 0;
+    if (e == MIG_TK_EOF) return 0;
     if (bStart) {
-      char *zName = agUnquote(zS, (size_t)(zE - zS));
+      char *zName = migSqlUnquote(zS, (size_t)(zE - zS));
       int bHit = zName && sqlite3_stricmp(zName, zCol) == 0;
       sqlite3_free(zName);
       zItem = bHit ? zS : 0;
       bStart = 0;
     }
-    if (e == AT_PUNCT && *zS == '(') nDepth++;
-    if (e == AT_PUNCT && (*zS == ')' || *zS == ',') && nDepth == 1) {
+    if (e == MIG_TK_PUNCT && *zS == '(') nDepth++;
+    if (e == MIG_TK_PUNCT && (*zS == ')' || *zS == ',') && nDepth == 1) {
       /* the item ends with its last token: no space or comment after */
       if (zItem) return sqlite3_mprintf("%.*s", (int)(zLast - zItem), zItem);
       if (*zS == ')') return 0;
       bStart = 1;
-    } else if (e == AT_PUNCT && *zS == ')') {
+    } else if (e == MIG_TK_PUNCT && *zS == ')') {
       nDepth--;
     }
     zLast = zE;
@@ -446,11 +361,11 @@ static int agColumnNotes(AgSide *s, const char *zStmt, int iLine,
   int iPending = 0;
   while (rc == SQLITE_OK) {
     zE = agTok(z, &e);
-    if (e == AT_EOF) break;
-    if (e == AT_COMMENT) {
+    if (e == MIG_TK_EOF) break;
+    if (e == MIG_TK_COMMENT) {
       int bNote;
       char *zName = agNoteName(z, (size_t)(zE - z), &bNote);
-      int iAt = iLine + agLines(zStmt, (size_t)(z - zStmt));
+      int iAt = iLine + migSqlLines(zStmt, (size_t)(z - zStmt));
       if (bNote && zName == 0) return SQLITE_NOMEM;
       if (bNote && (!bStart || zPending ||
                     !agOwnLine(zStmt, (size_t)(z - zStmt)) || zName[0] == 0)) {
@@ -468,14 +383,14 @@ static int agColumnNotes(AgSide *s, const char *zStmt, int iLine,
         zPending = zName;
         iPending = iAt;
       }
-    } else if (e != AT_SPACE) {
+    } else if (e != MIG_TK_SPACE) {
       if (zPending) {
         static const char *azCons[] = {"CONSTRAINT", "PRIMARY", "UNIQUE",
                                        "CHECK", "FOREIGN"};
         size_t k;
-        int bCons = e != AT_WORD && e != AT_QUOTED;
+        int bCons = e != MIG_TK_WORD && e != MIG_TK_QUOTED;
         for (k = 0; k < sizeof(azCons) / sizeof(azCons[0]); k++) {
-          if (e == AT_WORD && agIsWord(z, (size_t)(zE - z), azCons[k])) {
+          if (e == MIG_TK_WORD && agIsWord(z, (size_t)(zE - z), azCons[k])) {
             bCons = 1;
           }
         }
@@ -489,7 +404,7 @@ static int agColumnNotes(AgSide *s, const char *zStmt, int iLine,
           break;
         }
         {
-          char *zCol = agUnquote(z, (size_t)(zE - z));
+          char *zCol = migSqlUnquote(z, (size_t)(zE - z));
           char *zTab = sqlite3_mprintf("%s", zTable);
           if (zCol == 0 || zTab == 0) {
             sqlite3_free(zCol);
@@ -502,11 +417,11 @@ static int agColumnNotes(AgSide *s, const char *zStmt, int iLine,
         }
       }
       bStart = 0;
-      if (e == AT_PUNCT && *z == '(') {
+      if (e == MIG_TK_PUNCT && *z == '(') {
         if (++nDepth == 1) bStart = 1;
-      } else if (e == AT_PUNCT && *z == ')') {
+      } else if (e == MIG_TK_PUNCT && *z == ')') {
         nDepth--;
-      } else if (e == AT_PUNCT && *z == ',' && nDepth == 1) {
+      } else if (e == MIG_TK_PUNCT && *z == ',' && nDepth == 1) {
         bStart = 1;
       }
     }
@@ -534,10 +449,10 @@ static int agGapNotes(AgSide *s, const char *z, size_t n, int iLine,
     const char *zE = agTok(z + i, &e);
     size_t iEnd = (size_t)(zE - z);
     if (iEnd > n) iEnd = n;
-    if (e == AT_COMMENT) {
+    if (e == MIG_TK_COMMENT) {
       int bNote;
       char *zName = agNoteName(z + i, iEnd - i, &bNote);
-      int iAt = iLine + agLines(z, i);
+      int iAt = iLine + migSqlLines(z, i);
       if (bNote && zName == 0) return SQLITE_NOMEM;
       if (bNote && (*pzFrom || zName[0] == 0 ||
                     !agOwnLine(zAll, (size_t)(z + i - zAll)))) {
@@ -556,7 +471,7 @@ static int agGapNotes(AgSide *s, const char *z, size_t n, int iLine,
         *piLine = iAt;
       }
     }
-    if (e == AT_EOF) break;
+    if (e == MIG_TK_EOF) break;
     i = iEnd;
   }
   return SQLITE_OK;
@@ -649,7 +564,7 @@ static int agRunText(AgSide *s, const char *zSql, int bNotes, char **pzErr) {
     zBuf[(zStmt - zBuf) + (ptrdiff_t)nStmt] = 0;
     rc = agRunStatement(s, zStmt, iLine + 1, bNotes, &zFrom, iFromLine, pzErr);
     zBuf[(zStmt - zBuf) + (ptrdiff_t)nStmt] = cSave;
-    iPrevLine = iLine + agLines(zStmt, nStmt);
+    iPrevLine = iLine + migSqlLines(zStmt, nStmt);
     zPrev = zStmt + nStmt;
   }
   if (rc == SQLITE_OK && sp.rc) rc = sp.rc; /* the splitter ran out of memory */
@@ -961,13 +876,15 @@ typedef struct AgRun {
   char **pzErr;
 } AgRun;
 
-/* A name as SQL: bare when it can be, else in double quotes. */
+/* A name as SQL: bare when it can be (one ASCII word, no '$', not a
+** keyword), else in double quotes. */
 static char *agQuote(const char *zName) {
-  const unsigned char *z = (const unsigned char *)zName;
-  int bPlain = agIsIdStart(z[0]) && z[0] < 0x80 &&
-               sqlite3_keyword_check(zName, (int)strlen(zName)) == 0;
-  for (; bPlain && *z; z++) {
-    if (!(agIsIdChar(*z) && *z < 0x80 && *z != '$')) bPlain = 0;
+  int e;
+  size_t n = strlen(zName), k;
+  int bPlain = migSqlToken(zName, &e) == n && e == MIG_TK_WORD &&
+               sqlite3_keyword_check(zName, (int)n) == 0;
+  for (k = 0; bPlain && k < n; k++) {
+    if ((unsigned char)zName[k] >= 0x80 || zName[k] == '$') bPlain = 0;
   }
   return bPlain ? sqlite3_mprintf("%s", zName)
                 : sqlite3_mprintf("\"%w\"", zName);
@@ -1141,12 +1058,12 @@ static int agMentions(const char *zSql, const char **az, int n) {
   int e, k;
   for (;;) {
     const char *zE = agTok(z, &e);
-    if (e == AT_EOF) return 0;
-    if (e == AT_WORD || e == AT_QUOTED) {
+    if (e == MIG_TK_EOF) return 0;
+    if (e == MIG_TK_WORD || e == MIG_TK_QUOTED) {
       size_t m = (size_t)(zE - z);
       for (k = 0; k < n; k++) {
         size_t nk = strlen(az[k]);
-        if (e == AT_WORD ? (m == nk && sqlite3_strnicmp(z, az[k], (int)m) == 0)
+        if (e == MIG_TK_WORD ? (m == nk && sqlite3_strnicmp(z, az[k], (int)m) == 0)
                          : (m == nk + 2 &&
                             sqlite3_strnicmp(z + 1, az[k], (int)nk) == 0)) {
           return 1;
@@ -1379,21 +1296,16 @@ static int agIsLiteral(const char *z) {
   if (*z == '+' || *z == '-') z++;
   zE = agNext(z, &zS, &e);
   if (zS != z) return 0;
-  if (e == AT_WORD) {
+  if (e == MIG_TK_WORD) {
     if (!agIsWord(zS, (size_t)(zE - zS), "TRUE") &&
-        !agIsWord(zS, (size_t)(zE - zS), "FALSE") &&
-        !((zS[0] == 'x' || zS[0] == 'X') && zS[1] == '\'' && zE == zS + 1)) {
+        !agIsWord(zS, (size_t)(zE - zS), "FALSE")) {
       return 0;
     }
-    if (zE == zS + 1) zE = agTok(zE, &e); /* x'..' */
-  } else if (e == AT_PUNCT) {
-    if (!(zS[0] >= '0' && zS[0] <= '9') && zS[0] != '.') return 0;
-    if (zS[0] == '.') zE = agTok(zE, &e);
-  } else if (e != AT_STRING) {
+  } else if (e != MIG_TK_NUMBER && e != MIG_TK_STRING && e != MIG_TK_BLOB) {
     return 0;
   }
   zE = agNext(zE, &zS, &e);
-  return e == AT_EOF;
+  return e == MIG_TK_EOF;
 }
 
 /* Does SQLite's ADD COLUMN allow column c of y on a table with rows, as

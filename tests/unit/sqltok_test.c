@@ -99,4 +99,9 @@ void ut_sqltok_tests(void) {
   CHECK_TAKE(migSqlUnquote("\"open", 5), "open");
   CHECK_TAKE(migSqlUnquote("[open", 5), "open");
   CHECK_TAKE(migSqlUnquote("\"\"", 2), "");
+
+  TEST("sqltok: white space as the tokenizer reads it");
+  CHECK(migSqlIsSpace(' ') && migSqlIsSpace('\t') && migSqlIsSpace('\n'));
+  CHECK(migSqlIsSpace('\r') && migSqlIsSpace('\f') && migSqlIsSpace('\v'));
+  CHECK(!migSqlIsSpace('a') && !migSqlIsSpace(0) && !migSqlIsSpace(0xa0));
 }
