@@ -1396,6 +1396,16 @@ static int agAlterPlan(const AgObj *x, const AgObj *y, char **az, char **azNote,
   return bOk;
 }
 
+/* Do declared types zA and zB convert no value: equal but for case, or
+** INT and INTEGER (one affinity; see schFoldIntTypes() in schema.c)? */
+static int agAlikeTypes(const char *zA, const char *zB) {
+  int bIntA = sqlite3_stricmp(zA, "INT") == 0 ||
+              sqlite3_stricmp(zA, "INTEGER") == 0;
+  int bIntB = sqlite3_stricmp(zB, "INT") == 0 ||
+              sqlite3_stricmp(zB, "INTEGER") == 0;
+  return sqlite3_stricmp(zA, zB) == 0 || (bIntA && bIntB);
+}
+
 /* Emit what turns A's table x into B's table y (renamed already). */
 static int agChangeTable(AgRun *r, const AgObj *x, const AgObj *y) {
   int rc, bSame = 0, n = 0, c, bOk;
@@ -1444,7 +1454,7 @@ static int agChangeTable(AgRun *r, const AgObj *x, const AgObj *y) {
         migStrAppendZ(&map, ": ");
         agJson(&map, x->azCol[k]);
       }
-      if (k >= 0 && sqlite3_stricmp(x->azType[k], y->azType[c]) != 0) {
+      if (k >= 0 && !agAlikeTypes(x->azType[k], y->azType[c])) {
         migStrAppendf(&note,
                       "-- destructive: column %s.%s changes type from %s to "
                       "%s; its values are converted\n",

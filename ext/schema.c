@@ -682,6 +682,23 @@ static void schTableText(SchBuild *b, SchObj *o, const SchTok *a, int n) {
              "no AUTOINCREMENT", 0);
 }
 
+/* INT and INTEGER are one declared type to the comparison (read as
+** INTEGER): SQLite gives both INTEGER affinity, and a STRICT table the
+** same INTEGER type.  Not for the only PRIMARY KEY column of a rowid table:
+** there exactly INTEGER makes the column an alias of the rowid, INT does
+** not.  Columns are o's first nCol items; table attribute 0 is read. */
+static void schFoldIntTypes(SchObj *o, int nCol) {
+  int i, nPk = 0, bRowid = o->aAttr[0].zValue == 0;
+  for (i = 0; i < nCol; i++) nPk += o->aItem[i].iPk > 0;
+  for (i = 0; i < nCol; i++) {
+    SchItem *it = &o->aItem[i];
+    const char *zType = it->aAttr[0].zValue;
+    if (it->eKind != SI_COLUMN || zType == 0) continue;
+    if (bRowid && nPk == 1 && it->iPk > 0) continue;
+    if (strcmp(zType, "INT") == 0) it->aAttr[0].zValue = "INTEGER";
+  }
+}
+
 /* UNIQUE constraints (automatic indexes of origin 'u'). */
 static void schUniques(SchBuild *b, SchObj *o) {
   sqlite3_stmt *st = schPrepare(
@@ -976,6 +993,7 @@ static void schObject(SchBuild *b, const char *zType, const char *zName,
     schColumns(b, o);
     nCol = o->nItem;
     schTableText(b, o, lx.a, lx.n);
+    if (b->rc == SQLITE_OK) schFoldIntTypes(o, nCol);
     schUniques(b, o);
     schForeignKeys(b, o);
     if (b->rc == SQLITE_OK && o->nItem > nCol) {
