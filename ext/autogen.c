@@ -6,6 +6,11 @@
 **     SELECT migrate_diff('CREATE TABLE t(a)',
 **                         'CREATE TABLE t(a, b INTEGER DEFAULT 0)');
 **       -> 'ALTER TABLE t ADD COLUMN b INTEGER DEFAULT 0;\n'
+**     SELECT migrate_diff('CREATE TABLE t(a)',
+**                         'CREATE TABLE t(a, b INTEGER DEFAULT 0)',
+**                         'downgrade');
+**       -> '-- destructive: drops column t.b and its values\n'
+**          'ALTER TABLE t DROP COLUMN b;\n'
 **
 **     char *zUp, *zDown, *zErr;
 **     migrate_diff(zHeadSql, "the history's head", zDeclared, "schema.sql",
@@ -1823,19 +1828,33 @@ int migrate_schema_sql(sqlite3 *db, char **pzSql, char **pzErr) {
   return rc;
 }
 
-/* migrate_diff(from_sql, to_sql): the upgrade script, NULL when equal. */
+/* migrate_diff(from_sql, to_sql [, direction]): the upgrade script (or
+** with direction 'downgrade' the script back from to_sql to from_sql, its
+** declared renames inverted), NULL when the schemas are equal. */
 void migFnDiff(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   const char *zFrom = (const char *)sqlite3_value_text(argv[0]);
   const char *zTo = (const char *)sqlite3_value_text(argv[1]);
-  char *zUp = 0, *zErr = 0, *zFromCopy, *zToCopy;
-  int rc;
-  (void)argc;
+  const char *zDir = argc > 2 ? (const char *)sqlite3_value_text(argv[2]) : 0;
+  char *zUp = 0, *zDown = 0, *zErr = 0, *zFromCopy, *zToCopy;
+  int rc, bDown = 0;
   if (zFrom == 0 || zTo == 0) {
     sqlite3_result_error(ctx,
                          "migrate_diff(from_sql, to_sql): both arguments must "
                          "be SQL text (CREATE statements)",
                          -1);
     return;
+  }
+  if (argc > 2) {
+    bDown = zDir && sqlite3_stricmp(zDir, "downgrade") == 0;
+    if (!bDown && (zDir == 0 || sqlite3_stricmp(zDir, "upgrade") != 0)) {
+      char *zMsg = sqlite3_mprintf(
+          "migrate_diff(from_sql, to_sql, direction): direction is "
+          "'upgrade' or 'downgrade', not %s%s%s",
+          zDir ? "'" : "", zDir ? zDir : "NULL", zDir ? "'" : "");
+      sqlite3_result_error(ctx, zMsg ? zMsg : "out of memory", -1);
+      sqlite3_free(zMsg);
+      return;
+    }
   }
   /* the differ runs SQL on other connections: work on copies */
   zFromCopy = sqlite3_mprintf("%s", zFrom);
@@ -1846,9 +1865,14 @@ void migFnDiff(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     sqlite3_result_error_nomem(ctx);
     return;
   }
-  rc = migrate_diff(zFromCopy, "from_sql", zToCopy, "to_sql", &zUp, 0, &zErr);
+  rc = migrate_diff(zFromCopy, "from_sql", zToCopy, "to_sql", &zUp,
+                    bDown ? &zDown : 0, &zErr);
   sqlite3_free(zFromCopy);
   sqlite3_free(zToCopy);
+  if (bDown) {
+    sqlite3_free(zUp);
+    zUp = zDown; /* the one to return */
+  }
   if (rc == SQLITE_NOMEM) {
     sqlite3_result_error_nomem(ctx);
   } else if (rc) {

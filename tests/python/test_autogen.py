@@ -46,7 +46,11 @@ def tool():
     return _TOOL[0]
 
 
-def diff(a, b):
+def diff(a, b, *direction):
+    """migrate_diff(a, b) or, with a direction, migrate_diff(a, b, d)."""
+    if direction:
+        return tool().execute("SELECT migrate_diff(?, ?, ?)",
+                              (a, b) + direction).fetchone()[0]
     return tool().execute("SELECT migrate_diff(?, ?)", (a, b)).fetchone()[0]
 
 
@@ -186,8 +190,13 @@ def check_pair(a, b, label):
     try:
         up = diff(from_sql, to_sql)
         down = diff(to_sql, from_sql)
+        down3 = diff(from_sql, to_sql, "downgrade")
     except sqlite3.Error as e:
         return "migrate_diff fails: %s\n%s" % (e, ctx)
+    if down3 != down:
+        # the declared renames inverted give what `from`'s own notes give
+        return "migrate_diff(from, to, 'downgrade') gives:\n%s\n%s" % (
+            down3, ctx)
     ctx += "--- up:\n%s--- down:\n%s" % (up, down)
     db = connect()
     try:
@@ -607,6 +616,58 @@ class ExactCases(unittest.TestCase):
                     diff(a, b)
                 self.assertEqual(str(cm.exception), want)
 
+    def test_downgrade(self):
+        """The third argument: 'upgrade' is the two-argument call;
+        'downgrade' the way back with the declared renames inverted (the
+        README's example, exact); NULL for equal schemas."""
+        a = ("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);\n"
+             "CREATE INDEX users_name ON users (name);")
+        b = ("CREATE TABLE users (\n  id INTEGER PRIMARY KEY,\n"
+             "  -- migrate:renamed-from name\n  full_name TEXT,\n"
+             "  email TEXT NOT NULL DEFAULT ''\n);\n"
+             "CREATE INDEX users_name ON users (full_name);\n"
+             "CREATE UNIQUE INDEX users_email ON users (email);")
+        up = ("DROP INDEX users_name;\n"
+              "ALTER TABLE users RENAME COLUMN name TO full_name;\n"
+              "ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT '';\n"
+              "CREATE INDEX users_name ON users (full_name);\n"
+              "CREATE UNIQUE INDEX users_email ON users (email);\n")
+        down = ("DROP INDEX users_name;\nDROP INDEX users_email;\n"
+                "ALTER TABLE users RENAME COLUMN full_name TO name;\n"
+                "-- destructive: drops column users.email and its values\n"
+                "ALTER TABLE users DROP COLUMN email;\n"
+                "CREATE INDEX users_name ON users (name);\n")
+        if sqlite3.sqlite_version_info < (3, 35, 0):
+            down = down.replace(
+                "ALTER TABLE users DROP COLUMN email;\n",
+                "SELECT migrate_rebuild('users', 'CREATE TABLE users (id "
+                "INTEGER PRIMARY KEY, name TEXT)');\n")
+        self.assertEqual(diff(a, b), up)
+        self.assertEqual(diff(a, b, "upgrade"), up)
+        self.assertEqual(diff(a, b, "downgrade"), down)
+        self.assertEqual(diff(a, b, "DOWNGRADE"), down)
+        self.assertIsNone(diff(a, a, "downgrade"))
+        # the rows go there and back: the rename kept the values
+        db = connect()
+        db.executescript(a + "INSERT INTO users VALUES (1, 'ann');")
+        run_script(db, up)
+        run_script(db, diff(a, b, "downgrade"))
+        self.assertIsNone(schema_diff(dump(db), a))
+        self.assertEqual(db.execute("SELECT * FROM users").fetchall(),
+                         [(1, "ann")])
+        db.close()
+
+    def test_bad_direction(self):
+        for value, shown in (("sideways", "'sideways'"), (None, "NULL"),
+                             ("", "''")):
+            with self.subTest(value):
+                with self.assertRaises(sqlite3.OperationalError) as cm:
+                    diff("CREATE TABLE t(a)", "CREATE TABLE t(b)", value)
+                self.assertEqual(
+                    str(cm.exception),
+                    "migrate_diff(from_sql, to_sql, direction): direction is "
+                    "'upgrade' or 'downgrade', not %s" % shown)
+
     def test_null_arguments(self):
         with self.assertRaises(sqlite3.OperationalError) as cm:
             diff(None, "CREATE TABLE t(a)")
@@ -621,10 +682,10 @@ class ExactCases(unittest.TestCase):
     def test_directonly(self):
         flags = tool().execute(
             "SELECT narg, flags FROM pragma_function_list "
-            "WHERE name = 'migrate_diff'").fetchall()
-        self.assertEqual(len(flags), 1)
-        self.assertEqual(flags[0][0], 2)
-        self.assertTrue(flags[0][1] & 0x80000)  # SQLITE_DIRECTONLY
+            "WHERE name = 'migrate_diff' ORDER BY narg").fetchall()
+        self.assertEqual([n for n, f in flags], [2, 3])
+        for n, f in flags:
+            self.assertTrue(f & 0x80000)  # SQLITE_DIRECTONLY
         db = connect()
         db.execute("CREATE TABLE t(x)")
         db.execute("CREATE VIEW v AS SELECT migrate_diff('', x) FROM t")
