@@ -604,33 +604,93 @@ static int agPrepare(sqlite3 *db, const char *zSql, sqlite3_stmt **pSt,
   return rc;
 }
 
-/* Columns and referenced tables of table o. */
-static int agTableInfo(AgSide *s, AgObj *o, char **pzErr) {
-  sqlite3_stmt *st = 0;
-  int rc, n = 0, i;
-  char *zSql = sqlite3_mprintf(
-      "SELECT name, type, \"notnull\", dflt_value, EXISTS (SELECT 1 FROM "
-      "pragma_foreign_key_list(%Q) AS f WHERE f.\"from\" = x.name), hidden "
-      "FROM pragma_table_xinfo(%Q) AS x ORDER BY cid",
-      o->zName, o->zName);
-  if (zSql == 0) return SQLITE_NOMEM;
-  rc = agPrepare(s->db, zSql, &st, "a table's columns", pzErr);
-  sqlite3_free(zSql);
-  if (rc) return rc;
-  while (sqlite3_step(st) == SQLITE_ROW) n++;
-  sqlite3_reset(st);
-  o->azCol = migArenaAlloc(&s->arena, sizeof(char *) * (size_t)(n + 1));
-  o->azType = migArenaAlloc(&s->arena, sizeof(char *) * (size_t)(n + 1));
-  o->azColFrom = migArenaAlloc(&s->arena, sizeof(char *) * (size_t)(n + 1));
-  o->aiColLine = migArenaAlloc(&s->arena, sizeof(int) * (size_t)(n + 1));
-  o->azDflt = migArenaAlloc(&s->arena, sizeof(char *) * (size_t)(n + 1));
-  o->aColFlags = migArenaAlloc(&s->arena, sizeof(int) * (size_t)(n + 1));
-  if (!o->azCol || !o->azType || !o->azColFrom || !o->aiColLine || !o->azDflt ||
-      !o->aColFlags) {
-    sqlite3_finalize(st);
+/* Index of column zName of table o, or -1. */
+static int agFindCol(const AgObj *o, const char *zName) {
+  int i;
+  for (i = 0; i < o->nCol; i++) {
+    if (sqlite3_stricmp(o->azCol[i], zName) == 0) return i;
+  }
+  return -1;
+}
+
+/* The statements agTableInfo() runs, prepared once per side. */
+static const char zAgColsSql[] =
+    "SELECT name, type, \"notnull\", dflt_value, hidden "
+    "FROM pragma_table_xinfo(?1) ORDER BY cid";
+static const char zAgParentsSql[] =
+    "SELECT \"table\", \"from\" FROM pragma_foreign_key_list(?1)";
+
+/* Make room for entry i of o's column arrays (capacity *pnCap, doubled in
+** the side's arena when full). */
+static int agColRoom(AgSide *s, AgObj *o, int i, int *pnCap) {
+  int nNew = *pnCap ? *pnCap * 2 : 8;
+  const char **azCol, **azType, **azFrom, **azDflt;
+  int *aiLine, *aFlags;
+  if (i < *pnCap) return SQLITE_OK;
+  azCol = migArenaAlloc(&s->arena, sizeof(char *) * (size_t)nNew);
+  azType = migArenaAlloc(&s->arena, sizeof(char *) * (size_t)nNew);
+  azFrom = migArenaAlloc(&s->arena, sizeof(char *) * (size_t)nNew);
+  azDflt = migArenaAlloc(&s->arena, sizeof(char *) * (size_t)nNew);
+  aiLine = migArenaAlloc(&s->arena, sizeof(int) * (size_t)nNew);
+  aFlags = migArenaAlloc(&s->arena, sizeof(int) * (size_t)nNew);
+  if (!azCol || !azType || !azFrom || !azDflt || !aiLine || !aFlags) {
     return SQLITE_NOMEM;
   }
-  for (i = 0; i < n && sqlite3_step(st) == SQLITE_ROW; i++) {
+  memset(azFrom, 0, sizeof(char *) * (size_t)nNew);
+  memset(azDflt, 0, sizeof(char *) * (size_t)nNew);
+  memset(aiLine, 0, sizeof(int) * (size_t)nNew);
+  memset(aFlags, 0, sizeof(int) * (size_t)nNew);
+  if (i > 0) {
+    memcpy(azCol, o->azCol, sizeof(char *) * (size_t)i);
+    memcpy(azType, o->azType, sizeof(char *) * (size_t)i);
+    memcpy(azDflt, o->azDflt, sizeof(char *) * (size_t)i);
+    memcpy(aFlags, o->aColFlags, sizeof(int) * (size_t)i);
+  }
+  o->azCol = azCol;
+  o->azType = azType;
+  o->azColFrom = azFrom;
+  o->azDflt = azDflt;
+  o->aiColLine = aiLine;
+  o->aColFlags = aFlags;
+  *pnCap = nNew;
+  return SQLITE_OK;
+}
+
+/* Add zParent to o's referenced tables unless it is there (capacity
+** *pnCap, doubled in the side's arena when full). */
+static int agAddParent(AgSide *s, AgObj *o, const char *zParent, int *pnCap) {
+  int k;
+  for (k = 0; k < o->nParent; k++) {
+    if (sqlite3_stricmp(o->azParent[k], zParent) == 0) return SQLITE_OK;
+  }
+  if (o->nParent >= *pnCap) {
+    int nNew = *pnCap ? *pnCap * 2 : 4;
+    const char **az = migArenaAlloc(&s->arena, sizeof(char *) * (size_t)nNew);
+    if (az == 0) return SQLITE_NOMEM;
+    if (o->nParent) {
+      memcpy(az, o->azParent, sizeof(char *) * (size_t)o->nParent);
+    }
+    o->azParent = az;
+    *pnCap = nNew;
+  }
+  o->azParent[o->nParent] = agDup(s, zParent);
+  if (o->azParent[o->nParent] == 0) return SQLITE_NOMEM;
+  o->nParent++;
+  return SQLITE_OK;
+}
+
+/* Columns and referenced tables of table o, read with stCols (zAgColsSql)
+** and stFk (zAgParentsSql), each run once; both are left reset. */
+static int agTableInfo(AgSide *s, AgObj *o, sqlite3_stmt *stCols,
+                       sqlite3_stmt *stFk) {
+  sqlite3_stmt *st = stCols;
+  int rc, nCap = 0, i = 0;
+  rc = agColRoom(s, o, 0, &nCap); /* a table without rows still has arrays */
+  if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, o->zName, -1, 0);
+  while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    int eHidden = sqlite3_column_int(st, 4);
+    rc = agColRoom(s, o, i, &nCap);
+    if (rc) break;
     o->azCol[i] = agDup(s, (const char *)sqlite3_column_text(st, 0));
     o->azType[i] = agDup(s, (const char *)sqlite3_column_text(st, 1));
     if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
@@ -638,31 +698,31 @@ static int agTableInfo(AgSide *s, AgObj *o, char **pzErr) {
       if (o->azDflt[i] == 0) rc = SQLITE_NOMEM;
     }
     o->aColFlags[i] = (sqlite3_column_int(st, 2) ? AGC_NOTNULL : 0) |
-                      (sqlite3_column_int(st, 4) ? AGC_FKEY : 0) |
-                      (sqlite3_column_int(st, 5) >= 2 ? AGC_GEN : 0) |
-                      (sqlite3_column_int(st, 5) == 3 ? AGC_STORED : 0);
+                      (eHidden >= 2 ? AGC_GEN : 0) |
+                      (eHidden == 3 ? AGC_STORED : 0);
     if (o->azCol[i] == 0 || o->azType[i] == 0) rc = SQLITE_NOMEM;
+    o->nCol = ++i;
   }
-  o->nCol = i;
-  sqlite3_finalize(st);
-  if (rc) return rc;
-  zSql = sqlite3_mprintf(
-      "SELECT DISTINCT \"table\" FROM pragma_foreign_key_list(%Q)", o->zName);
-  if (zSql == 0) return SQLITE_NOMEM;
-  rc = agPrepare(s->db, zSql, &st, "a table's foreign keys", pzErr);
-  sqlite3_free(zSql);
-  if (rc) return rc;
-  n = 0;
-  while (sqlite3_step(st) == SQLITE_ROW) n++;
+  if (rc == SQLITE_DONE) rc = SQLITE_OK;
   sqlite3_reset(st);
-  o->azParent = migArenaAlloc(&s->arena, sizeof(char *) * (size_t)(n + 1));
-  if (o->azParent == 0) rc = SQLITE_NOMEM;
-  for (i = 0; rc == SQLITE_OK && i < n && sqlite3_step(st) == SQLITE_ROW; i++) {
-    o->azParent[i] = agDup(s, (const char *)sqlite3_column_text(st, 0));
-    if (o->azParent[i] == 0) rc = SQLITE_NOMEM;
+  if (rc) return rc;
+  /* the foreign keys: which columns are in one, which tables they name */
+  st = stFk;
+  nCap = 0;
+  rc = sqlite3_bind_text(st, 1, o->zName, -1, 0);
+  while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *zParent = (const char *)sqlite3_column_text(st, 0);
+    const char *zFrom = (const char *)sqlite3_column_text(st, 1);
+    if (zParent == 0 || zFrom == 0) {
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    i = agFindCol(o, zFrom);
+    if (i >= 0) o->aColFlags[i] |= AGC_FKEY;
+    rc = agAddParent(s, o, zParent, &nCap);
   }
-  o->nParent = i;
-  sqlite3_finalize(st);
+  if (rc == SQLITE_DONE) rc = SQLITE_OK;
+  sqlite3_reset(st);
   return rc;
 }
 
@@ -798,8 +858,24 @@ static int agReadObjects(AgSide *s, char **pzErr) {
   if (rc == SQLITE_ROW || rc == SQLITE_DONE) rc = SQLITE_OK;
   sqlite3_finalize(st);
   sqlite3_free(azShadow);
-  for (i = 0; rc == SQLITE_OK && i < s->nObj; i++) {
-    if (s->aObj[i].eType == AG_TABLE) rc = agTableInfo(s, &s->aObj[i], pzErr);
+  if (rc == SQLITE_OK) {
+    sqlite3_stmt *stCols = 0, *stFk = 0;
+    rc = agPrepare(s->db, zAgColsSql, &stCols, "a table's columns", pzErr);
+    if (rc == SQLITE_OK) {
+      rc = agPrepare(s->db, zAgParentsSql, &stFk, "a table's foreign keys",
+                     pzErr);
+    }
+    for (i = 0; rc == SQLITE_OK && i < s->nObj; i++) {
+      if (s->aObj[i].eType == AG_TABLE) {
+        rc = agTableInfo(s, &s->aObj[i], stCols, stFk);
+        if (rc && rc != SQLITE_NOMEM) {
+          rc = migSetError(pzErr, rc, "cannot read table %s: %s",
+                           s->aObj[i].zName, sqlite3_errmsg(s->db));
+        }
+      }
+    }
+    sqlite3_finalize(stCols);
+    sqlite3_finalize(stFk);
   }
   if (rc == SQLITE_OK) rc = migSchemaSnapshot(s->db, "main", &s->pSnap, pzErr);
   if (rc == SQLITE_NOMEM) migSetError(pzErr, rc, "out of memory");
@@ -814,15 +890,6 @@ static int agFind(const AgSide *s, int eType, const char *zName) {
         sqlite3_stricmp(s->aObj[i].zName, zName) == 0) {
       return i;
     }
-  }
-  return -1;
-}
-
-/* Index of column zName of table o, or -1. */
-static int agFindCol(const AgObj *o, const char *zName) {
-  int i;
-  for (i = 0; i < o->nCol; i++) {
-    if (sqlite3_stricmp(o->azCol[i], zName) == 0) return i;
   }
   return -1;
 }
@@ -914,17 +981,22 @@ static int agWork(AgRun *r, const char *zSql) {
   return rc;
 }
 
-/* Append one statement (after its comment lines, each without "-- ") to
-** the script and run it on the work copy.  Takes ownership of zSql. */
-static int agEmit(AgRun *r, const char *zComment, char *zSql) {
+/* Append one statement (after its comment line, without "-- ") to the
+** script, and with bRun run it on the work copy.  Takes ownership of zSql. */
+static int agEmitRun(AgRun *r, const char *zComment, char *zSql, int bRun) {
   int rc;
   if (zSql == 0) return SQLITE_NOMEM;
   if (zComment) migStrAppendf(&r->out, "-- %s\n", zComment);
   migStrAppendf(&r->out, "%s;\n", zSql);
   r->nStmt++;
-  rc = r->out.rc ? SQLITE_NOMEM : agWork(r, zSql);
+  rc = r->out.rc ? SQLITE_NOMEM : bRun ? agWork(r, zSql) : SQLITE_OK;
   sqlite3_free(zSql);
   return rc;
+}
+
+/* Append one statement to the script and run it on the work copy. */
+static int agEmit(AgRun *r, const char *zComment, char *zSql) {
+  return agEmitRun(r, zComment, zSql, 1);
 }
 
 /* A comment line only. */
@@ -1270,12 +1342,15 @@ static int agCopyFromWork(AgRun *r, sqlite3 *db, const char *zWhere,
 ** it now (with its indexes, and the tables it references, whose primary
 ** keys a foreign key without columns means); *pbSame: they run and the
 ** table is then what B declares.  (Only this table is built and compared,
-** so trying every changed table costs what the table costs.) */
-static int agTry(AgRun *r, const AgObj *y, char **az, int n, int *pbSame) {
+** so trying every changed table costs what the table costs.)  With pDb,
+** the scratch database is handed over there when *pbSame (caller closes). */
+static int agTry(AgRun *r, const AgObj *y, char **az, int n, int *pbSame,
+                 sqlite3 **pDb) {
   sqlite3 *db = 0;
   MigSchema *p = 0;
   int rc, k, bRan = 1;
   *pbSame = 0;
+  if (pDb) *pDb = 0;
   rc = sqlite3_open_v2(":memory:", &db,
                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 0);
   for (k = 0; rc == SQLITE_OK && k < y->nParent; k++) {
@@ -1306,8 +1381,92 @@ static int agTry(AgRun *r, const AgObj *y, char **az, int n, int *pbSame) {
     }
   }
   migSchemaFree(p);
-  sqlite3_close(db);
+  if (pDb && rc == SQLITE_OK && *pbSame) {
+    *pDb = db;
+  } else {
+    sqlite3_close(db);
+  }
   return rc;
+}
+
+/* The CREATE statements of db's objects that zWhere selects (?1 = zName),
+** in the order they were made, each followed by ";\n", into *ps. */
+static int agCreatesOf(sqlite3 *db, const char *zWhere, const char *zName,
+                       MigStr *ps) {
+  sqlite3_stmt *st = 0;
+  char *zSql = sqlite3_mprintf(
+      "SELECT sql FROM main.sqlite_master WHERE sql IS NOT NULL AND (%s) "
+      "ORDER BY rowid",
+      zWhere);
+  int rc;
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(db, zSql, -1, &st, 0);
+  sqlite3_free(zSql);
+  if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, zName, -1, 0);
+  while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    migStrAppendf(ps, "%s;\n", (const char *)sqlite3_column_text(st, 0));
+    rc = SQLITE_OK;
+  }
+  if (rc == SQLITE_DONE) rc = SQLITE_OK;
+  sqlite3_finalize(st);
+  if (rc == SQLITE_OK && ps->rc) rc = SQLITE_NOMEM;
+  return rc;
+}
+
+/* Give the work copy table zName as zCreates (its CREATE TABLE and CREATE
+** INDEX statements) says, in place of what it has: what a rebuild or an
+** ALTER TABLE tried on a scratch copy does to the table, without SQLite
+** re-reading the whole schema for each statement. */
+static int agWorkReplace(AgRun *r, const char *zName, const char *zCreates) {
+  char *zQ = agQuote(zName);
+  char *zSql = zQ ? sqlite3_mprintf("PRAGMA foreign_keys = OFF;\n"
+                                    "DROP TABLE %s;\n%s"
+                                    "PRAGMA foreign_keys = ON",
+                                    zQ, zCreates)
+                  : 0;
+  int rc = zSql ? agWork(r, zSql) : SQLITE_NOMEM;
+  sqlite3_free(zQ);
+  sqlite3_free(zSql);
+  return rc;
+}
+
+/* The work copy's table y rebuilt as B declares it, its indexes kept. */
+static int agWorkRebuild(AgRun *r, const AgObj *y) {
+  MigStr s = {0};
+  int rc;
+  migStrAppendf(&s, "%s;\n", y->zSql);
+  rc = agCreatesOf(r->dbW, "type = 'index' AND tbl_name = ?1", y->zName, &s);
+  if (rc == SQLITE_OK) rc = agWorkReplace(r, y->zName, s.z);
+  migStrReset(&s);
+  return rc;
+}
+
+/* The work copy's table y as the scratch database db has it. */
+static int agWorkFromTry(AgRun *r, const AgObj *y, sqlite3 *db) {
+  MigStr s = {0};
+  int rc = agCreatesOf(db,
+                       "(type = 'table' AND name = ?1) OR "
+                       "(type = 'index' AND tbl_name = ?1)",
+                       y->zName, &s);
+  if (rc == SQLITE_OK) rc = agWorkReplace(r, y->zName, s.z);
+  migStrReset(&s);
+  return rc;
+}
+
+/* Was table x, or a table it references, renamed in this run (so that the
+** RENAME alone may have made it what B declares)? */
+static int agRenamedNear(const AgRun *r, const AgObj *x) {
+  const AgSide *a = r->pA;
+  int k;
+  for (k = -1; k < x->nParent; k++) {
+    int i = k < 0 ? (int)(x - a->aObj) : agFind(a, AG_TABLE, x->azParent[k]);
+    const AgObj *o = i >= 0 ? &a->aObj[i] : 0;
+    if (o && o->iPeer >= 0 &&
+        sqlite3_stricmp(o->zName, r->pB->aObj[o->iPeer].zName) != 0) {
+      return 1;
+    }
+  }
+  return 0;
 }
 
 /* Is default z (as PRAGMA table_info shows it) one literal: a number
@@ -1430,10 +1589,13 @@ static int agAlikeTypes(const char *zA, const char *zB) {
 
 /* Emit what turns A's table x into B's table y (renamed already). */
 static int agChangeTable(AgRun *r, const AgObj *x, const AgObj *y) {
-  int rc, bSame = 0, n = 0, c, bOk;
+  int rc = SQLITE_OK, bSame = 0, n = 0, c, bOk, bColRename = 0;
+  sqlite3 *dbTry = 0;
   char **az, **azNote;
-  rc = agTry(r, y, 0, 0, &bSame);
-  if (rc || bSame) return rc; /* a rename did it */
+  if (agRenamedNear(r, x)) {
+    rc = agTry(r, y, 0, 0, &bSame, 0);
+    if (rc || bSame) return rc; /* a rename did it */
+  }
   az = sqlite3_malloc64(sizeof(char *) * (size_t)(x->nCol + y->nCol + 1) * 2);
   if (az == 0) return SQLITE_NOMEM;
   azNote = az + x->nCol + y->nCol + 1;
@@ -1442,7 +1604,13 @@ static int agChangeTable(AgRun *r, const AgObj *x, const AgObj *y) {
   if (rc == SQLITE_OK && bOk == 1 && n > 0) {
     /* SQLite decides whether it allows them; the comparison whether they
     ** are enough */
-    rc = agTry(r, y, az, n, &bSame);
+    for (c = 0; c < y->nCol; c++) {
+      int k = y->aColPeer[c];
+      if (k >= 0 && sqlite3_stricmp(x->azCol[k], y->azCol[c]) != 0) {
+        bColRename = 1; /* SQLite rewrites other tables' references too */
+      }
+    }
+    rc = agTry(r, y, az, n, &bSame, bColRename ? 0 : &dbTry);
     if (rc) goto done;
     bOk = bSame;
     if (bOk) {
@@ -1456,9 +1624,12 @@ static int agChangeTable(AgRun *r, const AgObj *x, const AgObj *y) {
                   y->zName);
       }
       for (c = 0; rc == SQLITE_OK && c < n; c++) {
-        rc = agEmit(r, azNote[c], az[c]);
-        az[c] = 0; /* agEmit took it */
+        rc = agEmitRun(r, azNote[c], az[c], dbTry == 0);
+        az[c] = 0; /* agEmitRun took it */
       }
+      /* without column renames the statements touch this table only: the
+      ** work copy gets the table they gave on the scratch copy */
+      if (rc == SQLITE_OK && dbTry) rc = agWorkFromTry(r, y, dbTry);
       goto done;
     }
   }
@@ -1501,7 +1672,10 @@ static int agChangeTable(AgRun *r, const AgObj *x, const AgObj *y) {
                                     y->zName, y->zSql, map.z)
                   : sqlite3_mprintf("SELECT migrate_rebuild(%Q, %Q)", y->zName,
                                     y->zSql);
-      rc = agEmit(r, 0, zSql);
+      /* the work copy gets the declared table, its indexes kept, as
+      ** migrate_rebuild() leaves it */
+      rc = agEmitRun(r, 0, zSql, 0);
+      if (rc == SQLITE_OK) rc = agWorkRebuild(r, y);
     }
     migStrReset(&map);
     migStrReset(&note);
@@ -1512,6 +1686,7 @@ done:
     sqlite3_free(azNote[c]);
   }
   sqlite3_free(az);
+  sqlite3_close(dbTry);
   return rc;
 }
 
