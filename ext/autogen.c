@@ -187,7 +187,7 @@ static int agCreateKind(const char *z, char **pzWord, int *pbTemp,
   }
   zE = agNext(zE, &zS, &e);
   if (e == MIG_TK_WORD && (agIsWord(zS, (size_t)(zE - zS), "TEMP") ||
-                       agIsWord(zS, (size_t)(zE - zS), "TEMPORARY"))) {
+                           agIsWord(zS, (size_t)(zE - zS), "TEMPORARY"))) {
     *pbTemp = 1;
     zE = agNext(zE, &zS, &e);
   }
@@ -1157,9 +1157,10 @@ static int agMentions(const char *zSql, const char **az, int n) {
       size_t m = (size_t)(zE - z);
       for (k = 0; k < n; k++) {
         size_t nk = strlen(az[k]);
-        if (e == MIG_TK_WORD ? (m == nk && sqlite3_strnicmp(z, az[k], (int)m) == 0)
-                         : (m == nk + 2 &&
-                            sqlite3_strnicmp(z + 1, az[k], (int)nk) == 0)) {
+        if (e == MIG_TK_WORD
+                ? (m == nk && sqlite3_strnicmp(z, az[k], (int)m) == 0)
+                : (m == nk + 2 &&
+                   sqlite3_strnicmp(z + 1, az[k], (int)nk) == 0)) {
           return 1;
         }
       }
@@ -1419,10 +1420,11 @@ static int agCreatesOf(sqlite3 *db, const char *zWhere, const char *zName,
 ** re-reading the whole schema for each statement. */
 static int agWorkReplace(AgRun *r, const char *zName, const char *zCreates) {
   char *zQ = agQuote(zName);
-  char *zSql = zQ ? sqlite3_mprintf("PRAGMA foreign_keys = OFF;\n"
-                                    "DROP TABLE %s;\n%s"
-                                    "PRAGMA foreign_keys = ON",
-                                    zQ, zCreates)
+  char *zSql = zQ ? sqlite3_mprintf(
+                        "PRAGMA foreign_keys = OFF;\n"
+                        "DROP TABLE %s;\n%s"
+                        "PRAGMA foreign_keys = ON",
+                        zQ, zCreates)
                   : 0;
   int rc = zSql ? agWork(r, zSql) : SQLITE_NOMEM;
   sqlite3_free(zQ);
@@ -1580,10 +1582,10 @@ static int agAlterPlan(const AgObj *x, const AgObj *y, char **az, char **azNote,
 /* Do declared types zA and zB convert no value: equal but for case, or
 ** INT and INTEGER (one affinity; see schFoldIntTypes() in schema.c)? */
 static int agAlikeTypes(const char *zA, const char *zB) {
-  int bIntA = sqlite3_stricmp(zA, "INT") == 0 ||
-              sqlite3_stricmp(zA, "INTEGER") == 0;
-  int bIntB = sqlite3_stricmp(zB, "INT") == 0 ||
-              sqlite3_stricmp(zB, "INTEGER") == 0;
+  int bIntA =
+      sqlite3_stricmp(zA, "INT") == 0 || sqlite3_stricmp(zA, "INTEGER") == 0;
+  int bIntB =
+      sqlite3_stricmp(zB, "INT") == 0 || sqlite3_stricmp(zB, "INTEGER") == 0;
   return sqlite3_stricmp(zA, zB) == 0 || (bIntA && bIntB);
 }
 
