@@ -37,7 +37,8 @@
 ** How it works.  Objects are matched by kind and name (declared renames
 ** first).  A matched object the schema comparison of migrate_check
 ** (schema.c) finds equal gets no statement.  Everything else is written in
-** this order, each statement also run on a work copy of the first schema:
+** this order, each statement's effect also made on a work copy of the
+** first schema (see below):
 **
 **   1. DROP TRIGGER / DROP VIEW for those that changed, went away, or
 **      mention a table, virtual table or view that changes or goes (the
@@ -65,6 +66,17 @@
 ** end the work copy is compared with the second schema; a difference is an
 ** error (the differ never hands out a script that does not do its job).
 ** The downgrade is the same run the other way round, renames inverted.
+**
+** The work copy.  CREATE, DROP and RENAME statements run on it as written.
+** A changed table's statements do not: in SQLite every ALTER TABLE re-reads
+** the whole schema and migrate_rebuild() checks every view and trigger, so
+** running them costs (changed tables) x (all tables).  The table is
+** replaced instead (agWorkReplace()): after ALTER TABLE statements by the
+** table they gave on the scratch copy (SQLite's own result), after a
+** rebuild by the declared CREATE TABLE and the table's indexes (what
+** migrate_rebuild() leaves; the views and triggers that mention the table
+** were dropped in step 1).  ALTER TABLE with RENAME COLUMN still runs on the
+** work copy: SQLite rewrites other tables' references to the column too.
 **
 ** The text scanning here (statement kind, renamed-from comments, column
 ** definitions, which names a view or trigger mentions) reads tokens with
