@@ -1444,14 +1444,73 @@ static int agWorkReplace(AgRun *r, const char *zName, const char *zCreates) {
   return rc;
 }
 
-/* The work copy's table y rebuilt as B declares it, its indexes kept. */
-static int agWorkRebuild(AgRun *r, const AgObj *y) {
+/* PRAGMA foreign_key_check of table zChild on the work copy, if it has
+** that table: a foreign key whose parent key is no longer a PRIMARY KEY or
+** UNIQUE fails here (as migrate_rebuild() refuses it).  zStmt is the
+** statement the error names. */
+static int agWorkFkCheck(AgRun *r, const char *zChild, const char *zStmt) {
+  sqlite3_stmt *st = 0;
+  char *zSql;
+  int rc;
+  if (sqlite3_table_column_metadata(r->dbW, "main", zChild, 0, 0, 0, 0, 0,
+                                    0) != SQLITE_OK) {
+    return SQLITE_OK; /* not there (yet, or any more) */
+  }
+  zSql = sqlite3_mprintf("PRAGMA main.foreign_key_check(%Q)", zChild);
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(r->dbW, zSql, -1, &st, 0);
+  sqlite3_free(zSql);
+  while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    rc = SQLITE_OK; /* the work copy has no rows to violate anything */
+  }
+  if (rc == SQLITE_DONE) rc = SQLITE_OK;
+  if (rc) {
+    rc = migSetError(r->pzErr, rc == SQLITE_NOMEM ? rc : SQLITE_ERROR,
+                     "cannot generate the script from %s to %s: this "
+                     "statement fails on a copy of %s: %s: %s",
+                     r->pA->zLabel, r->pB->zLabel, r->pA->zLabel, zStmt,
+                     sqlite3_errmsg(r->dbW));
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* The foreign keys that reference the rebuilt table (A's table x, B's y)
+** still find a PRIMARY KEY or UNIQUE parent key on the work copy: those of
+** A's tables (by their names now) and of B's. */
+static int agWorkFkChildren(AgRun *r, const AgObj *x, const AgObj *y,
+                            const char *zStmt) {
+  const AgSide *a = r->pA, *b = r->pB;
+  int i, rc = SQLITE_OK;
+  for (i = 0; rc == SQLITE_OK && i < a->nObj; i++) {
+    const AgObj *c = &a->aObj[i];
+    if (c->eType != AG_TABLE || !agReferences(c, x->zName)) continue;
+    rc = agWorkFkCheck(r, c->zName, zStmt);
+    if (rc == SQLITE_OK && c->iPeer >= 0 &&
+        sqlite3_stricmp(c->zName, b->aObj[c->iPeer].zName) != 0) {
+      rc = agWorkFkCheck(r, b->aObj[c->iPeer].zName, zStmt);
+    }
+  }
+  for (i = 0; rc == SQLITE_OK && i < b->nObj; i++) {
+    const AgObj *c = &b->aObj[i];
+    if (c->eType == AG_TABLE && agReferences(c, y->zName)) {
+      rc = agWorkFkCheck(r, c->zName, zStmt);
+    }
+  }
+  return rc;
+}
+
+/* The work copy's table y (A's x) rebuilt as B declares it, its indexes
+** kept, by statement zStmt; the foreign keys referencing it checked. */
+static int agWorkRebuild(AgRun *r, const AgObj *x, const AgObj *y,
+                         const char *zStmt) {
   MigStr s = {0};
   int rc;
   migStrAppendf(&s, "%s;\n", y->zSql);
   rc = agCreatesOf(r->dbW, "type = 'index' AND tbl_name = ?1", y->zName, &s);
   if (rc == SQLITE_OK) rc = agWorkReplace(r, y->zName, s.z);
   migStrReset(&s);
+  if (rc == SQLITE_OK) rc = agWorkFkChildren(r, x, y, zStmt);
   return rc;
 }
 
@@ -1688,8 +1747,11 @@ static int agChangeTable(AgRun *r, const AgObj *x, const AgObj *y) {
                                     y->zSql);
       /* the work copy gets the declared table, its indexes kept, as
       ** migrate_rebuild() leaves it */
-      rc = agEmitRun(r, 0, zSql, 0);
-      if (rc == SQLITE_OK) rc = agWorkRebuild(r, y);
+      char *zMsg = zSql ? sqlite3_mprintf("%s", zSql) : 0;
+      rc = zMsg ? agEmitRun(r, 0, zSql, 0) : SQLITE_NOMEM;
+      if (zMsg == 0) sqlite3_free(zSql);
+      if (rc == SQLITE_OK) rc = agWorkRebuild(r, x, y, zMsg);
+      sqlite3_free(zMsg);
     }
     migStrReset(&map);
     migStrReset(&note);
