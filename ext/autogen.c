@@ -1452,8 +1452,8 @@ static int agWorkFkCheck(AgRun *r, const char *zChild, const char *zStmt) {
   sqlite3_stmt *st = 0;
   char *zSql;
   int rc;
-  if (sqlite3_table_column_metadata(r->dbW, "main", zChild, 0, 0, 0, 0, 0,
-                                    0) != SQLITE_OK) {
+  if (sqlite3_table_column_metadata(r->dbW, "main", zChild, 0, 0, 0, 0, 0, 0) !=
+      SQLITE_OK) {
     return SQLITE_OK; /* not there (yet, or any more) */
   }
   zSql = sqlite3_mprintf("PRAGMA main.foreign_key_check(%Q)", zChild);
@@ -1818,6 +1818,64 @@ static int agDropsBefore(AgRun *r) {
   return rc;
 }
 
+/* May A's table g, which goes, be dropped now?  Its children that go are
+** dropped, and every kept table that references it has been changed (so
+** no longer does). */
+static int agGoneReady(const AgRun *r, const AgObj *g) {
+  const AgSide *a = r->pA;
+  int i;
+  if (!agChildrenDone(a, g)) return 0;
+  for (i = 0; i < a->nObj; i++) {
+    const AgObj *k = &a->aObj[i];
+    if (k == g || k->eType != AG_TABLE || k->eFate == FATE_GONE) continue;
+    if (!agReferences(k, g->zName)) continue;
+    if (k->eFate != FATE_CHANGED || !r->pB->aObj[k->iPeer].bDone) return 0;
+  }
+  return 1;
+}
+
+/* Does a table of A that goes and is not dropped yet reference x? */
+static int agGoneReferences(const AgSide *a, const AgObj *x) {
+  int i;
+  for (i = 0; i < a->nObj; i++) {
+    const AgObj *g = &a->aObj[i];
+    if (g != x && g->eType == AG_TABLE && g->eFate == FATE_GONE && !g->bDone &&
+        agReferences(g, x->zName)) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* The next of step 5-6: a table of A that goes and may be dropped now
+** (*pbGone 1, index in A), else a changed table of B that may change now
+** and that no table still to go references (*pbGone 0, index in B), else
+** (a cycle) the first changed table left, else the first table left to
+** go.  -1 when none is left. */
+static int agNextChangeOrDrop(const AgRun *r, int *pbGone) {
+  const AgSide *a = r->pA, *b = r->pB;
+  int i, iChanged = -1, iGone = -1;
+  *pbGone = 1;
+  for (i = 0; i < a->nObj; i++) {
+    const AgObj *g = &a->aObj[i];
+    if (g->eType != AG_TABLE || g->eFate != FATE_GONE || g->bDone) continue;
+    if (iGone < 0) iGone = i;
+    if (agGoneReady(r, g)) return i;
+  }
+  *pbGone = 0;
+  for (i = 0; i < b->nObj; i++) {
+    const AgObj *y = &b->aObj[i];
+    if (y->eType != AG_TABLE || y->eFate != FATE_CHANGED || y->bDone) continue;
+    if (iChanged < 0) iChanged = i;
+    if (agChangeReady(r, y) && !agGoneReferences(a, &a->aObj[y->iPeer])) {
+      return i;
+    }
+  }
+  if (iChanged >= 0) return iChanged;
+  *pbGone = 1;
+  return iGone;
+}
+
 /* Steps 3-6: the tables. */
 static int agTables(AgRun *r) {
   AgSide *a = r->pA, *b = r->pB;
@@ -1865,13 +1923,20 @@ static int agTables(AgRun *r) {
       a->aObj[i].bDone = agReferencedByKept(a, &a->aObj[i]) ? 0 : 1;
     }
   }
-  while (rc == SQLITE_OK && (j = agNextTable(r, b, FATE_CHANGED, 0)) >= 0) {
-    b->aObj[j].bDone = 1;
-    rc = agChangeTable(r, &a->aObj[b->aObj[j].iPeer], &b->aObj[j]);
-  }
-  while (rc == SQLITE_OK && (i = agNextTable(r, a, FATE_GONE, 1)) >= 0) {
-    a->aObj[i].bDone = 1;
-    rc = agDrop(r, &a->aObj[i]);
+  /* the changed tables, and the other tables that go as soon as the tables
+  ** that referenced them have changed (before a table they reference
+  ** changes its key) */
+  while (rc == SQLITE_OK) {
+    int bGone;
+    i = agNextChangeOrDrop(r, &bGone);
+    if (i < 0) break;
+    if (bGone) {
+      a->aObj[i].bDone = 1;
+      rc = agDrop(r, &a->aObj[i]);
+    } else {
+      b->aObj[i].bDone = 1;
+      rc = agChangeTable(r, &a->aObj[b->aObj[i].iPeer], &b->aObj[i]);
+    }
   }
   return rc;
 }
