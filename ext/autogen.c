@@ -57,8 +57,9 @@
 **      allows them, and the comparison says whether the result is the
 **      declared table.  Otherwise SELECT migrate_rebuild(table, create_sql,
 **      column_map) with the declared renames in the column map;
-**   6. DROP TABLE for the other tables that went (after the tables that
-**      referenced them lost those references), referencing tables first;
+**   6. DROP TABLE for the other tables that went, each as soon as the
+**      tables that referenced it have changed (and lost those references)
+**      and before a changed table it references (agNextChangeOrDrop());
 **   7. CREATE VIRTUAL TABLE, CREATE INDEX, CREATE VIEW, CREATE TRIGGER for
 **      what is new or was dropped in step 1 and 2, in declared order.
 **
