@@ -6,6 +6,11 @@
 **     SELECT migrate_diff('CREATE TABLE t(a)',
 **                         'CREATE TABLE t(a, b INTEGER DEFAULT 0)');
 **       -> 'ALTER TABLE t ADD COLUMN b INTEGER DEFAULT 0;\n'
+**     SELECT migrate_diff('CREATE TABLE t(a)',
+**                         'CREATE TABLE t(a, b INTEGER DEFAULT 0)',
+**                         'downgrade');
+**       -> '-- destructive: drops column t.b and its values\n'
+**          'ALTER TABLE t DROP COLUMN b;\n'
 **
 **     char *zUp, *zDown, *zErr;
 **     migrate_diff(zHeadSql, "the history's head", zDeclared, "schema.sql",
@@ -32,7 +37,8 @@
 ** How it works.  Objects are matched by kind and name (declared renames
 ** first).  A matched object the schema comparison of migrate_check
 ** (schema.c) finds equal gets no statement.  Everything else is written in
-** this order, each statement also run on a work copy of the first schema:
+** this order, each statement's effect also made on a work copy of the
+** first schema (see below):
 **
 **   1. DROP TRIGGER / DROP VIEW for those that changed, went away, or
 **      mention a table, virtual table or view that changes or goes (the
@@ -51,8 +57,9 @@
 **      allows them, and the comparison says whether the result is the
 **      declared table.  Otherwise SELECT migrate_rebuild(table, create_sql,
 **      column_map) with the declared renames in the column map;
-**   6. DROP TABLE for the other tables that went (after the tables that
-**      referenced them lost those references), referencing tables first;
+**   6. DROP TABLE for the other tables that went, each as soon as the
+**      tables that referenced it have changed (and lost those references)
+**      and before a changed table it references (agNextChangeOrDrop());
 **   7. CREATE VIRTUAL TABLE, CREATE INDEX, CREATE VIEW, CREATE TRIGGER for
 **      what is new or was dropped in step 1 and 2, in declared order.
 **
@@ -61,10 +68,21 @@
 ** error (the differ never hands out a script that does not do its job).
 ** The downgrade is the same run the other way round, renames inverted.
 **
+** The work copy.  CREATE, DROP and RENAME statements run on it as written.
+** A changed table's statements do not: in SQLite every ALTER TABLE re-reads
+** the whole schema and migrate_rebuild() checks every view and trigger, so
+** running them costs (changed tables) x (all tables).  The table is
+** replaced instead (agWorkReplace()): after ALTER TABLE statements by the
+** table they gave on the scratch copy (SQLite's own result), after a
+** rebuild by the declared CREATE TABLE and the table's indexes (what
+** migrate_rebuild() leaves; the views and triggers that mention the table
+** were dropped in step 1).  ALTER TABLE with RENAME COLUMN still runs on the
+** work copy: SQLite rewrites other tables' references to the column too.
+**
 ** The text scanning here (statement kind, renamed-from comments, column
-** definitions, which names a view or trigger mentions) is one small token
-** reader, agTok(), meant to be replaced by the engine's shared SQL
-** tokenizer; statements are split by script.c's migSplitNext().
+** definitions, which names a view or trigger mentions) reads tokens with
+** the engine's one tokenizer (sqltok.c); statements are split by
+** script.c's migSplitNext().
 */
 #include "internal.h"
 SQLITE_EXTENSION_INIT3
@@ -88,102 +106,25 @@ enum { FATE_SAME, FATE_CHANGED, FATE_NEW, FATE_GONE };
 #define AG_NOTE "migrate:renamed-from"
 
 /* ======================================================================
-** Scanning: one token reader (see the top of the file)
+** Scanning, with the engine's one tokenizer (sqltok.c)
 */
-enum { AT_EOF, AT_SPACE, AT_COMMENT, AT_WORD, AT_QUOTED, AT_STRING, AT_PUNCT };
 
-static int agIsSpace(unsigned char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
-         c == '\v';
-}
-static int agIsIdStart(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-         c >= 0x80;
-}
-static int agIsIdChar(unsigned char c) {
-  return agIsIdStart(c) || (c >= '0' && c <= '9') || c == '$';
-}
-
-/* The token at z: its kind in *pe; returns where it ends. */
+/* The token at z: its kind (MIG_TK_*) in *pe; returns where it ends. */
 static const char *agTok(const char *z, int *pe) {
-  const unsigned char *s = (const unsigned char *)z;
-  unsigned char c = s[0];
-  if (c == 0) {
-    *pe = AT_EOF;
-    return z;
-  }
-  if (agIsSpace(c)) {
-    while (agIsSpace(*s)) s++;
-    *pe = AT_SPACE;
-  } else if (c == '-' && s[1] == '-') {
-    while (*s && *s != '\n') s++;
-    *pe = AT_COMMENT;
-  } else if (c == '/' && s[1] == '*') {
-    s += 2;
-    while (*s && !(s[0] == '*' && s[1] == '/')) s++;
-    if (*s) s += 2;
-    *pe = AT_COMMENT;
-  } else if (c == '\'' || c == '"' || c == '`' || c == '[') {
-    unsigned char cEnd = c == '[' ? ']' : c;
-    for (s++; *s; s++) {
-      if (*s == cEnd) {
-        if (cEnd != ']' && s[1] == cEnd) {
-          s++;
-        } else {
-          break;
-        }
-      }
-    }
-    if (*s) s++;
-    *pe = c == '\'' ? AT_STRING : AT_QUOTED;
-  } else if (agIsIdStart(c)) {
-    while (agIsIdChar(*s)) s++;
-    *pe = AT_WORD;
-  } else if (c >= '0' && c <= '9') {
-    while (agIsIdChar(*s) || *s == '.') s++;
-    *pe = AT_PUNCT;
-  } else {
-    s++;
-    *pe = AT_PUNCT;
-  }
-  return (const char *)s;
+  return z + migSqlToken(z, pe);
 }
 
 /* The next token at or after z that is not space or a comment: *pzStart,
 ** kind *pe; returns its end. */
 static const char *agNext(const char *z, const char **pzStart, int *pe) {
-  for (;;) {
-    const char *zEnd = agTok(z, pe);
-    if (*pe != AT_SPACE && *pe != AT_COMMENT) {
-      *pzStart = z;
-      return zEnd;
-    }
-    z = zEnd;
-  }
+  z += migSqlSkipSpace(z, 0);
+  *pzStart = z;
+  return agTok(z, pe);
 }
 
 /* Is z[0..n) the word zWord (any case)? */
 static int agIsWord(const char *z, size_t n, const char *zWord) {
   return strlen(zWord) == n && sqlite3_strnicmp(z, zWord, (int)n) == 0;
-}
-
-/* The name a word or quoted token z[0..n) stands for (caller frees). */
-static char *agUnquote(const char *z, size_t n) {
-  char *zOut = sqlite3_malloc64(n + 1);
-  size_t i, j = 0;
-  if (zOut == 0) return 0;
-  if (n >= 2 && (z[0] == '"' || z[0] == '`' || z[0] == '[')) {
-    char cEnd = z[0] == '[' ? ']' : z[0];
-    for (i = 1; i + 1 < n; i++) {
-      zOut[j++] = z[i];
-      if (z[i] == cEnd && cEnd != ']' && z[i + 1] == cEnd) i++;
-    }
-  } else {
-    memcpy(zOut, z, n);
-    j = n;
-  }
-  zOut[j] = 0;
-  return zOut;
 }
 
 /* If the comment z[0..n) is "-- migrate:renamed-from NAME", the NAME
@@ -192,32 +133,24 @@ static char *agNoteName(const char *z, size_t n, int *pbNote) {
   size_t i = 2, nNote = strlen(AG_NOTE), j;
   *pbNote = 0;
   if (n < 2 || z[0] != '-' || z[1] != '-') return 0;
-  while (i < n && agIsSpace((unsigned char)z[i])) i++;
+  while (i < n && migSqlIsSpace(z[i])) i++;
   if (n - i < nNote || memcmp(z + i, AG_NOTE, nNote) != 0) return 0;
   i += nNote;
-  if (i < n && !agIsSpace((unsigned char)z[i])) return 0;
+  if (i < n && !migSqlIsSpace(z[i])) return 0;
   *pbNote = 1;
-  while (i < n && agIsSpace((unsigned char)z[i])) i++;
+  while (i < n && migSqlIsSpace(z[i])) i++;
   j = n;
-  while (j > i && agIsSpace((unsigned char)z[j - 1])) j--;
-  return agUnquote(z + i, j - i);
+  while (j > i && migSqlIsSpace(z[j - 1])) j--;
+  return migSqlUnquote(z + i, j - i);
 }
 
 /* Does the line of z[0..iAt) hold only spaces before offset iAt? */
 static int agOwnLine(const char *z, size_t iAt) {
   while (iAt > 0 && z[iAt - 1] != '\n') {
-    if (!agIsSpace((unsigned char)z[iAt - 1])) return 0;
+    if (!migSqlIsSpace(z[iAt - 1])) return 0;
     iAt--;
   }
   return 1;
-}
-
-/* Newlines in z[0..n). */
-static int agLines(const char *z, size_t n) {
-  int k = 0;
-  size_t i;
-  for (i = 0; i < n; i++) k += z[i] == '\n';
-  return k;
 }
 
 /* zSql without its renamed-from comment lines (caller frees). */
@@ -227,8 +160,8 @@ static char *agStripNotes(const char *zSql) {
   int e;
   while (1) {
     const char *zEnd = agTok(z, &e);
-    if (e == AT_EOF) break;
-    if (e == AT_COMMENT) {
+    if (e == MIG_TK_EOF) break;
+    if (e == MIG_TK_COMMENT) {
       int bNote;
       char *zName = agNoteName(z, (size_t)(zEnd - z), &bNote);
       sqlite3_free(zName);
@@ -255,7 +188,7 @@ static int agCreateKind(const char *z, char **pzWord, int *pbTemp,
   *pbTemp = 0;
   *pzName = 0;
   zE = agNext(z, &zS, &e);
-  if (e != AT_WORD || !agIsWord(zS, (size_t)(zE - zS), "CREATE")) {
+  if (e != MIG_TK_WORD || !agIsWord(zS, (size_t)(zE - zS), "CREATE")) {
     *pzWord = sqlite3_mprintf("%.*s", (int)(zE - zS), zS);
     if (*pzWord) {
       char *q;
@@ -266,22 +199,22 @@ static int agCreateKind(const char *z, char **pzWord, int *pbTemp,
     return -1;
   }
   zE = agNext(zE, &zS, &e);
-  if (e == AT_WORD && (agIsWord(zS, (size_t)(zE - zS), "TEMP") ||
-                       agIsWord(zS, (size_t)(zE - zS), "TEMPORARY"))) {
+  if (e == MIG_TK_WORD && (agIsWord(zS, (size_t)(zE - zS), "TEMP") ||
+                           agIsWord(zS, (size_t)(zE - zS), "TEMPORARY"))) {
     *pbTemp = 1;
     zE = agNext(zE, &zS, &e);
   }
-  if (e == AT_WORD && agIsWord(zS, (size_t)(zE - zS), "UNIQUE")) {
+  if (e == MIG_TK_WORD && agIsWord(zS, (size_t)(zE - zS), "UNIQUE")) {
     zE = agNext(zE, &zS, &e);
-    if (e == AT_WORD && agIsWord(zS, (size_t)(zE - zS), "INDEX")) {
+    if (e == MIG_TK_WORD && agIsWord(zS, (size_t)(zE - zS), "INDEX")) {
       eKind = AG_INDEX;
     }
-  } else if (e == AT_WORD && agIsWord(zS, (size_t)(zE - zS), "VIRTUAL")) {
+  } else if (e == MIG_TK_WORD && agIsWord(zS, (size_t)(zE - zS), "VIRTUAL")) {
     zE = agNext(zE, &zS, &e);
-    if (e == AT_WORD && agIsWord(zS, (size_t)(zE - zS), "TABLE")) {
+    if (e == MIG_TK_WORD && agIsWord(zS, (size_t)(zE - zS), "TABLE")) {
       eKind = AG_VTAB;
     }
-  } else if (e == AT_WORD) {
+  } else if (e == MIG_TK_WORD) {
     int k;
     for (k = 0; k < 5; k++) {
       if (k != AG_VTAB && agIsWord(zS, (size_t)(zE - zS), azAgKind[k])) {
@@ -294,7 +227,7 @@ static int agCreateKind(const char *z, char **pzWord, int *pbTemp,
   if (eKind < 0) return -1;
   /* [IF NOT EXISTS] [schema.]name */
   zE = agNext(zE, &zS, &e);
-  if (e == AT_WORD && agIsWord(zS, (size_t)(zE - zS), "IF")) {
+  if (e == MIG_TK_WORD && agIsWord(zS, (size_t)(zE - zS), "IF")) {
     zE = agNext(zE, &zS, &e); /* NOT */
     zE = agNext(zE, &zS, &e); /* EXISTS */
     zE = agNext(zE, &zS, &e);
@@ -303,11 +236,11 @@ static int agCreateKind(const char *z, char **pzWord, int *pbTemp,
     const char *zS2, *zE2;
     int e2;
     zE2 = agNext(zE, &zS2, &e2);
-    if (e2 == AT_PUNCT && *zS2 == '.') {
+    if (e2 == MIG_TK_PUNCT && *zS2 == '.') {
       zE = agNext(zE2, &zS, &e);
     }
   }
-  *pzName = agUnquote(zS, (size_t)(zE - zS));
+  *pzName = migSqlUnquote(zS, (size_t)(zE - zS));
   return eKind;
 }
 
@@ -319,28 +252,28 @@ static char *agColumnDef(const char *zSql, const char *zCol) {
   /* to the body's "(" */
   for (;;) {
     z = agNext(z, &zS, &e);
-    if (e == AT_EOF) return 0;
-    if (e == AT_PUNCT && *zS == '(') break;
+    if (e == MIG_TK_EOF) return 0;
+    if (e == MIG_TK_PUNCT && *zS == '(') break;
   }
   nDepth = 1;
   bStart = 1;
   for (;;) {
     zE = agNext(z, &zS, &e);
-    if (e == AT_EOF) return 0;
+    if (e == MIG_TK_EOF) return 0;
     if (bStart) {
-      char *zName = agUnquote(zS, (size_t)(zE - zS));
+      char *zName = migSqlUnquote(zS, (size_t)(zE - zS));
       int bHit = zName && sqlite3_stricmp(zName, zCol) == 0;
       sqlite3_free(zName);
       zItem = bHit ? zS : 0;
       bStart = 0;
     }
-    if (e == AT_PUNCT && *zS == '(') nDepth++;
-    if (e == AT_PUNCT && (*zS == ')' || *zS == ',') && nDepth == 1) {
+    if (e == MIG_TK_PUNCT && *zS == '(') nDepth++;
+    if (e == MIG_TK_PUNCT && (*zS == ')' || *zS == ',') && nDepth == 1) {
       /* the item ends with its last token: no space or comment after */
       if (zItem) return sqlite3_mprintf("%.*s", (int)(zLast - zItem), zItem);
       if (*zS == ')') return 0;
       bStart = 1;
-    } else if (e == AT_PUNCT && *zS == ')') {
+    } else if (e == MIG_TK_PUNCT && *zS == ')') {
       nDepth--;
     }
     zLast = zE;
@@ -432,6 +365,10 @@ static int agAddNote(AgSide *s, char *zTable, char *zCol, char *zFrom,
   return SQLITE_OK;
 }
 
+static const char zNoteStale[] =
+    "if the rename is done (a revision has it), delete this line, else "
+    "correct the old name";
+
 static const char zNoteHelp[] =
     "it renames a table on its own line above CREATE TABLE, or a column on "
     "its own line inside CREATE TABLE above the column's definition";
@@ -446,11 +383,11 @@ static int agColumnNotes(AgSide *s, const char *zStmt, int iLine,
   int iPending = 0;
   while (rc == SQLITE_OK) {
     zE = agTok(z, &e);
-    if (e == AT_EOF) break;
-    if (e == AT_COMMENT) {
+    if (e == MIG_TK_EOF) break;
+    if (e == MIG_TK_COMMENT) {
       int bNote;
       char *zName = agNoteName(z, (size_t)(zE - z), &bNote);
-      int iAt = iLine + agLines(zStmt, (size_t)(z - zStmt));
+      int iAt = iLine + migSqlLines(zStmt, (size_t)(z - zStmt));
       if (bNote && zName == 0) return SQLITE_NOMEM;
       if (bNote && (!bStart || zPending ||
                     !agOwnLine(zStmt, (size_t)(z - zStmt)) || zName[0] == 0)) {
@@ -468,14 +405,14 @@ static int agColumnNotes(AgSide *s, const char *zStmt, int iLine,
         zPending = zName;
         iPending = iAt;
       }
-    } else if (e != AT_SPACE) {
+    } else if (e != MIG_TK_SPACE) {
       if (zPending) {
         static const char *azCons[] = {"CONSTRAINT", "PRIMARY", "UNIQUE",
                                        "CHECK", "FOREIGN"};
         size_t k;
-        int bCons = e != AT_WORD && e != AT_QUOTED;
+        int bCons = e != MIG_TK_WORD && e != MIG_TK_QUOTED;
         for (k = 0; k < sizeof(azCons) / sizeof(azCons[0]); k++) {
-          if (e == AT_WORD && agIsWord(z, (size_t)(zE - z), azCons[k])) {
+          if (e == MIG_TK_WORD && agIsWord(z, (size_t)(zE - z), azCons[k])) {
             bCons = 1;
           }
         }
@@ -489,7 +426,7 @@ static int agColumnNotes(AgSide *s, const char *zStmt, int iLine,
           break;
         }
         {
-          char *zCol = agUnquote(z, (size_t)(zE - z));
+          char *zCol = migSqlUnquote(z, (size_t)(zE - z));
           char *zTab = sqlite3_mprintf("%s", zTable);
           if (zCol == 0 || zTab == 0) {
             sqlite3_free(zCol);
@@ -502,11 +439,11 @@ static int agColumnNotes(AgSide *s, const char *zStmt, int iLine,
         }
       }
       bStart = 0;
-      if (e == AT_PUNCT && *z == '(') {
+      if (e == MIG_TK_PUNCT && *z == '(') {
         if (++nDepth == 1) bStart = 1;
-      } else if (e == AT_PUNCT && *z == ')') {
+      } else if (e == MIG_TK_PUNCT && *z == ')') {
         nDepth--;
-      } else if (e == AT_PUNCT && *z == ',' && nDepth == 1) {
+      } else if (e == MIG_TK_PUNCT && *z == ',' && nDepth == 1) {
         bStart = 1;
       }
     }
@@ -534,10 +471,10 @@ static int agGapNotes(AgSide *s, const char *z, size_t n, int iLine,
     const char *zE = agTok(z + i, &e);
     size_t iEnd = (size_t)(zE - z);
     if (iEnd > n) iEnd = n;
-    if (e == AT_COMMENT) {
+    if (e == MIG_TK_COMMENT) {
       int bNote;
       char *zName = agNoteName(z + i, iEnd - i, &bNote);
-      int iAt = iLine + agLines(z, i);
+      int iAt = iLine + migSqlLines(z, i);
       if (bNote && zName == 0) return SQLITE_NOMEM;
       if (bNote && (*pzFrom || zName[0] == 0 ||
                     !agOwnLine(zAll, (size_t)(z + i - zAll)))) {
@@ -556,7 +493,7 @@ static int agGapNotes(AgSide *s, const char *z, size_t n, int iLine,
         *piLine = iAt;
       }
     }
-    if (e == AT_EOF) break;
+    if (e == MIG_TK_EOF) break;
     i = iEnd;
   }
   return SQLITE_OK;
@@ -649,7 +586,7 @@ static int agRunText(AgSide *s, const char *zSql, int bNotes, char **pzErr) {
     zBuf[(zStmt - zBuf) + (ptrdiff_t)nStmt] = 0;
     rc = agRunStatement(s, zStmt, iLine + 1, bNotes, &zFrom, iFromLine, pzErr);
     zBuf[(zStmt - zBuf) + (ptrdiff_t)nStmt] = cSave;
-    iPrevLine = iLine + agLines(zStmt, nStmt);
+    iPrevLine = iLine + migSqlLines(zStmt, nStmt);
     zPrev = zStmt + nStmt;
   }
   if (rc == SQLITE_OK && sp.rc) rc = sp.rc; /* the splitter ran out of memory */
@@ -680,33 +617,93 @@ static int agPrepare(sqlite3 *db, const char *zSql, sqlite3_stmt **pSt,
   return rc;
 }
 
-/* Columns and referenced tables of table o. */
-static int agTableInfo(AgSide *s, AgObj *o, char **pzErr) {
-  sqlite3_stmt *st = 0;
-  int rc, n = 0, i;
-  char *zSql = sqlite3_mprintf(
-      "SELECT name, type, \"notnull\", dflt_value, EXISTS (SELECT 1 FROM "
-      "pragma_foreign_key_list(%Q) AS f WHERE f.\"from\" = x.name), hidden "
-      "FROM pragma_table_xinfo(%Q) AS x ORDER BY cid",
-      o->zName, o->zName);
-  if (zSql == 0) return SQLITE_NOMEM;
-  rc = agPrepare(s->db, zSql, &st, "a table's columns", pzErr);
-  sqlite3_free(zSql);
-  if (rc) return rc;
-  while (sqlite3_step(st) == SQLITE_ROW) n++;
-  sqlite3_reset(st);
-  o->azCol = migArenaAlloc(&s->arena, sizeof(char *) * (size_t)(n + 1));
-  o->azType = migArenaAlloc(&s->arena, sizeof(char *) * (size_t)(n + 1));
-  o->azColFrom = migArenaAlloc(&s->arena, sizeof(char *) * (size_t)(n + 1));
-  o->aiColLine = migArenaAlloc(&s->arena, sizeof(int) * (size_t)(n + 1));
-  o->azDflt = migArenaAlloc(&s->arena, sizeof(char *) * (size_t)(n + 1));
-  o->aColFlags = migArenaAlloc(&s->arena, sizeof(int) * (size_t)(n + 1));
-  if (!o->azCol || !o->azType || !o->azColFrom || !o->aiColLine || !o->azDflt ||
-      !o->aColFlags) {
-    sqlite3_finalize(st);
+/* Index of column zName of table o, or -1. */
+static int agFindCol(const AgObj *o, const char *zName) {
+  int i;
+  for (i = 0; i < o->nCol; i++) {
+    if (sqlite3_stricmp(o->azCol[i], zName) == 0) return i;
+  }
+  return -1;
+}
+
+/* The statements agTableInfo() runs, prepared once per side. */
+static const char zAgColsSql[] =
+    "SELECT name, type, \"notnull\", dflt_value, hidden "
+    "FROM pragma_table_xinfo(?1) ORDER BY cid";
+static const char zAgParentsSql[] =
+    "SELECT \"table\", \"from\" FROM pragma_foreign_key_list(?1)";
+
+/* Make room for entry i of o's column arrays (capacity *pnCap, doubled in
+** the side's arena when full). */
+static int agColRoom(AgSide *s, AgObj *o, int i, int *pnCap) {
+  int nNew = *pnCap ? *pnCap * 2 : 8;
+  const char **azCol, **azType, **azFrom, **azDflt;
+  int *aiLine, *aFlags;
+  if (i < *pnCap) return SQLITE_OK;
+  azCol = migArenaAlloc(&s->arena, sizeof(char *) * (size_t)nNew);
+  azType = migArenaAlloc(&s->arena, sizeof(char *) * (size_t)nNew);
+  azFrom = migArenaAlloc(&s->arena, sizeof(char *) * (size_t)nNew);
+  azDflt = migArenaAlloc(&s->arena, sizeof(char *) * (size_t)nNew);
+  aiLine = migArenaAlloc(&s->arena, sizeof(int) * (size_t)nNew);
+  aFlags = migArenaAlloc(&s->arena, sizeof(int) * (size_t)nNew);
+  if (!azCol || !azType || !azFrom || !azDflt || !aiLine || !aFlags) {
     return SQLITE_NOMEM;
   }
-  for (i = 0; i < n && sqlite3_step(st) == SQLITE_ROW; i++) {
+  memset(azFrom, 0, sizeof(char *) * (size_t)nNew);
+  memset(azDflt, 0, sizeof(char *) * (size_t)nNew);
+  memset(aiLine, 0, sizeof(int) * (size_t)nNew);
+  memset(aFlags, 0, sizeof(int) * (size_t)nNew);
+  if (i > 0) {
+    memcpy(azCol, o->azCol, sizeof(char *) * (size_t)i);
+    memcpy(azType, o->azType, sizeof(char *) * (size_t)i);
+    memcpy(azDflt, o->azDflt, sizeof(char *) * (size_t)i);
+    memcpy(aFlags, o->aColFlags, sizeof(int) * (size_t)i);
+  }
+  o->azCol = azCol;
+  o->azType = azType;
+  o->azColFrom = azFrom;
+  o->azDflt = azDflt;
+  o->aiColLine = aiLine;
+  o->aColFlags = aFlags;
+  *pnCap = nNew;
+  return SQLITE_OK;
+}
+
+/* Add zParent to o's referenced tables unless it is there (capacity
+** *pnCap, doubled in the side's arena when full). */
+static int agAddParent(AgSide *s, AgObj *o, const char *zParent, int *pnCap) {
+  int k;
+  for (k = 0; k < o->nParent; k++) {
+    if (sqlite3_stricmp(o->azParent[k], zParent) == 0) return SQLITE_OK;
+  }
+  if (o->nParent >= *pnCap) {
+    int nNew = *pnCap ? *pnCap * 2 : 4;
+    const char **az = migArenaAlloc(&s->arena, sizeof(char *) * (size_t)nNew);
+    if (az == 0) return SQLITE_NOMEM;
+    if (o->nParent) {
+      memcpy(az, o->azParent, sizeof(char *) * (size_t)o->nParent);
+    }
+    o->azParent = az;
+    *pnCap = nNew;
+  }
+  o->azParent[o->nParent] = agDup(s, zParent);
+  if (o->azParent[o->nParent] == 0) return SQLITE_NOMEM;
+  o->nParent++;
+  return SQLITE_OK;
+}
+
+/* Columns and referenced tables of table o, read with stCols (zAgColsSql)
+** and stFk (zAgParentsSql), each run once; both are left reset. */
+static int agTableInfo(AgSide *s, AgObj *o, sqlite3_stmt *stCols,
+                       sqlite3_stmt *stFk) {
+  sqlite3_stmt *st = stCols;
+  int rc, nCap = 0, i = 0;
+  rc = agColRoom(s, o, 0, &nCap); /* a table without rows still has arrays */
+  if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, o->zName, -1, 0);
+  while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    int eHidden = sqlite3_column_int(st, 4);
+    rc = agColRoom(s, o, i, &nCap);
+    if (rc) break;
     o->azCol[i] = agDup(s, (const char *)sqlite3_column_text(st, 0));
     o->azType[i] = agDup(s, (const char *)sqlite3_column_text(st, 1));
     if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
@@ -714,31 +711,31 @@ static int agTableInfo(AgSide *s, AgObj *o, char **pzErr) {
       if (o->azDflt[i] == 0) rc = SQLITE_NOMEM;
     }
     o->aColFlags[i] = (sqlite3_column_int(st, 2) ? AGC_NOTNULL : 0) |
-                      (sqlite3_column_int(st, 4) ? AGC_FKEY : 0) |
-                      (sqlite3_column_int(st, 5) >= 2 ? AGC_GEN : 0) |
-                      (sqlite3_column_int(st, 5) == 3 ? AGC_STORED : 0);
+                      (eHidden >= 2 ? AGC_GEN : 0) |
+                      (eHidden == 3 ? AGC_STORED : 0);
     if (o->azCol[i] == 0 || o->azType[i] == 0) rc = SQLITE_NOMEM;
+    o->nCol = ++i;
   }
-  o->nCol = i;
-  sqlite3_finalize(st);
-  if (rc) return rc;
-  zSql = sqlite3_mprintf(
-      "SELECT DISTINCT \"table\" FROM pragma_foreign_key_list(%Q)", o->zName);
-  if (zSql == 0) return SQLITE_NOMEM;
-  rc = agPrepare(s->db, zSql, &st, "a table's foreign keys", pzErr);
-  sqlite3_free(zSql);
-  if (rc) return rc;
-  n = 0;
-  while (sqlite3_step(st) == SQLITE_ROW) n++;
+  if (rc == SQLITE_DONE) rc = SQLITE_OK;
   sqlite3_reset(st);
-  o->azParent = migArenaAlloc(&s->arena, sizeof(char *) * (size_t)(n + 1));
-  if (o->azParent == 0) rc = SQLITE_NOMEM;
-  for (i = 0; rc == SQLITE_OK && i < n && sqlite3_step(st) == SQLITE_ROW; i++) {
-    o->azParent[i] = agDup(s, (const char *)sqlite3_column_text(st, 0));
-    if (o->azParent[i] == 0) rc = SQLITE_NOMEM;
+  if (rc) return rc;
+  /* the foreign keys: which columns are in one, which tables they name */
+  st = stFk;
+  nCap = 0;
+  rc = sqlite3_bind_text(st, 1, o->zName, -1, 0);
+  while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *zParent = (const char *)sqlite3_column_text(st, 0);
+    const char *zFrom = (const char *)sqlite3_column_text(st, 1);
+    if (zParent == 0 || zFrom == 0) {
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    i = agFindCol(o, zFrom);
+    if (i >= 0) o->aColFlags[i] |= AGC_FKEY;
+    rc = agAddParent(s, o, zParent, &nCap);
   }
-  o->nParent = i;
-  sqlite3_finalize(st);
+  if (rc == SQLITE_DONE) rc = SQLITE_OK;
+  sqlite3_reset(st);
   return rc;
 }
 
@@ -875,8 +872,24 @@ static int agReadObjects(AgSide *s, char **pzErr) {
   if (rc == SQLITE_ROW || rc == SQLITE_DONE) rc = SQLITE_OK;
   sqlite3_finalize(st);
   sqlite3_free(azShadow);
-  for (i = 0; rc == SQLITE_OK && i < s->nObj; i++) {
-    if (s->aObj[i].eType == AG_TABLE) rc = agTableInfo(s, &s->aObj[i], pzErr);
+  if (rc == SQLITE_OK) {
+    sqlite3_stmt *stCols = 0, *stFk = 0;
+    rc = agPrepare(s->db, zAgColsSql, &stCols, "a table's columns", pzErr);
+    if (rc == SQLITE_OK) {
+      rc = agPrepare(s->db, zAgParentsSql, &stFk, "a table's foreign keys",
+                     pzErr);
+    }
+    for (i = 0; rc == SQLITE_OK && i < s->nObj; i++) {
+      if (s->aObj[i].eType == AG_TABLE) {
+        rc = agTableInfo(s, &s->aObj[i], stCols, stFk);
+        if (rc && rc != SQLITE_NOMEM) {
+          rc = migSetError(pzErr, rc, "cannot read table %s: %s",
+                           s->aObj[i].zName, sqlite3_errmsg(s->db));
+        }
+      }
+    }
+    sqlite3_finalize(stCols);
+    sqlite3_finalize(stFk);
   }
   if (rc == SQLITE_OK) rc = migSchemaSnapshot(s->db, "main", &s->pSnap, pzErr);
   if (rc == SQLITE_NOMEM) migSetError(pzErr, rc, "out of memory");
@@ -891,15 +904,6 @@ static int agFind(const AgSide *s, int eType, const char *zName) {
         sqlite3_stricmp(s->aObj[i].zName, zName) == 0) {
       return i;
     }
-  }
-  return -1;
-}
-
-/* Index of column zName of table o, or -1. */
-static int agFindCol(const AgObj *o, const char *zName) {
-  int i;
-  for (i = 0; i < o->nCol; i++) {
-    if (sqlite3_stricmp(o->azCol[i], zName) == 0) return i;
   }
   return -1;
 }
@@ -962,13 +966,15 @@ typedef struct AgRun {
   char **pzErr;
 } AgRun;
 
-/* A name as SQL: bare when it can be, else in double quotes. */
+/* A name as SQL: bare when it can be (one ASCII word, no '$', not a
+** keyword), else in double quotes. */
 static char *agQuote(const char *zName) {
-  const unsigned char *z = (const unsigned char *)zName;
-  int bPlain = agIsIdStart(z[0]) && z[0] < 0x80 &&
-               sqlite3_keyword_check(zName, (int)strlen(zName)) == 0;
-  for (; bPlain && *z; z++) {
-    if (!(agIsIdChar(*z) && *z < 0x80 && *z != '$')) bPlain = 0;
+  int e;
+  size_t n = strlen(zName), k;
+  int bPlain = migSqlToken(zName, &e) == n && e == MIG_TK_WORD &&
+               sqlite3_keyword_check(zName, (int)n) == 0;
+  for (k = 0; bPlain && k < n; k++) {
+    if ((unsigned char)zName[k] >= 0x80 || zName[k] == '$') bPlain = 0;
   }
   return bPlain ? sqlite3_mprintf("%s", zName)
                 : sqlite3_mprintf("\"%w\"", zName);
@@ -989,17 +995,22 @@ static int agWork(AgRun *r, const char *zSql) {
   return rc;
 }
 
-/* Append one statement (after its comment lines, each without "-- ") to
-** the script and run it on the work copy.  Takes ownership of zSql. */
-static int agEmit(AgRun *r, const char *zComment, char *zSql) {
+/* Append one statement (after its comment line, without "-- ") to the
+** script, and with bRun run it on the work copy.  Takes ownership of zSql. */
+static int agEmitRun(AgRun *r, const char *zComment, char *zSql, int bRun) {
   int rc;
   if (zSql == 0) return SQLITE_NOMEM;
   if (zComment) migStrAppendf(&r->out, "-- %s\n", zComment);
   migStrAppendf(&r->out, "%s;\n", zSql);
   r->nStmt++;
-  rc = r->out.rc ? SQLITE_NOMEM : agWork(r, zSql);
+  rc = r->out.rc ? SQLITE_NOMEM : bRun ? agWork(r, zSql) : SQLITE_OK;
   sqlite3_free(zSql);
   return rc;
+}
+
+/* Append one statement to the script and run it on the work copy. */
+static int agEmit(AgRun *r, const char *zComment, char *zSql) {
+  return agEmitRun(r, zComment, zSql, 1);
 }
 
 /* A comment line only. */
@@ -1031,17 +1042,21 @@ static int agMatch(AgRun *r) {
       int bNote = y->eType == AG_TABLE && y->zFrom != 0 &&
                   sqlite3_stricmp(y->zFrom, y->zName) != 0;
       if (bNote && agFind(a, AG_TABLE, y->zFrom) < 0) {
-        /* a rename the first schema already has is done */
+        /* the old name is not there: a typo, or a rename already done */
         if (agFind(a, AG_TABLE, y->zName) >= 0) {
-          bNote = 0;
-        } else {
           return migSetError(r->pzErr, SQLITE_ERROR,
                              "%s:%d: '-- " AG_NOTE
                              " %s': %s has no table "
-                             "%s (nor %s)",
+                             "%s but has table %s already; %s",
                              b->zLabel, y->iFromLine, y->zFrom, a->zLabel,
-                             y->zFrom, y->zName);
+                             y->zFrom, y->zName, zNoteStale);
         }
+        return migSetError(r->pzErr, SQLITE_ERROR,
+                           "%s:%d: '-- " AG_NOTE
+                           " %s': %s has no table "
+                           "%s (nor %s)",
+                           b->zLabel, y->iFromLine, y->zFrom, a->zLabel,
+                           y->zFrom, y->zName);
       }
       if (bNote != (pass == 0)) continue;
       i = agFind(a, y->eType, bNote ? y->zFrom : y->zName);
@@ -1086,10 +1101,19 @@ static int agMatch(AgRun *r) {
         for (c = 0; c < y->nCol; c++) {
           const char *zFrom = y->azColFrom[c];
           int k;
-          if (zFrom &&
-              (sqlite3_stricmp(zFrom, y->azCol[c]) == 0 ||
-               (agFindCol(x, zFrom) < 0 && agFindCol(x, y->azCol[c]) >= 0))) {
-            zFrom = 0; /* a rename the first schema already has */
+          if (zFrom && sqlite3_stricmp(zFrom, y->azCol[c]) == 0) {
+            zFrom = 0; /* renamed from itself: nothing to do */
+          }
+          if (zFrom && agFindCol(x, zFrom) < 0 &&
+              agFindCol(x, y->azCol[c]) >= 0) {
+            /* the old name is not there: a typo, or a rename already done */
+            return migSetError(r->pzErr, SQLITE_ERROR,
+                               "%s:%d: '-- " AG_NOTE
+                               " %s': table %s in %s "
+                               "has no column %s but has column %s already; "
+                               "%s",
+                               b->zLabel, y->aiColLine[c], zFrom, x->zName,
+                               a->zLabel, zFrom, y->azCol[c], zNoteStale);
           }
           if ((zFrom != 0) != (pass == 0)) continue;
           y->aColPeer[c] = -1;
@@ -1142,14 +1166,15 @@ static int agMentions(const char *zSql, const char **az, int n) {
   int e, k;
   for (;;) {
     const char *zE = agTok(z, &e);
-    if (e == AT_EOF) return 0;
-    if (e == AT_WORD || e == AT_QUOTED) {
+    if (e == MIG_TK_EOF) return 0;
+    if (e == MIG_TK_WORD || e == MIG_TK_QUOTED) {
       size_t m = (size_t)(zE - z);
       for (k = 0; k < n; k++) {
         size_t nk = strlen(az[k]);
-        if (e == AT_WORD ? (m == nk && sqlite3_strnicmp(z, az[k], (int)m) == 0)
-                         : (m == nk + 2 &&
-                            sqlite3_strnicmp(z + 1, az[k], (int)nk) == 0)) {
+        if (e == MIG_TK_WORD
+                ? (m == nk && sqlite3_strnicmp(z, az[k], (int)m) == 0)
+                : (m == nk + 2 &&
+                   sqlite3_strnicmp(z + 1, az[k], (int)nk) == 0)) {
           return 1;
         }
       }
@@ -1332,12 +1357,15 @@ static int agCopyFromWork(AgRun *r, sqlite3 *db, const char *zWhere,
 ** it now (with its indexes, and the tables it references, whose primary
 ** keys a foreign key without columns means); *pbSame: they run and the
 ** table is then what B declares.  (Only this table is built and compared,
-** so trying every changed table costs what the table costs.) */
-static int agTry(AgRun *r, const AgObj *y, char **az, int n, int *pbSame) {
+** so trying every changed table costs what the table costs.)  With pDb,
+** the scratch database is handed over there when *pbSame (caller closes). */
+static int agTry(AgRun *r, const AgObj *y, char **az, int n, int *pbSame,
+                 sqlite3 **pDb) {
   sqlite3 *db = 0;
   MigSchema *p = 0;
   int rc, k, bRan = 1;
   *pbSame = 0;
+  if (pDb) *pDb = 0;
   rc = sqlite3_open_v2(":memory:", &db,
                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 0);
   for (k = 0; rc == SQLITE_OK && k < y->nParent; k++) {
@@ -1368,8 +1396,152 @@ static int agTry(AgRun *r, const AgObj *y, char **az, int n, int *pbSame) {
     }
   }
   migSchemaFree(p);
-  sqlite3_close(db);
+  if (pDb && rc == SQLITE_OK && *pbSame) {
+    *pDb = db;
+  } else {
+    sqlite3_close(db);
+  }
   return rc;
+}
+
+/* The CREATE statements of db's objects that zWhere selects (?1 = zName),
+** in the order they were made, each followed by ";\n", into *ps. */
+static int agCreatesOf(sqlite3 *db, const char *zWhere, const char *zName,
+                       MigStr *ps) {
+  sqlite3_stmt *st = 0;
+  char *zSql = sqlite3_mprintf(
+      "SELECT sql FROM main.sqlite_master WHERE sql IS NOT NULL AND (%s) "
+      "ORDER BY rowid",
+      zWhere);
+  int rc;
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(db, zSql, -1, &st, 0);
+  sqlite3_free(zSql);
+  if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, zName, -1, 0);
+  while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    migStrAppendf(ps, "%s;\n", (const char *)sqlite3_column_text(st, 0));
+    rc = SQLITE_OK;
+  }
+  if (rc == SQLITE_DONE) rc = SQLITE_OK;
+  sqlite3_finalize(st);
+  if (rc == SQLITE_OK && ps->rc) rc = SQLITE_NOMEM;
+  return rc;
+}
+
+/* Give the work copy table zName as zCreates (its CREATE TABLE and CREATE
+** INDEX statements) says, in place of what it has: what a rebuild or an
+** ALTER TABLE tried on a scratch copy does to the table, without SQLite
+** re-reading the whole schema for each statement. */
+static int agWorkReplace(AgRun *r, const char *zName, const char *zCreates) {
+  char *zQ = agQuote(zName);
+  char *zSql = zQ ? sqlite3_mprintf(
+                        "PRAGMA foreign_keys = OFF;\n"
+                        "DROP TABLE %s;\n%s"
+                        "PRAGMA foreign_keys = ON",
+                        zQ, zCreates)
+                  : 0;
+  int rc = zSql ? agWork(r, zSql) : SQLITE_NOMEM;
+  sqlite3_free(zQ);
+  sqlite3_free(zSql);
+  return rc;
+}
+
+/* PRAGMA foreign_key_check of table zChild on the work copy, if it has
+** that table: a foreign key whose parent key is no longer a PRIMARY KEY or
+** UNIQUE fails here (as migrate_rebuild() refuses it).  zStmt is the
+** statement the error names. */
+static int agWorkFkCheck(AgRun *r, const char *zChild, const char *zStmt) {
+  sqlite3_stmt *st = 0;
+  char *zSql;
+  int rc;
+  if (sqlite3_table_column_metadata(r->dbW, "main", zChild, 0, 0, 0, 0, 0, 0) !=
+      SQLITE_OK) {
+    return SQLITE_OK; /* not there (yet, or any more) */
+  }
+  zSql = sqlite3_mprintf("PRAGMA main.foreign_key_check(%Q)", zChild);
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(r->dbW, zSql, -1, &st, 0);
+  sqlite3_free(zSql);
+  while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    rc = SQLITE_OK; /* the work copy has no rows to violate anything */
+  }
+  if (rc == SQLITE_DONE) rc = SQLITE_OK;
+  if (rc) {
+    rc = migSetError(r->pzErr, rc == SQLITE_NOMEM ? rc : SQLITE_ERROR,
+                     "cannot generate the script from %s to %s: this "
+                     "statement fails on a copy of %s: %s: %s",
+                     r->pA->zLabel, r->pB->zLabel, r->pA->zLabel, zStmt,
+                     sqlite3_errmsg(r->dbW));
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* The foreign keys that reference the rebuilt table (A's table x, B's y)
+** still find a PRIMARY KEY or UNIQUE parent key on the work copy: those of
+** A's tables (by their names now) and of B's. */
+static int agWorkFkChildren(AgRun *r, const AgObj *x, const AgObj *y,
+                            const char *zStmt) {
+  const AgSide *a = r->pA, *b = r->pB;
+  int i, rc = SQLITE_OK;
+  for (i = 0; rc == SQLITE_OK && i < a->nObj; i++) {
+    const AgObj *c = &a->aObj[i];
+    if (c->eType != AG_TABLE || !agReferences(c, x->zName)) continue;
+    rc = agWorkFkCheck(r, c->zName, zStmt);
+    if (rc == SQLITE_OK && c->iPeer >= 0 &&
+        sqlite3_stricmp(c->zName, b->aObj[c->iPeer].zName) != 0) {
+      rc = agWorkFkCheck(r, b->aObj[c->iPeer].zName, zStmt);
+    }
+  }
+  for (i = 0; rc == SQLITE_OK && i < b->nObj; i++) {
+    const AgObj *c = &b->aObj[i];
+    if (c->eType == AG_TABLE && agReferences(c, y->zName)) {
+      rc = agWorkFkCheck(r, c->zName, zStmt);
+    }
+  }
+  return rc;
+}
+
+/* The work copy's table y (A's x) rebuilt as B declares it, its indexes
+** kept, by statement zStmt; the foreign keys referencing it checked. */
+static int agWorkRebuild(AgRun *r, const AgObj *x, const AgObj *y,
+                         const char *zStmt) {
+  MigStr s = {0};
+  int rc;
+  migStrAppendf(&s, "%s;\n", y->zSql);
+  rc = agCreatesOf(r->dbW, "type = 'index' AND tbl_name = ?1", y->zName, &s);
+  if (rc == SQLITE_OK) rc = agWorkReplace(r, y->zName, s.z);
+  migStrReset(&s);
+  if (rc == SQLITE_OK) rc = agWorkFkChildren(r, x, y, zStmt);
+  return rc;
+}
+
+/* The work copy's table y as the scratch database db has it. */
+static int agWorkFromTry(AgRun *r, const AgObj *y, sqlite3 *db) {
+  MigStr s = {0};
+  int rc = agCreatesOf(db,
+                       "(type = 'table' AND name = ?1) OR "
+                       "(type = 'index' AND tbl_name = ?1)",
+                       y->zName, &s);
+  if (rc == SQLITE_OK) rc = agWorkReplace(r, y->zName, s.z);
+  migStrReset(&s);
+  return rc;
+}
+
+/* Was table x, or a table it references, renamed in this run (so that the
+** RENAME alone may have made it what B declares)? */
+static int agRenamedNear(const AgRun *r, const AgObj *x) {
+  const AgSide *a = r->pA;
+  int k;
+  for (k = -1; k < x->nParent; k++) {
+    int i = k < 0 ? (int)(x - a->aObj) : agFind(a, AG_TABLE, x->azParent[k]);
+    const AgObj *o = i >= 0 ? &a->aObj[i] : 0;
+    if (o && o->iPeer >= 0 &&
+        sqlite3_stricmp(o->zName, r->pB->aObj[o->iPeer].zName) != 0) {
+      return 1;
+    }
+  }
+  return 0;
 }
 
 /* Is default z (as PRAGMA table_info shows it) one literal: a number
@@ -1380,21 +1552,16 @@ static int agIsLiteral(const char *z) {
   if (*z == '+' || *z == '-') z++;
   zE = agNext(z, &zS, &e);
   if (zS != z) return 0;
-  if (e == AT_WORD) {
+  if (e == MIG_TK_WORD) {
     if (!agIsWord(zS, (size_t)(zE - zS), "TRUE") &&
-        !agIsWord(zS, (size_t)(zE - zS), "FALSE") &&
-        !((zS[0] == 'x' || zS[0] == 'X') && zS[1] == '\'' && zE == zS + 1)) {
+        !agIsWord(zS, (size_t)(zE - zS), "FALSE")) {
       return 0;
     }
-    if (zE == zS + 1) zE = agTok(zE, &e); /* x'..' */
-  } else if (e == AT_PUNCT) {
-    if (!(zS[0] >= '0' && zS[0] <= '9') && zS[0] != '.') return 0;
-    if (zS[0] == '.') zE = agTok(zE, &e);
-  } else if (e != AT_STRING) {
+  } else if (e != MIG_TK_NUMBER && e != MIG_TK_STRING && e != MIG_TK_BLOB) {
     return 0;
   }
   zE = agNext(zE, &zS, &e);
-  return e == AT_EOF;
+  return e == MIG_TK_EOF;
 }
 
 /* Does SQLite's ADD COLUMN allow column c of y on a table with rows, as
@@ -1485,12 +1652,25 @@ static int agAlterPlan(const AgObj *x, const AgObj *y, char **az, char **azNote,
   return bOk;
 }
 
+/* Do declared types zA and zB convert no value: equal but for case, or
+** INT and INTEGER (one affinity; see schFoldIntTypes() in schema.c)? */
+static int agAlikeTypes(const char *zA, const char *zB) {
+  int bIntA =
+      sqlite3_stricmp(zA, "INT") == 0 || sqlite3_stricmp(zA, "INTEGER") == 0;
+  int bIntB =
+      sqlite3_stricmp(zB, "INT") == 0 || sqlite3_stricmp(zB, "INTEGER") == 0;
+  return sqlite3_stricmp(zA, zB) == 0 || (bIntA && bIntB);
+}
+
 /* Emit what turns A's table x into B's table y (renamed already). */
 static int agChangeTable(AgRun *r, const AgObj *x, const AgObj *y) {
-  int rc, bSame = 0, n = 0, c, bOk;
+  int rc = SQLITE_OK, bSame = 0, n = 0, c, bOk, bColRename = 0;
+  sqlite3 *dbTry = 0;
   char **az, **azNote;
-  rc = agTry(r, y, 0, 0, &bSame);
-  if (rc || bSame) return rc; /* a rename did it */
+  if (agRenamedNear(r, x)) {
+    rc = agTry(r, y, 0, 0, &bSame, 0);
+    if (rc || bSame) return rc; /* a rename did it */
+  }
   az = sqlite3_malloc64(sizeof(char *) * (size_t)(x->nCol + y->nCol + 1) * 2);
   if (az == 0) return SQLITE_NOMEM;
   azNote = az + x->nCol + y->nCol + 1;
@@ -1499,7 +1679,13 @@ static int agChangeTable(AgRun *r, const AgObj *x, const AgObj *y) {
   if (rc == SQLITE_OK && bOk == 1 && n > 0) {
     /* SQLite decides whether it allows them; the comparison whether they
     ** are enough */
-    rc = agTry(r, y, az, n, &bSame);
+    for (c = 0; c < y->nCol; c++) {
+      int k = y->aColPeer[c];
+      if (k >= 0 && sqlite3_stricmp(x->azCol[k], y->azCol[c]) != 0) {
+        bColRename = 1; /* SQLite rewrites other tables' references too */
+      }
+    }
+    rc = agTry(r, y, az, n, &bSame, bColRename ? 0 : &dbTry);
     if (rc) goto done;
     bOk = bSame;
     if (bOk) {
@@ -1513,9 +1699,12 @@ static int agChangeTable(AgRun *r, const AgObj *x, const AgObj *y) {
                   y->zName);
       }
       for (c = 0; rc == SQLITE_OK && c < n; c++) {
-        rc = agEmit(r, azNote[c], az[c]);
-        az[c] = 0; /* agEmit took it */
+        rc = agEmitRun(r, azNote[c], az[c], dbTry == 0);
+        az[c] = 0; /* agEmitRun took it */
       }
+      /* without column renames the statements touch this table only: the
+      ** work copy gets the table they gave on the scratch copy */
+      if (rc == SQLITE_OK && dbTry) rc = agWorkFromTry(r, y, dbTry);
       goto done;
     }
   }
@@ -1533,7 +1722,7 @@ static int agChangeTable(AgRun *r, const AgObj *x, const AgObj *y) {
         migStrAppendZ(&map, ": ");
         agJson(&map, x->azCol[k]);
       }
-      if (k >= 0 && sqlite3_stricmp(x->azType[k], y->azType[c]) != 0) {
+      if (k >= 0 && !agAlikeTypes(x->azType[k], y->azType[c])) {
         migStrAppendf(&note,
                       "-- destructive: column %s.%s changes type from %s to "
                       "%s; its values are converted\n",
@@ -1558,7 +1747,13 @@ static int agChangeTable(AgRun *r, const AgObj *x, const AgObj *y) {
                                     y->zName, y->zSql, map.z)
                   : sqlite3_mprintf("SELECT migrate_rebuild(%Q, %Q)", y->zName,
                                     y->zSql);
-      rc = agEmit(r, 0, zSql);
+      /* the work copy gets the declared table, its indexes kept, as
+      ** migrate_rebuild() leaves it */
+      char *zMsg = zSql ? sqlite3_mprintf("%s", zSql) : 0;
+      rc = zMsg ? agEmitRun(r, 0, zSql, 0) : SQLITE_NOMEM;
+      if (zMsg == 0) sqlite3_free(zSql);
+      if (rc == SQLITE_OK) rc = agWorkRebuild(r, x, y, zMsg);
+      sqlite3_free(zMsg);
     }
     migStrReset(&map);
     migStrReset(&note);
@@ -1569,6 +1764,7 @@ done:
     sqlite3_free(azNote[c]);
   }
   sqlite3_free(az);
+  sqlite3_close(dbTry);
   return rc;
 }
 
@@ -1624,6 +1820,64 @@ static int agDropsBefore(AgRun *r) {
   return rc;
 }
 
+/* May A's table g, which goes, be dropped now?  Its children that go are
+** dropped, and every kept table that references it has been changed (so
+** no longer does). */
+static int agGoneReady(const AgRun *r, const AgObj *g) {
+  const AgSide *a = r->pA;
+  int i;
+  if (!agChildrenDone(a, g)) return 0;
+  for (i = 0; i < a->nObj; i++) {
+    const AgObj *k = &a->aObj[i];
+    if (k == g || k->eType != AG_TABLE || k->eFate == FATE_GONE) continue;
+    if (!agReferences(k, g->zName)) continue;
+    if (k->eFate != FATE_CHANGED || !r->pB->aObj[k->iPeer].bDone) return 0;
+  }
+  return 1;
+}
+
+/* Does a table of A that goes and is not dropped yet reference x? */
+static int agGoneReferences(const AgSide *a, const AgObj *x) {
+  int i;
+  for (i = 0; i < a->nObj; i++) {
+    const AgObj *g = &a->aObj[i];
+    if (g != x && g->eType == AG_TABLE && g->eFate == FATE_GONE && !g->bDone &&
+        agReferences(g, x->zName)) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* The next of step 5-6: a table of A that goes and may be dropped now
+** (*pbGone 1, index in A), else a changed table of B that may change now
+** and that no table still to go references (*pbGone 0, index in B), else
+** (a cycle) the first changed table left, else the first table left to
+** go.  -1 when none is left. */
+static int agNextChangeOrDrop(const AgRun *r, int *pbGone) {
+  const AgSide *a = r->pA, *b = r->pB;
+  int i, iChanged = -1, iGone = -1;
+  *pbGone = 1;
+  for (i = 0; i < a->nObj; i++) {
+    const AgObj *g = &a->aObj[i];
+    if (g->eType != AG_TABLE || g->eFate != FATE_GONE || g->bDone) continue;
+    if (iGone < 0) iGone = i;
+    if (agGoneReady(r, g)) return i;
+  }
+  *pbGone = 0;
+  for (i = 0; i < b->nObj; i++) {
+    const AgObj *y = &b->aObj[i];
+    if (y->eType != AG_TABLE || y->eFate != FATE_CHANGED || y->bDone) continue;
+    if (iChanged < 0) iChanged = i;
+    if (agChangeReady(r, y) && !agGoneReferences(a, &a->aObj[y->iPeer])) {
+      return i;
+    }
+  }
+  if (iChanged >= 0) return iChanged;
+  *pbGone = 1;
+  return iGone;
+}
+
 /* Steps 3-6: the tables. */
 static int agTables(AgRun *r) {
   AgSide *a = r->pA, *b = r->pB;
@@ -1671,13 +1925,20 @@ static int agTables(AgRun *r) {
       a->aObj[i].bDone = agReferencedByKept(a, &a->aObj[i]) ? 0 : 1;
     }
   }
-  while (rc == SQLITE_OK && (j = agNextTable(r, b, FATE_CHANGED, 0)) >= 0) {
-    b->aObj[j].bDone = 1;
-    rc = agChangeTable(r, &a->aObj[b->aObj[j].iPeer], &b->aObj[j]);
-  }
-  while (rc == SQLITE_OK && (i = agNextTable(r, a, FATE_GONE, 1)) >= 0) {
-    a->aObj[i].bDone = 1;
-    rc = agDrop(r, &a->aObj[i]);
+  /* the changed tables, and the other tables that go as soon as the tables
+  ** that referenced them have changed (before a table they reference
+  ** changes its key) */
+  while (rc == SQLITE_OK) {
+    int bGone;
+    i = agNextChangeOrDrop(r, &bGone);
+    if (i < 0) break;
+    if (bGone) {
+      a->aObj[i].bDone = 1;
+      rc = agDrop(r, &a->aObj[i]);
+    } else {
+      b->aObj[i].bDone = 1;
+      rc = agChangeTable(r, &a->aObj[b->aObj[i].iPeer], &b->aObj[i]);
+    }
   }
   return rc;
 }
@@ -1885,19 +2146,33 @@ int migrate_schema_sql(sqlite3 *db, char **pzSql, char **pzErr) {
   return rc;
 }
 
-/* migrate_diff(from_sql, to_sql): the upgrade script, NULL when equal. */
+/* migrate_diff(from_sql, to_sql [, direction]): the upgrade script (or
+** with direction 'downgrade' the script back from to_sql to from_sql, its
+** declared renames inverted), NULL when the schemas are equal. */
 void migFnDiff(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   const char *zFrom = (const char *)sqlite3_value_text(argv[0]);
   const char *zTo = (const char *)sqlite3_value_text(argv[1]);
-  char *zUp = 0, *zErr = 0, *zFromCopy, *zToCopy;
-  int rc;
-  (void)argc;
+  const char *zDir = argc > 2 ? (const char *)sqlite3_value_text(argv[2]) : 0;
+  char *zUp = 0, *zDown = 0, *zErr = 0, *zFromCopy, *zToCopy;
+  int rc, bDown = 0;
   if (zFrom == 0 || zTo == 0) {
     sqlite3_result_error(ctx,
                          "migrate_diff(from_sql, to_sql): both arguments must "
                          "be SQL text (CREATE statements)",
                          -1);
     return;
+  }
+  if (argc > 2) {
+    bDown = zDir && sqlite3_stricmp(zDir, "downgrade") == 0;
+    if (!bDown && (zDir == 0 || sqlite3_stricmp(zDir, "upgrade") != 0)) {
+      char *zMsg = sqlite3_mprintf(
+          "migrate_diff(from_sql, to_sql, direction): direction is "
+          "'upgrade' or 'downgrade', not %s%s%s",
+          zDir ? "'" : "", zDir ? zDir : "NULL", zDir ? "'" : "");
+      sqlite3_result_error(ctx, zMsg ? zMsg : "out of memory", -1);
+      sqlite3_free(zMsg);
+      return;
+    }
   }
   /* the differ runs SQL on other connections: work on copies */
   zFromCopy = sqlite3_mprintf("%s", zFrom);
@@ -1908,9 +2183,14 @@ void migFnDiff(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     sqlite3_result_error_nomem(ctx);
     return;
   }
-  rc = migrate_diff(zFromCopy, "from_sql", zToCopy, "to_sql", &zUp, 0, &zErr);
+  rc = migrate_diff(zFromCopy, "from_sql", zToCopy, "to_sql", &zUp,
+                    bDown ? &zDown : 0, &zErr);
   sqlite3_free(zFromCopy);
   sqlite3_free(zToCopy);
+  if (bDown) {
+    sqlite3_free(zUp);
+    zUp = zDown; /* the one to return */
+  }
   if (rc == SQLITE_NOMEM) {
     sqlite3_result_error_nomem(ctx);
   } else if (rc) {

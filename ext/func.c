@@ -385,6 +385,7 @@ static const struct {
     {"migrate_check", 1, F_DIRECT, fnCheck},
     /* runs its arguments' SQL on scratch databases: DIRECTONLY */
     {"migrate_diff", 2, F_DIRECT, migFnDiff},
+    {"migrate_diff", 3, F_DIRECT, migFnDiff},
     /* readers */
     {"migrate_sql", 1, F_READER, fnSql},
     {"migrate_sql", 2, F_READER, fnSql},

@@ -141,6 +141,8 @@ size_t migSqlToken(const char *z, int *peType);
 /* Length of the spaces and comments at z; *pnLine (if not NULL) grows by
 ** the newlines in them. */
 size_t migSqlSkipSpace(const char *z, int *pnLine);
+/* Is c a character SQLite's tokenizer reads as white space? */
+int migSqlIsSpace(int c);
 /* The newlines in z[0..n). */
 int migSqlLines(const char *z, size_t n);
 /* The name a WORD, QUOTED or STRING token z[0..n) spells, quotes removed

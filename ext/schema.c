@@ -374,12 +374,18 @@ void migSchemaFree(MigSchema *p) {
 }
 
 /* What a snapshot is being built with. */
+#define SCH_NCACHE 8 /* statements kept prepared, more than schPrepare's */
+
 typedef struct SchBuild {
   MigSchema *p;
   sqlite3 *db;
   const char *zDb;
   char **pzErr;
   int rc;
+  /* schPrepare()'s statements, by the address of their SQL text: each is
+  ** prepared once per snapshot, not once per table */
+  const char *azCacheSql[SCH_NCACHE];
+  sqlite3_stmt *aCache[SCH_NCACHE];
 } SchBuild;
 
 /* Copy of z in the snapshot's arena (lower case if bLower); NULL on OOM
@@ -502,30 +508,59 @@ static int schErr(SchBuild *b, int rc, const char *zWhat, const char *zName) {
   return b->rc;
 }
 
-/* Prepare zSql with ?1 = zArg, ?2 = the schema name. */
+/* Prepare zSql (a string constant: the cache knows it by its address) with
+** ?1 = zArg, ?2 = the schema name.  Not nested with the same zSql. */
 static sqlite3_stmt *schPrepare(SchBuild *b, const char *zSql, const char *zArg,
                                 const char *zWhat) {
   sqlite3_stmt *st = 0;
-  int rc;
+  int rc = SQLITE_OK, k;
   if (b->rc) return 0;
-  rc = sqlite3_prepare_v2(b->db, zSql, -1, &st, 0);
+  for (k = 0; k < SCH_NCACHE && b->azCacheSql[k]; k++) {
+    if (b->azCacheSql[k] == zSql) break;
+  }
+  if (k < SCH_NCACHE && b->azCacheSql[k]) {
+    st = b->aCache[k];
+  } else {
+    rc = sqlite3_prepare_v2(b->db, zSql, -1, &st, 0);
+    if (rc == SQLITE_OK && k < SCH_NCACHE) {
+      b->azCacheSql[k] = zSql;
+      b->aCache[k] = st;
+    }
+  }
   if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, zArg, -1, SQLITE_STATIC);
   if (rc == SQLITE_OK) {
     rc = sqlite3_bind_text(st, 2, b->zDb, -1, SQLITE_STATIC);
   }
   if (rc) {
     schErr(b, rc, zWhat, zArg);
-    sqlite3_finalize(st);
+    if (k >= SCH_NCACHE) sqlite3_finalize(st);
     return 0;
   }
   return st;
 }
 
-/* Finish a statement stepped to its end (rc is the last step's result). */
+/* Finish a statement stepped to its end (rc is the last step's result):
+** reset when cached, else finalized. */
 static void schDone(SchBuild *b, sqlite3_stmt *st, int rc, const char *zWhat,
                     const char *zArg) {
+  int k;
   if (rc != SQLITE_DONE && b->rc == SQLITE_OK) schErr(b, rc, zWhat, zArg);
+  for (k = 0; k < SCH_NCACHE; k++) {
+    if (b->aCache[k] == st) {
+      sqlite3_reset(st);
+      sqlite3_clear_bindings(st);
+      return;
+    }
+  }
   sqlite3_finalize(st);
+}
+
+/* Finalize the cached statements. */
+static void schCacheFree(SchBuild *b) {
+  int k;
+  for (k = 0; k < SCH_NCACHE; k++) sqlite3_finalize(b->aCache[k]);
+  memset(b->aCache, 0, sizeof(b->aCache));
+  memset(b->azCacheSql, 0, sizeof(b->azCacheSql));
 }
 
 /* Columns from PRAGMA table_xinfo. */
@@ -681,6 +716,23 @@ static void schTableText(SchBuild *b, SchObj *o, const SchTok *a, int n) {
   schSetAttr(&o->aAttr[1], 0, bStrict ? "STRICT" : 0, "not STRICT", 0);
   schSetAttr(&o->aAttr[2], 0, bAutoinc ? "AUTOINCREMENT" : 0,
              "no AUTOINCREMENT", 0);
+}
+
+/* INT and INTEGER are one declared type to the comparison (read as
+** INTEGER): SQLite gives both INTEGER affinity, and a STRICT table the
+** same INTEGER type.  Not for the only PRIMARY KEY column of a rowid table:
+** there exactly INTEGER makes the column an alias of the rowid, INT does
+** not.  Columns are o's first nCol items; table attribute 0 is read. */
+static void schFoldIntTypes(SchObj *o, int nCol) {
+  int i, nPk = 0, bRowid = o->aAttr[0].zValue == 0;
+  for (i = 0; i < nCol; i++) nPk += o->aItem[i].iPk > 0;
+  for (i = 0; i < nCol; i++) {
+    SchItem *it = &o->aItem[i];
+    const char *zType = it->aAttr[0].zValue;
+    if (it->eKind != SI_COLUMN || zType == 0) continue;
+    if (bRowid && nPk == 1 && it->iPk > 0) continue;
+    if (strcmp(zType, "INT") == 0) it->aAttr[0].zValue = "INTEGER";
+  }
 }
 
 /* UNIQUE constraints (automatic indexes of origin 'u'). */
@@ -977,6 +1029,7 @@ static void schObject(SchBuild *b, const char *zType, const char *zName,
     schColumns(b, o);
     nCol = o->nItem;
     schTableText(b, o, lx.a, lx.n);
+    if (b->rc == SQLITE_OK) schFoldIntTypes(o, nCol);
     schUniques(b, o);
     schForeignKeys(b, o);
     if (b->rc == SQLITE_OK && o->nItem > nCol) {
@@ -1089,6 +1142,7 @@ int migSchemaSnapshot(sqlite3 *db, const char *zDb, MigSchema **pp,
     migSetError(pzErr, rc, "cannot read the schema of %s: %s", b.zDb,
                 rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(db));
     sqlite3_free(azShadow);
+    schCacheFree(&b);
     migSchemaFree(b.p);
     return rc;
   }
@@ -1106,6 +1160,7 @@ int migSchemaSnapshot(sqlite3 *db, const char *zDb, MigSchema **pp,
     schObject(&b, zType, zName, zTbl, zText);
   }
   sqlite3_free(azShadow);
+  schCacheFree(&b);
   if (b.rc == SQLITE_OK && rc != SQLITE_DONE) {
     migSetError(pzErr, rc, "cannot read the schema of %s: %s", b.zDb,
                 sqlite3_errmsg(db));

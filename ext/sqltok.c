@@ -26,6 +26,9 @@ static int isSpace(unsigned char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
          c == '\v';
 }
+int migSqlIsSpace(int c) {
+  return isSpace((unsigned char)c);
+}
 static int isIdStart(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
          c >= 0x80;

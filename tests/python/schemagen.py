@@ -563,6 +563,22 @@ KEYWORDS = ["CREATE", "TABLE", "INDEX", "VIEW", "TRIGGER", "PRIMARY", "KEY",
             "INTEGER", "TEXT", "REAL", "NUMERIC", "ANY", "INT"]
 
 
+def respell_types(schema, rng):
+    """A copy of schema with INT and INTEGER swapped at random where SQLite
+    treats them alike: everywhere but the only PRIMARY KEY column of a rowid
+    table (INTEGER alone makes that column the rowid)."""
+    out = copy.deepcopy(schema)
+    for t in tables(out):
+        for c in t["cols"]:
+            if c["type"] not in ("INT", "INTEGER"):
+                continue
+            if not t["norowid"] and t["pk"] == [c["name"]]:
+                continue
+            if rng.random() < 0.5:
+                c["type"] = "INT" if c["type"] == "INTEGER" else "INTEGER"
+    return out
+
+
 def respell(sql, rng):
     """Other keyword case, whitespace and identifier quoting (strings and
     comments untouched)."""

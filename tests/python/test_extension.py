@@ -82,6 +82,7 @@ EXPECTED_FUNCTIONS = {
     # the schema differ (ext/autogen.c): runs its arguments on scratch
     # databases
     ("migrate_diff", 2): SQLITE_DIRECTONLY,
+    ("migrate_diff", 3): SQLITE_DIRECTONLY,
 }
 EXPECTED_MODULES = {"migrations", "migration_history"}
 FLAG_MASK = SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY | SQLITE_INNOCUOUS

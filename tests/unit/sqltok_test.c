@@ -133,4 +133,9 @@ void ut_sqltok_tests(void) {
     CHECK_TAKE(renames(azYes, 3), "c>kids k i>x a`b>y");
     CHECK_TAKE(renames(azNo, 7), "");
   }
+
+  TEST("sqltok: white space as the tokenizer reads it");
+  CHECK(migSqlIsSpace(' ') && migSqlIsSpace('\t') && migSqlIsSpace('\n'));
+  CHECK(migSqlIsSpace('\r') && migSqlIsSpace('\f') && migSqlIsSpace('\v'));
+  CHECK(!migSqlIsSpace('a') && !migSqlIsSpace(0) && !migSqlIsSpace(0xa0));
 }
