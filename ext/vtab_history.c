@@ -125,7 +125,8 @@ static int historyFilter(sqlite3_vtab_cursor *cur, int idxNum,
   HistoryCursor *c = (HistoryCursor *)cur;
   sqlite3 *db = ((HistoryVtab *)cur->pVtab)->db;
   char *zErr = 0;
-  int rc, bExists;
+  unsigned mHas = 0;
+  int rc;
   (void)idxStr;
   (void)argc;
   historyReset(c);
@@ -142,8 +143,14 @@ static int historyFilter(sqlite3_vtab_cursor *cur, int idxNum,
     sqlite3_free(zErr);
     return rc;
   }
-  rc = migTableExists(db, "migrate_log", &bExists);
-  if (rc == SQLITE_OK && bExists) {
+  /* a migrate_log the engine did not create is refused, by name */
+  rc = migBookkeepingCheck(db, "migration_history", &mHas, &zErr);
+  if (rc) {
+    rc = migVtabError(cur->pVtab, rc, "%s", zErr ? zErr : sqlite3_errstr(rc));
+    sqlite3_free(zErr);
+    return rc;
+  }
+  if (mHas & MIG_BK_LOG) {
     rc = sqlite3_prepare_v2(
         db,
         "SELECT id, revision, direction, version_before, version_after, "

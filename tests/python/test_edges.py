@@ -1024,6 +1024,31 @@ class ForeignTablesOfTheEngineNames(Base):
             self.assertEqual(str(cm.exception), "%s: %s" % (who, why))
         self.assertEqual(list(self.conn.iterdump()), before)
 
+    def test_the_tables_refuse_too(self):
+        # the migrations and migration_history tables read the same tables
+        self.conn.executescript(
+            "CREATE TABLE migrate_version(v TEXT);"
+            "INSERT INTO migrate_version VALUES ('x');"
+            "CREATE TABLE migrate_log(id INTEGER PRIMARY KEY, note TEXT);"
+            "INSERT INTO migrate_log VALUES (1, 'mine');")
+        before = list(self.conn.iterdump())
+        why = {"migrate_version": "column 1 is 'v TEXT' where the engine's is "
+                                  "'version_num TEXT NOT NULL PRIMARY KEY'",
+               "migrate_log": "column 2 is 'note TEXT' where the engine's is "
+                              "'revision TEXT'"}
+        for vtab, table in (("migrations", "migrate_version"),
+                            ("migration_history", "migrate_log")):
+            if vtab == "migration_history":
+                self.conn.execute("DROP TABLE migrate_version")
+                before = list(self.conn.iterdump())
+            with self.assertRaises(sqlite3.OperationalError) as cm:
+                self.conn.execute("SELECT * FROM " + vtab).fetchall()
+            self.assertEqual(str(cm.exception),
+                             "%s: the table main.%s was not created by "
+                             "sqlite-migrate (%s)%s"
+                             % (vtab, table, why[table], self.TAIL % table))
+            self.assertEqual(list(self.conn.iterdump()), before)
+
     def test_a_view(self):
         folder = self.two_revisions()
         self.conn.execute("CREATE VIEW migrate_log AS SELECT 1 AS id")
