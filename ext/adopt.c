@@ -96,10 +96,9 @@ int migVersionTable(sqlite3 *db, const char *zFunc, const char **pzTable,
   return rc;
 }
 
-/* The distinct rows of main.zTable sorted, as "a, b", or "base" when there
-** are none.  *pz is sqlite3_malloc'd (caller frees).  zTable is one of the
-** two version tables, never data. */
-static int versionText(sqlite3 *db, const char *zTable, char **pz) {
+/* See internal.h. */
+int migVersionJoin(sqlite3 *db, const char *zTable, const char *zSep,
+                   const char *zNone, char **pz) {
   sqlite3_stmt *st = 0;
   MigStr s = {0};
   int n = 0, rc;
@@ -112,7 +111,7 @@ static int versionText(sqlite3 *db, const char *zTable, char **pz) {
   if (rc) return rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     const char *z = (const char *)sqlite3_column_text(st, 0);
-    migStrSep(&s, &n, ", ");
+    migStrSep(&s, &n, zSep);
     migStrAppendZ(&s, z ? z : "NULL");
   }
   sqlite3_finalize(st);
@@ -120,7 +119,8 @@ static int versionText(sqlite3 *db, const char *zTable, char **pz) {
     migStrReset(&s);
     return rc;
   }
-  if (n == 0) migStrAppendZ(&s, "base");
+  if (n == 0 && zNone == 0) return SQLITE_OK;
+  if (n == 0) migStrAppendZ(&s, zNone);
   *pz = migStrFinish(&s);
   return *pz ? SQLITE_OK : SQLITE_NOMEM;
 }
@@ -135,8 +135,10 @@ int migAdoptDisagree(sqlite3 *db, char **pzOurs, char **pzTheirs) {
   }
   if (rc == SQLITE_OK && bAlembic) rc = alembicShapeOk(db, &bOk);
   if (rc || !bOk) return rc;
-  rc = versionText(db, "migrate_version", pzOurs);
-  if (rc == SQLITE_OK) rc = versionText(db, "alembic_version", pzTheirs);
+  rc = migVersionJoin(db, "migrate_version", ", ", "base", pzOurs);
+  if (rc == SQLITE_OK) {
+    rc = migVersionJoin(db, "alembic_version", ", ", "base", pzTheirs);
+  }
   if (rc == SQLITE_OK && strcmp(*pzOurs, *pzTheirs) == 0) rc = SQLITE_DONE;
   if (rc) {
     sqlite3_free(*pzOurs);

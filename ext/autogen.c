@@ -1332,24 +1332,17 @@ static void agJson(MigStr *s, const char *z) {
   migStrAppend(s, "\"", 1);
 }
 
+static int agCreatesOf(sqlite3 *db, const char *zWhere, const char *zName,
+                       MigStr *ps);
+
 /* Copy into db the CREATE statements of the work copy's objects that
 ** zWhere selects (?1 = zName), in the order they were made. */
 static int agCopyFromWork(AgRun *r, sqlite3 *db, const char *zWhere,
                           const char *zName) {
-  sqlite3_stmt *st = 0;
-  char *zSql = sqlite3_mprintf(
-      "SELECT sql FROM main.sqlite_master WHERE sql IS NOT NULL AND (%s) "
-      "ORDER BY rowid",
-      zWhere);
-  int rc;
-  if (zSql == 0) return SQLITE_NOMEM;
-  rc = sqlite3_prepare_v2(r->dbW, zSql, -1, &st, 0);
-  sqlite3_free(zSql);
-  if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, zName, -1, 0);
-  while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-    rc = sqlite3_exec(db, (const char *)sqlite3_column_text(st, 0), 0, 0, 0);
-  }
-  sqlite3_finalize(st);
+  MigStr s = {0};
+  int rc = agCreatesOf(r->dbW, zWhere, zName, &s);
+  if (rc == SQLITE_OK && s.n) rc = sqlite3_exec(db, s.z, 0, 0, 0);
+  migStrReset(&s);
   return rc;
 }
 

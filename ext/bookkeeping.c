@@ -269,13 +269,9 @@ int migVerifyChecksums(sqlite3 *db, migrate_bundle *b, const MigBits *aApplied,
 
 /* Current heads, comma-separated and sorted: see migrate.h. */
 int migrate_current(sqlite3 *db, char **pzVersion, char **pzErr) {
-  sqlite3_stmt *st = 0;
   unsigned mHas = 0;
-  int rc;
-  MigStr s = {0};
-  int n = 0;
   const char *zTable = 0; /* migrate_version, or alembic_version (adopt.c) */
-  char *zSql;
+  int rc;
   *pzVersion = 0;
   rc = migBookkeepingCheck(db, "migrate_current()", &mHas, pzErr);
   if (rc) return rc;
@@ -285,29 +281,11 @@ int migrate_current(sqlite3 *db, char **pzVersion, char **pzErr) {
     rc = migVersionTable(db, "migrate_current()", &zTable, pzErr);
     if (rc || zTable == 0) return rc;
   }
-  zSql = sqlite3_mprintf("SELECT DISTINCT version_num FROM main.%s ORDER BY 1",
-                         zTable);
-  if (zSql == 0) return SQLITE_NOMEM;
-  rc = sqlite3_prepare_v2(db, zSql, -1, &st, 0);
-  sqlite3_free(zSql);
-  if (rc) return migSetError(pzErr, rc, "%s", sqlite3_errmsg(db));
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    const char *z = (const char *)sqlite3_column_text(st, 0);
-    migStrSep(&s, &n, ",");
-    migStrAppendZ(&s, z ? z : "NULL");
-  }
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) {
-    migStrReset(&s);
+  rc = migVersionJoin(db, zTable, ",", 0, pzVersion);
+  if (rc && rc != SQLITE_NOMEM) {
     return migSetError(pzErr, rc, "%s", sqlite3_errmsg(db));
   }
-  if (s.rc) {
-    migStrReset(&s);
-    return SQLITE_NOMEM;
-  }
-  *pzVersion = n ? migStrFinish(&s) : 0;
-  migStrReset(&s);
-  return SQLITE_OK;
+  return rc;
 }
 
 /* ======================================================================

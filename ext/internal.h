@@ -496,6 +496,12 @@ int migReadVersion(sqlite3 *db, migrate_bundle *b, const char *zFunc,
                    int **paCur, int *pnCur, migrate_bundle **ppAug,
                    char **pzErr);
 
+/* adopt.c: the distinct version_num rows of main.zTable (one of the two
+** version tables, never data) sorted and joined by zSep into *pz
+** (sqlite3_malloc'd); with no rows *pz is zNone copied, or NULL when zNone
+** is NULL.  SQLite result code, without a message. */
+int migVersionJoin(sqlite3 *db, const char *zTable, const char *zSep,
+                   const char *zNone, char **pz);
 /* adopt.c: a database Alembic migrated.  *pzTable = the table the
 ** version is read from: "migrate_version" when it exists, else
 ** "alembic_version" when that exists, else NULL (base).  An alembic_version
