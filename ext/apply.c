@@ -545,7 +545,7 @@ static int flushBkRun(Run *p) {
   return rc;
 }
 
-static char *keptNote(Run *p, int bHere);
+static char *keptNote(Run *p, int bHere, int bTodo);
 
 /* A bookkeeping write failed: the message starts with the call, says what
 ** stays (nothing, or the steps a Transaction: none revision committed) and
@@ -553,7 +553,8 @@ static char *keptNote(Run *p, int bHere);
 ** engine's table is the usual cause (RAISE(ABORT) in a trigger). */
 static void bkFail(Run *p, int rc) {
   const char *zTab = p->e.zBkFailed ? p->e.zBkFailed : "migrate_version";
-  char *zKept = p->bCommitted ? keptNote(p, 0) : 0;
+  char *zKept =
+      p->bCommitted ? keptNote(p, 0, (rc & 0xff) != SQLITE_CONSTRAINT) : 0;
   migErrPrefix(p->pzErr, "%s('%s'): ", p->opt->zFunc, p->zTarget);
   if (p->e.bSavepoint && migTxnLost(&p->e.txn)) {
     /* RAISE(ROLLBACK): nothing left to roll back */
@@ -650,8 +651,9 @@ static void keptList(Run *p, MigStr *pOut) {
 /* After a partial commit (Transaction: none), what a failure leaves, for
 ** the end of its message: the steps committed, the version, and what a
 ** Transaction: none revision that ran outside a transaction left (bHere:
-** the message names its failing statement).  NULL on OOM; caller frees. */
-static char *keptNote(Run *p, int bHere) {
+** the message names its failing statement; bTodo: end with what to do when
+** the caller's message does not).  NULL on OOM; caller frees. */
+static char *keptNote(Run *p, int bHere, int bTodo) {
   MigStr s = {0};
   p->bToldKept = 1;
   if (p->nKept == 0) {
@@ -671,6 +673,11 @@ static char *keptNote(Run *p, int bHere) {
                   "before calling again",
                   zId, bHere ? "stopped at this statement" : "was not recorded",
                   zId, zId);
+  } else if (bTodo) {
+    migStrAppendf(&s,
+                  "; the rest was rolled back; fix what failed and call again: "
+                  "it continues from version %s",
+                  p->zKeptVer ? p->zKeptVer : "base");
   } else {
     migStrAppendZ(&s, "; the rest was rolled back");
   }
@@ -929,7 +936,7 @@ static int fkCheckNew(Run *p) {
   char *z = 0;
   int rc = fkFindNew(p, &z);
   if (z) {
-    char *zKept = p->bCommitted ? keptNote(p, 0) : 0;
+    char *zKept = p->bCommitted ? keptNote(p, 0, 0) : 0;
     rc = migSetError(p->pzErr, SQLITE_CONSTRAINT,
                      "%s('%s'): FOREIGN KEY constraint failed after the "
                      "migration: %s, which has no matching row (PRAGMA "
@@ -1428,7 +1435,7 @@ static int emitStep(Run *p, const migrate_revision *rv, int bUp,
               "; SQLite rolled back the caller's whole transaction, so "
               "everything since its BEGIN is undone");
   } else if (p->bCommitted) {
-    char *zKept = keptNote(p, 1);
+    char *zKept = keptNote(p, 1, 1);
     char *zTail = zKept ? sqlite3_mprintf("; %s", zKept) : 0;
     blameStep(p, rv, bUp, zTail ? zTail : "; ?");
     sqlite3_free(zTail);
@@ -1583,7 +1590,7 @@ static void emitFail(Run *p, int rc) {
                 p->opt->zFunc, p->zTarget);
   }
   if (p->bCommitted && !p->bToldKept && !p->e.bOffline) {
-    char *zKept = keptNote(p, 0);
+    char *zKept = keptNote(p, 0, 1);
     char *zTail = zKept ? sqlite3_mprintf("; %s", zKept) : 0;
     if (*p->pzErr == 0) migSetError(p->pzErr, rc, "%s", sqlite3_errstr(rc));
     if (zTail) migErrSuffix(p->pzErr, zTail);

@@ -466,7 +466,8 @@ class WhatStaysAfterAPartialCommit(Base):
                    "d4_rev.sql:8: no such table: nosuch [statement: INSERT "
                    "INTO nosuch VALUES (1);]; the steps committed before the "
                    "failure stay done: upgrade a1, upgrade b2; the database "
-                   "is at version b2; the rest was rolled back")
+                   "is at version b2; the rest was rolled back; fix what "
+                   "failed and call again: it continues from version b2")
         self.assertEqual(self.state(),
                          ("b2", [("a1", "upgrade"), ("b2", "upgrade")],
                           [("a1",), ("b2",)], [("a",), ("b",)]))
@@ -487,7 +488,8 @@ class WhatStaysAfterAPartialCommit(Base):
                    "a1_rev.sql:10: no such table: nosuch [statement: DROP "
                    "TABLE nosuch;]; the steps committed before the failure "
                    "stay done: downgrade c3, downgrade b2; the database is "
-                   "at version a1; the rest was rolled back")
+                   "at version a1; the rest was rolled back; fix what "
+                   "failed and call again: it continues from version a1")
         self.assertEqual(self.state()[0], "a1")
         self.assertEqual(self.state()[2:], ([("a1",)], [("a",)]))
 

@@ -195,7 +195,8 @@ class AtomicityTest(Base):
              "c3_rev.sql:%d: no such table: nosuch [statement: INSERT INTO "
              "nosuch VALUES (1);]; the steps committed before the failure "
              "stay done: upgrade a1, upgrade b2; the database is at version "
-             "b2; the rest was rolled back"
+             "b2; the rest was rolled back; fix what failed and call again: it "
+             "continues from version b2"
              % UP, ["b2"],
              [(1, "a1", "upgrade", None, "a1", revs["a1"]["checksum"]),
               (2, "b2", "upgrade", "a1", "b2", revs["b2"]["checksum"])]))

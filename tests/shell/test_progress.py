@@ -64,7 +64,9 @@ class ProgressTest(unittest.TestCase):
                 "at a1.sql:10: no such table: no_such_table [statement: DROP "
                 "TABLE no_such_table;]; the steps committed before the "
                 "failure stay done: downgrade e5, downgrade d4, downgrade c3; "
-                "the database is at version b2; the rest was rolled back\n")
+                "the database is at version b2; the rest was rolled back; "
+                "fix what failed and call again: it continues from version "
+                "b2\n")
             conn = sqlite3.connect(db)
             try:
                 self.assertEqual(
