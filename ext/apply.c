@@ -1405,8 +1405,17 @@ static int emitCommitBefore(Run *p, const migrate_revision *rv) {
 
 /* A new transaction after a Transaction: none revision. */
 static int emitReopen(Run *p) {
-  return emitExec(&p->e, p->e.bOffline ? "BEGIN;\n" : "BEGIN IMMEDIATE",
-                  p->pzErr);
+  int rc =
+      emitExec(&p->e, p->e.bOffline ? "BEGIN;\n" : "BEGIN IMMEDIATE", p->pzErr);
+  if (rc == SQLITE_BUSY) {
+    migErrPrefix(p->pzErr,
+                 "%s('%s'): cannot take the write lock again: ", p->opt->zFunc,
+                 p->zTarget);
+    migErrSuffix(p->pzErr,
+                 " (another connection is writing and the busy timeout "
+                 "expired or is not set; PRAGMA busy_timeout sets it)");
+  }
+  return rc;
 }
 
 /* Run one section (online with the applier's marker set, so a

@@ -449,6 +449,49 @@ class WhatStaysAfterAPartialCommit(Base):
             "SELECT name FROM main.sqlite_master WHERE name = "
             "'migrate_lock'").fetchall(), [])
 
+    def test_write_lock_lost_after_a_transaction_none_revision(self):
+        # another connection takes the write lock while b2 runs outside a
+        # transaction: b2's bookkeeping cannot be written
+        folder = self.tmp.path("m")
+        write_revision(folder, "a1", "", "CREATE TABLE a(x);",
+                       "DROP TABLE a;", message="Create a")
+        write_revision(folder, "b2", "a1", "SELECT hold_lock();",
+                       "SELECT 1;", message="Outside",
+                       headers=["Transaction: none"])
+        write_revision(folder, "c3", "b2", "CREATE TABLE c(x);",
+                       "DROP TABLE c;", message="Create c")
+        other = []
+
+        def hold_lock():
+            if not other:
+                o = sqlite3.connect(self.db, isolation_level=None, timeout=0)
+                o.execute("BEGIN IMMEDIATE")
+                other.append(o)
+            return 1
+        self.conn.create_function("hold_lock", 0, hold_lock)
+        self.conn.execute("PRAGMA busy_timeout = 0")
+        self.fails("head", folder,
+                   "migrate_to('head'): cannot take the write lock again: "
+                   "database is locked (another connection is writing and "
+                   "the busy timeout expired or is not set; PRAGMA "
+                   "busy_timeout sets it); the steps committed before the "
+                   "failure stay done: upgrade a1; the database is at "
+                   "version a1; b2 ran outside a transaction (Transaction: "
+                   "none) and was not recorded: what it did up to there "
+                   "stays done although the version says b2 did not run; "
+                   "undo that (or make b2 idempotent) before calling again")
+        other[0].rollback()
+        other[0].close()
+        self.assertEqual(self.state(),
+                         ("a1", [("a1", "upgrade")], [("a1",)], [("a",)]))
+        # once the other writer is gone, the next call runs b2 again
+        self.conn.execute("SELECT migrate_to('head', migrate_bundle(?))",
+                          (folder,))
+        self.assertEqual(self.state()[0], "c3")
+        self.assertEqual(self.conn.execute(
+            "SELECT name FROM main.sqlite_master WHERE name = "
+            "'migrate_lock'").fetchall(), [])
+
     def test_ordinary_revision_fails_after_one(self):
         folder = self.tmp.path("m")
         write_revision(folder, "a1", "", "CREATE TABLE a(x);",
