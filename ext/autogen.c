@@ -365,10 +365,6 @@ static int agAddNote(AgSide *s, char *zTable, char *zCol, char *zFrom,
   return SQLITE_OK;
 }
 
-static const char zNoteStale[] =
-    "if the rename is done (a revision has it), delete this line, else "
-    "correct the old name";
-
 static const char zNoteHelp[] =
     "it renames a table on its own line above CREATE TABLE, or a column on "
     "its own line inside CREATE TABLE above the column's definition";
@@ -1042,21 +1038,17 @@ static int agMatch(AgRun *r) {
       int bNote = y->eType == AG_TABLE && y->zFrom != 0 &&
                   sqlite3_stricmp(y->zFrom, y->zName) != 0;
       if (bNote && agFind(a, AG_TABLE, y->zFrom) < 0) {
-        /* the old name is not there: a typo, or a rename already done */
+        /* a rename the first schema already has is done */
         if (agFind(a, AG_TABLE, y->zName) >= 0) {
+          bNote = 0;
+        } else {
           return migSetError(r->pzErr, SQLITE_ERROR,
                              "%s:%d: '-- " AG_NOTE
                              " %s': %s has no table "
-                             "%s but has table %s already; %s",
+                             "%s (nor %s)",
                              b->zLabel, y->iFromLine, y->zFrom, a->zLabel,
-                             y->zFrom, y->zName, zNoteStale);
+                             y->zFrom, y->zName);
         }
-        return migSetError(r->pzErr, SQLITE_ERROR,
-                           "%s:%d: '-- " AG_NOTE
-                           " %s': %s has no table "
-                           "%s (nor %s)",
-                           b->zLabel, y->iFromLine, y->zFrom, a->zLabel,
-                           y->zFrom, y->zName);
       }
       if (bNote != (pass == 0)) continue;
       i = agFind(a, y->eType, bNote ? y->zFrom : y->zName);
@@ -1101,19 +1093,10 @@ static int agMatch(AgRun *r) {
         for (c = 0; c < y->nCol; c++) {
           const char *zFrom = y->azColFrom[c];
           int k;
-          if (zFrom && sqlite3_stricmp(zFrom, y->azCol[c]) == 0) {
-            zFrom = 0; /* renamed from itself: nothing to do */
-          }
-          if (zFrom && agFindCol(x, zFrom) < 0 &&
-              agFindCol(x, y->azCol[c]) >= 0) {
-            /* the old name is not there: a typo, or a rename already done */
-            return migSetError(r->pzErr, SQLITE_ERROR,
-                               "%s:%d: '-- " AG_NOTE
-                               " %s': table %s in %s "
-                               "has no column %s but has column %s already; "
-                               "%s",
-                               b->zLabel, y->aiColLine[c], zFrom, x->zName,
-                               a->zLabel, zFrom, y->azCol[c], zNoteStale);
+          if (zFrom &&
+              (sqlite3_stricmp(zFrom, y->azCol[c]) == 0 ||
+               (agFindCol(x, zFrom) < 0 && agFindCol(x, y->azCol[c]) >= 0))) {
+            zFrom = 0; /* a rename the first schema already has */
           }
           if ((zFrom != 0) != (pass == 0)) continue;
           y->aColPeer[c] = -1;
