@@ -705,13 +705,22 @@ static void keptAt(Run *p, int nKept) {
 ** a row whose owner is gone is a crash left over and is taken over.  The
 ** table exists only while the lock is held.
 **
-** Who owns it: beside the pid, the row keeps the machine's boot id
-** (/proc/sys/kernel/random/boot_id) and the owner's start time (field 22
-** of /proc/PID/stat, clock ticks since boot), so that after a reboot, or
-** when the pid now belongs to another process, the lock is known to be
-** stale.  Where /proc gives neither (not Linux), or in a row written before
-** these columns existed, the pid alone decides, as before.  A take-over is
-** reported through sqlite3_log() (SQLITE_WARNING).
+** Who owns it: beside the pid, the row keeps where the owner runs (column
+** boot_id: the machine's boot id from /proc/sys/kernel/random/boot_id, the
+** pid namespace from /proc/self/ns/pid and the host name, space-separated)
+** and the owner's start time (field 22 of /proc/PID/stat, clock ticks since
+** boot).  A lock is stale when the same host has restarted since (another
+** boot id), or, in the same boot and pid namespace, when the pid has ended
+** or now belongs to another process (another start time).  An owner on
+** another host or in another pid namespace (a container) cannot be
+** checked, so its lock counts as held.  Where /proc gives nothing (not
+** Linux), or in a row written before these columns existed, the pid alone
+** decides.  A take-over is reported through sqlite3_log() (SQLITE_WARNING).
+**
+** The lock is taken before a run's first Transaction: none revision and
+** kept until the run ends (dropped in its last commit, or after a failure
+** by releaseRunLock), so no other run can slip in between two of its
+** transactions.
 */
 static const char zLockSchemaSql[] =
     "CREATE TABLE IF NOT EXISTS main.migrate_lock(\n"
@@ -730,19 +739,49 @@ typedef struct LockRow {
   long long pid;
   char zRev[MIG_MAX_ID + 1];
   char zSince[40];
-  char zBoot[40];     /* "" when not recorded */
+  char zBoot[192];    /* boot id, pid namespace, host; "" when not recorded */
   long long iStarted; /* -1 when not recorded */
   const char *zStale; /* why the owner is gone, or NULL: it lives */
 } LockRow;
 
-/* This machine's boot id into z (Linux); "" where there is none. */
+/* Where this process runs, into z: "BOOT_ID PID_NAMESPACE HOST" (Linux);
+** "" where the boot id is not known. */
 static void bootId(char *z, size_t n) {
+  char zBoot[64], zNs[64], zHost[72];
+  ssize_t nNs;
   FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
   z[0] = 0;
   if (f == 0) return;
-  if (fgets(z, (int)n, f) == 0) z[0] = 0;
+  if (fgets(zBoot, (int)sizeof(zBoot), f) == 0) zBoot[0] = 0;
   fclose(f);
-  z[strcspn(z, "\n")] = 0;
+  zBoot[strcspn(zBoot, "\n")] = 0;
+  if (zBoot[0] == 0) return;
+  nNs = readlink("/proc/self/ns/pid", zNs, sizeof(zNs) - 1);
+  zNs[nNs > 0 ? nNs : 0] = 0;
+  if (gethostname(zHost, sizeof(zHost) - 1) != 0) zHost[0] = 0;
+  zHost[sizeof(zHost) - 1] = 0;
+  zHost[strcspn(zHost, " ")] = 0;
+  snprintf(z, n, "%s %s %s", zBoot, zNs[0] ? zNs : "-", zHost[0] ? zHost : "-");
+}
+
+/* Field i (0: boot id, 1: pid namespace, 2: host) of a bootId() text, as
+** its length and start. */
+static const char *bootField(const char *z, int i, size_t *pn) {
+  while (i-- > 0 && z) {
+    z = strchr(z, ' ');
+    if (z) z++;
+  }
+  if (z == 0) z = "";
+  *pn = strcspn(z, " ");
+  return z;
+}
+
+/* Do field i of a and b agree? */
+static int bootSame(const char *a, const char *b, int i) {
+  size_t na, nb;
+  const char *za = bootField(a, i, &na);
+  const char *zb = bootField(b, i, &nb);
+  return na == nb && memcmp(za, zb, na) == 0;
 }
 
 /* Start time of process pid in clock ticks since boot (field 22 of
@@ -769,16 +808,26 @@ static long long procStarted(long long pid) {
 
 /* Is the owner of row r gone?  Sets r->zStale to why, or NULL. */
 static void lockOwnerGone(LockRow *r) {
-  char zBoot[40];
+  char zBoot[192];
   long long iStarted = -1;
   r->zStale = 0;
   bootId(zBoot, sizeof(zBoot));
-  if (r->zBoot[0] && zBoot[0] && strcmp(r->zBoot, zBoot) != 0) {
-    r->zStale = "the machine has restarted since";
+  if (r->zBoot[0] && zBoot[0] && !bootSame(r->zBoot, zBoot, 0)) {
+    /* another boot: this host restarted, or the owner runs elsewhere */
+    if (bootSame(r->zBoot, zBoot, 2)) {
+      r->zStale = "the machine has restarted since";
+    }
     return;
   }
-  if (r->pid <= 0 || (r->pid != (long long)getpid() &&
-                      kill((pid_t)r->pid, 0) != 0 && errno != EPERM)) {
+  if (r->zBoot[0] && zBoot[0] && !bootSame(r->zBoot, zBoot, 1)) {
+    return; /* another pid namespace (a container): its pids are not ours */
+  }
+  if (r->pid <= 0 || r->pid > 2147483647) {
+    r->zStale = "no process can have that pid";
+    return;
+  }
+  if ((r->pid != (long long)getpid() && kill((pid_t)r->pid, 0) != 0 &&
+       errno != EPERM)) {
     r->zStale = "that process has ended";
     return;
   }
@@ -841,11 +890,12 @@ static int lockCheck(sqlite3 *db, const char *zWho, int *pbHeld, LockRow *r) {
 }
 
 /* Take the lock for revision zRev (inside the transaction about to be
-** committed): this process's pid, the boot id and its start time. */
-static int lockTake(sqlite3 *db, const char *zRev, const char *zNow,
+** committed): this process's pid, where it runs and its start time.
+** bHeld: this run holds it already (the row then names zRev instead). */
+static int lockTake(sqlite3 *db, const char *zRev, const char *zNow, int bHeld,
                     char **pzErr) {
   sqlite3_stmt *st = 0;
-  char zBoot[40];
+  char zBoot[192];
   long long iStarted = procStarted((long long)getpid());
   int rc = sqlite3_exec(db, zLockSchemaSql, 0, 0, 0);
   bootId(zBoot, sizeof(zBoot));
@@ -877,7 +927,7 @@ static int lockTake(sqlite3 *db, const char *zRev, const char *zNow,
     return migSetError(pzErr, rc, "cannot write migrate_lock: %s",
                        sqlite3_errmsg(db));
   }
-  atomic_fetch_add(&nLockHeld, 1);
+  if (!bHeld) atomic_fetch_add(&nLockHeld, 1);
   return SQLITE_OK;
 }
 
@@ -1286,6 +1336,16 @@ static int checkBefore(Run *p) {
   if (rc == SQLITE_OK && !p->e.bOffline && p->e.txn.bFk) {
     MigStr fk = {0};
     rc = migFkRows(p->e.db, 0, 0, &fk);
+    if (rc && rc != SQLITE_NOMEM) {
+      migStrReset(&fk);
+      return migSetError(p->pzErr, rc,
+                         "%s('%s'): PRAGMA foreign_key_check failed before "
+                         "the migration: %s. Nothing was changed. Fix the "
+                         "foreign key it names (a REFERENCES clause whose "
+                         "parent columns are not a PRIMARY KEY or UNIQUE), "
+                         "or call with PRAGMA foreign_keys off",
+                         p->opt->zFunc, p->zTarget, sqlite3_errmsg(p->e.db));
+    }
     p->e.zFkBefore = migStrFinish(&fk);
     if (rc == SQLITE_OK && p->e.zFkBefore == 0) rc = SQLITE_NOMEM;
   }
@@ -1391,8 +1451,8 @@ static int emitCommitBefore(Run *p, const migrate_revision *rv) {
   }
   if (rc == SQLITE_OK && p->e.txn.bFk) rc = fkCheckNew(p);
   if (rc == SQLITE_OK && lockNeeded(p->e.db)) {
-    rc = lockTake(p->e.db, rv->id, p->e.zNow, p->pzErr);
-    p->bLocked = rc == SQLITE_OK;
+    rc = lockTake(p->e.db, rv->id, p->e.zNow, p->bLocked, p->pzErr);
+    if (rc == SQLITE_OK) p->bLocked = 1;
   }
   if (rc == SQLITE_OK) rc = emitExec(&p->e, "COMMIT", p->pzErr);
   if (rc == SQLITE_OK) {
@@ -1466,24 +1526,30 @@ static void emitProgress(Run *p, const migrate_revision *rv, int bUp,
 }
 
 /* After Transaction: none revision rv (upgraded when bUp): record it
-** durably now, give the run lock back, and go on in a new transaction.
-** With foreign keys enforced by the caller, a violation it left fails the
-** call after its bookkeeping is committed (it cannot be undone).  Online,
-** when it was the last step, the result is set and p->bDone. */
+** durably now and go on in a new transaction; the run lock is kept until
+** the run's last commit (given back here when rv was the last step).  With
+** foreign keys enforced by the caller, a violation it left fails the call
+** after its bookkeeping is committed (it cannot be undone), and so does a
+** foreign_key_check that cannot run.  Online, when it was the last step,
+** the result is set and p->bDone. */
 static int emitCommitAfter(Run *p, const migrate_revision *rv, int bUp,
                            int bLast) {
   int rc = flushBk(p);
   int bFinal = bLast && !p->e.bOffline;
+  int rcFk = SQLITE_OK;
+  int bDrop = bFinal && p->bLocked;
   char *zNew = 0;
-  if (rc == SQLITE_OK && p->bLocked) rc = lockDrop(p->e.db, p->pzErr);
+  if (rc == SQLITE_OK && bDrop) rc = lockDrop(p->e.db, p->pzErr);
   if (rc == SQLITE_OK && !p->e.bOffline && p->e.txn.bFk) {
-    rc = fkFindNew(p, &zNew);
+    rcFk = fkFindNew(p, &zNew); /* its message is set; committed anyway */
   }
-  if (rc == SQLITE_OK && bFinal && !zNew) *p->pzOut = headString(p, &rc);
+  if (rc == SQLITE_OK && bFinal && !zNew && !rcFk) {
+    *p->pzOut = headString(p, &rc);
+  }
   if (rc == SQLITE_OK) {
     rc = emitExec(&p->e, p->e.bOffline ? "COMMIT;\n" : "COMMIT", p->pzErr);
   }
-  if (rc == SQLITE_OK && p->bLocked) {
+  if (rc == SQLITE_OK && bDrop) {
     p->bLocked = 0;
     atomic_fetch_sub(&nLockHeld, 1);
   }
@@ -1494,6 +1560,11 @@ static int emitCommitAfter(Run *p, const migrate_revision *rv, int bUp,
   if (zNew) {
     if (rc == SQLITE_OK) return fkFailAfterNone(p, rv, bUp, zNew);
     sqlite3_free(zNew);
+  }
+  if (rc == SQLITE_OK && rcFk) {
+    sqlite3_free(*p->pzOut);
+    *p->pzOut = 0;
+    return rcFk;
   }
   if (rc == SQLITE_OK && bFinal) {
     p->bDone = 1;
@@ -1556,6 +1627,10 @@ static int emitFinish(Run *p) {
     rc = fkCheckNew(p);
     if (rc) return rc;
   }
+  /* the run lock taken before a Transaction: none revision goes with the
+  ** last commit */
+  if (p->bLocked) rc = lockDrop(p->e.db, p->pzErr);
+  if (rc) return rc;
   *p->pzOut = headString(p, &rc);
   if (rc) return rc;
   rc = migTxnCommit(&p->e.txn);
@@ -1565,20 +1640,62 @@ static int emitFinish(Run *p) {
                  p->zTarget);
     return rc;
   }
+  if (p->bLocked) {
+    p->bLocked = 0;
+    atomic_fetch_sub(&nLockHeld, 1);
+  }
   p->e.bSavepoint = 0;
   return SQLITE_OK;
 }
 
-/* A Transaction: none revision failed while this run held the run lock:
-** give the lock back in a transaction of its own. */
+/* A run that held the run lock failed: give the lock back in a
+** transaction of its own, deleting only this process's row (another run may
+** have taken the lock since this run's last commit) and the table when it
+** is then empty. */
 static void releaseRunLock(Run *p) {
   sqlite3 *db = p->e.db;
+  sqlite3_stmt *st = 0;
+  char zBoot[192];
+  long long iStarted = procStarted((long long)getpid());
+  int rc;
+  bootId(zBoot, sizeof(zBoot));
   if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
-  if (sqlite3_exec(db,
-                   "BEGIN IMMEDIATE; DROP TABLE main.migrate_lock; "
-                   "COMMIT",
-                   0, 0, 0) != SQLITE_OK &&
-      !sqlite3_get_autocommit(db)) {
+  rc = sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, 0);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_prepare_v2(db,
+                            "DELETE FROM main.migrate_lock WHERE id = 1 AND "
+                            "pid = ?1 AND boot_id IS ?2 AND started IS ?3",
+                            -1, &st, 0);
+  }
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_bind_int64(st, 1, (long long)getpid());
+    if (rc == SQLITE_OK) {
+      rc = zBoot[0] ? sqlite3_bind_text(st, 2, zBoot, -1, SQLITE_STATIC)
+                    : sqlite3_bind_null(st, 2);
+    }
+    if (rc == SQLITE_OK) {
+      rc = iStarted >= 0 ? sqlite3_bind_int64(st, 3, iStarted)
+                         : sqlite3_bind_null(st, 3);
+    }
+    if (rc == SQLITE_OK && sqlite3_step(st) != SQLITE_DONE) {
+      rc = sqlite3_errcode(db);
+    }
+  }
+  sqlite3_finalize(st);
+  st = 0;
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM main.migrate_lock", -1,
+                            &st, 0);
+    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_int(st, 0) == 0) {
+      sqlite3_finalize(st);
+      st = 0;
+      rc = sqlite3_exec(db, "DROP TABLE main.migrate_lock", 0, 0, 0);
+    }
+    sqlite3_finalize(st);
+  }
+  if (rc == SQLITE_OK) rc = sqlite3_exec(db, "COMMIT", 0, 0, 0);
+  if (rc != SQLITE_OK && !sqlite3_get_autocommit(db)) {
     sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
   }
   atomic_fetch_sub(&nLockHeld, 1);

@@ -321,14 +321,17 @@ int migVtabError(sqlite3_vtab *p, int rc, const char *zFmt, ...) {
   return rc;
 }
 
-/* Does main hold a table named zName?  *pExists 1 or 0; SQLite's result
+/* Does main hold a table named zName (in any letter case, as SQLite
+** resolves names)?  *pExists 1 or 0; SQLite's result
 ** code.  (A plain SQLite helper: the engine's tables, stored revisions,
 ** the rebuild and the templates all ask it.) */
 int migTableExists(sqlite3 *db, const char *zName, int *pExists) {
   sqlite3_stmt *st;
   int rc = sqlite3_prepare_v2(
-      db, "SELECT 1 FROM main.sqlite_master WHERE type='table' AND name=?", -1,
-      &st, 0);
+      db,
+      "SELECT 1 FROM main.sqlite_master WHERE type='table' AND name=? "
+      "COLLATE NOCASE",
+      -1, &st, 0);
   *pExists = 0;
   if (rc) return rc;
   rc = sqlite3_bind_text(st, 1, zName, -1, SQLITE_STATIC);

@@ -7,6 +7,7 @@ afterwards; each runs the real build/migrate.so on real files.
 """
 
 import os
+import socket
 import re
 import sqlite3
 import subprocess
@@ -491,6 +492,80 @@ class WhatStaysAfterAPartialCommit(Base):
         self.assertEqual(self.conn.execute(
             "SELECT name FROM main.sqlite_master WHERE name = "
             "'migrate_lock'").fetchall(), [])
+
+    def test_foreign_key_check_that_cannot_run_after_transaction_none(self):
+        # b2 (outside a transaction) declares a foreign key whose parent
+        # column is not a key: foreign_key_check itself fails after it
+        folder = self.tmp.path("m")
+        write_revision(folder, "a1", "", "CREATE TABLE a(x);",
+                       "DROP TABLE a;", message="Create a")
+        write_revision(folder, "b2", "a1", "CREATE TABLE p(a);\n"
+                       "CREATE TABLE ch(x REFERENCES p(a));",
+                       "DROP TABLE ch;\nDROP TABLE p;", message="Mismatch",
+                       headers=["Transaction: none"])
+        write_revision(folder, "c3", "b2", "CREATE TABLE c(x);",
+                       "DROP TABLE c;", message="Create c")
+        self.conn.execute("PRAGMA foreign_keys = ON")
+        self.fails("head", folder,
+                   "migrate_to('head'): PRAGMA foreign_key_check failed: "
+                   "foreign key mismatch - \"ch\" referencing \"p\"; the "
+                   "steps committed before the failure stay done: upgrade "
+                   "a1, upgrade b2; the database is at version b2; the rest "
+                   "was rolled back; fix what failed and call again: it "
+                   "continues from version b2")
+        # b2 ran to its end and is recorded as applied
+        self.assertEqual(self.state(),
+                         ("b2", [("a1", "upgrade"), ("b2", "upgrade")],
+                          [("a1",), ("b2",)], [("a",), ("ch",), ("p",)]))
+        before = snapshot(self.conn)
+        self.fails("head", folder,
+                   "migrate_to('head'): PRAGMA foreign_key_check failed "
+                   "before the migration: foreign key mismatch - \"ch\" "
+                   "referencing \"p\". Nothing was changed. Fix the foreign "
+                   "key it names (a REFERENCES clause whose parent columns "
+                   "are not a PRIMARY KEY or UNIQUE), or call with PRAGMA "
+                   "foreign_keys off")
+        self.assertEqual(snapshot(self.conn), before)
+
+    def test_the_run_lock_is_kept_until_the_run_ends(self):
+        # after b2 (outside a transaction) commits, another process must
+        # still find the lock while c3 runs, or it could run c3 too
+        folder = self.tmp.path("m")
+        write_revision(folder, "a1", "", "CREATE TABLE a(x);",
+                       "DROP TABLE a;", message="Create a")
+        write_revision(folder, "b2", "a1", "CREATE TABLE b(x);",
+                       "DROP TABLE b;", message="Outside",
+                       headers=["Transaction: none"])
+        write_revision(folder, "c3", "b2",
+                       "CREATE TABLE c(x);\nSELECT look();",
+                       "DROP TABLE c;", message="Look")
+        seen = []
+
+        def look():
+            other = sqlite3.connect(self.db)
+            try:
+                seen.append(other.execute(
+                    "SELECT revision FROM migrate_lock").fetchall())
+                seen.append(other.execute(
+                    "SELECT version_num FROM migrate_version").fetchall())
+            finally:
+                other.close()
+            return 1
+        self.conn.create_function("look", 0, look)
+        self.assertEqual(self.conn.execute(
+            "SELECT migrate_to('head', migrate_bundle(?))",
+            (folder,)).fetchone(), ("c3",))
+        self.assertEqual(seen, [[("b2",)], [("b2",)]])
+        self.assertEqual(self.conn.execute(
+            "SELECT name FROM main.sqlite_master WHERE name = "
+            "'migrate_lock'").fetchall(), [])
+        # and this process holds none now: a new run takes it again
+        write_revision(folder, "d4", "c3", "CREATE TABLE d(x);",
+                       "DROP TABLE d;", message="Outside again",
+                       headers=["Transaction: none"])
+        self.assertEqual(self.conn.execute(
+            "SELECT migrate_to('head', migrate_bundle(?))",
+            (folder,)).fetchone(), ("d4",))
 
     def test_ordinary_revision_fails_after_one(self):
         folder = self.tmp.path("m")
@@ -1146,9 +1221,13 @@ def proc_started(pid):
     return int(text[text.rindex(")") + 2:].split()[19])
 
 
-def boot_id():
+def boot_id(boot=None, ns=None, host=None):
+    """Where a process runs, as migrate_lock.boot_id keeps it: the boot id,
+    the pid namespace and the host name (each replaced when given)."""
     with open("/proc/sys/kernel/random/boot_id") as f:
-        return f.read().strip()
+        mine = f.read().strip()
+    return "%s %s %s" % (boot or mine, ns or os.readlink("/proc/self/ns/pid"),
+                         host or socket.gethostname())
 
 
 # A real migration in another process: it runs b2 (Transaction: none),
@@ -1298,8 +1377,30 @@ class StaleLocks(Base):
         # the pid is alive, but the lock was written before a restart
         pid = self.other_process()
         self.lock(self.LOCK6, (1, pid, "b2", "2026-01-01T00:00:00.000Z",
-                               "00000000-0000-0000-0000-000000000000",
+                               boot_id(boot="00000000-0000-0000-0000-"
+                                       "000000000000"),
                                proc_started(pid)))
+        self.taken_over()
+
+    def test_another_host_is_refused(self):
+        # another machine sharing the file: its pids cannot be checked here
+        self.lock(self.LOCK6, (1, 1, "b2", "2026-01-01T00:00:00.000Z",
+                               boot_id(boot="00000000-0000-0000-0000-"
+                                       "000000000000", host="elsewhere"),
+                               proc_started(1) + 12345))
+        self.refused(1)
+
+    def test_another_pid_namespace_is_refused(self):
+        # a container on this machine: its pid 1 is not ours, whatever our
+        # pid 1 started at
+        self.lock(self.LOCK6, (1, 1, "b2", "2026-01-01T00:00:00.000Z",
+                               boot_id(ns="pid:[1]"),
+                               proc_started(1) + 12345))
+        self.refused(1)
+
+    def test_a_pid_no_process_can_have_is_taken_over(self):
+        self.lock(self.LOCK6, (1, 4294967295, "b2",
+                               "2026-01-01T00:00:00.000Z", boot_id(), 1))
         self.taken_over()
 
     def test_pid_of_another_process_is_taken_over(self):
