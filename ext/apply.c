@@ -1115,12 +1115,13 @@ static int lockBusy(Run *p, const LockRow *r) {
   if (zShell == 0) return SQLITE_NOMEM;
   rc = migSetError(p->pzErr, SQLITE_BUSY,
                    "%s('%s'): another migration (process %lld) holds "
-                   "migrate_lock: it is running revision %s outside a "
-                   "transaction (Transaction: none) since %s. Try again when "
+                   "migrate_lock: its run took it at %s for revision %s, "
+                   "which runs outside a transaction (Transaction: none), "
+                   "and has not ended. Try again when "
                    "it has finished%s; if you know no migration is running "
                    "(process %lld is not one), the lock is stale: remove it "
                    "with DROP TABLE main.migrate_lock;%s",
-                   p->opt->zFunc, p->zTarget, r->pid, r->zRev, r->zSince,
+                   p->opt->zFunc, p->zTarget, r->pid, r->zSince, r->zRev,
                    p->e.txn.bAuto ? " or set a longer busy timeout" : "",
                    r->pid, zShell);
   sqlite3_free(zShell);

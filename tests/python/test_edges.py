@@ -1290,9 +1290,10 @@ class StaleLocks(Base):
 
     def busy_message(self, pid):
         return ("migrate_to('head'): another migration (process %d) holds "
-                "migrate_lock: it is running revision b2 outside a "
-                "transaction (Transaction: none) since 2026-01-01T00:00:00."
-                "000Z. Try again when it has finished or set a longer busy "
+                "migrate_lock: its run took it at 2026-01-01T00:00:00.000Z "
+                "for revision b2, which runs outside a transaction "
+                "(Transaction: none), and has not ended. Try again when it "
+                "has finished or set a longer busy "
                 "timeout; if you know no migration is running (process %d "
                 "is not one), the lock is stale: remove it with DROP TABLE "
                 "main.migrate_lock; (in a shell: sqlite3 '%s' 'DROP TABLE "
