@@ -718,19 +718,42 @@ static void schTableText(SchBuild *b, SchObj *o, const SchTok *a, int n) {
              "no AUTOINCREMENT", 0);
 }
 
-/* INT and INTEGER are one declared type to the comparison (read as
-** INTEGER): SQLite gives both INTEGER affinity, and a STRICT table the
-** same INTEGER type.  Not for the only PRIMARY KEY column of a rowid table:
-** there exactly INTEGER makes the column an alias of the rowid, INT does
-** not.  Columns are o's first nCol items; table attribute 0 is read. */
-static void schFoldIntTypes(SchObj *o, int nCol) {
-  int i, nPk = 0, bRowid = o->aAttr[0].zValue == 0;
-  for (i = 0; i < nCol; i++) nPk += o->aItem[i].iPk > 0;
+static const char zSchPkIndexSql[] =
+    "SELECT 1 FROM pragma_index_list(?1, ?2) WHERE origin = 'pk'";
+
+/* Which column is the rowid's alias (table attribute 3, by name; none in
+** a WITHOUT ROWID table): SQLite's own rule, read from SQLite itself -- the
+** only PRIMARY KEY column of a rowid table is the alias exactly when SQLite
+** made no index for the key (declared INTEGER, not "PRIMARY KEY DESC").
+** Then INT and INTEGER are one declared type to the comparison (read as
+** INTEGER): both have INTEGER affinity and are one STRICT type, and what
+** INTEGER alone gives a key is kept in attribute 3.  Columns are o's first
+** nCol items; table attribute 0 is read. */
+static void schFoldIntTypes(SchBuild *b, SchObj *o, int nCol) {
+  int i, nPk = 0, iPk = -1, bRowid = o->aAttr[0].zValue == 0;
+  const char *zAlias = 0;
+  for (i = 0; i < nCol; i++) {
+    if (o->aItem[i].iPk > 0) {
+      nPk++;
+      iPk = i;
+    }
+  }
+  if (bRowid && nPk == 1) {
+    sqlite3_stmt *st =
+        schPrepare(b, zSchPkIndexSql, o->zName, "the key index of table");
+    int rc;
+    if (st == 0) return;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) zAlias = o->aItem[iPk].zLabel;
+    if (rc == SQLITE_ROW) rc = SQLITE_DONE;
+    schDone(b, st, rc, "the key index of table", o->zName);
+  }
+  o->nAttr = 4;
+  schSetAttr(&o->aAttr[3], "the rowid alias", zAlias, "no rowid alias", 0);
   for (i = 0; i < nCol; i++) {
     SchItem *it = &o->aItem[i];
     const char *zType = it->aAttr[0].zValue;
     if (it->eKind != SI_COLUMN || zType == 0) continue;
-    if (bRowid && nPk == 1 && it->iPk > 0) continue;
     if (strcmp(zType, "INT") == 0) it->aAttr[0].zValue = "INTEGER";
   }
 }
@@ -1029,7 +1052,7 @@ static void schObject(SchBuild *b, const char *zType, const char *zName,
     schColumns(b, o);
     nCol = o->nItem;
     schTableText(b, o, lx.a, lx.n);
-    if (b->rc == SQLITE_OK) schFoldIntTypes(o, nCol);
+    if (b->rc == SQLITE_OK) schFoldIntTypes(b, o, nCol);
     schUniques(b, o);
     schForeignKeys(b, o);
     if (b->rc == SQLITE_OK && o->nItem > nCol) {

@@ -249,8 +249,33 @@ class SchemaDiffTest(unittest.TestCase):
         self.assertEqual(
             self.diff("CREATE TABLE t(id INTEGER PRIMARY KEY, b)",
                       "CREATE TABLE t(id INTEGER, b)"),
+            "table t: the rowid alias column id in the history, no rowid "
+            "alias in the database\n"
             "table t: column id: PRIMARY KEY in the history, not in the "
             "PRIMARY KEY in the database")
+        # only SQLite knows: a column's PRIMARY KEY DESC is no rowid alias,
+        # a table constraint's PRIMARY KEY (id DESC) is one, as INTEGER
+        # PRIMARY KEY is; INT and INTEGER differ only where that changes
+        self.assertEqual(
+            self.diff("CREATE TABLE t(id INTEGER PRIMARY KEY, b)",
+                      "CREATE TABLE t(id INTEGER PRIMARY KEY DESC, b)"),
+            "table t: the rowid alias column id in the history, no rowid "
+            "alias in the database")
+        self.assertIsNone(
+            self.diff("CREATE TABLE t(id INTEGER PRIMARY KEY, b)",
+                      "CREATE TABLE t(id INTEGER, b, PRIMARY KEY (id DESC))"))
+        self.assertIsNone(
+            self.diff("CREATE TABLE t(id INT PRIMARY KEY DESC, b)",
+                      "CREATE TABLE t(id INTEGER PRIMARY KEY DESC, b)"))
+        self.assertIsNone(
+            self.diff("CREATE TABLE t(id INT PRIMARY KEY, b) WITHOUT ROWID",
+                      "CREATE TABLE t(id INTEGER PRIMARY KEY, b) WITHOUT "
+                      "ROWID"))
+        self.assertEqual(
+            self.diff("CREATE TABLE t(id INT PRIMARY KEY, b)",
+                      "CREATE TABLE t(id INTEGER PRIMARY KEY, b)"),
+            "table t: no rowid alias in the history, the rowid alias column "
+            "id in the database")
         self.assertEqual(
             self.diff("CREATE TABLE t(a, b, PRIMARY KEY (a, b))",
                       "CREATE TABLE t(a, b, PRIMARY KEY (b, a))"),
