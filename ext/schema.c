@@ -754,7 +754,13 @@ static void schFoldIntTypes(SchBuild *b, SchObj *o, int nCol) {
     SchItem *it = &o->aItem[i];
     const char *zType = it->aAttr[0].zValue;
     if (it->eKind != SI_COLUMN || zType == 0) continue;
-    if (strcmp(zType, "INT") == 0) it->aAttr[0].zValue = "INTEGER";
+    if (strcmp(zType, "INT") == 0) {
+      it->aAttr[0].zValue = "INTEGER";
+    } else if (strncmp(zType, "INT(", 4) == 0) { /* INT(11): INTEGER(11) */
+      MigStr t = {0};
+      migStrAppendf(&t, "INTEGER%s", zType + 3);
+      it->aAttr[0].zValue = schKeep(b, &t);
+    }
   }
 }
 

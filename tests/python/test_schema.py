@@ -265,6 +265,13 @@ class SchemaDiffTest(unittest.TestCase):
             self.diff("CREATE TABLE t(id INTEGER PRIMARY KEY, b)",
                       "CREATE TABLE t(id INTEGER, b, PRIMARY KEY (id DESC))"))
         self.assertIsNone(
+            self.diff("CREATE TABLE t(id INTEGER PRIMARY KEY, b INT(11))",
+                      "CREATE TABLE t(id INTEGER PRIMARY KEY, b INTEGER(11))"))
+        self.assertEqual(
+            self.diff("CREATE TABLE t(b INT(11))", "CREATE TABLE t(b INT(10))"),
+            "table t: column b: type INTEGER(11) in the history, INTEGER(10) "
+            "in the database")
+        self.assertIsNone(
             self.diff("CREATE TABLE t(id INT PRIMARY KEY DESC, b)",
                       "CREATE TABLE t(id INTEGER PRIMARY KEY DESC, b)"))
         self.assertIsNone(
