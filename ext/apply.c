@@ -889,35 +889,42 @@ static int lockCheck(sqlite3 *db, const char *zWho, int *pbHeld, LockRow *r) {
   return rc;
 }
 
+/* Bind this process as a lock's owner: ?1 its pid, ?2 where it runs
+** (bootId(), NULL when unknown), ?3 its start time (NULL when unknown). */
+static int bindOwner(sqlite3_stmt *st) {
+  char zBoot[192];
+  long long iStarted = procStarted((long long)getpid());
+  int rc = sqlite3_bind_int64(st, 1, (long long)getpid());
+  bootId(zBoot, sizeof(zBoot));
+  if (rc == SQLITE_OK) {
+    rc = zBoot[0] ? sqlite3_bind_text(st, 2, zBoot, -1, SQLITE_TRANSIENT)
+                  : sqlite3_bind_null(st, 2);
+  }
+  if (rc == SQLITE_OK) {
+    rc = iStarted >= 0 ? sqlite3_bind_int64(st, 3, iStarted)
+                       : sqlite3_bind_null(st, 3);
+  }
+  return rc;
+}
+
 /* Take the lock for revision zRev (inside the transaction about to be
 ** committed): this process's pid, where it runs and its start time.
 ** bHeld: this run holds it already (the row then names zRev instead). */
 static int lockTake(sqlite3 *db, const char *zRev, const char *zNow, int bHeld,
                     char **pzErr) {
   sqlite3_stmt *st = 0;
-  char zBoot[192];
-  long long iStarted = procStarted((long long)getpid());
   int rc = sqlite3_exec(db, zLockSchemaSql, 0, 0, 0);
-  bootId(zBoot, sizeof(zBoot));
   if (rc == SQLITE_OK) {
     rc = sqlite3_prepare_v2(db,
                             "INSERT OR REPLACE INTO main.migrate_lock(id, "
-                            "pid, revision, since, boot_id, started) "
-                            "VALUES (1, ?, ?, ?, ?, ?)",
+                            "pid, boot_id, started, revision, since) "
+                            "VALUES (1, ?1, ?2, ?3, ?4, ?5)",
                             -1, &st, 0);
   }
   if (rc == SQLITE_OK) {
-    rc = sqlite3_bind_int64(st, 1, (long long)getpid());
-    if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 2, zRev, -1, SQLITE_STATIC);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 3, zNow, -1, SQLITE_STATIC);
-    if (rc == SQLITE_OK) {
-      rc = zBoot[0] ? sqlite3_bind_text(st, 4, zBoot, -1, SQLITE_STATIC)
-                    : sqlite3_bind_null(st, 4);
-    }
-    if (rc == SQLITE_OK) {
-      rc = iStarted >= 0 ? sqlite3_bind_int64(st, 5, iStarted)
-                         : sqlite3_bind_null(st, 5);
-    }
+    rc = bindOwner(st);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 4, zRev, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 5, zNow, -1, SQLITE_STATIC);
     if (rc == SQLITE_OK) {
       rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
     }
@@ -1656,10 +1663,7 @@ static int emitFinish(Run *p) {
 static void releaseRunLock(Run *p) {
   sqlite3 *db = p->e.db;
   sqlite3_stmt *st = 0;
-  char zBoot[192];
-  long long iStarted = procStarted((long long)getpid());
   int rc;
-  bootId(zBoot, sizeof(zBoot));
   if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
   rc = sqlite3_exec(db, "BEGIN IMMEDIATE", 0, 0, 0);
   if (rc == SQLITE_OK) {
@@ -1669,15 +1673,7 @@ static void releaseRunLock(Run *p) {
                             -1, &st, 0);
   }
   if (rc == SQLITE_OK) {
-    rc = sqlite3_bind_int64(st, 1, (long long)getpid());
-    if (rc == SQLITE_OK) {
-      rc = zBoot[0] ? sqlite3_bind_text(st, 2, zBoot, -1, SQLITE_STATIC)
-                    : sqlite3_bind_null(st, 2);
-    }
-    if (rc == SQLITE_OK) {
-      rc = iStarted >= 0 ? sqlite3_bind_int64(st, 3, iStarted)
-                         : sqlite3_bind_null(st, 3);
-    }
+    rc = bindOwner(st);
     if (rc == SQLITE_OK && sqlite3_step(st) != SQLITE_DONE) {
       rc = sqlite3_errcode(db);
     }
@@ -1685,15 +1681,20 @@ static void releaseRunLock(Run *p) {
   sqlite3_finalize(st);
   st = 0;
   if (rc == SQLITE_OK) {
-    rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM main.migrate_lock", -1,
-                            &st, 0);
-    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
-        sqlite3_column_int(st, 0) == 0) {
-      sqlite3_finalize(st);
-      st = 0;
-      rc = sqlite3_exec(db, "DROP TABLE main.migrate_lock", 0, 0, 0);
+    int bEmpty = 0;
+    rc = sqlite3_prepare_v2(db, "SELECT count(*) = 0 FROM main.migrate_lock",
+                            -1, &st, 0);
+    if (rc == SQLITE_OK) {
+      if (sqlite3_step(st) == SQLITE_ROW) {
+        bEmpty = sqlite3_column_int(st, 0);
+      } else {
+        rc = sqlite3_errcode(db);
+      }
     }
     sqlite3_finalize(st);
+    if (rc == SQLITE_OK && bEmpty) {
+      rc = sqlite3_exec(db, "DROP TABLE main.migrate_lock", 0, 0, 0);
+    }
   }
   if (rc == SQLITE_OK) rc = sqlite3_exec(db, "COMMIT", 0, 0, 0);
   if (rc != SQLITE_OK && !sqlite3_get_autocommit(db)) {
